@@ -1,0 +1,1 @@
+"""Stage 3 of the data flow: Conv2d / Linear layers -> (R, C) weight matrices."""

@@ -1,0 +1,199 @@
+"""Loading YAML configuration files into validated, typed objects.
+
+Every problem becomes one line naming the file, the key path, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simulator.config.errors import _NO_VALUE, ConfigError, Problem
+from simulator.config.hardware import HardwareConfig, SourcedBlock
+from simulator.config.workload import WorkloadConfig
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Parse a YAML file safely; syntax errors name the line and column."""
+    if not path.is_file():
+        raise ConfigError([Problem(path, "", "file not found")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([Problem(path, where, f"YAML syntax error: {reason}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(path, "", f"not UTF-8 text: {exc.reason}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [Problem(path, "", "the document must be a mapping of keys to values", data)]
+        )
+    return data
+
+
+def validate(model: type[M], data: dict[str, Any], path: Path) -> M:
+    """Validate `data` against `model`; paths in it are relative to `path`'s folder."""
+    try:
+        return model.model_validate(data, context={"base_dir": path.parent})
+    except ValidationError as exc:
+        raise ConfigError([_problem(model, err, path) for err in exc.errors()]) from None
+
+
+def _problem(model: type[BaseModel], err: dict[str, Any], path: Path) -> Problem:
+    loc = [part for part in err["loc"] if not _is_union_tag(part)]
+    key_path = _join(loc)
+    value = err.get("input", _NO_VALUE)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        return Problem(path, key_path, f"unknown key; allowed keys here: {', '.join(allowed)}")
+    if kind == "missing":
+        return Problem(path, key_path, "required key is missing")
+    message = err["msg"].removeprefix("Value error, ")
+    if kind == "int_type" and isinstance(value, float):
+        message = "must be a whole number"
+    return Problem(path, key_path, message, value)
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic adds the union member's type name to the location ('int', 'literal[...]').
+    return isinstance(part, str) and (part in {"int", "str", "float", "bool", "none"} or part.startswith(("literal[", "function-")))
+
+
+def _join(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: list[Any]) -> list[str]:
+    """Keys accepted at `loc` inside `model` (by their YAML spelling)."""
+    current: Any = model
+    for part in loc:
+        info = current.model_fields.get(part) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
+        annotation = info.annotation if info else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        current = annotation
+    return [f.alias or name for name, f in current.model_fields.items()]
+
+
+def check_sources(hardware: HardwareConfig, path: Path) -> None:
+    """Every number in a hardware file must cite its source (and only real fields may be cited)."""
+    problems: list[Problem] = []
+
+    def walk(block: SourcedBlock, prefix: str) -> None:
+        for name in block.numeric_fields():
+            if not block.source.get(name, "").strip():
+                problems.append(
+                    Problem(path, _join([*filter(None, [prefix]), "source", name]),
+                            f"the number {name} = {getattr(block, name)} has no source; cite the paper and table or the derivation")
+                )
+        for name in block.source:
+            if name not in type(block).model_fields or name == "source":
+                problems.append(Problem(path, _join([*filter(None, [prefix]), "source", name]),
+                                        "source given for a field that does not exist here"))
+        for name in type(block).model_fields:
+            child = getattr(block, name)
+            if isinstance(child, SourcedBlock):
+                walk(child, _join([*filter(None, [prefix]), name]))
+
+    walk(hardware, "")
+    if problems:
+        raise ConfigError(problems)
+
+
+def load_hardware(path: Path) -> HardwareConfig:
+    """Read and validate a hardware description file."""
+    path = Path(path)
+    hardware = validate(HardwareConfig, read_yaml(path), path)
+    check_sources(hardware, path)
+    return hardware
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A validated workload with its hardware and the files they came from."""
+
+    config: WorkloadConfig
+    path: Path
+    hardware: HardwareConfig
+    hardware_path: Path
+
+    @property
+    def crossbar_size(self) -> int:
+        """Tile size N: the workload's, else the hardware array's rows."""
+        return self.config.mapping.crossbar.size or self.hardware.array.rows
+
+    @property
+    def cell_bits(self) -> int:
+        """Bits per cell: the workload's, else the hardware array's."""
+        return self.config.mapping.cell_bits or self.hardware.array.cell_bits
+
+    def data_dir(self, override: str | Path | None) -> Path | None:
+        """--data-dir wins, then the workload's data.dir (relative to the workload file)."""
+        if override is not None:
+            return Path(override).expanduser()
+        if self.config.data.dir is not None:
+            return (self.path.parent / self.config.data.dir).resolve()
+        return None
+
+    def resolved(self) -> dict[str, Any]:
+        """The configuration as run: workload plus the hardware it names, in JSON types."""
+        return {
+            "workload": self.config.model_dump(mode="json", by_alias=True),
+            "hardware": self.hardware.model_dump(mode="json"),
+            "crossbar_size": self.crossbar_size,
+            "cell_bits": self.cell_bits,
+        }
+
+    def config_hash(self) -> str:
+        """Short hash of everything that determines the results."""
+        blob = json.dumps(self.resolved(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def load_workload(path: str | Path) -> Workload:
+    """Read a workload and the hardware file it names; raise ConfigError listing every problem."""
+    path = Path(path)
+    config = validate(WorkloadConfig, read_yaml(path), path)
+    hardware_path = (path.parent / config.hardware).resolve()
+    return Workload(config, path.resolve(), load_hardware(hardware_path), hardware_path)
+
+
+def detect_kind(data: dict[str, Any]) -> str | None:
+    """'workload' or 'hardware' from a document's top-level keys, or None when unclear."""
+    if "model" in data or "data" in data:
+        return "workload"
+    if "array" in data or "chip" in data:
+        return "hardware"
+    return None
+
+
+def validate_file(path: str | Path) -> str:
+    """Validate a workload or hardware file; return its kind, raise ConfigError otherwise."""
+    path = Path(path)
+    data = read_yaml(path)
+    kind = detect_kind(data)
+    if kind == "workload":
+        load_workload(path)
+    elif kind == "hardware":
+        load_hardware(path)
+    else:
+        raise ConfigError(
+            [Problem(path, "", "cannot tell the kind: a workload has 'model' and 'data', a hardware file has 'array' and 'chip'")]
+        )
+    return kind

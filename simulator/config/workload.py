@@ -1,0 +1,184 @@
+"""Workload description: network, data set, training recipe, mapping and the hardware file.
+
+Paths inside a workload are resolved relative to the workload file itself, so a workload and its
+hardware description can be moved together.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import StrictBool, StrictInt, ValidationInfo, field_validator, model_validator
+
+from simulator.config.fields import StrictModel, field
+from simulator.network.names import ZOO_MODEL_NAMES
+
+DatasetName = Literal["mnist", "fashion-mnist", "cifar10", "cifar100"]
+ZooName = Literal[ZOO_MODEL_NAMES]  # type: ignore[valid-type]
+
+_IMPORT_SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_]\w*$")
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    """Folder of the file being validated (paths in it are relative to it)."""
+    context = info.context or {}
+    return Path(context.get("base_dir", "."))
+
+
+class ModelSpec(StrictModel):
+    """Which network: a zoo model by name, or the user's own builder function."""
+
+    name: ZooName | None = field(None, description="Model zoo name", unit="text")
+    import_: str | None = field(
+        None,
+        alias="import",
+        description=(
+            "The user's own model as 'package.module:function'; the workload's folder is on the "
+            "import path. The function gets in_channels, num_classes, input_size and kwargs"
+        ),
+        unit="text",
+    )
+    kwargs: dict[str, Any] = field(
+        default_factory=dict, description="Extra keyword arguments of the builder", unit="mixed"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> "ModelSpec":
+        if (self.name is None) == (self.import_ is None):
+            raise ValueError("give exactly one of 'name' (a zoo model) or 'import'")
+        return self
+
+    @field_validator("import_")
+    @classmethod
+    def _importable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if not _IMPORT_SPEC.match(value):
+            raise ValueError("must look like 'package.module:function'")
+        module = value.split(":")[0]
+        base = str(_base_dir(info))
+        added = base not in sys.path
+        if added:
+            sys.path.insert(0, base)
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        finally:
+            if added:
+                sys.path.remove(base)
+        if not found:
+            raise ValueError(f"module '{module}' not found (searched the workload's folder and sys.path)")
+        return value
+
+
+class DataSpec(StrictModel):
+    """The data set and how much of it to use."""
+
+    dataset: DatasetName = field(description="Data set name", unit="text")
+    dir: str | None = field(
+        None,
+        description=(
+            "Data directory, relative to the workload file; overridden by --data-dir, falls back "
+            "to RESIM_DATA, then ~/.cache/resim/data"
+        ),
+        unit="path",
+    )
+    train_samples: StrictInt | None = field(
+        None, description="Use only the first n training images (quick runs)", unit="images", ge=1
+    )
+    test_samples: StrictInt | None = field(
+        None, description="Use only the first n test images (quick runs)", unit="images", ge=1
+    )
+
+
+class AugmentSpec(StrictModel):
+    """Training-time augmentation, applied on the fly per batch."""
+
+    crop_padding: StrictInt = field(
+        0, description="Random crop after zero padding by this many pixels (0: off)", unit="pixel", ge=0, le=16
+    )
+    horizontal_flip: StrictBool = field(False, description="Random horizontal flips", unit="flag")
+
+
+class TrainSpec(StrictModel):
+    """Training recipe (seed 001: SGD lr 0.1, weight decay 5e-4, StepLR step 1 gamma 0.95)."""
+
+    epochs: StrictInt = field(10, description="Training epochs", unit="epoch", ge=0, le=10000)
+    batch_size: StrictInt = field(128, description="Mini-batch size", unit="images", ge=1, le=65536)
+    eval_batch_size: StrictInt = field(
+        1000, description="Batch size for evaluation", unit="images", ge=1, le=65536
+    )
+    optimizer: Literal["sgd", "adam"] = field("sgd", description="Optimizer", unit="text")
+    lr: float = field(0.1, description="Initial learning rate", unit="1", gt=0, le=10)
+    momentum: float = field(0.9, description="SGD momentum (adam: beta1)", unit="1", ge=0, lt=1)
+    nesterov: StrictBool = field(False, description="Nesterov momentum (sgd only)", unit="flag")
+    weight_decay: float = field(5e-4, description="L2 weight decay", unit="1", ge=0, le=1)
+    schedule: Literal["none", "step", "cosine", "onecycle"] = field(
+        "step", description="Learning-rate schedule, stepped once per epoch (onecycle: per batch)", unit="text"
+    )
+    step_size: StrictInt = field(1, description="StepLR period", unit="epoch", ge=1)
+    gamma: float = field(0.95, description="StepLR decay factor", unit="1", gt=0, le=1)
+    augment: AugmentSpec = field(default_factory=AugmentSpec, description="Augmentation", unit="block")
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self) -> "TrainSpec":
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
+            raise ValueError("nesterov needs optimizer 'sgd' with momentum > 0")
+        return self
+
+
+class CrossbarSpec(StrictModel):
+    """Logical tile size N (the seeds' 'crossbar'): N rows x N weight columns."""
+
+    size: StrictInt | None = field(
+        None,
+        description="Crossbar size N (rows = columns); default: the hardware array's rows",
+        unit="cells",
+        ge=8,
+        le=256,
+    )
+
+
+class MappingSpec(StrictModel):
+    """How weight matrices become crossbar tiles (design.md, stage 4)."""
+
+    crossbar: CrossbarSpec = field(default_factory=CrossbarSpec, description="Tile size", unit="block")
+    weight_bits: StrictInt = field(8, description="Weight precision after quantization", unit="bit", ge=1, le=16)
+    cell_bits: StrictInt | None = field(
+        None, description="Bits per cell; default: the hardware array's cell_bits", unit="bit", ge=1, le=8
+    )
+    encoding: Literal["two-column", "differential", "offset"] = field(
+        "two-column", description="Sign encoding (seed 003 IV.D)", unit="text"
+    )
+    reorder: Literal["none", "skip-empty"] = field(
+        "skip-empty",
+        description="Tiling strategy: 'none' places every dense tile, 'skip-empty' drops tiles without a nonzero",
+        unit="text",
+    )
+
+
+class WorkloadConfig(StrictModel):
+    """A workload file (workloads/*.yaml)."""
+
+    name: str = field(
+        description="Workload name (used in result folder names)", unit="text", pattern=r"^[A-Za-z0-9_.-]+$"
+    )
+    description: str = field("", description="What this workload studies", unit="text")
+    seed: StrictInt = field(0, description="Seed of every random choice", unit="1", ge=0, le=2**32 - 1)
+    hardware: str = field(description="Hardware description file, relative to this workload", unit="path")
+    model: ModelSpec = field(description="The network", unit="block")
+    data: DataSpec = field(description="The data set", unit="block")
+    train: TrainSpec = field(default_factory=TrainSpec, description="Training recipe", unit="block")
+    mapping: MappingSpec = field(default_factory=MappingSpec, description="Crossbar mapping", unit="block")
+
+    @field_validator("hardware")
+    @classmethod
+    def _hardware_exists(cls, value: str, info: ValidationInfo) -> str:
+        if not (_base_dir(info) / value).is_file():
+            raise ValueError(f"hardware file not found at {(_base_dir(info) / value)}")
+        return value

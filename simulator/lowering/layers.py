@@ -1,0 +1,93 @@
+"""Lowering Conv2d and Linear layers to crossbar weight matrices (design.md, stage 3).
+
+A layer becomes `W` of shape (R, C): R = in_channels/groups * kh * kw rows (wordlines, inputs,
+in `torch.nn.functional.unfold` order) and C = out_channels/groups columns (bitlines, outputs),
+one such matrix per group, fed H_out * W_out input vectors per inference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class LoweredLayer:
+    """One Conv2d or Linear layer seen as crossbar weight matrices."""
+
+    name: str
+    kind: str                      # "conv" or "linear"
+    weight_shape: tuple[int, ...]  # torch order: (out, in/groups, kh, kw) or (out, in)
+    rows: int                      # R per group
+    cols: int                      # C per group
+    groups: int
+    vectors: int                   # input vectors one inference feeds each group's matrix
+    nonzeros: int
+    total: int
+
+    @property
+    def density(self) -> float:
+        return self.nonzeros / self.total if self.total else 0.0
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates per inference (dense count)."""
+        return self.rows * self.cols * self.groups * self.vectors
+
+
+def weight_matrices(module: nn.Module) -> list[np.ndarray]:
+    """The (R, C) matrix of each group: rows in unfold order (channel, kh, kw), columns = outputs."""
+    weight = module.weight.detach().cpu()
+    groups = getattr(module, "groups", 1)
+    out_per_group = weight.shape[0] // groups
+    return [
+        weight[g * out_per_group:(g + 1) * out_per_group].reshape(out_per_group, -1).T.numpy()
+        for g in range(groups)
+    ]
+
+
+def lower_network(model: nn.Module, input_shape: tuple[int, int, int]) -> list[LoweredLayer]:
+    """Lower every Conv2d and Linear of `model` for one input of shape (C, H, W), in call order."""
+    vectors: dict[str, int] = {}
+    order: list[str] = []
+    names = {module: name for name, module in model.named_modules()}
+
+    def hook(module: nn.Module, _inputs, output: torch.Tensor) -> None:
+        name = names[module]
+        if name not in vectors:
+            order.append(name)
+            # Conv: one input vector per output pixel; Linear: one per leading position.
+            vectors[name] = int(np.prod(output.shape[2:])) if isinstance(module, nn.Conv2d) \
+                else int(np.prod(output.shape[1:-1]))
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    modules = dict(model.named_modules())
+    return [_lower(name, modules[name], vectors[name]) for name in order]
+
+
+def _lower(name: str, module: nn.Module, vectors: int) -> LoweredLayer:
+    weight = module.weight.detach()
+    groups = getattr(module, "groups", 1)
+    rows = int(np.prod(weight.shape[1:]))
+    return LoweredLayer(
+        name=name,
+        kind="conv" if isinstance(module, nn.Conv2d) else "linear",
+        weight_shape=tuple(weight.shape),
+        rows=rows,
+        cols=weight.shape[0] // groups,
+        groups=groups,
+        vectors=max(vectors, 1),
+        nonzeros=int(torch.count_nonzero(weight)),
+        total=weight.numel(),
+    )

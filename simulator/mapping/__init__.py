@@ -1,0 +1,1 @@
+"""Stage 4 of the data flow: weight matrices -> crossbar tiles."""

@@ -1,0 +1,65 @@
+"""Checkpoints: weights, masks, recipe, data set id and metrics, cached by what produced them.
+
+A checkpoint is a plain dict of tensors, strings and numbers, so it loads with
+`torch.load(weights_only=True)` and never executes code from the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from simulator.report.atomic import atomic_replace
+
+FORMAT = "resim-checkpoint"
+FORMAT_VERSION = 1
+
+
+def cache_dir() -> Path:
+    """Where cached checkpoints live: RESIM_CACHE, else ~/.cache/resim."""
+    return Path(os.environ.get("RESIM_CACHE", "~/.cache/resim")).expanduser()
+
+
+def checkpoint_key(producer: dict[str, Any]) -> str:
+    """Hash of everything that determines the trained weights (model, recipe, seed, data)."""
+    blob = json.dumps({"format": FORMAT_VERSION, **producer}, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def checkpoint_path(name: str, key: str) -> Path:
+    """Cache file of a workload's checkpoint."""
+    return cache_dir() / "checkpoints" / f"{name}-{key}.pt"
+
+
+def save_checkpoint(path: Path, *, state_dict: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
+                    producer: dict[str, Any], dataset_id: str, metrics: dict[str, Any]) -> None:
+    """Write a checkpoint atomically (a crash never leaves half a file under the final name)."""
+    payload = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()},
+        "masks": {k: v.detach().cpu().bool() for k, v in masks.items()},
+        "producer": json.dumps(producer, sort_keys=True, default=str),
+        "dataset_id": dataset_id,
+        "metrics": json.dumps(metrics, sort_keys=True),
+    }
+    with atomic_replace(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a checkpoint safely; JSON-encoded fields come back as Python objects."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a resim checkpoint")
+    if payload.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{path}: checkpoint format version {payload.get('version')}, "
+                         f"this resim reads version {FORMAT_VERSION}")
+    payload["producer"] = json.loads(payload["producer"])
+    payload["metrics"] = json.loads(payload["metrics"])
+    return payload

@@ -1,0 +1,195 @@
+"""The stages of design.md wired together: config -> network -> lowering -> mapping -> report.
+
+Each function does one stage; `run` strings together every stage that exists so far.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulator import __version__
+from simulator.config import Workload, load_workload
+from simulator.data.datasets import Arrays, load_dataset
+
+
+@dataclass
+class PreparedNetwork:
+    """The workload's trained network and where it came from."""
+
+    model: Any                      # torch.nn.Module (torch imported lazily)
+    checkpoint: Path
+    reused: bool
+    metrics: dict[str, Any]
+    masks: dict[str, Any] = field(default_factory=dict)
+
+
+def load_data(workload: Workload, data_dir: str | Path | None) -> Arrays:
+    """The workload's data set, subset as it asks."""
+    data = workload.config.data
+    return load_dataset(data.dataset, workload.data_dir(data_dir),
+                        train_samples=data.train_samples, test_samples=data.test_samples)
+
+
+def input_shape(arrays: Arrays) -> tuple[int, int, int]:
+    """(C, H, W) of one input image."""
+    return (arrays.spec.channels, arrays.spec.size, arrays.spec.size)
+
+
+def producer(workload: Workload, arrays: Arrays) -> dict[str, Any]:
+    """Everything that determines the trained weights: the checkpoint's cache key."""
+    cfg = workload.config
+    return {
+        "model": cfg.model.model_dump(mode="json", by_alias=True),
+        "train": cfg.train.model_dump(mode="json"),
+        "seed": cfg.seed,
+        "dataset_id": arrays.dataset_id,
+    }
+
+
+def build_network(workload: Workload, arrays: Arrays):
+    """A freshly initialised network; its initial weights come from the workload's seed."""
+    import torch
+
+    from simulator.network.build import build_model
+
+    torch.manual_seed(workload.config.seed)
+    return build_model(workload.config.model, in_channels=arrays.spec.channels,
+                       num_classes=arrays.spec.num_classes, input_size=arrays.spec.size,
+                       base_dir=workload.path.parent)
+
+
+def prepare_network(workload: Workload, arrays: Arrays, *, force: bool = False,
+                    progress: bool = True) -> PreparedNetwork:
+    """Load the cached checkpoint of this workload, or train and cache it."""
+    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
+    from simulator.network.train import to_tensors, train
+
+    made_by = producer(workload, arrays)
+    path = checkpoint_path(workload.config.name, checkpoint_key(made_by))
+    model = build_network(workload, arrays)
+    if path.is_file() and not force:
+        saved = load_checkpoint(path)
+        model.load_state_dict(saved["state_dict"])
+        return PreparedNetwork(model, path, True, saved["metrics"], saved["masks"])
+    started = time.perf_counter()
+    result = train(model, workload.config.train, to_tensors(arrays), workload.config.seed, progress)
+    metrics = {
+        "test_accuracy": result.test_accuracy,
+        "train_seconds": time.perf_counter() - started,
+        "images_per_second": result.images_per_second,
+        "history": [vars(record) for record in result.history],
+    }
+    save_checkpoint(path, state_dict=model.state_dict(), masks={}, producer=made_by,
+                    dataset_id=arrays.dataset_id, metrics=metrics)
+    return PreparedNetwork(model, path, False, metrics)
+
+
+def evaluate_network(model, arrays: Arrays, batch_size: int) -> float:
+    """Test accuracy of `model` on the workload's test set."""
+    from simulator.network.train import to_tensors, evaluate
+
+    tensors = to_tensors(arrays)
+    return evaluate(model, tensors.x_test, tensors.y_test, batch_size)
+
+
+def layer_table(workload: Workload, model, shape: tuple[int, int, int]) -> pd.DataFrame:
+    """One row per Conv2d/Linear: shape, (R, C), vectors, nonzeros, density, tiles, arrays."""
+    from simulator.lowering.layers import lower_network, weight_matrices
+    from simulator.mapping.tiling import arrays_per_tile, dense_tile_count, placed_tiles
+
+    mapping = workload.config.mapping
+    size = workload.crossbar_size
+    per_tile = arrays_per_tile(mapping.encoding, mapping.weight_bits, workload.cell_bits)
+    modules = dict(model.named_modules())
+    rows = []
+    for layer in lower_network(model, shape):
+        matrices = weight_matrices(modules[layer.name])
+        dense = layer.groups * dense_tile_count(layer.rows, layer.cols, size)
+        placed = sum(placed_tiles(m, size, mapping.reorder) for m in matrices)
+        rows.append({
+            "layer": layer.name,
+            "type": layer.kind,
+            "weight_shape": "x".join(map(str, layer.weight_shape)),
+            "R": layer.rows,
+            "C": layer.cols,
+            "groups": layer.groups,
+            "vectors": layer.vectors,
+            "macs": layer.macs,
+            "nonzeros": layer.nonzeros,
+            "total": layer.total,
+            "density": layer.density,
+            "tiles_dense": dense,
+            "tiles_placed": placed,
+            "tiles_saved": dense - placed,
+            "arrays_placed": placed * per_tile,
+        })
+    return pd.DataFrame(rows)
+
+
+def totals(layers: pd.DataFrame) -> dict[str, Any]:
+    """Whole-network sums of the layer table."""
+    sums = {k: int(layers[k].sum()) for k in
+            ("macs", "nonzeros", "total", "tiles_dense", "tiles_placed", "tiles_saved", "arrays_placed")}
+    sums["density"] = sums["nonzeros"] / sums["total"] if sums["total"] else 0.0
+    return sums
+
+
+def default_out_dir(workload: Workload) -> Path:
+    """results/<workload>-<config hash>/ under the current folder."""
+    return Path("results") / f"{workload.config.name}-{workload.config_hash()}"
+
+
+def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: str | Path | None = None,
+        force: bool = False, progress: bool = True) -> tuple[Path, dict[str, Any]]:
+    """Run every stage that exists on one workload; return the results folder and the report."""
+    from simulator.report.markdown import render_run
+    from simulator.report.results import versions, write_results
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    workload = load_workload(workload_path)
+    arrays = load_data(workload, data_dir)
+    timings["data_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    net = prepare_network(workload, arrays, force=force, progress=progress)
+    timings["network_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    accuracy = evaluate_network(net.model, arrays, workload.config.train.eval_batch_size)
+    timings["accuracy_seconds"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    layers = layer_table(workload, net.model, input_shape(arrays))
+    timings["mapping_seconds"] = time.perf_counter() - clock
+
+    out_dir = Path(out) if out is not None else default_out_dir(workload)
+    report = {
+        "resim_version": __version__,
+        "workload": workload.config.name,
+        "workload_file": str(workload.path),
+        "hardware_file": str(workload.hardware_path),
+        "config_hash": workload.config_hash(),
+        "seed": workload.config.seed,
+        "config": workload.resolved(),
+        "versions": versions(),
+        "data": {"dataset": arrays.spec.name, "dataset_id": arrays.dataset_id, "source": arrays.source,
+                 "train_images": len(arrays.y_train), "test_images": len(arrays.y_test)},
+        "network": {"checkpoint": str(net.checkpoint), "reused_checkpoint": net.reused,
+                    "training": net.metrics},
+        "accuracy": {"test_accuracy": accuracy, "test_images": len(arrays.y_test)},
+        "mapping": {"crossbar_size": workload.crossbar_size, "reorder": workload.config.mapping.reorder,
+                    "encoding": workload.config.mapping.encoding,
+                    "weight_bits": workload.config.mapping.weight_bits, "cell_bits": workload.cell_bits},
+        "totals": totals(layers),
+        "layers": layers.to_dict(orient="records"),
+        "stages_not_built": ["faults", "hardware (energy, latency, area)"],
+        "timings": timings,
+    }
+    write_results(out_dir, report, layers, render_run(report, layers))
+    return out_dir, report

@@ -1,0 +1,69 @@
+"""report.md: the tables a paper would print, from the report dict and the layer table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from simulator.report.results import markdown_table
+
+
+def _layer_rows(layers: pd.DataFrame, totals: dict[str, Any]) -> pd.DataFrame:
+    """Seed 001's per-layer format (layer, shape, nonzero / total, density, tiles) plus a sum row."""
+    table = pd.DataFrame({
+        "layer": layers["layer"],
+        "type": layers["type"],
+        "weight shape": layers["weight_shape"],
+        "(R, C)": [f"({r}, {c})" + (f" x{g}" if g > 1 else "") for r, c, g in
+                   zip(layers["R"], layers["C"], layers["groups"])],
+        "vectors": layers["vectors"],
+        "nonzero / total": [f"{n}/{t}" for n, t in zip(layers["nonzeros"], layers["total"])],
+        "density": layers["density"].map(lambda d: f"{d:.4f}"),
+        "tiles dense": layers["tiles_dense"],
+        "tiles placed": layers["tiles_placed"],
+        "saved": layers["tiles_saved"],
+        "arrays": layers["arrays_placed"],
+    })
+    total_row = {
+        "layer": "**Sum**", "type": "", "weight shape": "", "(R, C)": "", "vectors": "",
+        "nonzero / total": f"{totals['nonzeros']}/{totals['total']}",
+        "density": f"{totals['density']:.4f}",
+        "tiles dense": totals["tiles_dense"], "tiles placed": totals["tiles_placed"],
+        "saved": totals["tiles_saved"], "arrays": totals["arrays_placed"],
+    }
+    return pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
+
+
+def render_run(report: dict[str, Any], layers: pd.DataFrame) -> str:
+    """The Markdown report of one run."""
+    mapping = report["mapping"]
+    acc = report["accuracy"]
+    net = report["network"]
+    lines = [
+        f"# resim report: {report['workload']}",
+        "",
+        f"- workload: `{report['workload_file']}` (config hash `{report['config_hash']}`, seed {report['seed']})",
+        f"- hardware: `{report['hardware_file']}`",
+        f"- data: {report['data']['dataset']} ({report['data']['train_images']} train / "
+        f"{report['data']['test_images']} test images), id `{report['data']['dataset_id']}`",
+        f"- checkpoint: `{net['checkpoint']}` ({'reused' if net['reused_checkpoint'] else 'trained now'})",
+        f"- **test accuracy: {acc['test_accuracy']:.2%}** on {acc['test_images']} images",
+        f"- mapping: {mapping['crossbar_size']}x{mapping['crossbar_size']} tiles, strategy "
+        f"`{mapping['reorder']}`, {mapping['encoding']} encoding, {mapping['weight_bits']}-bit weights "
+        f"in {mapping['cell_bits']}-bit cells",
+        f"- not built yet: {', '.join(report['stages_not_built'])}",
+        "",
+        "## Layers",
+        "",
+        markdown_table(_layer_rows(layers, report["totals"])),
+        "",
+        "Shapes in torch order; (R, C) is the crossbar weight matrix (rows = inputs, columns = outputs, "
+        "design.md); vectors = input vectors per inference; tiles at the crossbar size above.",
+        "",
+    ]
+    history = net["training"].get("history") or []
+    if history:
+        frame = pd.DataFrame(history)[["epoch", "lr", "train_loss", "train_accuracy", "test_accuracy", "seconds"]]
+        lines += ["## Training", "", markdown_table(frame), ""]
+    return "\n".join(lines)
