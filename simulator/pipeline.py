@@ -5,6 +5,7 @@ Each function does one stage; `run` strings together every stage that exists so 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +30,11 @@ class PreparedNetwork:
 
 
 def load_data(workload: Workload, data_dir: str | Path | None) -> Arrays:
-    """The workload's data set, subset as it asks."""
+    """The workload's data set, subset as it asks; RESIM_OFFLINE=1 forbids downloads."""
     data = workload.config.data
-    return load_dataset(data.dataset, workload.data_dir(data_dir),
-                        train_samples=data.train_samples, test_samples=data.test_samples)
+    offline = os.environ.get("RESIM_OFFLINE", "").lower() in {"1", "true", "yes"}
+    return load_dataset(data.dataset, workload.data_dir(data_dir), train_samples=data.train_samples,
+                        test_samples=data.test_samples, download=not offline)
 
 
 def input_shape(arrays: Arrays) -> tuple[int, int, int]:

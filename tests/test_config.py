@@ -224,3 +224,12 @@ def test_cli_schema_lists_units() -> None:
     schema = json.loads(proc.stdout)
     crossbar = schema["$defs"]["CrossbarSpec"]["properties"]["size"]
     assert crossbar["unit"] == "cells" and "description" in crossbar
+
+
+def test_config_names_agree_with_the_implementations() -> None:
+    from typing import get_args
+
+    from simulator.config.workload import DatasetName
+    from simulator.data.datasets import DATASETS
+
+    assert set(get_args(DatasetName)) == set(DATASETS)

@@ -156,7 +156,7 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                 optimizer.step()
                 if scheduler is not None and per_batch:
                     scheduler.step()
-                total_loss += float(loss) * len(index)
+                total_loss += loss.item() * len(index)
                 correct += int((logits.argmax(1) == y).sum())
                 done = (step + 1) * recipe.batch_size
                 bar.update(task, advance=1, loss=total_loss / min(done, n), acc=correct / min(done, n))
@@ -167,7 +167,8 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
             test_acc = evaluate(model, data.x_test, data.y_test, recipe.eval_batch_size)
             result.history.append(EpochRecord(epoch, lr, total_loss / n, correct / n, test_acc,
                                               time.perf_counter() - start_time))
-            bar.console.print(f"epoch {epoch}: loss {total_loss / n:.4f}, train {correct / n:.2%}, "
-                              f"test {test_acc:.2%}")
+            if progress:
+                bar.console.print(f"epoch {epoch}: loss {total_loss / n:.4f}, "
+                                  f"train {correct / n:.2%}, test {test_acc:.2%}")
     result.images_per_second = seen / busy if busy else 0.0
     return result

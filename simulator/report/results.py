@@ -13,7 +13,7 @@ import pandas as pd
 from simulator.report.atomic import write_text
 
 _PACKAGES = ("resim", "numpy", "torch", "simpy", "pandas", "pyyaml", "matplotlib", "pydantic",
-             "typer", "rich", "scipy", "scikit-learn")
+             "typer", "rich", "scipy", "scikit-learn", "tabulate")
 
 
 def versions() -> dict[str, str]:

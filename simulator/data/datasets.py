@@ -1,0 +1,599 @@
+"""Image data sets (MNIST, Fashion-MNIST, CIFAR-10, CIFAR-100) as plain numpy arrays.
+
+Every loader returns the same thing, `Arrays`: uint8 images in (N, H, W, C) order and int64
+labels, so the training and evaluation stages never care which file format a user happened to
+have. The formats read are the ones users actually own:
+
+* the canonical distributions (IDX files for the MNIST family, the pickled
+  `cifar-*-python.tar.gz` archives or their extracted folders for CIFAR), read in place;
+* a plain `<name>.npz` holding `x_train, y_train, x_test, y_test` (any data set).
+
+This module is numpy-only on purpose: the CLI imports it without paying for torch.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import http.client
+import os
+import pickle
+import struct
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+DATA_DIR_ENV = "RESIM_DATA"
+DEFAULT_DATA_DIR = Path("~/.cache/resim/data")
+DOWNLOAD_TIMEOUT_S = 10.0
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+class DataError(Exception):
+    """A data set cannot be found, downloaded or parsed; the message says what to do about it."""
+
+
+@dataclass(frozen=True)
+class CanonicalFile:
+    """One file of a data set's official distribution, with the md5 that proves a download whole."""
+
+    name: str
+    md5: str
+    url: str
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a data set is (shape, classes, normalisation) and where its canonical files come from.
+
+    `mean` and `std` are per-channel statistics of the training images scaled to [0, 1], the
+    well-known values everyone normalises with (checked against the real training sets).
+    `system_dirs` are extra places a distribution package installs the canonical files.
+    """
+
+    name: str
+    num_classes: int
+    channels: int
+    size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    files: tuple[CanonicalFile, ...]
+    system_dirs: tuple[Path, ...] = ()
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of one image, the layout `Arrays` always uses."""
+        return (self.size, self.size, self.channels)
+
+
+_IDX_STEMS = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+_IDX_LABELS_MAGIC = 2049  # 0x0801: unsigned bytes, 1 dimension
+_IDX_IMAGES_MAGIC = 2051  # 0x0803: unsigned bytes, 3 dimensions
+_MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"  # yann.lecun.com is often down
+_FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+_CIFAR_URL = "https://www.cs.toronto.edu/~kriz/"
+
+
+def _idx_files(base_url: str, md5s: tuple[str, str, str, str]) -> tuple[CanonicalFile, ...]:
+    return tuple(
+        CanonicalFile(f"{stem}.gz", md5, f"{base_url}{stem}.gz")
+        for stem, md5 in zip(_IDX_STEMS, md5s)
+    )
+
+
+def _archive(name: str, md5: str) -> tuple[CanonicalFile, ...]:
+    return (CanonicalFile(name, md5, _CIFAR_URL + name),)
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec(
+        name="mnist", num_classes=10, channels=1, size=28, mean=(0.1307,), std=(0.3081,),
+        files=_idx_files(_MNIST_URL, (
+            "f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+            "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c",
+        )),
+    ),
+    "fashion-mnist": DatasetSpec(
+        name="fashion-mnist", num_classes=10, channels=1, size=28, mean=(0.2860,), std=(0.3530,),
+        files=_idx_files(_FASHION_URL, (
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+            "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310",
+        )),
+        # Debian/Ubuntu package dataset-fashion-mnist (same content, recompressed .gz).
+        system_dirs=(Path("/usr/share/datasets/fashion-mnist"),),
+    ),
+    "cifar10": DatasetSpec(
+        name="cifar10", num_classes=10, channels=3, size=32,
+        mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616),
+        files=_archive("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"),
+    ),
+    "cifar100": DatasetSpec(
+        name="cifar100", num_classes=100, channels=3, size=32,
+        mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762),
+        files=_archive("cifar-100-python.tar.gz", "eb9058c3a382ffc7106e4002c42a8d85"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _CifarLayout:
+    """Where the pickled batches sit in a CIFAR python distribution and which key holds labels."""
+
+    folder: str
+    train_members: tuple[str, ...]
+    test_member: str
+    label_key: bytes
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return (*self.train_members, self.test_member)
+
+
+_CIFAR_LAYOUTS = {
+    "cifar10": _CifarLayout(
+        folder="cifar-10-batches-py",
+        train_members=tuple(f"data_batch_{i}" for i in range(1, 6)),
+        test_member="test_batch",
+        label_key=b"labels",
+    ),
+    "cifar100": _CifarLayout(
+        folder="cifar-100-python",
+        train_members=("train",),
+        test_member="test",
+        label_key=b"fine_labels",
+    ),
+}
+
+
+@dataclass(eq=False)  # element-wise array comparison makes `==` meaningless; identity it is
+class Arrays:
+    """A loaded data set: images (N, H, W, C) uint8 and labels (N,) int64 for each split.
+
+    The arrays are treated as read-only by convention: `dataset_id` hashes their content, so
+    transform copies rather than editing them in place.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    spec: DatasetSpec
+    source: str
+
+    @property
+    def dataset_id(self) -> str:
+        """Short stable identifier of the loaded content, for cache keys.
+
+        SHA-1 over the full label and image bytes (with dtypes and shapes) of both splits, so
+        a checkpoint is reused exactly when the data is the same, whatever file format or
+        location it came from, and never for another subset. Hashing all of CIFAR-10 takes
+        about 0.1 s, so it is recomputed on each access rather than cached next to mutable
+        arrays.
+        """
+        digest = hashlib.sha1(usedforsecurity=False)
+        for array in (self.y_train, self.x_train, self.y_test, self.x_test):
+            digest.update(f"{array.dtype.str}{array.shape};".encode())
+            digest.update(np.ascontiguousarray(array).data)
+        train, test = len(self.y_train), len(self.y_test)
+        return f"{self.spec.name}:{digest.hexdigest()[:12]}:train={train}:test={test}"
+
+    def __repr__(self) -> str:
+        return (
+            f"Arrays({self.spec.name}, train={len(self.y_train)}, test={len(self.y_test)}, "
+            f"source={self.source!r})"
+        )
+
+
+def resolve_data_dir(explicit: str | Path | None) -> Path:
+    """The data directory: `explicit` (--data-dir or the workload), else $RESIM_DATA, else
+    ~/.cache/resim/data. The directory need not exist yet (downloads create it)."""
+    if explicit is not None and str(explicit) != "":
+        return Path(explicit).expanduser()
+    from_env = os.environ.get(DATA_DIR_ENV)
+    if from_env:
+        return Path(from_env).expanduser()
+    return DEFAULT_DATA_DIR.expanduser()
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | Path | None = None,
+    *,
+    train_samples: int | None = None,
+    test_samples: int | None = None,
+    download: bool = True,
+) -> Arrays:
+    """Load data set `name` from the data directory, downloading the canonical files if allowed.
+
+    Looks in `<data_dir>/<name>/`, then `<data_dir>`, then the spec's system directories; in
+    each, `<name>.npz` first, then the canonical format. `train_samples` / `test_samples`
+    keep the first n samples of a split (deterministic, so runs are comparable).
+    """
+    spec = _spec(name)
+    root = resolve_data_dir(data_dir)
+    searched = _search_dirs(spec, root)
+    path, read = _locate(spec, searched) or _download_and_locate(
+        spec, searched, root / spec.name, download
+    )
+    arrays = read(spec, path)
+    n_train = _count(train_samples, len(arrays.y_train), "train_samples")
+    n_test = _count(test_samples, len(arrays.y_test), "test_samples")
+    return replace(
+        arrays,
+        x_train=arrays.x_train[:n_train],
+        y_train=arrays.y_train[:n_train],
+        x_test=arrays.x_test[:n_test],
+        y_test=arrays.y_test[:n_test],
+    )
+
+
+def _spec(name: str) -> DatasetSpec:
+    spec = DATASETS.get(name.lower())
+    if spec is None:
+        raise DataError(f"unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
+    return spec
+
+
+def _count(requested: int | None, available: int, what: str) -> int:
+    """How many leading samples to keep; a bad request is an error, not a silent clamp."""
+    if requested is None:
+        return available
+    if isinstance(requested, bool) or not isinstance(requested, (int, np.integer)):
+        raise DataError(f"{what} must be an integer, got {requested!r}")
+    if not 1 <= requested <= available:
+        raise DataError(f"{what}={requested} is out of range: this split has {available} samples")
+    return int(requested)
+
+
+def _search_dirs(spec: DatasetSpec, root: Path) -> list[Path]:
+    return list(dict.fromkeys((root / spec.name, root, *spec.system_dirs)))
+
+
+# ----------------------------------------------------------------------------- locating files
+
+_Reader = Callable[[DatasetSpec, Path], Arrays]
+_Finder = Callable[[DatasetSpec, Path], Path | None]
+
+
+def _locate(spec: DatasetSpec, dirs: Iterable[Path]) -> tuple[Path, _Reader] | None:
+    """First (path, reader) that some format finds, directories in order, npz before canonical."""
+    for directory in dirs:
+        for find, read in _formats(spec):
+            path = find(spec, directory)
+            if path is not None:
+                return path, read
+    return None
+
+
+def _formats(spec: DatasetSpec) -> tuple[tuple[_Finder, _Reader], ...]:
+    if spec.name in _CIFAR_LAYOUTS:
+        canonical = (
+            (_find_cifar_folder, _read_cifar_folder),
+            (_find_cifar_archive, _read_cifar_archive),
+        )
+    else:
+        canonical = ((_find_idx_dir, _read_idx_dir),)
+    return ((_find_npz, _read_npz), *canonical)
+
+
+def _find_npz(spec: DatasetSpec, directory: Path) -> Path | None:
+    path = directory / f"{spec.name}.npz"
+    return path if path.is_file() else None
+
+
+def _idx_path(directory: Path, stem: str) -> Path | None:
+    """An IDX file is accepted gzipped (canonical) or uncompressed (what `gunzip` leaves)."""
+    for path in (directory / f"{stem}.gz", directory / stem):
+        if path.is_file():
+            return path
+    return None
+
+
+def _find_idx_dir(spec: DatasetSpec, directory: Path) -> Path | None:
+    return directory if all(_idx_path(directory, stem) for stem in _IDX_STEMS) else None
+
+
+def _find_cifar_folder(spec: DatasetSpec, directory: Path) -> Path | None:
+    layout = _CIFAR_LAYOUTS[spec.name]
+    folder = directory / layout.folder
+    return folder if all((folder / member).is_file() for member in layout.members) else None
+
+
+def _find_cifar_archive(spec: DatasetSpec, directory: Path) -> Path | None:
+    path = directory / spec.files[0].name
+    return path if path.is_file() else None
+
+
+def _not_found_message(spec: DatasetSpec, searched: list[Path], target: Path, reason: str) -> str:
+    if spec.name in _CIFAR_LAYOUTS:
+        folder = _CIFAR_LAYOUTS[spec.name].folder
+        wanted = f"{spec.files[0].name} (or its extracted folder {folder}/)"
+    else:
+        names = [f.name for f in spec.files]
+        wanted = f"{', '.join(names[:-1])} and {names[-1]} (gzipped or not)"
+    return (
+        f"data set {spec.name!r} not found; searched {', '.join(map(str, searched))}. "
+        f"Put {wanted}, or {spec.name}.npz with arrays {', '.join(NPZ_KEYS)}, into {target}/ "
+        f"or set {DATA_DIR_ENV} / --data-dir to a directory holding them. "
+        f"Canonical files: {' '.join(f.url for f in spec.files)}. {reason}"
+    )
+
+
+# ----------------------------------------------------------------------------- downloading
+
+def _download_and_locate(
+    spec: DatasetSpec, searched: list[Path], target: Path, download: bool
+) -> tuple[Path, _Reader]:
+    """Last resort when nothing was found: fetch the canonical files into `target`, or raise
+    the one error that tells the user what to put where (and why the download did not help)."""
+    reason = "Downloading is disabled (download=False)."
+    if download:
+        try:
+            _download_missing(spec, target)
+        except (OSError, http.client.HTTPException, DataError) as exc:
+            reason = f"Download failed: {exc}"
+        else:
+            found = _locate(spec, [target])
+            if found is not None:
+                return found
+            reason = f"The downloaded files were not found in {target} afterwards."
+    raise DataError(_not_found_message(spec, searched, target, reason))
+
+
+def _download_missing(spec: DatasetSpec, target: Path) -> None:
+    """Fetch the canonical files `target` lacks; an IDX file present uncompressed counts."""
+    for file in spec.files:
+        if spec.name in _CIFAR_LAYOUTS:
+            present = (target / file.name).is_file()
+        else:
+            present = _idx_path(target, file.name.removesuffix(".gz")) is not None
+        if not present:
+            _download_file(file, target / file.name)
+
+
+def _download_file(file: CanonicalFile, dest: Path) -> None:
+    """Stream `file.url` to `dest` through a temporary file, so an interrupted or corrupt
+    download never leaves a file that a later run would take for the real one."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        digest = hashlib.md5(usedforsecurity=False)
+        with (
+            os.fdopen(fd, "wb") as out,
+            urllib.request.urlopen(file.url, timeout=DOWNLOAD_TIMEOUT_S) as response,
+        ):
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != file.md5:
+            raise DataError(
+                f"{file.url}: md5 {digest.hexdigest()} does not match the expected {file.md5}; "
+                "the download was discarded"
+            )
+        os.replace(tmp_name, dest)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
+# ----------------------------------------------------------------------------- validation
+
+def _arrays(
+    spec: DatasetSpec,
+    source: Path,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+) -> Arrays:
+    """Check what a reader produced against the spec, so every format fails the same clear way."""
+    return Arrays(
+        x_train=_images(spec, source, "x_train", x_train),
+        y_train=_labels(spec, source, "y_train", y_train, len(x_train)),
+        x_test=_images(spec, source, "x_test", x_test),
+        y_test=_labels(spec, source, "y_test", y_test, len(x_test)),
+        spec=spec,
+        source=str(source),
+    )
+
+
+def _images(spec: DatasetSpec, source: Path, key: str, x: np.ndarray) -> np.ndarray:
+    if x.ndim == 3 and spec.channels == 1:
+        x = x[..., np.newaxis]  # grey images are often stored without a channel axis
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != spec.image_shape:
+        height, width, channels = spec.image_shape
+        raise DataError(
+            f"{source}: {key} is {x.dtype} {x.shape}, "
+            f"expected uint8 (N, {height}, {width}, {channels}) images"
+        )
+    return x
+
+
+def _labels(spec: DatasetSpec, source: Path, key: str, y: np.ndarray, count: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iu" or len(y) != count:
+        raise DataError(f"{source}: {key} is {y.dtype} {y.shape}, expected {count} integer labels")
+    if count and (y.min() < 0 or y.max() >= spec.num_classes):
+        raise DataError(
+            f"{source}: {key} holds labels {y.min()}..{y.max()}, outside 0..{spec.num_classes - 1}"
+        )
+    return y.astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- npz
+
+def _read_npz(spec: DatasetSpec, path: Path) -> Arrays:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in NPZ_KEYS if key not in archive.files]
+            if missing:
+                raise DataError(
+                    f"{path}: missing arrays {', '.join(missing)} (has {', '.join(archive.files)})"
+                )
+            loaded = [archive[key] for key in NPZ_KEYS]
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
+    return _arrays(spec, path, *loaded)
+
+
+# ----------------------------------------------------------------------------- IDX
+
+def _read_idx_dir(spec: DatasetSpec, directory: Path) -> Arrays:
+    paths = [_idx_path(directory, stem) for stem in _IDX_STEMS]
+    x_train, y_train, x_test, y_test = (
+        _read_idx(path, _IDX_IMAGES_MAGIC if "images" in path.name else _IDX_LABELS_MAGIC)
+        for path in paths
+    )
+    for images, labels, image_path, label_path in (
+        (x_train, y_train, paths[0], paths[1]),
+        (x_test, y_test, paths[2], paths[3]),
+    ):
+        if len(images) != len(labels):
+            raise DataError(
+                f"{image_path} holds {len(images)} images but {label_path} {len(labels)} labels"
+            )
+    return _arrays(spec, directory, x_train, y_train, x_test, y_test)
+
+
+def _read_idx(path: Path, magic: int) -> np.ndarray:
+    """Parse one IDX file (big-endian magic and dimensions, then raw bytes), strictly, since a
+    truncated download would otherwise surface later as a baffling reshape error."""
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            data = f.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from exc
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{path}: corrupt IDX file, {len(data)} bytes is shorter than its header")
+    (found,) = struct.unpack(">I", data[:4])
+    if found != magic:
+        raise DataError(
+            f"{path}: corrupt IDX file, magic number {found} where {magic} was expected"
+        )
+    dims = struct.unpack(f">{ndim}I", data[4:header])
+    expected = header + int(np.prod(dims))
+    if len(data) != expected:
+        raise DataError(
+            f"{path}: corrupt IDX file, {len(data)} bytes where its header promises {expected}"
+        )
+    # Copy: frombuffer over bytes is read-only, and torch.from_numpy warns on read-only arrays.
+    return np.frombuffer(data, np.uint8, offset=header).reshape(dims).copy()
+
+
+# ----------------------------------------------------------------------------- CIFAR pickles
+
+# The canonical batches hold dicts of bytes, ints, lists and one numpy array. Unpickling them
+# needs exactly these globals: numpy's array reconstructor (its module moved in numpy 2),
+# ndarray, dtype, and _codecs.encode, which Python 3 writes for bytes in protocols <= 2.
+_RECONSTRUCT = np.ndarray((0,), np.uint8).__reduce__()[0]
+_PICKLE_GLOBALS: dict[tuple[str, str], object] = {
+    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): codecs.encode,
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only `_PICKLE_GLOBALS`, so a tampered batch cannot run code."""
+
+    def __init__(self, file: BinaryIO, source: str) -> None:
+        super().__init__(file, encoding="bytes")  # the batches were pickled by Python 2
+        self._source = source
+
+    def find_class(self, module: str, name: str) -> object:
+        try:
+            return _PICKLE_GLOBALS[(module, name)]
+        except KeyError:
+            raise DataError(
+                f"{self._source}: refusing to unpickle {module}.{name}; "
+                "a CIFAR batch only needs numpy arrays"
+            ) from None
+
+
+def _unpickle(file: BinaryIO, source: str) -> object:
+    try:
+        return _RestrictedUnpickler(file, source).load()
+    except DataError:
+        raise
+    except Exception as exc:  # a corrupt pickle can fail in many ways; all mean the same here
+        raise DataError(f"{source}: not a readable pickled CIFAR batch ({exc})") from exc
+
+
+def _batch(spec: DatasetSpec, batch: object, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images HWC, labels) of one batch; rows are 3072 bytes: all R, then G, then B, row-major."""
+    label_key = _CIFAR_LAYOUTS[spec.name].label_key
+    if not isinstance(batch, dict) or b"data" not in batch or label_key not in batch:
+        raise DataError(
+            f"{source}: not a CIFAR batch (expected a dict with b'data' and {label_key!r})"
+        )
+    data, labels = batch[b"data"], np.asarray(batch[label_key])
+    row = spec.channels * spec.size * spec.size
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.shape[1:] == (row,)):
+        raise DataError(f"{source}: b'data' must be a uint8 array of shape (N, {row})")
+    images = data.reshape(-1, spec.channels, spec.size, spec.size).transpose(0, 2, 3, 1)
+    return images, labels
+
+
+def _cifar_arrays(
+    spec: DatasetSpec, source: Path, batches: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> Arrays:
+    layout = _CIFAR_LAYOUTS[spec.name]
+    train = [batches[member] for member in layout.train_members]
+    x_test, y_test = batches[layout.test_member]
+    return _arrays(
+        spec, source,
+        np.ascontiguousarray(np.concatenate([x for x, _ in train])),
+        np.concatenate([y for _, y in train]),
+        np.ascontiguousarray(x_test),
+        y_test,
+    )
+
+
+def _read_cifar_folder(spec: DatasetSpec, folder: Path) -> Arrays:
+    batches = {}
+    for member in _CIFAR_LAYOUTS[spec.name].members:
+        path = folder / member
+        try:
+            with open(path, "rb") as f:
+                batches[member] = _batch(spec, _unpickle(f, str(path)), str(path))
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read ({exc})") from exc
+    return _cifar_arrays(spec, folder, batches)
+
+
+def _read_cifar_archive(spec: DatasetSpec, path: Path) -> Arrays:
+    """Read the batches straight out of the .tar.gz in one pass: no extraction to disk."""
+    layout = _CIFAR_LAYOUTS[spec.name]
+    wanted = {f"{layout.folder}/{member}": member for member in layout.members}
+    batches = {}
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for info in archive:
+                member = wanted.get(info.name.removeprefix("./"))
+                if member is not None and info.isfile():
+                    source = f"{path}:{info.name}"
+                    with archive.extractfile(info) as f:
+                        batches[member] = _batch(spec, _unpickle(f, source), source)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: not a readable archive ({exc})") from exc
+    missing = [name for name, member in wanted.items() if member not in batches]
+    if missing:
+        raise DataError(f"{path}: archive lacks {', '.join(missing)}")
+    return _cifar_arrays(spec, path, batches)

@@ -1,0 +1,31 @@
+"""Shared fixtures: the real data sets beside the repository, and an isolated checkpoint cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """../shared/data beside the checkout, or RESIM_TEST_DATA."""
+    return Path(os.environ.get("RESIM_TEST_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not (path / "mnist").is_dir():
+        pytest.skip(f"shared data not found at {path} (set RESIM_TEST_DATA)")
+    return path
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private checkpoint cache, so tests never reuse a user's checkpoints."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("RESIM_CACHE", str(path))
+    return path

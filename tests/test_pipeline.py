@@ -1,0 +1,186 @@
+"""End to end on real MNIST: train, cache, reuse, report; plus the lowering and tiling it uses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from torch import nn
+
+from simulator.config import load_workload
+from simulator.lowering.layers import lower_network, weight_matrices
+from simulator.mapping.tiling import arrays_per_tile, dense_tile_count, nonempty_tile_count
+from simulator.network.checkpoint import load_checkpoint
+from simulator.pipeline import run
+from simulator.report.atomic import atomic_replace, write_text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def quick_workload(folder: Path, data_dir: Path, **train) -> Path:
+    doc = yaml.safe_load((REPO / "workloads" / "lenet5_mnist.yaml").read_text())
+    doc["hardware"] = str(REPO / "hwconfigs" / "prime.yaml")
+    doc["data"] = {"dataset": "mnist", "dir": str(data_dir), "train_samples": 4000, "test_samples": 500}
+    doc["train"].update({"epochs": 2, "batch_size": 32, **train})
+    path = folder / "quick.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_run_trains_caches_reuses_and_writes_results(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    workload = quick_workload(tmp_path, shared_data)
+    out = tmp_path / "out"
+    out_dir, first = run(workload, out=out, progress=False)
+    assert out_dir == out
+    assert {p.name for p in out.iterdir()} == {"report.json", "layers.csv", "report.md"}
+    report = json.loads((out / "report.json").read_text())
+    assert report["network"]["reused_checkpoint"] is False
+    assert report["accuracy"]["test_images"] == 500
+    assert report["accuracy"]["test_accuracy"] > 0.5  # two epochs on 4000 images
+    assert report["seed"] == 0 and report["versions"]["torch"] == torch.__version__
+    assert report["config"]["workload"]["mapping"]["crossbar"]["size"] == 128
+
+    layers = pd.read_csv(out / "layers.csv")
+    assert list(layers["layer"]) == ["conv1", "conv2", "fc1", "fc2", "fc3"]
+    assert list(zip(layers["R"], layers["C"])) == [(25, 6), (150, 16), (400, 120), (120, 84), (84, 10)]
+    assert list(layers["vectors"]) == [28 * 28, 10 * 10, 1, 1, 1]
+    # seed 001's LeNet5 table at 128x128: 1 + 2 + 4 + 1 + 1 crossbars
+    assert list(layers["tiles_dense"]) == [1, 2, 4, 1, 1]
+    assert "| **Sum**" in (out / "report.md").read_text()
+
+    _, second = run(workload, out=out, progress=False)
+    assert second["network"]["reused_checkpoint"] is True
+    assert second["accuracy"] == first["accuracy"]
+
+    _, third = run(workload, out=out, progress=False, force=True)
+    assert third["network"]["reused_checkpoint"] is False
+    assert third["accuracy"] == first["accuracy"]  # same seed, same numbers
+
+
+def test_training_is_deterministic_and_checkpoint_is_safe_to_load(tmp_path: Path, shared_data: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    workload = quick_workload(tmp_path, shared_data, augment={"crop_padding": 2, "horizontal_flip": True})
+    states = []
+    for name in ("a", "b"):
+        monkeypatch.setenv("RESIM_CACHE", str(tmp_path / name))
+        _, report = run(workload, out=tmp_path / f"out-{name}", progress=False)
+        saved = torch.load(report["network"]["checkpoint"], weights_only=True)
+        states.append(saved["state_dict"])
+        loaded = load_checkpoint(Path(report["network"]["checkpoint"]))
+        assert loaded["masks"] == {} and loaded["producer"]["seed"] == 0
+        assert loaded["dataset_id"] == report["data"]["dataset_id"]
+        assert loaded["metrics"]["test_accuracy"] == pytest.approx(report["accuracy"]["test_accuracy"])
+    assert states[0].keys() == states[1].keys()
+    for key in states[0]:
+        assert torch.equal(states[0][key], states[1][key]), key
+
+
+def test_changed_recipe_does_not_reuse_checkpoint(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    _, a = run(quick_workload(tmp_path, shared_data), out=tmp_path / "a", progress=False)
+    _, b = run(quick_workload(tmp_path, shared_data, lr=0.01), out=tmp_path / "b", progress=False)
+    assert a["network"]["checkpoint"] != b["network"]["checkpoint"]
+    assert b["network"]["reused_checkpoint"] is False
+
+
+def test_cli_run_reports_missing_data_in_one_clear_error(tmp_path: Path, cache: Path) -> None:
+    workload = quick_workload(tmp_path, tmp_path / "empty")
+    doc = yaml.safe_load(workload.read_text())
+    doc["data"].pop("dir")
+    workload.write_text(yaml.safe_dump(doc))
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "run", str(workload), "--data-dir",
+                           str(tmp_path / "empty"), "--quiet"], capture_output=True, text=True,
+                          env={**__import__("os").environ, "RESIM_OFFLINE": "1"}, timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "train-images-idx3-ubyte.gz" in proc.stderr
+
+
+# Lowering ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("conv", [
+    nn.Conv2d(4, 6, 3, padding=1),
+    nn.Conv2d(4, 6, 3, stride=2, dilation=2, padding=2),
+    nn.Conv2d(4, 8, 3, groups=2, padding=1),
+    nn.Conv2d(4, 4, 3, groups=4),  # depthwise
+])
+def test_lowered_matrices_reproduce_the_convolution(conv: nn.Conv2d) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 9, 9)
+    (layer,) = lower_network(nn.Sequential(conv), (4, 9, 9))
+    y = conv(x).detach()
+    assert layer.vectors == y.shape[2] * y.shape[3]
+    assert (layer.rows, layer.cols) == (4 // conv.groups * 9, conv.out_channels // conv.groups)
+    cols = nn.functional.unfold(x, 3, dilation=conv.dilation, padding=conv.padding, stride=conv.stride)[0]
+    in_per_group = 4 // conv.groups
+    out = []
+    for g, matrix in enumerate(weight_matrices(conv)):
+        assert matrix.shape == (layer.rows, layer.cols)
+        inputs = cols[g * in_per_group * 9:(g + 1) * in_per_group * 9]  # unfold order: channel, kh, kw
+        out.append(torch.from_numpy(matrix).T @ inputs)
+    got = torch.cat(out) + conv.bias.detach().view(-1, 1)
+    assert torch.allclose(got, y.view(y.shape[1], -1), atol=1e-5)
+
+
+def test_linear_lowering() -> None:
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5))
+    with torch.no_grad():
+        model[1].weight[0].zero_()
+    (layer,) = lower_network(model, (3, 2, 2))
+    assert (layer.rows, layer.cols, layer.vectors, layer.kind) == (12, 5, 1, "linear")
+    assert layer.nonzeros == 48 and layer.total == 60 and layer.density == pytest.approx(0.8)
+
+
+# Tiling -----------------------------------------------------------------------------------
+
+
+def test_tile_counts_by_hand() -> None:
+    matrix = np.zeros((20, 10))
+    matrix[0, 0] = 1     # tile (0, 0)
+    matrix[19, 9] = -2   # tile (2, 1)
+    assert dense_tile_count(20, 10, 8) == 3 * 2
+    assert nonempty_tile_count(matrix, 8) == 2
+    assert nonempty_tile_count(np.zeros((5, 5)), 8) == 0
+
+
+def test_arrays_per_tile_follows_design() -> None:
+    assert arrays_per_tile("two-column", 8, 2) == 2 * 4
+    assert arrays_per_tile("offset", 8, 4) == 2
+    assert arrays_per_tile("differential", 7, 2) == 2 * 4
+
+
+# Atomic writes ----------------------------------------------------------------------------
+
+
+def test_interrupted_write_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    write_text(target, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_replace(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_workload_file_names_hardware_relative_to_itself(tmp_path: Path) -> None:
+    workload = load_workload(REPO / "workloads" / "lenet5_mnist.yaml")
+    assert workload.hardware_path == (REPO / "hwconfigs" / "prime.yaml").resolve()
+
+
+def test_vgg19_dense_crossbars_match_seed_001_per_layer() -> None:
+    sys.path.insert(0, str(REPO / "examples"))
+    try:
+        from seed001_dense_crossbars import dense_crossbars
+    finally:
+        sys.path.remove(str(REPO / "examples"))
+    for size in (128, 64, 8):
+        table = dense_crossbars(size)
+        assert list(table["resim"]) == list(table["seed 001"]), size
