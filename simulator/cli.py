@@ -96,18 +96,28 @@ def train(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     force: bool = typer.Option(False, "--force", help="Retrain even if a cached checkpoint exists"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+    export: Optional[Path] = typer.Option(
+        None, "--export", help="Also write a compact checkpoint (float16 values + packed masks) to ship"),
 ) -> None:
-    """Train the workload's network with its recipe (cached by what produced it)."""
+    """Train (and prune, if the workload says so) the workload's network; cached by what produced it."""
     from simulator.config import load_workload
-    from simulator.pipeline import load_data, prepare_network
+    from simulator.pipeline import load_data, prepare_network, producer
 
     try:
         wl = load_workload(workload)
-        net = prepare_network(wl, load_data(wl, data_dir), force=force, progress=not quiet)
+        arrays = load_data(wl, data_dir)
+        net = prepare_network(wl, arrays, force=force, progress=not quiet)
     except _user_errors() as exc:
         _fail(str(exc))
     state = "reused" if net.reused else "trained"
     typer.echo(f"{state}: {net.checkpoint} (test accuracy {net.metrics['test_accuracy']:.2%})")
+    if export is not None:
+        from simulator.network.compact import export_compact
+
+        info = {"workload": wl.config.name, "producer": producer(wl, arrays), "metrics": net.metrics,
+                "reproduce": f"resim train {workload} --export {export}"}
+        export_compact(export, net.model.state_dict(), net.masks, info)
+        typer.echo(f"exported: {export} ({export.stat().st_size / 1024:.1f} KiB)")
 
 
 @app.command("eval")

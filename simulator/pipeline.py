@@ -53,13 +53,13 @@ def producer(workload: Workload, arrays: Arrays) -> dict[str, Any]:
     }
 
 
-def build_network(workload: Workload, arrays: Arrays):
-    """A freshly initialised network; its initial weights come from the workload's seed."""
+def build_network(workload: Workload, arrays: Arrays, seed: int | None = None):
+    """A freshly initialised network; its initial weights come from `seed` (default: the workload's)."""
     import torch
 
     from simulator.network.build import build_model
 
-    torch.manual_seed(workload.config.seed)
+    torch.manual_seed(workload.config.seed if seed is None else seed)
     return build_model(workload.config.model, in_channels=arrays.spec.channels,
                        num_classes=arrays.spec.num_classes, input_size=arrays.spec.size,
                        base_dir=workload.path.parent)
@@ -67,12 +67,36 @@ def build_network(workload: Workload, arrays: Arrays):
 
 def prepare_network(workload: Workload, arrays: Arrays, *, force: bool = False,
                     progress: bool = True) -> PreparedNetwork:
-    """Load the cached checkpoint of this workload, or train and cache it."""
+    """The workload's network: shipped checkpoint, else cached or freshly trained (and pruned)."""
+    if workload.config.model.checkpoint is not None:
+        return load_shipped(workload, arrays)
+    dense = train_dense(workload, arrays, force=force, progress=progress)
+    if workload.config.prune is None:
+        return dense
+    return prune_dense(workload, arrays, dense, force=force, progress=progress)
+
+
+def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
+    """Load the compact checkpoint a workload ships with (no training)."""
+    from simulator.network.compact import load_compact
+
+    path = (workload.path.parent / workload.config.model.checkpoint).resolve()
+    state, masks, info = load_compact(path)
+    model = build_network(workload, arrays)
+    model.load_state_dict(state)
+    return PreparedNetwork(model, path, True, info.get("metrics", {}), masks)
+
+
+def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool) -> PreparedNetwork:
+    """Load the cached dense checkpoint of this workload, or train and cache it."""
     from simulator.network.checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
     from simulator.network.train import to_tensors, train
 
     made_by = producer(workload, arrays)
-    path = checkpoint_path(workload.config.name, checkpoint_key(made_by))
+    # Named by the model, not the workload: sparse workloads share their dense parent's checkpoint.
+    spec = workload.config.model
+    label = spec.name or spec.import_.replace(":", ".")
+    path = checkpoint_path(f"{label}-dense", checkpoint_key(made_by))
     model = build_network(workload, arrays)
     if path.is_file() and not force:
         saved = load_checkpoint(path)
@@ -89,6 +113,41 @@ def prepare_network(workload: Workload, arrays: Arrays, *, force: bool = False,
     save_checkpoint(path, state_dict=model.state_dict(), masks={}, producer=made_by,
                     dataset_id=arrays.dataset_id, metrics=metrics)
     return PreparedNetwork(model, path, False, metrics)
+
+
+def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, force: bool,
+                progress: bool) -> PreparedNetwork:
+    """Prune the trained dense network by the workload's method (cached like training)."""
+    from simulator.network.checkpoint import (cache_dir, checkpoint_key, checkpoint_path, load_checkpoint,
+                                              save_checkpoint)
+    from simulator.network.train import to_tensors
+    from simulator.pruning.masks import density
+    from simulator.pruning.methods import prune
+
+    cfg = workload.config
+    made_by = {**producer(workload, arrays), "prune": cfg.prune.model_dump(mode="json")}
+    key = checkpoint_key(made_by)
+    path = checkpoint_path(f"{cfg.name}-sparse", key)
+    model = dense.model
+    if path.is_file() and not force:
+        saved = load_checkpoint(path)
+        model.load_state_dict(saved["state_dict"])
+        return PreparedNetwork(model, path, True, saved["metrics"], saved["masks"])
+    started = time.perf_counter()
+    state_dir = cache_dir() / "rounds" / f"{cfg.name}-{key}"
+    result = prune(model, cfg.prune, cfg.train, to_tensors(arrays), cfg.seed, progress,
+                   initial=lambda seed: build_network(workload, arrays, seed), state_dir=state_dir)
+    metrics = {
+        "test_accuracy": result.rounds[-1]["test_accuracy"] if result.rounds else None,
+        "dense_test_accuracy": dense.metrics.get("test_accuracy"),
+        "prune_seconds": time.perf_counter() - started,
+        "prune": {"method": cfg.prune.method, "target_density": cfg.prune.density,
+                  "density": density(result.masks), "rounds": result.rounds},
+        "dense": {k: v for k, v in dense.metrics.items() if k != "history"},
+    }
+    save_checkpoint(path, state_dict=model.state_dict(), masks=result.masks, producer=made_by,
+                    dataset_id=arrays.dataset_id, metrics=metrics)
+    return PreparedNetwork(model, path, False, metrics, result.masks)
 
 
 def evaluate_network(model, arrays: Arrays, batch_size: int) -> float:

@@ -151,9 +151,10 @@ def test_tile_counts_by_hand() -> None:
 
 
 def test_arrays_per_tile_follows_design() -> None:
-    assert arrays_per_tile("two-column", 8, 2) == 2 * 4
+    assert arrays_per_tile("two-column", 8, 2) == 2 * 4   # 7 magnitude bits in 2-bit cells
+    assert arrays_per_tile("two-column", 9, 2) == 2 * 4   # 8 magnitude bits: 4 slices, not 5
     assert arrays_per_tile("offset", 8, 4) == 2
-    assert arrays_per_tile("differential", 7, 2) == 2 * 4
+    assert arrays_per_tile("differential", 16, 1) == 2 * 15
 
 
 # Atomic writes ----------------------------------------------------------------------------

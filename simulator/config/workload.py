@@ -45,6 +45,21 @@ class ModelSpec(StrictModel):
     kwargs: dict[str, Any] = field(
         default_factory=dict, description="Extra keyword arguments of the builder", unit="mixed"
     )
+    checkpoint: str | None = field(
+        None,
+        description=(
+            "A shipped compact checkpoint (relative to this workload) loaded instead of training "
+            "and pruning; written by `resim train WORKLOAD --export FILE`"
+        ),
+        unit="path",
+    )
+
+    @field_validator("checkpoint")
+    @classmethod
+    def _checkpoint_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not (_base_dir(info) / value).is_file():
+            raise ValueError(f"checkpoint file not found at {_base_dir(info) / value}")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> "ModelSpec":
@@ -132,6 +147,59 @@ class TrainSpec(StrictModel):
         return self
 
 
+class BoundSpec(StrictModel):
+    """Per-layer lower bounds of one-shot-improved (seeds 000/001): no layer is emptied."""
+
+    linear: float = field(0.005, description="Least density kept in each fully-connected layer", unit="1", ge=0, le=1)
+    conv: float = field(0.012, description="Least density kept in each convolution layer", unit="1", ge=0, le=1)
+    rule: Literal["fixed", "adaptive"] = field(
+        "fixed",
+        description=(
+            "fixed: the densities above; adaptive: additionally keep each output unit's largest "
+            "weight, so no output channel or neuron is cut off"
+        ),
+        unit="text",
+    )
+
+
+class SslSpec(StrictModel):
+    """Structured sparsity learning (seed 001 eq. 2): group lasso on filters and channels."""
+
+    filter_decay: float = field(1e-4, description="Group-lasso weight on output filters (conv) / neurons (linear)", unit="1", ge=0)
+    channel_decay: float = field(1e-4, description="Group-lasso weight on input channels (conv) / inputs (linear)", unit="1", ge=0)
+    epochs: StrictInt = field(10, description="Training epochs with the regulariser", unit="epoch", ge=1)
+    threshold: float = field(
+        1e-3, description="Groups whose L2 norm per weight falls below this are removed", unit="1", gt=0
+    )
+
+
+class PruneSpec(StrictModel):
+    """How the trained network is made sparse (seeds 000/001/003)."""
+
+    method: Literal["one-shot", "one-shot-improved", "imp", "layerwise", "ssl"] = field(
+        description="Pruning method", unit="text"
+    )
+    density: float = field(description="Target global density (nonzeros / weights of all Conv2d and Linear layers)", unit="1", gt=0, le=1)
+    finetune_epochs: StrictInt = field(
+        5, description="Fine-tuning epochs after pruning (one-shot, one-shot-improved, layerwise, ssl)", unit="epoch", ge=0
+    )
+    finetune_lr: float | None = field(
+        None, description="Learning rate of fine-tuning; default: train.lr / 10", unit="1", gt=0, le=10
+    )
+    rate: float = field(0.2, description="imp: share of the remaining weights pruned per round", unit="1", gt=0, lt=1)
+    round_epochs: StrictInt | None = field(
+        None, description="imp: training epochs per round; default: train.epochs", unit="epoch", ge=1
+    )
+    rewind_iteration: StrictInt = field(
+        0, description="imp: rewind survivors to their values after this many training iterations (0: initial values; >0: late rewinding)", unit="iteration", ge=0
+    )
+    reinit: StrictBool = field(
+        False, description="imp control: re-initialise survivors randomly instead of rewinding", unit="flag"
+    )
+    bounds: BoundSpec = field(default_factory=BoundSpec, description="one-shot-improved lower bounds", unit="block")
+    ssl: SslSpec = field(default_factory=SslSpec, description="ssl settings", unit="block")
+
+
 class CrossbarSpec(StrictModel):
     """Logical tile size N (the seeds' 'crossbar'): N rows x N weight columns."""
 
@@ -174,6 +242,7 @@ class WorkloadConfig(StrictModel):
     model: ModelSpec = field(description="The network", unit="block")
     data: DataSpec = field(description="The data set", unit="block")
     train: TrainSpec = field(default_factory=TrainSpec, description="Training recipe", unit="block")
+    prune: PruneSpec | None = field(None, description="Pruning; absent: the dense network", unit="block")
     mapping: MappingSpec = field(default_factory=MappingSpec, description="Crossbar mapping", unit="block")
 
     @field_validator("hardware")

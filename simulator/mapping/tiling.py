@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from simulator.mapping.encoding import get_encoding
+
 
 def dense_tile_count(rows: int, cols: int, size: int) -> int:
     """ceil(R/N) * ceil(C/N): tiles of a dense mapping of one (R, C) matrix."""
@@ -35,6 +37,9 @@ def placed_tiles(matrix: np.ndarray, size: int, reorder: str) -> int:
 
 
 def arrays_per_tile(encoding: str, weight_bits: int, cell_bits: int) -> int:
-    """Physical arrays behind one logical tile: polarities x bit slices (design.md)."""
-    polarities = 1 if encoding == "offset" else 2
-    return polarities * math.ceil(weight_bits / cell_bits)
+    """Physical arrays behind one logical tile: polarities x bit slices (design.md).
+
+    Two-column and differential slice only the magnitude (weight_bits - 1 bits; the sign costs
+    the second polarity, not a slice), offset slices the whole unsigned code (simulator.mapping.encoding)."""
+    scheme = get_encoding(encoding)
+    return scheme.polarities * scheme.slices(weight_bits, cell_bits)

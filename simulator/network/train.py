@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ from torch import nn
 
 from simulator.config.workload import AugmentSpec, TrainSpec
 from simulator.data.datasets import Arrays
+from simulator.pruning.masks import Masks, MaskedTraining
 
 
 @dataclass
@@ -123,8 +125,13 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 
 def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
-          progress: bool = True) -> TrainResult:
-    """Train `model` in place with `recipe`; every random draw comes from `seed`."""
+          progress: bool = True, *, masks: Masks | None = None,
+          regularizer: Callable[[nn.Module], torch.Tensor] | None = None,
+          on_step: Callable[[int], None] | None = None, label: str = "") -> TrainResult:
+    """Train `model` in place with `recipe`; every random draw comes from `seed`.
+
+    `masks` keep pruned weights at zero; `regularizer(model)` is added to the loss (group lasso);
+    `on_step(iteration)` runs after every optimizer step (late-rewinding snapshots)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     generator = torch.Generator().manual_seed(seed)
@@ -135,10 +142,11 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
     loss_fn = nn.CrossEntropyLoss()
     result = TrainResult()
     seen, busy = 0, 0.0
-    columns = [TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"),
+    columns = [TextColumn(f"[bold]{label}epoch {{task.fields[epoch]}}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"),
                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
                TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, disable=not progress, transient=False) as bar:
+    iteration = 0
+    with Progress(*columns, disable=not progress, transient=False) as bar, MaskedTraining(model, masks) as masking:
         for epoch in range(1, recipe.epochs + 1):
             task = bar.add_task("train", total=steps, epoch=f"{epoch}/{recipe.epochs}", loss=0.0, acc=0.0)
             model.train()
@@ -151,9 +159,14 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                 y = data.y_train[index]
                 logits = model(x)
                 loss = loss_fn(logits, y)
+                total = loss + regularizer(model) if regularizer is not None else loss
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                total.backward()
                 optimizer.step()
+                masking.after_step()
+                iteration += 1
+                if on_step is not None:
+                    on_step(iteration)
                 if scheduler is not None and per_batch:
                     scheduler.step()
                 total_loss += loss.item() * len(index)
@@ -168,7 +181,7 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
             result.history.append(EpochRecord(epoch, lr, total_loss / n, correct / n, test_acc,
                                               time.perf_counter() - start_time))
             if progress:
-                bar.console.print(f"epoch {epoch}: loss {total_loss / n:.4f}, "
+                bar.console.print(f"{label}epoch {epoch}: loss {total_loss / n:.4f}, "
                                   f"train {correct / n:.2%}, test {test_acc:.2%}")
     result.images_per_second = seen / busy if busy else 0.0
     return result
