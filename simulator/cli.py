@@ -99,14 +99,14 @@ def train(
     export: Optional[Path] = typer.Option(
         None, "--export", help="Also write a compact checkpoint (float16 values + packed masks) to ship"),
 ) -> None:
-    """Train (and prune, if the workload says so) the workload's network; cached by what produced it."""
+    """Train (and prune) the workload's network from its recipe, ignoring a shipped model.checkpoint; cached."""
     from simulator.config import load_workload
     from simulator.pipeline import load_data, prepare_network, producer
 
     try:
         wl = load_workload(workload)
         arrays = load_data(wl, data_dir)
-        net = prepare_network(wl, arrays, force=force, progress=not quiet)
+        net = prepare_network(wl, arrays, force=force, progress=not quiet, use_shipped=False)
     except _user_errors() as exc:
         _fail(str(exc))
     state = "reused" if net.reused else "trained"
@@ -114,7 +114,9 @@ def train(
     if export is not None:
         from simulator.network.compact import export_compact
 
-        info = {"workload": wl.config.name, "producer": producer(wl, arrays), "metrics": net.metrics,
+        prune = wl.config.prune.model_dump(mode="json") if wl.config.prune else None
+        info = {"workload": wl.config.name, "producer": {**producer(wl, arrays), "prune": prune},
+                "metrics": net.metrics,
                 "reproduce": f"resim train {workload} --export {export}"}
         export_compact(export, net.model.state_dict(), net.masks, info)
         typer.echo(f"exported: {export} ({export.stat().st_size / 1024:.1f} KiB)")

@@ -66,9 +66,10 @@ def build_network(workload: Workload, arrays: Arrays, seed: int | None = None):
 
 
 def prepare_network(workload: Workload, arrays: Arrays, *, force: bool = False,
-                    progress: bool = True) -> PreparedNetwork:
-    """The workload's network: shipped checkpoint, else cached or freshly trained (and pruned)."""
-    if workload.config.model.checkpoint is not None:
+                    progress: bool = True, use_shipped: bool = True) -> PreparedNetwork:
+    """The workload's network: its shipped checkpoint (unless `use_shipped` is off), else the
+    cached or freshly trained (and pruned) one."""
+    if use_shipped and workload.config.model.checkpoint is not None:
         return load_shipped(workload, arrays)
     dense = train_dense(workload, arrays, force=force, progress=progress)
     if workload.config.prune is None:
@@ -84,7 +85,17 @@ def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
     state, masks, info = load_compact(path)
     model = build_network(workload, arrays)
     model.load_state_dict(state)
-    return PreparedNetwork(model, path, True, info.get("metrics", {}), masks)
+    metrics = dict(info.get("metrics", {}))
+    # A shipped file made by another recipe or data set is used, but the report says so.
+    made_by = {**producer(workload, arrays), "prune": _prune_dump(workload)}
+    metrics["checkpoint_matches_workload"] = info.get("producer") == made_by
+    metrics["reproduce"] = info.get("reproduce")
+    return PreparedNetwork(model, path, True, metrics, masks)
+
+
+def _prune_dump(workload: Workload) -> dict[str, Any] | None:
+    prune = workload.config.prune
+    return prune.model_dump(mode="json") if prune is not None else None
 
 
 def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool) -> PreparedNetwork:
@@ -125,7 +136,7 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
     from simulator.pruning.methods import prune
 
     cfg = workload.config
-    made_by = {**producer(workload, arrays), "prune": cfg.prune.model_dump(mode="json")}
+    made_by = {**producer(workload, arrays), "prune": _prune_dump(workload)}
     key = checkpoint_key(made_by)
     path = checkpoint_path(f"{cfg.name}-sparse", key)
     model = dense.model
