@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from simulator.lowering.layers import lower_network
-from simulator.mapping.tiling import dense_tile_count
+from simulator.mapping.bounds import dense_tiles
 from simulator.network.zoo import build_zoo_model
 
 # Seed 001, "Crossbar. size 128*128 / 64*64 / 8*8", column "Total", Layer1..Layer19.
@@ -32,7 +32,7 @@ def dense_crossbars(size: int) -> pd.DataFrame:
     return pd.DataFrame({
         "layer": [layer.name for layer in layers],
         "(R, C)": [(layer.rows, layer.cols) for layer in layers],
-        "resim": [dense_tile_count(layer.rows, layer.cols, size) for layer in layers],
+        "resim": [dense_tiles(layer.rows, layer.cols, size) for layer in layers],
         "seed 001": SEED_001_TOTALS[size],
     })
 

@@ -146,6 +146,123 @@ def evaluate(
     typer.echo(f"test accuracy: {accuracy:.2%} ({len(arrays.y_test)} images)")
 
 
+def _numbers(text: str, kind: type, option: str) -> list:
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        _fail(f"{option}: {text!r} is not a comma-separated list of {kind.__name__} values")
+    if not values:
+        _fail(f"{option}: give at least one value")
+    return values
+
+
+def _strategies(text: str) -> list[str]:
+    from simulator.mapping.strategies import STRATEGY_NAMES
+
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in STRATEGY_NAMES]
+    if unknown or not names:
+        _fail(f"--reorder: unknown strategy {', '.join(unknown) or '(none)'}; allowed: {', '.join(STRATEGY_NAMES)}")
+    return names
+
+
+@app.command("map")
+def map_network(
+    workload: Path = typer.Argument(..., help="Workload YAML file"),
+    sizes: str = typer.Option("8,16,32,64,128,256", "--sizes", help="Crossbar sizes N, comma-separated"),
+    reorder: str = typer.Option("skip-empty", "--reorder", help="Tiling strategies, comma-separated"),
+    density: Optional[str] = typer.Option(
+        None, "--density", help="Global magnitude pruning of the network's weights to these densities "
+        "before mapping (comma-separated); default: the network as it is"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+) -> None:
+    """Map the workload's network at several crossbar sizes and strategies: tiles, bound, time."""
+    import pandas as pd
+
+    from simulator.config import load_workload
+    from simulator.mapping.sweep import seed_table, summary, sweep
+    from simulator.pipeline import input_shape, load_data, prepare_network
+    from simulator.pruning.magnitude import global_magnitude
+    from simulator.pruning.masks import apply_masks
+    from simulator.report.atomic import write_text
+    from simulator.report.plots import saved_vs_size
+    from simulator.report.results import markdown_table
+
+    size_list = _numbers(sizes, int, "--sizes")
+    if any(s < 1 for s in size_list):
+        _fail(f"--sizes: crossbar sizes must be positive, got {sizes}")
+    strategy_list = _strategies(reorder)
+    densities = _numbers(density, float, "--density") if density else [None]
+    if any(d is not None and not 0 < d <= 1 for d in densities):
+        _fail(f"--density: densities must lie in (0, 1], got {density}")
+    try:
+        wl = load_workload(workload)
+        arrays = load_data(wl, data_dir)
+        net = prepare_network(wl, arrays, progress=not quiet)
+    except _user_errors() as exc:
+        _fail(str(exc))
+    original = {k: v.clone() for k, v in net.model.state_dict().items()}
+    parts = []
+    for d in densities:
+        net.model.load_state_dict(original)
+        if d is not None:
+            apply_masks(net.model, global_magnitude(net.model, d))
+        parts.append(sweep(net.model, input_shape(arrays), size_list, strategy_list,
+                           wl.config.mapping.weight_bits, wl.config.seed, d))
+    per_layer = pd.concat(parts, ignore_index=True)
+    totals = summary(per_layer)
+    out_dir = out or Path("results") / f"{wl.config.name}-map"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text(out_dir / "map.csv", per_layer.to_csv(index=False))
+    write_text(out_dir / "map_summary.csv", totals.to_csv(index=False))
+    saved_vs_size(totals, out_dir / "saved_vs_size.png", f"{wl.config.name}: crossbars saved")
+    lines = [f"# Crossbar mapping of {wl.config.name}", "", markdown_table(totals), ""]
+    if density:
+        for size in size_list:
+            for strategy in strategy_list:
+                lines += [f"## Saved crossbars, {size}x{size}, {strategy} (seed 001's format)", "",
+                          markdown_table(seed_table(per_layer, size, strategy)), ""]
+    write_text(out_dir / "map.md", "\n".join(lines))
+    typer.echo(markdown_table(totals))
+    typer.echo(f"map: {out_dir / 'map.md'}")
+
+
+@app.command("map-matrix")
+def map_matrix_command(
+    matrix: Path = typer.Argument(..., help=".npy file with a 2-D matrix (rows = inputs, columns = outputs)"),
+    size: int = typer.Option(128, "--size", min=1, help="Crossbar size N"),
+    reorder: str = typer.Option("best", "--reorder", help="Tiling strategy"),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of randomised strategies"),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
+) -> None:
+    """Map one raw matrix: tiles placed, dense tiles, lower bound and time."""
+    import numpy as np
+
+    from simulator.mapping.mapper import map_matrix
+
+    names = _strategies(reorder)
+    if len(names) != 1:
+        _fail(f"--reorder: give one strategy, got {reorder!r}")
+    strategy = names[0]
+    try:
+        values = np.load(matrix, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        _fail(f"{matrix}: cannot read a .npy matrix: {exc}")
+    if values.ndim != 2:
+        _fail(f"{matrix}: expected a 2-D matrix, got shape {values.shape}")
+    mapped = map_matrix(values != 0, size, strategy, seed)
+    result = {"file": str(matrix), "shape": list(values.shape), "nonzeros": int(np.count_nonzero(values)),
+              "size": size, "strategy": strategy, "tiles_dense": mapped.dense, "tiles_placed": mapped.placed,
+              "lower_bound": mapped.bound, "seconds": round(mapped.seconds, 4), **mapped.registers}
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key}: {value}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

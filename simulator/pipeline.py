@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulator import __version__
@@ -169,20 +170,25 @@ def evaluate_network(model, arrays: Arrays, batch_size: int) -> float:
     return evaluate(model, tensors.x_test, tensors.y_test, batch_size)
 
 
-def layer_table(workload: Workload, model, shape: tuple[int, int, int]) -> pd.DataFrame:
-    """One row per Conv2d/Linear: shape, (R, C), vectors, nonzeros, density, tiles, arrays."""
+def layer_table(workload: Workload, model, shape: tuple[int, int, int],
+                size: int | None = None, reorder: str | None = None) -> pd.DataFrame:
+    """One row per Conv2d/Linear: shape, (R, C), vectors, nonzeros, density, and its mapping
+    (tiles dense / placed / saved, lower bound, arrays, index registers, utilisation)."""
     from simulator.lowering.layers import lower_network, weight_matrices
-    from simulator.mapping.tiling import arrays_per_tile, dense_tile_count, placed_tiles
+    from simulator.mapping.mapper import map_layer
+    from simulator.mapping.tiling import arrays_per_tile
 
     mapping = workload.config.mapping
-    size = workload.crossbar_size
+    size = size or workload.crossbar_size
+    reorder = reorder or mapping.reorder
     per_tile = arrays_per_tile(mapping.encoding, mapping.weight_bits, workload.cell_bits)
     modules = dict(model.named_modules())
     rows = []
     for layer in lower_network(model, shape):
-        matrices = weight_matrices(modules[layer.name])
-        dense = layer.groups * dense_tile_count(layer.rows, layer.cols, size)
-        placed = sum(placed_tiles(m, size, mapping.reorder) for m in matrices)
+        mapped = map_layer(layer.name, weight_matrices(modules[layer.name]), size, reorder,
+                           mapping.weight_bits, workload.config.seed)
+        placed, dense = mapped.total("placed"), mapped.total("dense")
+        utilization = np.concatenate([g.utilizations() for g in mapped.groups])
         rows.append({
             "layer": layer.name,
             "type": layer.kind,
@@ -195,18 +201,49 @@ def layer_table(workload: Workload, model, shape: tuple[int, int, int]) -> pd.Da
             "nonzeros": layer.nonzeros,
             "total": layer.total,
             "density": layer.density,
+            "quantized_to_zero": mapped.flushed,
+            **mapped.segments,
             "tiles_dense": dense,
             "tiles_placed": placed,
             "tiles_saved": dense - placed,
+            "lower_bound": mapped.total("bound"),
             "arrays_placed": placed * per_tile,
+            "index_registers": mapped.registers("registers"),
+            "index_register_bits": mapped.registers("bits"),
+            "utilization_mean": float(utilization.mean()) if utilization.size else 0.0,
+            "mapping_seconds": sum(g.seconds for g in mapped.groups),
         })
     return pd.DataFrame(rows)
+
+
+def utilization_histogram(workload: Workload, model, shape: tuple[int, int, int],
+                          bins: int = 10) -> dict[str, list]:
+    """Share of placed tiles per utilisation decile, dense grid vs the workload's strategy
+    (seed 004 Fig. 4)."""
+    from simulator.lowering.layers import lower_network, weight_matrices
+    from simulator.mapping.mapper import map_layer
+
+    mapping = workload.config.mapping
+    modules = dict(model.named_modules())
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    out: dict[str, list] = {"bin_upper_edges": edges[1:].tolist()}
+    for label, reorder in (("dense", "none"), ("mapped", mapping.reorder)):
+        values = []
+        for layer in lower_network(model, shape):
+            mapped = map_layer(layer.name, weight_matrices(modules[layer.name]), workload.crossbar_size,
+                               reorder, mapping.weight_bits, workload.config.seed)
+            values += [g.utilizations() for g in mapped.groups]
+        util = np.concatenate(values) if values else np.zeros(0)
+        counts, _ = np.histogram(util, bins=edges)
+        out[label] = (counts / max(util.size, 1)).tolist()
+    return out
 
 
 def totals(layers: pd.DataFrame) -> dict[str, Any]:
     """Whole-network sums of the layer table."""
     sums = {k: int(layers[k].sum()) for k in
-            ("macs", "nonzeros", "total", "tiles_dense", "tiles_placed", "tiles_saved", "arrays_placed")}
+            ("macs", "nonzeros", "total", "tiles_dense", "tiles_placed", "tiles_saved", "lower_bound",
+             "arrays_placed", "index_registers", "index_register_bits")}
     sums["density"] = sums["nonzeros"] / sums["total"] if sums["total"] else 0.0
     return sums
 
@@ -238,6 +275,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
 
     clock = time.perf_counter()
     layers = layer_table(workload, net.model, input_shape(arrays))
+    histogram = utilization_histogram(workload, net.model, input_shape(arrays))
     timings["mapping_seconds"] = time.perf_counter() - clock
 
     out_dir = Path(out) if out is not None else default_out_dir(workload)
@@ -259,8 +297,9 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                     "encoding": workload.config.mapping.encoding,
                     "weight_bits": workload.config.mapping.weight_bits, "cell_bits": workload.cell_bits},
         "totals": totals(layers),
+        "utilization_histogram": histogram,
         "layers": layers.to_dict(orient="records"),
-        "stages_not_built": ["faults", "hardware (energy, latency, area)"],
+        "stages_not_built": ["faults", "hardware (energy, latency, area)", "crossbar-grained pruning"],
         "timings": timings,
     }
     write_results(out_dir, report, layers, render_run(report, layers))

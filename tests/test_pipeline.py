@@ -16,7 +16,8 @@ from torch import nn
 
 from simulator.config import load_workload
 from simulator.lowering.layers import lower_network, weight_matrices
-from simulator.mapping.tiling import arrays_per_tile, dense_tile_count, nonempty_tile_count
+from simulator.mapping.mapper import map_matrix, programmed_masks, segment_counts
+from simulator.mapping.tiling import arrays_per_tile
 from simulator.network.checkpoint import load_checkpoint
 from simulator.pipeline import run
 from simulator.report.atomic import atomic_replace, write_text
@@ -145,9 +146,17 @@ def test_tile_counts_by_hand() -> None:
     matrix = np.zeros((20, 10))
     matrix[0, 0] = 1     # tile (0, 0)
     matrix[19, 9] = -2   # tile (2, 1)
-    assert dense_tile_count(20, 10, 8) == 3 * 2
-    assert nonempty_tile_count(matrix, 8) == 2
-    assert nonempty_tile_count(np.zeros((5, 5)), 8) == 0
+    mapped = map_matrix(matrix != 0, 8, "skip-empty")
+    assert (mapped.dense, mapped.placed, mapped.bound) == (3 * 2, 2, 1)
+    assert map_matrix(np.zeros((5, 5), dtype=bool), 8, "skip-empty").placed == 0
+    # seed 001's nonzero column / row segments: 2 of 3*10 column segments, 2 of 20*2 row segments
+    assert segment_counts(matrix != 0, 8) == {"nz_cols": 2, "total_cols": 30, "nz_rows": 2, "total_rows": 40}
+
+
+def test_quantization_decides_what_is_programmed() -> None:
+    matrix = np.array([[1.0, 0.001], [0.0, -0.5]])
+    (mask,), flushed = programmed_masks([matrix], 4)  # step 1/7: 0.001 rounds to zero
+    assert flushed == 1 and mask.tolist() == [[True, False], [False, True]]
 
 
 def test_arrays_per_tile_follows_design() -> None:

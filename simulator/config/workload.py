@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import StrictBool, StrictInt, ValidationInfo, field_validator, model_validator
 
 from simulator.config.fields import StrictModel, field
+from simulator.mapping.strategies import STRATEGY_NAMES
 from simulator.network.names import ZOO_MODEL_NAMES
 
 DatasetName = Literal["mnist", "fashion-mnist", "cifar10", "cifar100"]
@@ -223,9 +224,13 @@ class MappingSpec(StrictModel):
     encoding: Literal["two-column", "differential", "offset"] = field(
         "two-column", description="Sign encoding (seed 003 IV.D)", unit="text"
     )
-    reorder: Literal["none", "skip-empty"] = field(
+    reorder: Literal[STRATEGY_NAMES] = field(  # type: ignore[valid-type]
         "skip-empty",
-        description="Tiling strategy: 'none' places every dense tile, 'skip-empty' drops tiles without a nonzero",
+        description=(
+            "Tiling strategy: none (dense grid, every tile), skip-empty (dense grid, empty tiles "
+            "dropped), compact (seed 001's 3 steps), kmeans (seed 004 Alg. 1), rcm, graph (seed 001), "
+            "best (fewest tiles of all)"
+        ),
         unit="text",
     )
 

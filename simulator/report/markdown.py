@@ -20,17 +20,22 @@ def _layer_rows(layers: pd.DataFrame, totals: dict[str, Any]) -> pd.DataFrame:
         "vectors": layers["vectors"],
         "nonzero / total": [f"{n}/{t}" for n, t in zip(layers["nonzeros"], layers["total"])],
         "density": layers["density"].map(lambda d: f"{d:.4f}"),
+        "nz cols": [f"{n}/{t}" for n, t in zip(layers["nz_cols"], layers["total_cols"])],
+        "nz rows": [f"{n}/{t}" for n, t in zip(layers["nz_rows"], layers["total_rows"])],
         "tiles dense": layers["tiles_dense"],
         "tiles placed": layers["tiles_placed"],
         "saved": layers["tiles_saved"],
+        "bound": layers["lower_bound"],
         "arrays": layers["arrays_placed"],
+        "index regs": layers["index_registers"],
     })
     total_row = {
         "layer": "**Sum**", "type": "", "weight shape": "", "(R, C)": "", "vectors": "",
         "nonzero / total": f"{totals['nonzeros']}/{totals['total']}",
-        "density": f"{totals['density']:.4f}",
+        "density": f"{totals['density']:.4f}", "nz cols": "", "nz rows": "",
         "tiles dense": totals["tiles_dense"], "tiles placed": totals["tiles_placed"],
-        "saved": totals["tiles_saved"], "arrays": totals["arrays_placed"],
+        "saved": totals["tiles_saved"], "bound": totals["lower_bound"], "arrays": totals["arrays_placed"],
+        "index regs": totals["index_registers"],
     }
     return pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
 
@@ -59,9 +64,23 @@ def render_run(report: dict[str, Any], layers: pd.DataFrame) -> str:
         markdown_table(_layer_rows(layers, report["totals"])),
         "",
         "Shapes in torch order; (R, C) is the crossbar weight matrix (rows = inputs, columns = outputs, "
-        "design.md); vectors = input vectors per inference; tiles at the crossbar size above.",
+        "design.md); vectors = input vectors per inference; nz cols / nz rows = column segments of N rows "
+        "and row segments of N columns holding a nonzero (seed 001); tiles at the crossbar size above; "
+        "bound = lower bound on placed tiles; arrays = physical arrays (polarities x bit slices per tile).",
         "",
     ]
+    hist = report.get("utilization_histogram")
+    if hist:
+        frame = pd.DataFrame({
+            "tile utilisation": [f"<= {edge:.0%}" for edge in hist["bin_upper_edges"]],
+            "dense grid (share of tiles)": [f"{v:.1%}" for v in hist["dense"]],
+            f"{mapping['reorder']} (share of tiles)": [f"{v:.1%}" for v in hist["mapped"]],
+        })
+        lines += ["## Tile utilisation (seed 004 Fig. 4)", "", markdown_table(frame), ""]
+    prune = net["training"].get("prune")
+    if prune:
+        lines += [f"## Pruning: {prune['method']}, target density {prune['target_density']:.4%}, "
+                  f"reached {prune['density']:.4%}", "", markdown_table(pd.DataFrame(prune["rounds"])), ""]
     history = net["training"].get("history") or []
     if history:
         frame = pd.DataFrame(history)[["epoch", "lr", "train_loss", "train_accuracy", "test_accuracy", "seconds"]]
