@@ -174,6 +174,9 @@ def map_network(
     density: Optional[str] = typer.Option(
         None, "--density", help="Global magnitude pruning of the network's weights to these densities "
         "before mapping (comma-separated); default: the network as it is"),
+    method: str = typer.Option(
+        "global", "--method", help="With --density: 'global' magnitude pruning (seed 001) or 'layerwise' "
+        "(every layer at the density; use it for untrained weights, where global pruning empties whole layers)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
@@ -184,7 +187,7 @@ def map_network(
     from simulator.config import load_workload
     from simulator.mapping.sweep import seed_table, summary, sweep
     from simulator.pipeline import input_shape, load_data, prepare_network
-    from simulator.pruning.magnitude import global_magnitude
+    from simulator.pruning.magnitude import global_magnitude, layerwise_magnitude
     from simulator.pruning.masks import apply_masks
     from simulator.report.atomic import write_text
     from simulator.report.plots import saved_vs_size
@@ -197,6 +200,9 @@ def map_network(
     densities = _numbers(density, float, "--density") if density else [None]
     if any(d is not None and not 0 < d <= 1 for d in densities):
         _fail(f"--density: densities must lie in (0, 1], got {density}")
+    pruners = {"global": global_magnitude, "layerwise": layerwise_magnitude}
+    if method not in pruners:
+        _fail(f"--method: unknown {method!r}; allowed: global, layerwise")
     try:
         wl = load_workload(workload)
         arrays = load_data(wl, data_dir)
@@ -208,7 +214,7 @@ def map_network(
     for d in densities:
         net.model.load_state_dict(original)
         if d is not None:
-            apply_masks(net.model, global_magnitude(net.model, d))
+            apply_masks(net.model, pruners[method](net.model, d))
         parts.append(sweep(net.model, input_shape(arrays), size_list, strategy_list,
                            wl.config.mapping.weight_bits, wl.config.seed, d))
     per_layer = pd.concat(parts, ignore_index=True)

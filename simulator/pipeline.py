@@ -47,7 +47,8 @@ def producer(workload: Workload, arrays: Arrays) -> dict[str, Any]:
     """Everything that determines the trained weights: the checkpoint's cache key."""
     cfg = workload.config
     return {
-        "model": cfg.model.model_dump(mode="json", by_alias=True),
+        # The shipped checkpoint's path is where results are stored, not what produced them.
+        "model": cfg.model.model_dump(mode="json", by_alias=True, exclude={"checkpoint"}),
         "train": cfg.train.model_dump(mode="json"),
         "seed": cfg.seed,
         "dataset_id": arrays.dataset_id,
