@@ -163,6 +163,46 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
     return PreparedNetwork(model, path, False, metrics, result.masks)
 
 
+def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, force: bool,
+                   progress: bool) -> tuple[PreparedNetwork, list[dict[str, Any]]]:
+    """Seed 004's crossbar-grained pruning of the prepared network (cached like training)."""
+    from simulator.mapping.crossbar_pruning import crossbar_grained_prune
+    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
+    from simulator.network.train import evaluate, to_tensors, train
+    from simulator.pruning.masks import full_masks
+
+    cfg = workload.config
+    spec = cfg.mapping.crossbar_prune
+    made_by = {**producer(workload, arrays), "prune": _prune_dump(workload), "from": str(net.checkpoint),
+               "crossbar_prune": spec.model_dump(mode="json"), "size": workload.crossbar_size,
+               "reorder": cfg.mapping.reorder, "weight_bits": cfg.mapping.weight_bits}
+    path = checkpoint_path(f"{cfg.name}-crossbar", checkpoint_key(made_by))
+    if path.is_file() and not force:
+        saved = load_checkpoint(path)
+        net.model.load_state_dict(saved["state_dict"])
+        return PreparedNetwork(net.model, path, True, saved["metrics"], saved["masks"]), saved["metrics"]["steps"]
+    tensors = to_tensors(arrays)
+    recipe = cfg.train.model_copy(update={"epochs": spec.finetune_epochs, "lr": spec.finetune_lr or cfg.train.lr / 10})
+    counter = iter(range(10**6))
+
+    def finetune(model, masks) -> None:
+        if spec.finetune_epochs:
+            train(model, recipe, tensors, cfg.seed + 2000 + next(counter), progress, masks=masks,
+                  label="crossbar pruning ")
+
+    masks, steps = crossbar_grained_prune(
+        net.model, net.masks or full_masks(net.model), input_shape(arrays), size=workload.crossbar_size,
+        strategy=cfg.mapping.reorder, weight_bits=cfg.mapping.weight_bits, seed=cfg.seed,
+        step_fraction=spec.step_fraction, max_steps=spec.max_steps, target_tiles=spec.target_tiles,
+        accuracy_floor=spec.accuracy_floor, finetune=finetune,
+        evaluate=lambda model: evaluate(model, tensors.x_test, tensors.y_test, cfg.train.eval_batch_size))
+    log = [vars(step) for step in steps]
+    metrics = {**net.metrics, "steps": log}
+    save_checkpoint(path, state_dict=net.model.state_dict(), masks=masks, producer=made_by,
+                    dataset_id=arrays.dataset_id, metrics=metrics)
+    return PreparedNetwork(net.model, path, False, metrics, masks), log
+
+
 def evaluate_network(model, arrays: Arrays, batch_size: int) -> float:
     """Test accuracy of `model` on the workload's test set."""
     from simulator.network.train import to_tensors, evaluate
@@ -269,6 +309,11 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     clock = time.perf_counter()
     net = prepare_network(workload, arrays, force=force, progress=progress)
     timings["network_seconds"] = time.perf_counter() - clock
+    crossbar_steps: list[dict[str, Any]] = []
+    if workload.config.mapping.crossbar_prune is not None:
+        clock = time.perf_counter()
+        net, crossbar_steps = crossbar_prune(workload, arrays, net, force=force, progress=progress)
+        timings["crossbar_pruning_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     accuracy = evaluate_network(net.model, arrays, workload.config.train.eval_batch_size)
@@ -299,8 +344,9 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                     "weight_bits": workload.config.mapping.weight_bits, "cell_bits": workload.cell_bits},
         "totals": totals(layers),
         "utilization_histogram": histogram,
+        "crossbar_pruning": crossbar_steps,
         "layers": layers.to_dict(orient="records"),
-        "stages_not_built": ["faults", "hardware (energy, latency, area)", "crossbar-grained pruning"],
+        "stages_not_built": ["faults", "hardware (energy, latency, area)"],
         "timings": timings,
     }
     write_results(out_dir, report, layers, render_run(report, layers))

@@ -194,3 +194,23 @@ def test_vgg19_dense_crossbars_match_seed_001_per_layer() -> None:
     for size in (128, 64, 8):
         table = dense_crossbars(size)
         assert list(table["resim"]) == list(table["seed 001"]), size
+
+
+def test_run_with_pruning_and_crossbar_pruning(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    workload = quick_workload(tmp_path, shared_data)
+    doc = yaml.safe_load(workload.read_text())
+    doc["prune"] = {"method": "one-shot-improved", "density": 0.1, "finetune_epochs": 1}
+    doc["mapping"] = {"crossbar": {"size": 16}, "reorder": "compact",
+                      "crossbar_prune": {"step_fraction": 0.1, "max_steps": 2, "finetune_epochs": 0}}
+    workload.write_text(yaml.safe_dump(doc))
+    _, report = run(workload, out=tmp_path / "out", progress=False)
+    prune = report["network"]["training"]["prune"]
+    assert prune["method"] == "one-shot-improved" and abs(prune["density"] - 0.1) < 1e-4
+    steps = report["crossbar_pruning"]
+    assert [s["step"] for s in steps] == [0, 1, 2]
+    assert steps[-1]["tiles_placed"] <= steps[0]["tiles_placed"]
+    layers = pd.read_csv(tmp_path / "out" / "layers.csv")
+    assert int(layers["tiles_placed"].sum()) == steps[-1]["tiles_placed"]
+    assert int(layers["nonzeros"].sum()) < prune["density"] * int(layers["total"].sum()) + 1
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "Crossbar-grained pruning" in md and "Pruning: one-shot-improved" in md

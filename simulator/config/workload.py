@@ -213,6 +213,24 @@ class CrossbarSpec(StrictModel):
     )
 
 
+class CrossbarPruneSpec(StrictModel):
+    """Crossbar-grained pruning (seed 004 IV): remove the crossbar rows of lowest L1 saliency,
+    fine-tune, repeat until a crossbar target, an accuracy floor or the step limit."""
+
+    step_fraction: float = field(0.05, description="Share of crossbar rows removed per step", unit="1", gt=0, le=1)
+    max_steps: StrictInt = field(5, description="Most pruning-finetuning steps", unit="step", ge=1, le=1000)
+    target_tiles: StrictInt | None = field(
+        None, description="Stop once the network places at most this many tiles", unit="tiles", ge=1
+    )
+    accuracy_floor: float | None = field(
+        None, description="Undo the step that takes test accuracy below this and stop", unit="1", gt=0, le=1
+    )
+    finetune_epochs: StrictInt = field(1, description="Fine-tuning epochs after each step", unit="epoch", ge=0)
+    finetune_lr: float | None = field(
+        None, description="Fine-tuning learning rate; default: train.lr / 10", unit="1", gt=0, le=10
+    )
+
+
 class MappingSpec(StrictModel):
     """How weight matrices become crossbar tiles (design.md, stage 4)."""
 
@@ -223,6 +241,9 @@ class MappingSpec(StrictModel):
     )
     encoding: Literal["two-column", "differential", "offset"] = field(
         "two-column", description="Sign encoding (seed 003 IV.D)", unit="text"
+    )
+    crossbar_prune: CrossbarPruneSpec | None = field(
+        None, description="Crossbar-grained pruning after mapping; absent: none", unit="block"
     )
     reorder: Literal[STRATEGY_NAMES] = field(  # type: ignore[valid-type]
         "skip-empty",

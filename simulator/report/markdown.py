@@ -77,6 +77,13 @@ def render_run(report: dict[str, Any], layers: pd.DataFrame) -> str:
             f"{mapping['reorder']} (share of tiles)": [f"{v:.1%}" for v in hist["mapped"]],
         })
         lines += ["## Tile utilisation (seed 004 Fig. 4)", "", markdown_table(frame), ""]
+    steps = report.get("crossbar_pruning")
+    if steps:
+        frame = pd.DataFrame(steps)[["step", "groups_removed", "params_pruned", "params_pruned_fraction",
+                                     "tiles_placed", "tiles_saved_fraction", "test_accuracy", "reverted"]]
+        lines += ["## Crossbar-grained pruning (seed 004 IV, Fig. 11)", "",
+                  "Parameters pruned and crossbars saved, both relative to the network before this stage.",
+                  "", markdown_table(frame), ""]
     prune = net["training"].get("prune")
     if prune:
         lines += [f"## Pruning: {prune['method']}, target density {prune['target_density']:.4%}, "
