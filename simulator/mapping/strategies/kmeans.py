@@ -6,14 +6,15 @@ wordline there, "the size of the split matrix will shrink as we eliminate the al
 
 Algorithm 1, line by line, as implemented here (L = crossbar size N):
 
-- Line 1, padding: W gets zero columns up to a multiple of L. A zero column is the zero vector
+- Line 1, padding: W gets zero columns up to a multiple of L (the seed writes ext = y mod L zero
+  columns; a multiple of L needs (-y) mod L). A zero column is the zero vector
   of every block, it only ever fills a group that holds nothing, so we leave all-zero columns of a
   block (the padding included) out of the clustering; the groups of nonzero columns are the same.
 - Line 2, pre-splitting: W is cut into blocks of consecutive rows, `f_split` rows each (the full
   width: columns are exchanged inside a block only). The seed's `f_split` interpolates split sizes
-  found best on random matrices; `f_split` below is our interpolation, from the same kind of
-  experiment (random masks, densities 0.2 %-20 %, N = 8-256): blocks of about four crossbars of
-  rows when rows are sparse, fewer when a block's columns are already dense.
+  it found best by experiment; ours (see `f_split`) comes from the same kind of experiment on
+  the VGG masks of bench/bench_mapping.py: blocks of 4N rows where N <= 16 and a column has a
+  few nonzeros per N rows, otherwise the whole height (capped for memory).
 - Lines 3-16, column exchanging inside a block: U = the block's nonzero columns (binary vectors
   over the block's rows). While U is not empty, cluster U into ceil(|U| / L) clusters with
   k-means (Lloyd iterations after k-means++ seeding; between binary vectors the squared Euclidean
@@ -43,24 +44,29 @@ from simulator.mapping.tiles import Tile, full_tile
 _SHORT_BLOCK_CROSSBARS = 4
 _SHORT_BLOCK_MAX_SIZE = 16
 _SHORT_BLOCK_PER_COLUMN = (0.35, 2.5)
+# A block's column vectors are clustered as a dense (columns x rows) array: at most this many cells.
+_MAX_BLOCK_CELLS = 1 << 24
 
 
 def f_split(mask: np.ndarray, size: int) -> int:
-    """Rows per pre-split block (the seed's f_split, interpolated from experiments on masks).
+    """Rows per pre-split block: our version of the seed's interpolated f_split.
 
-    Let `per_column` be the mean nonzeros of a nonzero column over N rows. Measured on random and
-    VGG masks (densities 0.02 %-40 %, N = 8-256), blocks of 4N rows beat taller ones only for
-    N <= 16 with `per_column` in [0.35, 2.5]: k-means then finds columns sharing rows within a
-    short block. Sparser columns have too few nonzeros in a short block to be clustered (the
-    whole height is best, by up to 5x for the sparsest layers); denser ones touch every row of
-    any block, and there the whole height saves the half-empty last tile of every block."""
-    rows = mask.shape[0]
+    Let `per_column` be the mean nonzeros of a nonzero column over N rows. On the VGG16 / VGG19
+    global-magnitude masks of bench/bench_mapping.py (4 / 2 / 1 % density; N = 8, 16, 32, 64, 128;
+    heights N to 32N and the whole matrix), blocks of 4N rows beat taller ones only for N <= 16
+    and `per_column` in [0.35, 2.5]: k-means then finds columns sharing rows inside a short block.
+    Sparser columns have too few nonzeros in a short block to be clustered (the whole height
+    was best, by up to 5x on the sparsest layers); denser ones touch nearly every row of any
+    block, and there the whole height saves the half-empty last tile of every block. The height
+    is capped so that a block's dense column vectors stay under 16 M cells (128 MB): the seed
+    too pre-splits because "clustering the extremely large matrix ... is never a wise decision"."""
+    rows, cols = mask.shape
     nonzero_cols = max(int(mask.any(axis=0).sum()), 1)
     per_column = float(mask.sum()) / nonzero_cols * size / max(rows, 1)
     low, high = _SHORT_BLOCK_PER_COLUMN
     if size <= _SHORT_BLOCK_MAX_SIZE and low <= per_column <= high:
         return min(rows, _SHORT_BLOCK_CROSSBARS * size)
-    return max(rows, 1)
+    return max(min(rows, _MAX_BLOCK_CELLS // max(cols, 1)), 1)
 
 
 def _distances(points: np.ndarray, sq_norms: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -72,20 +78,22 @@ def _distances(points: np.ndarray, sq_norms: np.ndarray, sums: np.ndarray, count
     return sq_norms[:, None] - 2 * (points @ sums.T) / counts + (sums * sums).sum(axis=1) / counts**2
 
 
-def _kmeans(points: np.ndarray, clusters: int, rng: np.random.Generator, iterations: int) -> tuple[np.ndarray, np.ndarray]:
+def _kmeans(
+    points: np.ndarray, clusters: int, rng: np.random.Generator, iterations: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's k-means with k-means++ seeding on 0/1 points (n, d).
 
     Returns the labels (n,) and the squared distances (n, k) to the final centroids."""
     sq_norms = points.sum(axis=1)
     sums = np.empty((clusters, points.shape[1]))
-    counts = np.ones(clusters)
+    counts = np.ones(clusters)  # k-means++ seeds each centroid with one point
     sums[0] = points[rng.integers(len(points))]
     nearest = _distances(points, sq_norms, sums[:1], counts[:1])[:, 0]
     for j in range(1, clusters):
         total = nearest.sum()
         pick = rng.choice(len(points), p=nearest / total) if total > 0 else rng.integers(len(points))
         sums[j] = points[pick]
-        nearest = np.minimum(nearest, _distances(points, sq_norms, sums[j : j + 1], counts[:1])[:, 0])
+        nearest = np.minimum(nearest, _distances(points, sq_norms, sums[j : j + 1], counts[j : j + 1])[:, 0])
     labels = np.full(len(points), -1)
     for _ in range(iterations):
         new_labels = _distances(points, sq_norms, sums, counts).argmin(axis=1)
@@ -101,7 +109,9 @@ def _kmeans(points: np.ndarray, clusters: int, rng: np.random.Generator, iterati
     return labels, _distances(points, sq_norms, sums, counts)
 
 
-def _column_groups(vectors: np.ndarray, size: int, rng: np.random.Generator, iterations: int) -> list[np.ndarray]:
+def _column_groups(
+    vectors: np.ndarray, size: int, rng: np.random.Generator, iterations: int
+) -> list[np.ndarray]:
     """Lines 5-15 of Algorithm 1: positions into `vectors` (n, rows) grouped L at a time."""
     unclustered = np.arange(len(vectors))
     groups = []
@@ -127,12 +137,15 @@ def _column_groups(vectors: np.ndarray, size: int, rng: np.random.Generator, ite
     return groups
 
 
-def _tiles_needed(block: np.ndarray, groups: list[np.ndarray], size: int) -> int:
-    """sum over groups of ceil(rows of the block touched by the group / L)."""
-    return sum(-(-int(block[:, g].any(axis=1).sum()) // size) for g in groups)
+def _tiles_needed(sub: np.ndarray, groups: list[np.ndarray], size: int) -> int:
+    """sum over groups of ceil(rows of the block touched by the group / L); `sub` is the block
+    restricted to its nonzero columns, which the groups index."""
+    return sum(-(-int(sub[:, g].any(axis=1).sum()) // size) for g in groups)
 
 
-def _map_block(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray, groups: list[np.ndarray], size: int) -> list[Tile]:
+def _map_block(
+    mask: np.ndarray, rows: np.ndarray, cols: np.ndarray, groups: list[np.ndarray], size: int
+) -> list[Tile]:
     """Lines 17-20: per group, drop its all-zero rows and pack the rest L at a time."""
     tiles = []
     for group in groups:
@@ -175,13 +188,14 @@ class KMeansTiling:
         if len(cols) == 0:
             return []
         # All-zero rows of the block add nothing to any Hamming distance: leave them out.
-        vectors = np.ascontiguousarray(block[np.ix_(block.any(axis=1), cols)].T, dtype=np.float64)
+        sub = block[:, cols]
+        vectors = np.ascontiguousarray(sub[sub.any(axis=1)].T, dtype=np.float64)
         restarts = self.restarts if len(cols) > size else 1
         best: list[np.ndarray] = []
         best_count = -1
         for restart in range(restarts):
             groups = _column_groups(vectors, size, np.random.default_rng([*seed, restart]), self.iterations)
-            count = _tiles_needed(block[:, cols], groups, size)
+            count = _tiles_needed(sub, groups, size)
             if best_count < 0 or count < best_count:
                 best, best_count = groups, count
         return _map_block(mask, rows, cols, best, size)

@@ -1,0 +1,43 @@
+"""Shipped sparse checkpoints: small, safe to load, and the density tables resim reports for them
+match the checkpoint files exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from simulator.config import load_workload
+from simulator.network.compact import load_compact
+from simulator.pipeline import input_shape, layer_table, load_data, prepare_network
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = sorted(p for p in (REPO / "workloads").glob("*.yaml")
+                 if (yaml.safe_load(p.read_text()).get("model") or {}).get("checkpoint"))
+
+
+def test_some_checkpoints_are_shipped() -> None:
+    assert len(SHIPPED) >= 2, "the LeNet-5 IMP checkpoints at least"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_checkpoint_density_table_matches_file(path: Path, shared_data: Path) -> None:
+    workload = load_workload(path)
+    checkpoint = (path.parent / workload.config.model.checkpoint).resolve()
+    assert checkpoint.stat().st_size < 5 * 2**20
+    assert torch.load(checkpoint, weights_only=True)["format"] == "resim-compact"
+    _, masks, info = load_compact(checkpoint)
+    assert info["reproduce"].startswith(f"resim train workloads/{path.name}")
+
+    arrays = load_data(workload, shared_data)
+    net = prepare_network(workload, arrays, progress=False)
+    assert net.metrics["checkpoint_matches_workload"] is True
+    table = layer_table(workload, net.model, input_shape(arrays)).set_index("layer")
+    assert set(table.index) == set(masks)
+    for name, mask in masks.items():
+        assert table.loc[name, "nonzeros"] == int(mask.sum()), name
+        assert table.loc[name, "total"] == mask.numel(), name
+    density = sum(int(m.sum()) for m in masks.values()) / sum(m.numel() for m in masks.values())
+    assert density == pytest.approx(workload.config.prune.density, abs=1e-4)
