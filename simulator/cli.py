@@ -117,7 +117,8 @@ def train(
         prune = wl.config.prune.model_dump(mode="json") if wl.config.prune else None
         info = {"workload": wl.config.name, "producer": {**producer(wl, arrays), "prune": prune},
                 "metrics": net.metrics,
-                "reproduce": f"resim train {workload} --export {export}"}
+                "reproduce": f"resim train {workload}" + (f" --data-dir {data_dir}" if data_dir else "")
+                + f" --export {export}"}
         export_compact(export, net.model.state_dict(), net.masks, info)
         typer.echo(f"exported: {export} ({export.stat().st_size / 1024:.1f} KiB)")
 
