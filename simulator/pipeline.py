@@ -217,12 +217,12 @@ def layer_table(workload: Workload, model, shape: tuple[int, int, int],
     (tiles dense / placed / saved, lower bound, arrays, index registers, utilisation)."""
     from simulator.lowering.layers import lower_network, weight_matrices
     from simulator.mapping.mapper import map_layer
-    from simulator.mapping.tiling import arrays_per_tile
+    from simulator.mapping.tiling import physical_arrays
 
     mapping = workload.config.mapping
     size = size or workload.crossbar_size
     reorder = reorder or mapping.reorder
-    per_tile = arrays_per_tile(mapping.encoding, mapping.weight_bits, workload.cell_bits)
+    array = workload.hardware.array
     modules = dict(model.named_modules())
     rows = []
     for layer in lower_network(model, shape):
@@ -248,7 +248,9 @@ def layer_table(workload: Workload, model, shape: tuple[int, int, int],
             "tiles_placed": placed,
             "tiles_saved": dense - placed,
             "lower_bound": mapped.total("bound"),
-            "arrays_placed": placed * per_tile,
+            "arrays_placed": sum(physical_arrays(g.tiles, mapping.encoding, mapping.weight_bits,
+                                                 workload.cell_bits, array.cols, array.packing)
+                                 for g in mapped.groups),
             "index_registers": mapped.registers("registers"),
             "index_register_bits": mapped.registers("bits"),
             "utilization_mean": float(utilization.mean()) if utilization.size else 0.0,

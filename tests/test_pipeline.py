@@ -214,3 +214,15 @@ def test_run_with_pruning_and_crossbar_pruning(tmp_path: Path, shared_data: Path
     assert int(layers["nonzeros"].sum()) < prune["density"] * int(layers["total"].sum()) + 1
     md = (tmp_path / "out" / "report.md").read_text()
     assert "Crossbar-grained pruning" in md and "Pruning: one-shot-improved" in md
+
+
+def test_physical_arrays_by_packing() -> None:
+    from simulator.mapping.tiles import Tile
+    from simulator.mapping.tiling import physical_arrays
+
+    narrow = Tile(np.arange(4), np.arange(3), np.ones((4, 3), dtype=bool))   # 3 weight columns
+    wide = Tile(np.arange(4), np.arange(16), np.ones((4, 16), dtype=bool))   # 16 weight columns
+    # 8-bit weights, 2-bit cells, two-column: 2 polarities x 4 slices = 8 physical columns per weight column
+    assert physical_arrays([narrow, wide], "two-column", 8, 2, 16, "across-arrays") == 2 * 8
+    # adjacent: 3 x 8 = 24 columns -> 2 arrays of 16; 16 x 8 = 128 columns -> 8 arrays
+    assert physical_arrays([narrow, wide], "two-column", 8, 2, 16, "adjacent-columns") == 2 + 8

@@ -7,6 +7,8 @@ comes from in one step.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import StrictInt, model_validator
 
 from simulator.config.fields import StrictModel, field
@@ -44,6 +46,15 @@ class ArrayConfig(SourcedBlock):
     )
     r_on_ohm: float = field(description="Low-resistance state (level L)", unit="ohm", gt=0)
     r_off_ohm: float = field(description="High-resistance state (level 0)", unit="ohm", gt=0)
+    packing: Literal["across-arrays", "adjacent-columns"] = field(
+        "across-arrays",
+        description=(
+            "Where a weight's polarities and bit slices go: each in its own array (PRIME keeps "
+            "positive and negative weights in separate arrays), or side by side in adjacent "
+            "columns of one array (seed 004's composition tree reads the slices of one crossbar)"
+        ),
+        unit="text",
+    )
 
     @model_validator(mode="after")
     def _off_above_on(self) -> "ArrayConfig":
