@@ -227,7 +227,7 @@ def layer_table(workload: Workload, model, shape: tuple[int, int, int],
     rows = []
     for layer in lower_network(model, shape):
         mapped = map_layer(layer.name, weight_matrices(modules[layer.name]), size, reorder,
-                           mapping.weight_bits, workload.config.seed)
+                           mapping.weight_bits, workload.config.seed, mapping.per_column_scale)
         placed, dense = mapped.total("placed"), mapped.total("dense")
         utilization = np.concatenate([g.utilizations() for g in mapped.groups])
         rows.append({
@@ -274,7 +274,7 @@ def utilization_histogram(workload: Workload, model, shape: tuple[int, int, int]
         values = []
         for layer in lower_network(model, shape):
             mapped = map_layer(layer.name, weight_matrices(modules[layer.name]), workload.crossbar_size,
-                               reorder, mapping.weight_bits, workload.config.seed)
+                               reorder, mapping.weight_bits, workload.config.seed, mapping.per_column_scale)
             values += [g.utilizations() for g in mapped.groups]
         util = np.concatenate(values) if values else np.zeros(0)
         counts, _ = np.histogram(util, bins=edges)

@@ -226,3 +226,11 @@ def test_physical_arrays_by_packing() -> None:
     assert physical_arrays([narrow, wide], "two-column", 8, 2, 16, "across-arrays") == 2 * 8
     # adjacent: 3 x 8 = 24 columns -> 2 arrays of 16; 16 x 8 = 128 columns -> 8 arrays
     assert physical_arrays([narrow, wide], "two-column", 8, 2, 16, "adjacent-columns") == 2 + 8
+
+
+def test_per_column_scale_keeps_small_columns() -> None:
+    matrix = np.array([[1.0, 0.001], [0.5, 0.002]])
+    (per_layer,), flushed_layer = programmed_masks([matrix], 4)
+    (per_column,), flushed_column = programmed_masks([matrix], 4, per_column=True)
+    assert flushed_layer == 2 and not per_layer[:, 1].any()
+    assert flushed_column == 0 and per_column.all()

@@ -235,7 +235,10 @@ class MappingSpec(StrictModel):
     """How weight matrices become crossbar tiles (design.md, stage 4)."""
 
     crossbar: CrossbarSpec = field(default_factory=CrossbarSpec, description="Tile size", unit="block")
-    weight_bits: StrictInt = field(8, description="Weight precision after quantization", unit="bit", ge=1, le=16)
+    weight_bits: StrictInt = field(8, description="Weight precision after quantization, sign included", unit="bit", ge=1, le=16)
+    per_column_scale: StrictBool = field(
+        False, description="Quantize with one scale per output column instead of one per layer", unit="flag"
+    )
     cell_bits: StrictInt | None = field(
         None, description="Bits per cell; default: the hardware array's cell_bits", unit="bit", ge=1, le=8
     )

@@ -87,8 +87,13 @@ class LayerMapping:
         return sum(g.registers.get(key, 0) for g in self.groups)
 
 
-def programmed_masks(matrices: list[np.ndarray], weight_bits: int) -> tuple[list[np.ndarray], int]:
-    """Nonzero masks after per-layer quantization, and how many weights it flushed to zero."""
+def programmed_masks(matrices: list[np.ndarray], weight_bits: int,
+                     per_column: bool = False) -> tuple[list[np.ndarray], int]:
+    """Nonzero masks after quantization (one scale per layer, or per output column), and how
+    many nonzero weights it flushed to zero."""
+    if per_column:
+        quantized = [quantize(m, weight_bits, per_column=True) for m in matrices]
+        return [q.q != 0 for q in quantized], sum(int(q.flushed) for q in quantized)
     stacked = np.concatenate([m.reshape(-1) for m in matrices])
     quantized = quantize(stacked, weight_bits)
     masks, start = [], 0
@@ -99,9 +104,9 @@ def programmed_masks(matrices: list[np.ndarray], weight_bits: int) -> tuple[list
 
 
 def map_layer(name: str, matrices: list[np.ndarray], size: int, strategy: str, weight_bits: int,
-              seed: int) -> LayerMapping:
+              seed: int, per_column: bool = False) -> LayerMapping:
     """Map every group matrix of one layer."""
-    masks, flushed = programmed_masks(matrices, weight_bits)
+    masks, flushed = programmed_masks(matrices, weight_bits, per_column)
     groups = [map_matrix(mask, size, strategy, seed) for mask in masks]
     segments: dict[str, int] = {}
     for mask in masks:
