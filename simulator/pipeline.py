@@ -211,25 +211,32 @@ def evaluate_network(model, arrays: Arrays, batch_size: int) -> float:
     return evaluate(model, tensors.x_test, tensors.y_test, batch_size)
 
 
-def layer_table(workload: Workload, model, shape: tuple[int, int, int],
-                size: int | None = None, reorder: str | None = None) -> pd.DataFrame:
-    """One row per Conv2d/Linear: shape, (R, C), vectors, nonzeros, density, and its mapping
-    (tiles dense / placed / saved, lower bound, arrays, index registers, utilisation)."""
+def map_network(workload: Workload, model, shape: tuple[int, int, int], size: int | None = None,
+                reorder: str | None = None) -> list[tuple[Any, Any]]:
+    """(lowered layer, its mapping) for every Conv2d/Linear, at the workload's size and strategy
+    unless given."""
     from simulator.lowering.layers import lower_network, weight_matrices
     from simulator.mapping.mapper import map_layer
+
+    mapping = workload.config.mapping
+    modules = dict(model.named_modules())
+    return [(layer, map_layer(layer.name, weight_matrices(modules[layer.name]), size or workload.crossbar_size,
+                              reorder or mapping.reorder, mapping.weight_bits, workload.config.seed,
+                              mapping.per_column_scale))
+            for layer in lower_network(model, shape)]
+
+
+def layer_table(workload: Workload, mapped: list[tuple[Any, Any]]) -> pd.DataFrame:
+    """One row per Conv2d/Linear: shape, (R, C), vectors, nonzeros, density, and its mapping
+    (tiles dense / placed / saved, lower bound, arrays, index registers, utilisation)."""
     from simulator.mapping.tiling import physical_arrays
 
     mapping = workload.config.mapping
-    size = size or workload.crossbar_size
-    reorder = reorder or mapping.reorder
     array = workload.hardware.array
-    modules = dict(model.named_modules())
     rows = []
-    for layer in lower_network(model, shape):
-        mapped = map_layer(layer.name, weight_matrices(modules[layer.name]), size, reorder,
-                           mapping.weight_bits, workload.config.seed, mapping.per_column_scale)
-        placed, dense = mapped.total("placed"), mapped.total("dense")
-        utilization = np.concatenate([g.utilizations() for g in mapped.groups])
+    for layer, layout in mapped:
+        placed, dense = layout.total("placed"), layout.total("dense")
+        utilization = np.concatenate([g.utilizations() for g in layout.groups])
         rows.append({
             "layer": layer.name,
             "type": layer.kind,
@@ -242,40 +249,33 @@ def layer_table(workload: Workload, model, shape: tuple[int, int, int],
             "nonzeros": layer.nonzeros,
             "total": layer.total,
             "density": layer.density,
-            "quantized_to_zero": mapped.flushed,
-            **mapped.segments,
+            "quantized_to_zero": layout.flushed,
+            **layout.segments,
             "tiles_dense": dense,
             "tiles_placed": placed,
             "tiles_saved": dense - placed,
-            "lower_bound": mapped.total("bound"),
+            "lower_bound": layout.total("bound"),
             "arrays_placed": sum(physical_arrays(g.tiles, mapping.encoding, mapping.weight_bits,
                                                  workload.cell_bits, array.cols, array.packing)
-                                 for g in mapped.groups),
-            "index_registers": mapped.registers("registers"),
-            "index_register_bits": mapped.registers("bits"),
+                                 for g in layout.groups),
+            "index_registers": layout.registers("registers"),
+            "index_register_bits": layout.registers("bits"),
             "utilization_mean": float(utilization.mean()) if utilization.size else 0.0,
-            "mapping_seconds": sum(g.seconds for g in mapped.groups),
+            "mapping_seconds": sum(g.seconds for g in layout.groups),
         })
     return pd.DataFrame(rows)
 
 
-def utilization_histogram(workload: Workload, model, shape: tuple[int, int, int],
-                          bins: int = 10) -> dict[str, list]:
-    """Share of placed tiles per utilisation decile, dense grid vs the workload's strategy
+def utilization_histogram(mapped: list[tuple[Any, Any]], bins: int = 10) -> dict[str, list]:
+    """Share of tiles per utilisation decile: dense grid vs the strategy's placed tiles
     (seed 004 Fig. 4)."""
-    from simulator.lowering.layers import lower_network, weight_matrices
-    from simulator.mapping.mapper import map_layer
-
-    mapping = workload.config.mapping
-    modules = dict(model.named_modules())
     edges = np.linspace(0.0, 1.0, bins + 1)
     out: dict[str, list] = {"bin_upper_edges": edges[1:].tolist()}
-    for label, reorder in (("dense", "none"), ("mapped", mapping.reorder)):
-        values = []
-        for layer in lower_network(model, shape):
-            mapped = map_layer(layer.name, weight_matrices(modules[layer.name]), workload.crossbar_size,
-                               reorder, mapping.weight_bits, workload.config.seed, mapping.per_column_scale)
-            values += [g.utilizations() for g in mapped.groups]
+    samples = {
+        "dense": [layout.grid_utilizations for _, layout in mapped],
+        "mapped": [g.utilizations() for _, layout in mapped for g in layout.groups],
+    }
+    for label, values in samples.items():
         util = np.concatenate(values) if values else np.zeros(0)
         counts, _ = np.histogram(util, bins=edges)
         out[label] = (counts / max(util.size, 1)).tolist()
@@ -322,8 +322,9 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     timings["accuracy_seconds"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    layers = layer_table(workload, net.model, input_shape(arrays))
-    histogram = utilization_histogram(workload, net.model, input_shape(arrays))
+    mapped = map_network(workload, net.model, input_shape(arrays))
+    layers = layer_table(workload, mapped)
+    histogram = utilization_histogram(mapped)
     timings["mapping_seconds"] = time.perf_counter() - clock
 
     out_dir = Path(out) if out is not None else default_out_dir(workload)

@@ -11,7 +11,7 @@ import yaml
 
 from simulator.config import load_workload
 from simulator.network.compact import load_compact
-from simulator.pipeline import input_shape, layer_table, load_data, prepare_network
+from simulator.pipeline import input_shape, layer_table, load_data, map_network, prepare_network
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p for p in (REPO / "workloads").glob("*.yaml")
@@ -34,7 +34,7 @@ def test_shipped_checkpoint_density_table_matches_file(path: Path, shared_data: 
     arrays = load_data(workload, shared_data)
     net = prepare_network(workload, arrays, progress=False)
     assert net.metrics["checkpoint_matches_workload"] is True
-    table = layer_table(workload, net.model, input_shape(arrays)).set_index("layer")
+    table = layer_table(workload, map_network(workload, net.model, input_shape(arrays))).set_index("layer")
     assert set(table.index) == set(masks)
     for name, mask in masks.items():
         assert table.loc[name, "nonzeros"] == int(mask.sum()), name

@@ -46,6 +46,16 @@ class MatrixMapping:
         return np.array([t.nonzeros for t in self.tiles], dtype=float) / self.size**2
 
 
+def grid_utilizations(mask: np.ndarray, size: int) -> np.ndarray:
+    """Nonzeros / N^2 of every tile of the dense grid, without building tiles."""
+    rows, cols = mask.shape
+    pr, pc = -(-rows // size) * size, -(-cols // size) * size
+    padded = np.zeros((pr, pc), dtype=bool)
+    padded[:rows, :cols] = mask
+    counts = padded.reshape(pr // size, size, pc // size, size).sum(axis=(1, 3))
+    return counts.ravel() / size**2
+
+
 def segment_counts(mask: np.ndarray, size: int) -> dict[str, int]:
     """Seed 001's nonzero columns / rows: column segments of N rows (and row segments of N
     columns) of the dense grid that hold a nonzero, with their totals."""
@@ -79,6 +89,7 @@ class LayerMapping:
     groups: list[MatrixMapping]
     segments: dict[str, int]
     flushed: int   # nonzero weights that quantized to zero (not programmed)
+    grid_utilizations: np.ndarray   # held / N^2 of every dense-grid tile (the baseline of Fig. 4)
 
     def total(self, attribute: str) -> int:
         return sum(getattr(g, attribute) for g in self.groups)
@@ -112,4 +123,5 @@ def map_layer(name: str, matrices: list[np.ndarray], size: int, strategy: str, w
     for mask in masks:
         for key, value in segment_counts(mask, size).items():
             segments[key] = segments.get(key, 0) + value
-    return LayerMapping(name, groups, segments, flushed)
+    grid = np.concatenate([grid_utilizations(mask, size) for mask in masks])
+    return LayerMapping(name, groups, segments, flushed, grid)
