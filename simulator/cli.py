@@ -30,8 +30,9 @@ def _user_errors():
     """The error types a user can cause; they print as plain lines, not tracebacks."""
     from simulator.config.errors import ConfigError
     from simulator.data.datasets import DataError
+    from simulator.pipeline import NotTrainedError
 
-    return (ConfigError, DataError)
+    return (ConfigError, DataError, NotTrainedError)
 
 
 @app.command()
@@ -128,23 +129,18 @@ def evaluate(
     workload: Path = typer.Argument(..., help="Workload YAML file"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
-    """Print the test accuracy of the workload's trained network (train it first)."""
+    """Print the test accuracy of the workload's trained network (shipped or cached; never trains)."""
     from simulator.config import load_workload
-    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, load_checkpoint
-    from simulator.pipeline import build_network, evaluate_network, load_data, producer
+    from simulator.pipeline import evaluate_network, load_data, prepare_network
 
     try:
         wl = load_workload(workload)
         arrays = load_data(wl, data_dir)
+        net = prepare_network(wl, arrays, progress=False, train=False)
     except _user_errors() as exc:
         _fail(str(exc))
-    path = checkpoint_path(wl.config.name, checkpoint_key(producer(wl, arrays)))
-    if not path.is_file():
-        _fail(f"{workload}: no trained checkpoint for this workload and data; run `resim train {workload}` first")
-    model = build_network(wl, arrays)
-    model.load_state_dict(load_checkpoint(path)["state_dict"])
-    accuracy = evaluate_network(model, arrays, wl.config.train.eval_batch_size)
-    typer.echo(f"test accuracy: {accuracy:.2%} ({len(arrays.y_test)} images)")
+    accuracy = evaluate_network(net.model, arrays, wl.config.train.eval_batch_size)
+    typer.echo(f"test accuracy: {accuracy:.2%} ({len(arrays.y_test)} images, {net.checkpoint})")
 
 
 def _numbers(text: str, kind: type, option: str) -> list:

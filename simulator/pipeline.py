@@ -19,6 +19,10 @@ from simulator.config import Workload, load_workload
 from simulator.data.datasets import Arrays, load_dataset
 
 
+class NotTrainedError(Exception):
+    """The workload's network has no checkpoint yet and training was not allowed."""
+
+
 @dataclass
 class PreparedNetwork:
     """The workload's trained network and where it came from."""
@@ -68,15 +72,21 @@ def build_network(workload: Workload, arrays: Arrays, seed: int | None = None):
 
 
 def prepare_network(workload: Workload, arrays: Arrays, *, force: bool = False,
-                    progress: bool = True, use_shipped: bool = True) -> PreparedNetwork:
+                    progress: bool = True, use_shipped: bool = True, train: bool = True) -> PreparedNetwork:
     """The workload's network: its shipped checkpoint (unless `use_shipped` is off), else the
-    cached or freshly trained (and pruned) one."""
+    cached or freshly trained (and pruned) one; with `train` off, a missing checkpoint raises
+    NotTrainedError instead of training."""
     if use_shipped and workload.config.model.checkpoint is not None:
         return load_shipped(workload, arrays)
-    dense = train_dense(workload, arrays, force=force, progress=progress)
+    dense = train_dense(workload, arrays, force=force, progress=progress, allow=train)
     if workload.config.prune is None:
         return dense
-    return prune_dense(workload, arrays, dense, force=force, progress=progress)
+    return prune_dense(workload, arrays, dense, force=force, progress=progress, allow=train)
+
+
+def _not_trained(workload: Workload) -> NotTrainedError:
+    return NotTrainedError(f"{workload.path}: no trained checkpoint for this workload and data yet; "
+                           f"run `resim train {workload.path}` first")
 
 
 def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
@@ -100,7 +110,8 @@ def _prune_dump(workload: Workload) -> dict[str, Any] | None:
     return prune.model_dump(mode="json") if prune is not None else None
 
 
-def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool) -> PreparedNetwork:
+def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool,
+                allow: bool = True) -> PreparedNetwork:
     """Load the cached dense checkpoint of this workload, or train and cache it."""
     from simulator.network.checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
     from simulator.network.train import to_tensors, train
@@ -115,6 +126,8 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
         saved = load_checkpoint(path)
         model.load_state_dict(saved["state_dict"])
         return PreparedNetwork(model, path, True, saved["metrics"], saved["masks"])
+    if not allow:
+        raise _not_trained(workload)
     started = time.perf_counter()
     result = train(model, workload.config.train, to_tensors(arrays), workload.config.seed, progress)
     metrics = {
@@ -129,7 +142,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
 
 
 def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, force: bool,
-                progress: bool) -> PreparedNetwork:
+                progress: bool, allow: bool = True) -> PreparedNetwork:
     """Prune the trained dense network by the workload's method (cached like training)."""
     from simulator.network.checkpoint import (cache_dir, checkpoint_key, checkpoint_path, load_checkpoint,
                                               save_checkpoint)
@@ -146,6 +159,8 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
         saved = load_checkpoint(path)
         model.load_state_dict(saved["state_dict"])
         return PreparedNetwork(model, path, True, saved["metrics"], saved["masks"])
+    if not allow:
+        raise _not_trained(workload)
     started = time.perf_counter()
     state_dir = cache_dir() / "rounds" / f"{cfg.name}-{key}"
     result = prune(model, cfg.prune, cfg.train, to_tensors(arrays), cfg.seed, progress,

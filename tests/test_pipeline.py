@@ -234,3 +234,24 @@ def test_per_column_scale_keeps_small_columns() -> None:
     (per_column,), flushed_column = programmed_masks([matrix], 4, per_column=True)
     assert flushed_layer == 2 and not per_layer[:, 1].any()
     assert flushed_column == 0 and per_column.all()
+
+
+def test_cli_train_eval_and_export(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    import os
+
+    workload = quick_workload(tmp_path, shared_data)
+    env = {**os.environ, "RESIM_CACHE": str(cache)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True, text=True,
+                              env=env, timeout=300)
+
+    missing = cli("eval", str(workload))
+    assert missing.returncode == 1 and "resim train" in missing.stderr and "Traceback" not in missing.stderr
+    trained = cli("train", str(workload), "--quiet", "--export", str(tmp_path / "net.pt"))
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stdout.startswith("trained: ") and "exported: " in trained.stdout
+    evaluated = cli("eval", str(workload))
+    assert evaluated.returncode == 0 and evaluated.stdout.startswith("test accuracy: ")
+    again = cli("train", str(workload), "--quiet")
+    assert again.stdout.startswith("reused: ")
