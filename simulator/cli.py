@@ -216,19 +216,20 @@ def map_network(
                            wl.config.mapping.weight_bits, wl.config.seed, d))
     per_layer = pd.concat(parts, ignore_index=True)
     totals = summary(per_layer)
+    shown = totals if density else totals.drop(columns="density")
     out_dir = out or Path("results") / f"{wl.config.name}-map"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "map.csv", per_layer.to_csv(index=False))
     write_text(out_dir / "map_summary.csv", totals.to_csv(index=False))
     saved_vs_size(totals, out_dir / "saved_vs_size.png", f"{wl.config.name}: crossbars saved")
-    lines = [f"# Crossbar mapping of {wl.config.name}", "", markdown_table(totals), ""]
+    lines = [f"# Crossbar mapping of {wl.config.name}", "", markdown_table(shown), ""]
     if density:
         for size in size_list:
             for strategy in strategy_list:
                 lines += [f"## Saved crossbars, {size}x{size}, {strategy} (seed 001's format)", "",
                           markdown_table(seed_table(per_layer, size, strategy)), ""]
     write_text(out_dir / "map.md", "\n".join(lines))
-    typer.echo(markdown_table(totals))
+    typer.echo(markdown_table(shown))
     typer.echo(f"map: {out_dir / 'map.md'}")
 
 

@@ -255,3 +255,33 @@ def test_cli_train_eval_and_export(tmp_path: Path, shared_data: Path, cache: Pat
     assert evaluated.returncode == 0 and evaluated.stdout.startswith("test accuracy: ")
     again = cli("train", str(workload), "--quiet")
     assert again.stdout.startswith("reused: ")
+
+
+def test_cli_map_writes_tables_and_plot(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    out = tmp_path / "map"
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "map",
+                           str(REPO / "workloads" / "lenet5_mnist_sparse_1.8.yaml"), "--data-dir", str(shared_data),
+                           "--sizes", "8,16", "--reorder", "skip-empty,compact", "--density", "0.05,0.01",
+                           "--method", "layerwise", "--quiet", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in out.iterdir()} == {"map.csv", "map_summary.csv", "map.md", "saved_vs_size.png"}
+    summary = pd.read_csv(out / "map_summary.csv")
+    assert len(summary) == 2 * 2 * 2
+    for (d, n), group in summary.groupby(["density", "size"]):
+        placed = dict(zip(group["strategy"], group["tiles_placed"]))
+        assert group["lower_bound"].iloc[0] <= placed["compact"] <= placed["skip-empty"]
+    assert "Saved crossbars, 8x8, compact (seed 001's format)" in (out / "map.md").read_text()
+    bad = subprocess.run([sys.executable, "-m", "simulator.cli", "map", str(REPO / "workloads" / "lenet5_mnist.yaml"),
+                          "--reorder", "magic"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "allowed: none, skip-empty" in bad.stderr
+
+
+def test_cli_map_matrix_json(tmp_path: Path) -> None:
+    matrix = np.zeros((20, 10))
+    matrix[0, 0], matrix[19, 9] = 1.0, -2.0
+    np.save(tmp_path / "m.npy", matrix)
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "map-matrix", str(tmp_path / "m.npy"), "--size", "8",
+                           "--reorder", "skip-empty", "--json"], capture_output=True, text=True, timeout=120)
+    result = json.loads(proc.stdout)
+    assert (result["tiles_dense"], result["tiles_placed"], result["lower_bound"]) == (6, 2, 1)
