@@ -102,7 +102,7 @@ def train(
 ) -> None:
     """Train (and prune) the workload's network from its recipe, ignoring a shipped model.checkpoint; cached."""
     from simulator.config import load_workload
-    from simulator.pipeline import load_data, prepare_network, producer
+    from simulator.pipeline import load_data, prepare_network, sparse_producer
 
     try:
         wl = load_workload(workload)
@@ -115,8 +115,7 @@ def train(
     if export is not None:
         from simulator.network.compact import export_compact
 
-        prune = wl.config.prune.model_dump(mode="json") if wl.config.prune else None
-        info = {"workload": wl.config.name, "producer": {**producer(wl, arrays), "prune": prune},
+        info = {"workload": wl.config.name, "producer": sparse_producer(wl, arrays),
                 "metrics": net.metrics,
                 "reproduce": f"resim train {workload}" + (f" --data-dir {data_dir}" if data_dir else "")
                 + f" --export {export}"}

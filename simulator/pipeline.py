@@ -59,6 +59,12 @@ def producer(workload: Workload, arrays: Arrays) -> dict[str, Any]:
     }
 
 
+def sparse_producer(workload: Workload, arrays: Arrays) -> dict[str, Any]:
+    """What determines a pruned network: the dense producer plus the prune section."""
+    prune = workload.config.prune
+    return {**producer(workload, arrays), "prune": prune.model_dump(mode="json") if prune else None}
+
+
 def build_network(workload: Workload, arrays: Arrays, seed: int | None = None):
     """A freshly initialised network; its initial weights come from `seed` (default: the workload's)."""
     import torch
@@ -99,15 +105,10 @@ def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
     model.load_state_dict(state)
     metrics = dict(info.get("metrics", {}))
     # A shipped file made by another recipe or data set is used, but the report says so.
-    made_by = {**producer(workload, arrays), "prune": _prune_dump(workload)}
-    metrics["checkpoint_matches_workload"] = info.get("producer") == made_by
+    metrics["checkpoint_matches_workload"] = info.get("producer") == sparse_producer(workload, arrays)
     metrics["reproduce"] = info.get("reproduce")
     return PreparedNetwork(model, path, True, metrics, masks)
 
-
-def _prune_dump(workload: Workload) -> dict[str, Any] | None:
-    prune = workload.config.prune
-    return prune.model_dump(mode="json") if prune is not None else None
 
 
 def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool,
@@ -151,7 +152,7 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
     from simulator.pruning.methods import prune
 
     cfg = workload.config
-    made_by = {**producer(workload, arrays), "prune": _prune_dump(workload)}
+    made_by = sparse_producer(workload, arrays)
     key = checkpoint_key(made_by)
     path = checkpoint_path(f"{cfg.name}-sparse", key)
     model = dense.model
@@ -188,7 +189,7 @@ def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, 
 
     cfg = workload.config
     spec = cfg.mapping.crossbar_prune
-    made_by = {**producer(workload, arrays), "prune": _prune_dump(workload), "from": str(net.checkpoint),
+    made_by = {**sparse_producer(workload, arrays), "from": str(net.checkpoint),
                "crossbar_prune": spec.model_dump(mode="json"), "size": workload.crossbar_size,
                "reorder": cfg.mapping.reorder, "weight_bits": cfg.mapping.weight_bits}
     path = checkpoint_path(f"{cfg.name}-crossbar", checkpoint_key(made_by))
