@@ -142,6 +142,53 @@ def evaluate(
     typer.echo(f"test accuracy: {accuracy:.2%} ({len(arrays.y_test)} images, {net.checkpoint})")
 
 
+@app.command()
+def faults(
+    workload: Path = typer.Argument(..., help="Workload YAML file"),
+    rates: str = typer.Option("1e-4,3e-4,1e-3,3e-3,1e-2,3e-2", "--rates",
+                              help="Total cell fault rates p_sa0 + p_sa1 (stuck-off : stuck-on = 1 : 5.2)"),
+    encodings: str = typer.Option("two-column,offset,differential", "--encodings", help="Sign encodings"),
+    runs: int = typer.Option(100, "--runs", min=1, help="Fault draws per point"),
+    slice_index: Optional[int] = typer.Option(None, "--slice", min=0, help="Confine faults to one bit slice"),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for faults.csv, faults_summary.csv and the plot"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+) -> None:
+    """Accuracy under stuck-at faults per rate and sign encoding (seed 003 Fig. 6)."""
+    from simulator.config import load_workload
+    from simulator.faults.montecarlo import accuracy_vs_rate_plot
+    from simulator.pipeline import load_data, prepare_network, run_fault_study
+    from simulator.report.atomic import write_text
+    from simulator.report.results import markdown_table
+
+    rate_list = _numbers(rates, float, "--rates")
+    if any(not 0 <= r <= 1 for r in rate_list):
+        _fail(f"--rates: fault rates must lie in [0, 1], got {rates}")
+    encoding_list = [e.strip() for e in encodings.split(",") if e.strip()]
+    allowed = ("two-column", "differential", "offset")
+    if not encoding_list or any(e not in allowed for e in encoding_list):
+        _fail(f"--encodings: {encodings!r}; allowed: {', '.join(allowed)}")
+    try:
+        wl = load_workload(workload)
+        arrays = load_data(wl, data_dir)
+        net = prepare_network(wl, arrays, progress=not quiet)
+    except _user_errors() as exc:
+        _fail(str(exc))
+    draws, summary = run_fault_study(wl, net, arrays, rates=rate_list, encodings=encoding_list, runs=runs,
+                                     slice_index=slice_index, progress=not quiet)
+    out_dir = out or Path("results") / f"{wl.config.name}-faults"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text(out_dir / "faults.csv", draws.to_csv(index=False))
+    write_text(out_dir / "faults_summary.csv", summary.to_csv(index=False))
+    accuracy_vs_rate_plot(summary, out_dir / "accuracy_vs_fault_rate.png", f"{wl.config.name}: stuck-at faults")
+    if as_json:
+        typer.echo(summary.to_json(orient="records"))
+    else:
+        typer.echo(markdown_table(summary))
+        typer.echo(f"faults: {out_dir / 'faults_summary.csv'}")
+
+
 def _numbers(text: str, kind: type, option: str) -> list:
     try:
         values = [kind(part) for part in text.split(",") if part.strip()]

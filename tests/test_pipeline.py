@@ -285,3 +285,17 @@ def test_cli_map_matrix_json(tmp_path: Path) -> None:
                            "--reorder", "skip-empty", "--json"], capture_output=True, text=True, timeout=120)
     result = json.loads(proc.stdout)
     assert (result["tiles_dense"], result["tiles_placed"], result["lower_bound"]) == (6, 2, 1)
+
+
+def test_run_includes_the_workload_fault_study(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    workload = quick_workload(tmp_path, shared_data)
+    doc = yaml.safe_load(workload.read_text())
+    doc["faults"] = {"rates": [0.0, 0.01], "encodings": ["differential"], "runs": 2}
+    workload.write_text(yaml.safe_dump(doc))
+    _, report = run(workload, out=tmp_path / "out", progress=False)
+    assert [(p["encoding"], p["rate"], p["runs"]) for p in report["faults"]] == [("differential", 0.0, 2),
+                                                                                ("differential", 0.01, 2)]
+    draws = pd.read_csv(tmp_path / "out" / "accuracy.csv")
+    assert len(draws) == 4
+    assert "Accuracy under stuck-at faults" in (tmp_path / "out" / "report.md").read_text()
+    assert (tmp_path / "out" / "accuracy_vs_fault_rate.png").is_file()

@@ -19,6 +19,7 @@ from simulator.mapping.strategies import STRATEGY_NAMES
 from simulator.network.names import ZOO_MODEL_NAMES
 
 DatasetName = Literal["mnist", "fashion-mnist", "cifar10", "cifar100"]
+Encoding = Literal["two-column", "differential", "offset"]
 ZooName = Literal[ZOO_MODEL_NAMES]  # type: ignore[valid-type]
 
 _IMPORT_SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_]\w*$")
@@ -242,7 +243,7 @@ class MappingSpec(StrictModel):
     cell_bits: StrictInt | None = field(
         None, description="Bits per cell; default: the hardware array's cell_bits", unit="bit", ge=1, le=8
     )
-    encoding: Literal["two-column", "differential", "offset"] = field(
+    encoding: Encoding = field(
         "two-column", description="Sign encoding (seed 003 IV.D)", unit="text"
     )
     crossbar_prune: CrossbarPruneSpec | None = field(
@@ -259,6 +260,32 @@ class MappingSpec(StrictModel):
     )
 
 
+class FaultSpec(StrictModel):
+    """Stuck-at fault study (seed 003): accuracy over Monte-Carlo fault draws per rate and encoding."""
+
+    rates: list[float] = field(
+        default_factory=lambda: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+        description="Total cell fault rates p_sa0 + p_sa1, split stuck-off : stuck-on = 1 : 5.2 (seed 003)",
+        unit="1", min_length=1,
+    )
+    encodings: list[Encoding] | None = field(
+        None, description="Sign encodings compared; default: mapping.encoding", unit="text", min_length=1
+    )
+    runs: StrictInt = field(100, description="Fault draws per point (seed 003 averages 100)", unit="draws", ge=1, le=100000)
+    slice_index: StrictInt | None = field(
+        None, description="Confine faults to this bit slice (0 = least significant; seed 001's bit-position study)",
+        unit="1", ge=0,
+    )
+
+    @field_validator("rates")
+    @classmethod
+    def _rates_in_range(cls, value: list[float]) -> list[float]:
+        bad = [r for r in value if not 0 <= r <= 1]
+        if bad:
+            raise ValueError(f"fault rates must lie in [0, 1], got {bad}")
+        return value
+
+
 class WorkloadConfig(StrictModel):
     """A workload file (workloads/*.yaml)."""
 
@@ -273,6 +300,7 @@ class WorkloadConfig(StrictModel):
     train: TrainSpec = field(default_factory=TrainSpec, description="Training recipe", unit="block")
     prune: PruneSpec | None = field(None, description="Pruning; absent: the dense network", unit="block")
     mapping: MappingSpec = field(default_factory=MappingSpec, description="Crossbar mapping", unit="block")
+    faults: FaultSpec | None = field(None, description="Stuck-at fault study; absent: none", unit="block")
 
     @field_validator("hardware")
     @classmethod

@@ -77,6 +77,13 @@ def render_run(report: dict[str, Any], layers: pd.DataFrame) -> str:
             f"{mapping['reorder']} (share of tiles)": [f"{v:.1%}" for v in hist["mapped"]],
         })
         lines += ["## Tile utilisation (seed 004 Fig. 4)", "", markdown_table(frame), ""]
+    faults = report.get("faults")
+    if faults:
+        frame = pd.DataFrame(faults)[["encoding", "rate", "runs", "mean", "std", "ci95_low", "ci95_high"]]
+        lines += ["## Accuracy under stuck-at faults (seed 003 Fig. 6)", "",
+                  "Cell fault rate p_sa0 + p_sa1 with stuck-off : stuck-on = 1 : 5.2; mean over the draws "
+                  "with a 95 % confidence interval; one row per draw in accuracy.csv, plot in "
+                  "accuracy_vs_fault_rate.png.", "", markdown_table(frame), ""]
     steps = report.get("crossbar_pruning")
     if steps:
         frame = pd.DataFrame(steps)[["step", "groups_removed", "params_pruned", "params_pruned_fraction",
