@@ -157,7 +157,7 @@ def faults(
 ) -> None:
     """Accuracy under stuck-at faults per rate and sign encoding (seed 003 Fig. 6)."""
     from simulator.config import load_workload
-    from simulator.faults.montecarlo import accuracy_vs_rate_plot
+    from simulator.faults.montecarlo import accuracy_vs_rate_plot, tolerable_rates
     from simulator.pipeline import load_data, prepare_network, run_fault_study
     from simulator.report.atomic import write_text
     from simulator.report.results import markdown_table
@@ -177,15 +177,23 @@ def faults(
         _fail(str(exc))
     draws, summary = run_fault_study(wl, net, arrays, rates=rate_list, encodings=encoding_list, runs=runs,
                                      slice_index=slice_index, progress=not quiet)
+    clean = run_fault_study(wl, net, arrays, rates=[0.0], encodings=encoding_list[:1], runs=1,
+                            progress=False)[1]["mean"].iloc[0]
+    tolerable = tolerable_rates(summary, clean)
     out_dir = out or Path("results") / f"{wl.config.name}-faults"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "faults.csv", draws.to_csv(index=False))
     write_text(out_dir / "faults_summary.csv", summary.to_csv(index=False))
     accuracy_vs_rate_plot(summary, out_dir / "accuracy_vs_fault_rate.png", f"{wl.config.name}: stuck-at faults")
+    write_text(out_dir / "tolerable_rates.json",
+               json.dumps({"fault_free_accuracy": clean, "drop": 0.01, "tolerable_rate": tolerable}, indent=2))
     if as_json:
         typer.echo(summary.to_json(orient="records"))
     else:
         typer.echo(markdown_table(summary))
+        typer.echo(f"fault-free (quantized) accuracy: {clean:.2%}")
+        for encoding, rate in tolerable.items():
+            typer.echo(f"tolerable fault rate (1 point below fault-free), {encoding}: {rate:.3g}")
         typer.echo(f"faults: {out_dir / 'faults_summary.csv'}")
 
 

@@ -80,7 +80,19 @@ def test_cli_faults_json(tmp_path: Path, shared_data: Path) -> None:
     assert clean.nunique() == 1 and clean.iloc[0] > 0.97
     by = summary[summary["rate"] == 0.01].set_index("encoding")["mean"]
     assert by["differential"] > by["two-column"]  # stuck-on dominates: zeros shielded only in differential
-    assert {p.name for p in tmp_path.iterdir()} == {"faults.csv", "faults_summary.csv", "accuracy_vs_fault_rate.png"}
+    assert {p.name for p in tmp_path.iterdir()} == {"faults.csv", "faults_summary.csv", "accuracy_vs_fault_rate.png",
+                                                    "tolerable_rates.json"}
     bad = subprocess.run([sys.executable, "-m", "simulator.cli", "faults", str(REPO / "workloads" / "lenet5_mnist.yaml"),
                           "--encodings", "ternary"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "allowed: two-column" in bad.stderr
+
+
+def test_tolerable_rate_interpolates_in_log_rate() -> None:
+    from simulator.faults.montecarlo import tolerable_rate
+
+    rates = np.array([1e-4, 1e-3, 1e-2])
+    assert tolerable_rate(rates, np.array([0.99, 0.98, 0.90]), clean=0.99) == pytest.approx(1e-3)
+    # halfway (in accuracy) between 1e-3 and 1e-2 -> geometric mean
+    assert tolerable_rate(rates, np.array([0.99, 0.985, 0.975]), clean=0.99) == pytest.approx(np.sqrt(1e-5))
+    assert tolerable_rate(rates, np.array([0.99, 0.99, 0.99]), clean=0.99) == float("inf")
+    assert tolerable_rate(rates, np.array([0.5, 0.4, 0.3]), clean=0.99) == 0.0

@@ -139,3 +139,28 @@ def accuracy_vs_rate_plot(summary: pd.DataFrame, path, title: str) -> None:
     with atomic_replace(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
+
+
+def tolerable_rate(rates: np.ndarray, means: np.ndarray, clean: float, drop: float = 0.01) -> float:
+    """The fault rate at which mean accuracy falls `drop` below the fault-free accuracy, by
+    log-linear interpolation between the measured rates (seed 003's tolerance measure).
+
+    Returns 0.0 when the first measured rate already loses more, inf when none does."""
+    order = np.argsort(rates)
+    rates, means = np.asarray(rates, float)[order], np.asarray(means, float)[order]
+    floor = clean - drop
+    below = np.nonzero(means < floor)[0]
+    if below.size == 0:
+        return float("inf")
+    i = int(below[0])
+    if i == 0 or rates[i - 1] <= 0:
+        return 0.0 if i == 0 else float(rates[i])
+    lo, hi = np.log(rates[i - 1]), np.log(rates[i])
+    t = (means[i - 1] - floor) / (means[i - 1] - means[i])
+    return float(np.exp(lo + t * (hi - lo)))
+
+
+def tolerable_rates(summary: pd.DataFrame, clean: float, drop: float = 0.01) -> dict[str, float]:
+    """tolerable_rate per encoding of a fault-study summary."""
+    return {encoding: tolerable_rate(group["rate"].to_numpy(), group["mean"].to_numpy(), clean, drop)
+            for encoding, group in summary.groupby("encoding", sort=False)}
