@@ -101,15 +101,9 @@ def train(
         None, "--export", help="Also write a compact checkpoint (float16 values + packed masks) to ship"),
 ) -> None:
     """Train (and prune) the workload's network from its recipe, ignoring a shipped model.checkpoint; cached."""
-    from simulator.config import load_workload
-    from simulator.pipeline import load_data, prepare_network, sparse_producer
+    from simulator.pipeline import sparse_producer
 
-    try:
-        wl = load_workload(workload)
-        arrays = load_data(wl, data_dir)
-        net = prepare_network(wl, arrays, force=force, progress=not quiet, use_shipped=False)
-    except _user_errors() as exc:
-        _fail(str(exc))
+    wl, arrays, net = _load(workload, data_dir, quiet, force=force, use_shipped=False)
     state = "reused" if net.reused else "trained"
     typer.echo(f"{state}: {net.checkpoint} (test accuracy {net.metrics['test_accuracy']:.2%})")
     if export is not None:
@@ -129,15 +123,9 @@ def evaluate(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """Print the test accuracy of the workload's trained network (shipped or cached; never trains)."""
-    from simulator.config import load_workload
-    from simulator.pipeline import evaluate_network, load_data, prepare_network
+    from simulator.pipeline import evaluate_network
 
-    try:
-        wl = load_workload(workload)
-        arrays = load_data(wl, data_dir)
-        net = prepare_network(wl, arrays, progress=False, train=False)
-    except _user_errors() as exc:
-        _fail(str(exc))
+    wl, arrays, net = _load(workload, data_dir, True, train=False)
     accuracy = evaluate_network(net.model, arrays, wl.config.train.eval_batch_size)
     typer.echo(f"test accuracy: {accuracy:.2%} ({len(arrays.y_test)} images, {net.checkpoint})")
 
@@ -156,9 +144,8 @@ def faults(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
 ) -> None:
     """Accuracy under stuck-at faults per rate and sign encoding (seed 003 Fig. 6)."""
-    from simulator.config import load_workload
     from simulator.faults.montecarlo import accuracy_vs_rate_plot, tolerable_rates
-    from simulator.pipeline import load_data, prepare_network, run_fault_study
+    from simulator.pipeline import run_fault_study
     from simulator.report.atomic import write_text
     from simulator.report.results import markdown_table
 
@@ -169,12 +156,7 @@ def faults(
     allowed = ("two-column", "differential", "offset")
     if not encoding_list or any(e not in allowed for e in encoding_list):
         _fail(f"--encodings: {encodings!r}; allowed: {', '.join(allowed)}")
-    try:
-        wl = load_workload(workload)
-        arrays = load_data(wl, data_dir)
-        net = prepare_network(wl, arrays, progress=not quiet)
-    except _user_errors() as exc:
-        _fail(str(exc))
+    wl, arrays, net = _load(workload, data_dir, quiet)
     draws, summary = run_fault_study(wl, net, arrays, rates=rate_list, encodings=encoding_list, runs=runs,
                                      slice_index=slice_index, progress=not quiet)
     clean = run_fault_study(wl, net, arrays, rates=[0.0], encodings=encoding_list[:1], runs=1,
@@ -195,6 +177,19 @@ def faults(
         for encoding, rate in tolerable.items():
             typer.echo(f"tolerable fault rate (1 point below fault-free), {encoding}: {rate:.3g}")
         typer.echo(f"faults: {out_dir / 'faults_summary.csv'}")
+
+
+def _load(workload: Path, data_dir: Optional[Path], quiet: bool, **prepare):
+    """(workload, data, prepared network), user errors printed as one line and exit 1."""
+    from simulator.config import load_workload
+    from simulator.pipeline import load_data, prepare_network
+
+    try:
+        wl = load_workload(workload)
+        arrays = load_data(wl, data_dir)
+        return wl, arrays, prepare_network(wl, arrays, progress=not quiet, **prepare)
+    except _user_errors() as exc:
+        _fail(str(exc))
 
 
 def _numbers(text: str, kind: type, option: str) -> list:
@@ -235,9 +230,8 @@ def map_network(
     """Map the workload's network at several crossbar sizes and strategies: tiles, bound, time."""
     import pandas as pd
 
-    from simulator.config import load_workload
     from simulator.mapping.sweep import seed_table, summary, sweep
-    from simulator.pipeline import input_shape, load_data, prepare_network
+    from simulator.pipeline import input_shape
     from simulator.pruning.magnitude import global_magnitude, layerwise_magnitude
     from simulator.pruning.masks import apply_masks
     from simulator.report.atomic import write_text
@@ -254,12 +248,7 @@ def map_network(
     pruners = {"global": global_magnitude, "layerwise": layerwise_magnitude}
     if method not in pruners:
         _fail(f"--method: unknown {method!r}; allowed: global, layerwise")
-    try:
-        wl = load_workload(workload)
-        arrays = load_data(wl, data_dir)
-        net = prepare_network(wl, arrays, progress=not quiet)
-    except _user_errors() as exc:
-        _fail(str(exc))
+    wl, arrays, net = _load(workload, data_dir, quiet)
     original = {k: v.clone() for k, v in net.model.state_dict().items()}
     parts = []
     for d in densities:

@@ -111,10 +111,21 @@ def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
 
 
 
+def _from_cache(path: Path, model, force: bool) -> PreparedNetwork | None:
+    """The cached checkpoint at `path` loaded into `model`, unless absent or `force`d."""
+    from simulator.network.checkpoint import load_checkpoint
+
+    if force or not path.is_file():
+        return None
+    saved = load_checkpoint(path)
+    model.load_state_dict(saved["state_dict"])
+    return PreparedNetwork(model, path, True, saved["metrics"], saved["masks"])
+
+
 def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool,
                 allow: bool = True) -> PreparedNetwork:
     """Load the cached dense checkpoint of this workload, or train and cache it."""
-    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
+    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, save_checkpoint
     from simulator.network.train import to_tensors, train
 
     made_by = producer(workload, arrays)
@@ -123,10 +134,9 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
     label = spec.name or spec.import_.replace(":", ".")
     path = checkpoint_path(f"{label}-dense", checkpoint_key(made_by))
     model = build_network(workload, arrays)
-    if path.is_file() and not force:
-        saved = load_checkpoint(path)
-        model.load_state_dict(saved["state_dict"])
-        return PreparedNetwork(model, path, True, saved["metrics"], saved["masks"])
+    cached = _from_cache(path, model, force)
+    if cached is not None:
+        return cached
     if not allow:
         raise _not_trained(workload)
     started = time.perf_counter()
@@ -145,8 +155,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
 def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, force: bool,
                 progress: bool, allow: bool = True) -> PreparedNetwork:
     """Prune the trained dense network by the workload's method (cached like training)."""
-    from simulator.network.checkpoint import (cache_dir, checkpoint_key, checkpoint_path, load_checkpoint,
-                                              save_checkpoint)
+    from simulator.network.checkpoint import cache_dir, checkpoint_key, checkpoint_path, save_checkpoint
     from simulator.network.train import to_tensors
     from simulator.pruning.masks import density
     from simulator.pruning.methods import prune
@@ -156,10 +165,9 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
     key = checkpoint_key(made_by)
     path = checkpoint_path(f"{cfg.name}-sparse", key)
     model = dense.model
-    if path.is_file() and not force:
-        saved = load_checkpoint(path)
-        model.load_state_dict(saved["state_dict"])
-        return PreparedNetwork(model, path, True, saved["metrics"], saved["masks"])
+    cached = _from_cache(path, model, force)
+    if cached is not None:
+        return cached
     if not allow:
         raise _not_trained(workload)
     started = time.perf_counter()
@@ -183,7 +191,7 @@ def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, 
                    progress: bool) -> tuple[PreparedNetwork, list[dict[str, Any]]]:
     """Seed 004's crossbar-grained pruning of the prepared network (cached like training)."""
     from simulator.mapping.crossbar_pruning import crossbar_grained_prune
-    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
+    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, save_checkpoint
     from simulator.network.train import evaluate, to_tensors, train
     from simulator.pruning.masks import full_masks
 
@@ -193,10 +201,9 @@ def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, 
                "crossbar_prune": spec.model_dump(mode="json"), "size": workload.crossbar_size,
                "reorder": cfg.mapping.reorder, "weight_bits": cfg.mapping.weight_bits}
     path = checkpoint_path(f"{cfg.name}-crossbar", checkpoint_key(made_by))
-    if path.is_file() and not force:
-        saved = load_checkpoint(path)
-        net.model.load_state_dict(saved["state_dict"])
-        return PreparedNetwork(net.model, path, True, saved["metrics"], saved["masks"]), saved["metrics"]["steps"]
+    cached = _from_cache(path, net.model, force)
+    if cached is not None:
+        return cached, cached.metrics["steps"]
     tensors = to_tensors(arrays)
     recipe = cfg.train.model_copy(update={"epochs": spec.finetune_epochs, "lr": spec.finetune_lr or cfg.train.lr / 10})
     counter = iter(range(10**6))
