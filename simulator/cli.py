@@ -161,7 +161,10 @@ def faults(
                                      slice_index=slice_index, progress=not quiet)
     clean = run_fault_study(wl, net, arrays, rates=[0.0], encodings=encoding_list[:1], runs=1,
                             progress=False)[1]["mean"].iloc[0]
-    tolerable = tolerable_rates(summary, clean)
+    # 0 and inf mean "below the lowest / above the highest rate measured": say so.
+    tolerable = {enc: (f"< {min(rate_list):g}" if rate == 0 else f"> {max(rate_list):g}" if rate == float("inf")
+                       else f"{rate:.3g}")
+                 for enc, rate in tolerable_rates(summary, clean).items()}
     out_dir = out or Path("results") / f"{wl.config.name}-faults"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "faults.csv", draws.to_csv(index=False))
@@ -175,7 +178,7 @@ def faults(
         typer.echo(markdown_table(summary))
         typer.echo(f"fault-free (quantized) accuracy: {clean:.2%}")
         for encoding, rate in tolerable.items():
-            typer.echo(f"tolerable fault rate (1 point below fault-free), {encoding}: {rate:.3g}")
+            typer.echo(f"tolerable fault rate (1 point below fault-free), {encoding}: {rate}")
         typer.echo(f"faults: {out_dir / 'faults_summary.csv'}")
 
 
