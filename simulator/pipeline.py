@@ -5,6 +5,7 @@ Each function does one stage; `run` strings together every stage that exists so 
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -40,6 +41,15 @@ def load_data(workload: Workload, data_dir: str | Path | None) -> Arrays:
     offline = os.environ.get("RESIM_OFFLINE", "").lower() in {"1", "true", "yes"}
     return load_dataset(data.dataset, workload.data_dir(data_dir), train_samples=data.train_samples,
                         test_samples=data.test_samples, download=not offline)
+
+
+@functools.lru_cache(maxsize=1)
+def tensors_of(arrays: Arrays):
+    """The data set as normalised tensors, converted once per loaded data set: training,
+    evaluation and the fault study of one run share them (CIFAR-10 is 0.6 GB as float)."""
+    from simulator.network.train import to_tensors
+
+    return to_tensors(arrays)
 
 
 def input_shape(arrays: Arrays) -> tuple[int, int, int]:
@@ -126,7 +136,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
                 allow: bool = True) -> PreparedNetwork:
     """Load the cached dense checkpoint of this workload, or train and cache it."""
     from simulator.network.checkpoint import checkpoint_key, checkpoint_path, save_checkpoint
-    from simulator.network.train import to_tensors, train
+    from simulator.network.train import train
 
     made_by = producer(workload, arrays)
     # Named by the model, not the workload: sparse workloads share their dense parent's checkpoint.
@@ -140,7 +150,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
     if not allow:
         raise _not_trained(workload)
     started = time.perf_counter()
-    result = train(model, workload.config.train, to_tensors(arrays), workload.config.seed, progress)
+    result = train(model, workload.config.train, tensors_of(arrays), workload.config.seed, progress)
     metrics = {
         "test_accuracy": result.test_accuracy,
         "train_seconds": time.perf_counter() - started,
@@ -156,7 +166,6 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
                 progress: bool, allow: bool = True) -> PreparedNetwork:
     """Prune the trained dense network by the workload's method (cached like training)."""
     from simulator.network.checkpoint import cache_dir, checkpoint_key, checkpoint_path, save_checkpoint
-    from simulator.network.train import to_tensors
     from simulator.pruning.masks import density
     from simulator.pruning.methods import prune
 
@@ -172,7 +181,7 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
         raise _not_trained(workload)
     started = time.perf_counter()
     state_dir = cache_dir() / "rounds" / f"{cfg.name}-{key}"
-    result = prune(model, cfg.prune, cfg.train, to_tensors(arrays), cfg.seed, progress,
+    result = prune(model, cfg.prune, cfg.train, tensors_of(arrays), cfg.seed, progress,
                    initial=lambda seed: build_network(workload, arrays, seed), state_dir=state_dir)
     metrics = {
         "test_accuracy": result.rounds[-1]["test_accuracy"] if result.rounds else None,
@@ -192,7 +201,7 @@ def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, 
     """Seed 004's crossbar-grained pruning of the prepared network (cached like training)."""
     from simulator.mapping.crossbar_pruning import crossbar_grained_prune
     from simulator.network.checkpoint import checkpoint_key, checkpoint_path, save_checkpoint
-    from simulator.network.train import evaluate, to_tensors, train
+    from simulator.network.train import evaluate, train
     from simulator.pruning.masks import full_masks
 
     cfg = workload.config
@@ -204,7 +213,7 @@ def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, 
     cached = _from_cache(path, net.model, force)
     if cached is not None:
         return cached, cached.metrics["steps"]
-    tensors = to_tensors(arrays)
+    tensors = tensors_of(arrays)
     recipe = cfg.train.model_copy(update={"epochs": spec.finetune_epochs, "lr": spec.finetune_lr or cfg.train.lr / 10})
     counter = iter(range(10**6))
 
@@ -231,12 +240,11 @@ def run_fault_study(workload: Workload, net: PreparedNetwork, arrays: Arrays, *,
                     progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Monte-Carlo accuracy under stuck-at faults: (one row per draw, summary per point)."""
     from simulator.faults.montecarlo import fault_study, map_for_faults, summarise
-    from simulator.network.train import to_tensors
 
     cfg = workload.config
     layers = map_for_faults(net.model, input_shape(arrays), workload.crossbar_size, cfg.mapping.reorder,
                             cfg.mapping.weight_bits, cfg.seed, cfg.mapping.per_column_scale)
-    tensors = to_tensors(arrays)
+    tensors = tensors_of(arrays)
     draws = fault_study(net.model, layers, tensors.x_test, tensors.y_test, rates=rates, encodings=encodings,
                         runs=runs, weight_bits=cfg.mapping.weight_bits, cell_bits=workload.cell_bits,
                         seed=cfg.seed, per_column=cfg.mapping.per_column_scale, slice_index=slice_index,
@@ -246,9 +254,9 @@ def run_fault_study(workload: Workload, net: PreparedNetwork, arrays: Arrays, *,
 
 def evaluate_network(model, arrays: Arrays, batch_size: int) -> float:
     """Test accuracy of `model` on the workload's test set."""
-    from simulator.network.train import to_tensors, evaluate
+    from simulator.network.train import evaluate
 
-    tensors = to_tensors(arrays)
+    tensors = tensors_of(arrays)
     return evaluate(model, tensors.x_test, tensors.y_test, batch_size)
 
 

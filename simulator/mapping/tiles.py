@@ -26,10 +26,6 @@ class Tile:
     def nonzeros(self) -> int:
         return int(self.held.sum())
 
-    def utilization(self, size: int) -> float:
-        """Held nonzeros over the N x N cells of the crossbar."""
-        return self.nonzeros / (size * size)
-
 
 def full_tile(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> Tile:
     """A tile holding every nonzero inside rows x cols (the case when tiles do not overlap)."""
