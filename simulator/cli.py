@@ -30,9 +30,10 @@ def _user_errors():
     """The error types a user can cause; they print as plain lines, not tracebacks."""
     from simulator.config.errors import ConfigError
     from simulator.data.datasets import DataError
+    from simulator.network.train import DeviceError
     from simulator.pipeline import NotTrainedError
 
-    return (ConfigError, DataError, NotTrainedError)
+    return (ConfigError, DataError, NotTrainedError, DeviceError)
 
 
 @app.command()
@@ -72,22 +73,34 @@ def run(
     workload: Path = typer.Argument(..., help="Workload YAML file"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Results folder (default results/<workload>-<hash>/)"),
-    force: bool = typer.Option(False, "--force", help="Retrain even if a cached checkpoint exists"),
+    force: bool = typer.Option(False, "--force", help="Retrain and remap even if cached results exist"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+    no_accuracy: bool = typer.Option(False, "--no-accuracy",
+                                     help="Skip test accuracy and the fault study (hardware figures only)"),
 ) -> None:
     """Run every stage on a workload and write its results folder."""
     from simulator.pipeline import run as run_pipeline
 
     try:
-        out_dir, report = run_pipeline(workload, data_dir=data_dir, out=out, force=force, progress=not quiet)
+        out_dir, report = run_pipeline(workload, data_dir=data_dir, out=out, force=force, progress=not quiet,
+                                       accuracy=not no_accuracy)
     except _user_errors() as exc:
         _fail(str(exc))
-    typer.echo(f"test accuracy: {report['accuracy']['test_accuracy']:.2%} "
-               f"({report['accuracy']['test_images']} images)")
+    if report["accuracy"]:
+        typer.echo(f"test accuracy: {report['accuracy']['test_accuracy']:.2%} "
+                   f"({report['accuracy']['test_images']} images)")
     totals = report["totals"]
     typer.echo(f"tiles: {totals['tiles_placed']} placed of {totals['tiles_dense']} dense "
                f"({report['mapping']['crossbar_size']}x{report['mapping']['crossbar_size']}, "
                f"{report['mapping']['reorder']})")
+    hw = report["hardware"]["summary"]
+    typer.echo(f"energy: {hw['energy_per_inference_pj'] / 1e6:.4g} uJ per inference, latency "
+               f"{hw['latency_ns'] / 1e3:.4g} us, {hw['inferences_per_second']:.4g} inferences/s on {hw['hardware']}")
+    for label, name in (("dense", "dense mapping on the same chip"), ("baseline", "the dense baseline chip")):
+        if label in report["hardware"]:
+            versus = report["hardware"][label]["versus"]
+            typer.echo(f"versus {name}: {versus['energy_efficiency']:.2f}x energy efficiency, "
+                       f"{versus['speedup']:.2f}x speed-up")
     typer.echo(f"report: {out_dir / 'report.md'}")
 
 
@@ -99,11 +112,22 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
     export: Optional[Path] = typer.Option(
         None, "--export", help="Also write a compact checkpoint (float16 values + packed masks) to ship"),
+    device: Optional[str] = typer.Option(
+        None, "--device", help="Where to train: auto (CUDA when present, else CPU), cpu or cuda; "
+        "overrides the workload's train.device"),
 ) -> None:
     """Train (and prune) the workload's network from its recipe, ignoring a shipped model.checkpoint; cached."""
+    from simulator.network.train import DEVICES, DeviceError, resolve_device
     from simulator.pipeline import sparse_producer
 
-    wl, arrays, net = _load(workload, data_dir, quiet, force=force, use_shipped=False)
+    if device is not None:
+        if device not in DEVICES:
+            _fail(f"--device: {device!r} is not allowed; allowed: {', '.join(DEVICES)}")
+        try:
+            resolve_device(device)  # fail before the data set is loaded
+        except DeviceError as exc:
+            _fail(f"--device {device}: {exc}")
+    wl, arrays, net = _load(workload, data_dir, quiet, device=device, force=force, use_shipped=False)
     state = "reused" if net.reused else "trained"
     typer.echo(f"{state}: {net.checkpoint} (test accuracy {net.metrics['test_accuracy']:.2%})")
     if export is not None:
@@ -112,7 +136,7 @@ def train(
         info = {"workload": wl.config.name, "producer": sparse_producer(wl, arrays),
                 "metrics": net.metrics,
                 "reproduce": f"resim train {workload}" + (f" --data-dir {data_dir}" if data_dir else "")
-                + f" --export {export}"}
+                + (f" --device {device}" if device else "") + f" --export {export}"}
         export_compact(export, net.model.state_dict(), net.masks, info)
         typer.echo(f"exported: {export} ({export.stat().st_size / 1024:.1f} KiB)")
 
@@ -133,34 +157,70 @@ def evaluate(
 @app.command()
 def faults(
     workload: Path = typer.Argument(..., help="Workload YAML file"),
-    rates: str = typer.Option("1e-4,3e-4,1e-3,3e-3,1e-2,3e-2", "--rates",
-                              help="Total cell fault rates p_sa0 + p_sa1 (stuck-off : stuck-on = 1 : 5.2)"),
-    encodings: str = typer.Option("two-column,offset,differential", "--encodings", help="Sign encodings"),
-    runs: int = typer.Option(100, "--runs", min=1, help="Fault draws per point"),
+    rates: Optional[str] = typer.Option(
+        None, "--rates", help="Total cell fault rates p_sa0 + p_sa1, split by --ratio (default 1e-4,3e-4,1e-3,3e-3,1e-2,3e-2; "
+        "with --aware give them)"),
+    encodings: Optional[str] = typer.Option(
+        None, "--encodings", help="Sign encodings (default two-column,offset,differential; with --aware the workload's)"),
+    runs: Optional[int] = typer.Option(None, "--runs", min=1, help="Fault draws per point (default 100; with --aware 3)"),
     slice_index: Optional[int] = typer.Option(None, "--slice", min=0, help="Confine faults to one bit slice"),
+    ratio: str = typer.Option("1:5.2", "--ratio", help="Split of every fault rate, stuck-off:stuck-on (seed 003 1:5.2; "
+                              "0:1 stuck-on only, 1:0 stuck-off only)"),
+    layers: Optional[str] = typer.Option(None, "--layers", help="Fault-rate multiplier per layer, e.g. conv1=2,fc1=0 "
+                                         "(layers not listed keep 1)"),
+    only_layers: Optional[str] = typer.Option(None, "--only-layers", help="Only these layers get faults, e.g. conv1"),
+    stuck_rows: float = typer.Option(0.0, "--stuck-rows", min=0.0, max=1.0,
+                                     help="Probability that a whole wordline of a physical array is stuck"),
+    stuck_cols: float = typer.Option(0.0, "--stuck-cols", min=0.0, max=1.0,
+                                     help="Probability that a whole bitline of a physical array is stuck"),
+    aware: Optional[str] = typer.Option(
+        None, "--aware", help="Instead of the rate study, fine-tune under one fault draw with these strategies "
+        "(keep_weight,keep_bit,mask,clip; seed 001) and compare accuracy on the chip before and after"),
+    aware_epochs: int = typer.Option(1, "--aware-epochs", min=1, help="Fine-tuning epochs per strategy and draw"),
+    aware_lr: Optional[float] = typer.Option(None, "--aware-lr", min=0.0, help="Fine-tuning learning rate (default train.lr / 10)"),
+    bit_true: bool = typer.Option(
+        False, "--bit-true", help="Also evaluate every draw bit-true through the tiles (DAC phases, ADC per column, "
+        "the hardware file's converters) and report the ADC-induced accuracy loss; on too when the workload's "
+        "faults.bit_true is. Slow: small networks or data.test_samples"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for faults.csv, faults_summary.csv and the plot"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
 ) -> None:
-    """Accuracy under stuck-at faults per rate and sign encoding (seed 003 Fig. 6)."""
-    from simulator.faults.montecarlo import accuracy_vs_rate_plot, tolerable_rates
+    """Accuracy under stuck-at faults per rate and sign encoding (seed 003 Fig. 6), or, with
+    --aware, fault-aware fine-tuning strategies compared under the same fault draws (seed 001)."""
+    from simulator.faults.montecarlo import FaultOptionError, FaultOptions, accuracy_vs_rate_plot, tolerable_rates
     from simulator.pipeline import run_fault_study
     from simulator.report.atomic import write_text
     from simulator.report.results import markdown_table
 
-    rate_list = _numbers(rates, float, "--rates")
+    if aware is not None and rates is None:
+        _fail("--aware: give --rates, the fault rate(s) to fine-tune against (each costs a fine-tuning per draw)")
+    rate_list = _numbers(rates or "1e-4,3e-4,1e-3,3e-3,1e-2,3e-2", float, "--rates")
     if any(not 0 <= r <= 1 for r in rate_list):
         _fail(f"--rates: fault rates must lie in [0, 1], got {rates}")
-    encoding_list = [e.strip() for e in encodings.split(",") if e.strip()]
+    options = _fault_options(ratio, layers, only_layers, stuck_rows, stuck_cols)
     allowed = ("two-column", "differential", "offset")
+    encoding_list = [e.strip() for e in (encodings or ",".join(allowed)).split(",") if e.strip()]
     if not encoding_list or any(e not in allowed for e in encoding_list):
         _fail(f"--encodings: {encodings!r}; allowed: {', '.join(allowed)}")
+    if aware is not None and bit_true:
+        _fail("--bit-true: not with --aware (fine-tuning is compared at weight level)")
     wl, arrays, net = _load(workload, data_dir, quiet)
-    draws, summary = run_fault_study(wl, net, arrays, rates=rate_list, encodings=encoding_list, runs=runs,
-                                     slice_index=slice_index, progress=not quiet)
+    if aware is not None:
+        _faults_aware(wl, arrays, net, aware, aware_epochs, aware_lr, rate_list,
+                      encoding_list if encodings else [wl.config.mapping.encoding], runs or 3, slice_index, options,
+                      as_json, out, quiet)
+        return
+    try:
+        bit_true = bit_true or bool(wl.config.faults and wl.config.faults.bit_true)
+        draws, summary = run_fault_study(wl, net, arrays, rates=rate_list, encodings=encoding_list, runs=runs or 100,
+                                         slice_index=slice_index, progress=not quiet, options=options,
+                                         bit_true=bit_true)
+    except FaultOptionError as exc:
+        _fail(f"{_FAULT_OPTION_FLAGS[exc.key]}: {exc}")
     clean = run_fault_study(wl, net, arrays, rates=[0.0], encodings=encoding_list[:1], runs=1,
-                            progress=False)[1]["mean"].iloc[0]
+                            progress=False, options=FaultOptions())[1]["mean"].iloc[0]
     # 0 and inf mean "below the lowest / above the highest rate measured": say so.
     tolerable = {enc: (f"< {min(rate_list):g}" if rate == 0 else f"> {max(rate_list):g}" if rate == float("inf")
                        else f"{rate:.3g}")
@@ -171,7 +231,8 @@ def faults(
     write_text(out_dir / "faults_summary.csv", summary.to_csv(index=False))
     accuracy_vs_rate_plot(summary, out_dir / "accuracy_vs_fault_rate.png", f"{wl.config.name}: stuck-at faults")
     write_text(out_dir / "tolerable_rates.json",
-               json.dumps({"fault_free_accuracy": clean, "drop": 0.01, "tolerable_rate": tolerable}, indent=2))
+               json.dumps({"fault_free_accuracy": clean, "drop": 0.01, "tolerable_rate": tolerable,
+                           "fault_options": options.as_dict()}, indent=2))
     if as_json:
         typer.echo(summary.to_json(orient="records"))
     else:
@@ -179,16 +240,99 @@ def faults(
         typer.echo(f"fault-free (quantized) accuracy: {clean:.2%}")
         for encoding, rate in tolerable.items():
             typer.echo(f"tolerable fault rate (1 point below fault-free), {encoding}: {rate}")
+        if bit_true:
+            for encoding, loss in summary.groupby("encoding", sort=False)["adc_loss"].mean().items():
+                typer.echo(f"ADC-induced accuracy loss (bit-true vs quantized inputs, mean over rates), "
+                           f"{encoding}: {100 * loss:.2f} points")
         typer.echo(f"faults: {out_dir / 'faults_summary.csv'}")
 
 
-def _load(workload: Path, data_dir: Optional[Path], quiet: bool, **prepare):
-    """(workload, data, prepared network), user errors printed as one line and exit 1."""
+_FAULT_OPTION_FLAGS = {"layers": "--layers", "only_layers": "--only-layers", "stuck_rows_rate": "--stuck-rows",
+                       "stuck_cols_rate": "--stuck-cols", "ratio": "--ratio"}
+
+
+def _fault_options(ratio: str, layers: Optional[str], only_layers: Optional[str], stuck_rows: float,
+                   stuck_cols: float):
+    """`resim faults`' fault-model options as FaultOptions; a malformed one exits naming its flag."""
+    from simulator.faults.montecarlo import FaultOptions
+
+    parts = ratio.split(":")
+    try:
+        split = tuple(float(x) for x in parts)
+    except ValueError:
+        split = ()
+    if len(split) != 2 or min(split) < 0 or sum(split) <= 0 or not all(x < float("inf") for x in split):
+        _fail(f"--ratio: {ratio!r} is not OFF:ON, two numbers >= 0, not both 0 (e.g. 1:5.2 or 0:1)")
+    multipliers = {}
+    for item in (layers or "").split(","):
+        if not item.strip():
+            continue
+        name, _, value = item.partition("=")
+        try:
+            multipliers[name.strip()] = float(value)
+        except ValueError:
+            _fail(f"--layers: {item.strip()!r} is not LAYER=MULTIPLIER (e.g. conv1=2,fc1=0)")
+        if not 0 <= multipliers[name.strip()] < float("inf"):
+            _fail(f"--layers: multiplier of {name.strip()!r} must be a finite number >= 0, got {value}")
+    only = None
+    if only_layers is not None:
+        only = tuple(n.strip() for n in only_layers.split(",") if n.strip())
+        if not only:
+            _fail("--only-layers: give at least one layer name")
+    return FaultOptions(ratio=split, layers=multipliers or None, only_layers=only, stuck_rows_rate=stuck_rows,
+                        stuck_cols_rate=stuck_cols)
+
+
+def _faults_aware(wl, arrays, net, aware: str, epochs: int, lr: Optional[float], rates: list[float],
+                  encodings: list[str], runs: int, slice_index: Optional[int], options, as_json: bool,
+                  out: Optional[Path], quiet: bool) -> None:
+    """`resim faults --aware`: seed 001's fault-aware fine-tuning strategies, one table and CSVs."""
+    from simulator.faults.aware_training import STRATEGIES, run_aware_study, summarise_aware
+    from simulator.faults.montecarlo import FaultOptionError
+    from simulator.report.atomic import write_text
+    from simulator.report.results import markdown_table
+
+    if lr is not None and lr <= 0:
+        _fail(f"--aware-lr: the learning rate must be > 0, got {lr}")
+    strategies = [s.strip() for s in aware.split(",") if s.strip()]
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown or not strategies:
+        _fail(f"--aware: unknown strategy {', '.join(unknown) or '(none)'}; allowed: {', '.join(STRATEGIES)}")
+    try:
+        draws = run_aware_study(wl, net, arrays, strategies=strategies, epochs=epochs, lr=lr, rates=rates,
+                                encodings=encodings, runs=runs, slice_index=slice_index, options=options,
+                                progress=not quiet)
+    except FaultOptionError as exc:
+        _fail(f"{_FAULT_OPTION_FLAGS[exc.key]}: {exc}")
+    summary = summarise_aware(draws)
+    out_dir = out or Path("results") / f"{wl.config.name}-faults-aware"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text(out_dir / "aware.csv", draws.to_csv(index=False))
+    write_text(out_dir / "aware_summary.csv", summary.to_csv(index=False))
+    if as_json:
+        typer.echo(summary.to_json(orient="records"))
+        return
+    shown = summary[["encoding", "rate", "strategy", "runs", "before", "after_as_trained", "after_on_chip",
+                     "after_on_chip_std", "faulty_share"]]
+    typer.echo(markdown_table(shown))
+    typer.echo(f"accuracy on the chip before fine-tuning and after {epochs} epoch(s) of it, mean of {runs} draw(s); "
+               "after_as_trained is the network as fine-tuning saw it")
+    typer.echo(f"aware: {out_dir / 'aware_summary.csv'}")
+
+
+def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optional[str] = None, **prepare):
+    """(workload, data, prepared network), user errors printed as one line and exit 1; `device`
+    replaces the workload's train.device."""
+    from dataclasses import replace
+
     from simulator.config import load_workload
     from simulator.pipeline import load_data, prepare_network
 
     try:
         wl = load_workload(workload)
+        if device is not None:  # not part of any checkpoint key (TrainSpec's dump leaves it out)
+            recipe = wl.config.train.model_copy(update={"device": device})
+            wl = replace(wl, config=wl.config.model_copy(update={"train": recipe}))
         arrays = load_data(wl, data_dir)
         return wl, arrays, prepare_network(wl, arrays, progress=not quiet, **prepare)
     except _user_errors() as exc:
@@ -229,6 +373,8 @@ def map_network(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+    energy: bool = typer.Option(False, "--energy", help="Also energy per inference and latency on the workload's "
+                                "chip built from arrays of each size (seed 004 Fig. 8); plot energy_vs_size.png"),
 ) -> None:
     """Map the workload's network at several crossbar sizes and strategies: tiles, bound, time."""
     import pandas as pd
@@ -259,7 +405,9 @@ def map_network(
         if d is not None:
             apply_masks(net.model, pruners[method](net.model, d))
         parts.append(sweep(net.model, input_shape(arrays), size_list, strategy_list,
-                           wl.config.mapping.weight_bits, wl.config.seed, d))
+                           wl.config.mapping.weight_bits, wl.config.seed, d,
+                           hardware=wl.hardware if energy else None, encoding=wl.config.mapping.encoding,
+                           cell_bits=wl.config.mapping.cell_bits))
     per_layer = pd.concat(parts, ignore_index=True)
     totals = summary(per_layer)
     shown = totals if density else totals.drop(columns="density")
@@ -268,6 +416,10 @@ def map_network(
     write_text(out_dir / "map.csv", per_layer.to_csv(index=False))
     write_text(out_dir / "map_summary.csv", totals.to_csv(index=False))
     saved_vs_size(totals, out_dir / "saved_vs_size.png", f"{wl.config.name}: crossbars saved")
+    if energy:
+        from simulator.report.plots import energy_vs_size
+
+        energy_vs_size(totals, out_dir / "energy_vs_size.png", f"{wl.config.name} on {wl.hardware.name}")
     lines = [f"# Crossbar mapping of {wl.config.name}", "", markdown_table(shown), ""]
     if density:
         for size in size_list:
@@ -311,6 +463,35 @@ def map_matrix_command(
     else:
         for key, value in result.items():
             typer.echo(f"{key}: {value}")
+
+
+data_app = typer.Typer(help="Data set files: split one into parts to move it piece by piece.",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("split")
+def data_split(
+    source: Path = typer.Argument(..., help="The data set: <name>.npz, a canonical archive or extracted folder, "
+                                  "or a folder holding one"),
+    out: Path = typer.Option(..., "--out", help="New folder for the parts and manifest.json (must not exist); "
+                             "name it <name>-parts inside a data directory so that --data-dir finds it"),
+    parts: int = typer.Option(4, "--parts", min=1, help="Number of parts (CIFAR-10 in 4: about 42 MB each)"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Data set name; default: told from the file name"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
+) -> None:
+    """Write a data set as compressed .npz parts plus a manifest with md5s; loading the parts gives
+    the same arrays (and dataset_id, so the same cached checkpoints) as the whole file."""
+    from simulator.data.datasets import DataError, read_data_file, write_parts
+
+    try:
+        arrays = read_data_file(source, dataset)
+        folder = write_parts(arrays, out, parts, progress=not quiet)
+    except DataError as exc:
+        _fail(str(exc))
+    typer.echo(f"{arrays.spec.name}: {len(arrays.y_train)} train + {len(arrays.y_test)} test images "
+               f"in {parts} parts, {arrays.dataset_id}")
+    typer.echo(f"parts: {folder}")
 
 
 def main() -> None:

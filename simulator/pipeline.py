@@ -70,9 +70,21 @@ def producer(workload: Workload, arrays: Arrays) -> dict[str, Any]:
 
 
 def sparse_producer(workload: Workload, arrays: Arrays) -> dict[str, Any]:
-    """What determines a pruned network: the dense producer plus the prune section."""
+    """What determines a pruned network: the dense producer plus the prune section (for hpp also
+    the crossbars its fault objective runs on)."""
     prune = workload.config.prune
-    return {**producer(workload, arrays), "prune": prune.model_dump(mode="json") if prune else None}
+    if prune is None or prune.method != "hpp":
+        # The hpp block steers only hpp; leaving it out keeps the other methods' keys unchanged.
+        return {**producer(workload, arrays), "prune": prune.model_dump(mode="json", exclude={"hpp"}) if prune else None}
+    return {**producer(workload, arrays), "prune": prune.model_dump(mode="json"),
+            "hpp_crossbars": hpp_crossbars(workload, arrays).as_dict()}
+
+
+def hpp_crossbars(workload: Workload, arrays: Arrays):
+    """The crossbars of the workload's mapping, where hpp's objective draws its faults."""
+    from simulator.pruning.progressive import CrossbarSetup
+
+    return CrossbarSetup.of(workload, input_shape(arrays))
 
 
 def build_network(workload: Workload, arrays: Arrays, seed: int | None = None):
@@ -182,7 +194,8 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
     started = time.perf_counter()
     state_dir = cache_dir() / "rounds" / f"{cfg.name}-{key}"
     result = prune(model, cfg.prune, cfg.train, tensors_of(arrays), cfg.seed, progress,
-                   initial=lambda seed: build_network(workload, arrays, seed), state_dir=state_dir)
+                   initial=lambda seed: build_network(workload, arrays, seed), state_dir=state_dir,
+                   crossbars=hpp_crossbars(workload, arrays))
     metrics = {
         "test_accuracy": result.rounds[-1]["test_accuracy"] if result.rounds else None,
         "dense_test_accuracy": dense.metrics.get("test_accuracy"),
@@ -237,18 +250,44 @@ def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, 
 
 def run_fault_study(workload: Workload, net: PreparedNetwork, arrays: Arrays, *, rates: list[float],
                     encodings: list[str], runs: int, slice_index: int | None = None,
-                    progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Monte-Carlo accuracy under stuck-at faults: (one row per draw, summary per point)."""
-    from simulator.faults.montecarlo import fault_study, map_for_faults, summarise
+                    progress: bool = True, options=None, bit_true: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monte-Carlo accuracy under stuck-at faults: (one row per draw, summary per point).
+
+    With `bit_true`, every draw is also evaluated through the bit-true crossbar emulation
+    (simulator.faults.bit_true.bit_true_study) on the workload's hardware periphery.
+
+    `options` (simulator.faults.montecarlo.FaultOptions) default to the workload's faults section;
+    then an option that does not fit the network or chip is a ConfigError naming its key, while
+    options given by the caller raise FaultOptionError for the caller to name."""
+    from simulator.config.errors import ConfigError, Problem
+    from simulator.faults.montecarlo import FaultOptionError, FaultOptions, fault_study, map_for_faults, summarise
 
     cfg = workload.config
+    from_workload = options is None
+    options = FaultOptions.from_spec(cfg.faults) if from_workload else options
     layers = map_for_faults(net.model, input_shape(arrays), workload.crossbar_size, cfg.mapping.reorder,
                             cfg.mapping.weight_bits, cfg.seed, cfg.mapping.per_column_scale)
     tensors = tensors_of(arrays)
-    draws = fault_study(net.model, layers, tensors.x_test, tensors.y_test, rates=rates, encodings=encodings,
-                        runs=runs, weight_bits=cfg.mapping.weight_bits, cell_bits=workload.cell_bits,
-                        seed=cfg.seed, per_column=cfg.mapping.per_column_scale, slice_index=slice_index,
-                        batch_size=cfg.train.eval_batch_size, progress=progress)
+    try:
+        options.check_chip(workload.hardware.array.packing)
+        if bit_true:
+            from simulator.faults.bit_true import CALIBRATION_IMAGES, Periphery, bit_true_study, summarise_bit_true
+
+            draws = bit_true_study(
+                net.model, layers, tensors.x_test, tensors.y_test, tensors.x_train[:CALIBRATION_IMAGES], rates=rates,
+                encodings=encodings, runs=runs, weight_bits=cfg.mapping.weight_bits, cell_bits=workload.cell_bits,
+                seed=cfg.seed, periphery=Periphery.from_hardware(workload.hardware), size=workload.crossbar_size,
+                per_column=cfg.mapping.per_column_scale, slice_index=slice_index,
+                batch_size=cfg.train.eval_batch_size, progress=progress, options=options)
+            return draws, summarise_bit_true(draws)
+        draws = fault_study(net.model, layers, tensors.x_test, tensors.y_test, rates=rates, encodings=encodings,
+                            runs=runs, weight_bits=cfg.mapping.weight_bits, cell_bits=workload.cell_bits,
+                            seed=cfg.seed, per_column=cfg.mapping.per_column_scale, slice_index=slice_index,
+                            batch_size=cfg.train.eval_batch_size, progress=progress, options=options)
+    except FaultOptionError as exc:
+        if not from_workload:
+            raise
+        raise ConfigError([Problem(workload.path, f"faults.{exc.key}", str(exc), exc.value)]) from None
     return draws, summarise(draws)
 
 
@@ -346,51 +385,87 @@ def default_out_dir(workload: Workload) -> Path:
 
 
 def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: str | Path | None = None,
-        force: bool = False, progress: bool = True) -> tuple[Path, dict[str, Any]]:
-    """Run every stage that exists on one workload; return the results folder and the report."""
+        force: bool = False, progress: bool = True, accuracy: bool = True) -> tuple[Path, dict[str, Any]]:
+    """Run every stage on one workload; return the results folder and the report.
+
+    With `accuracy` off, neither the test-set accuracy nor the fault study runs, and when the
+    mappings are cached (and `force` is off) neither the data set nor the network is loaded."""
+    from simulator.hardware import study
     from simulator.report.markdown import render_run
     from simulator.report.results import versions, write_results
 
     timings: dict[str, float] = {}
+    skipped: dict[str, str] = {}
     clock = time.perf_counter()
     workload = load_workload(workload_path)
-    arrays = load_data(workload, data_dir)
-    timings["data_seconds"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    net = prepare_network(workload, arrays, force=force, progress=progress)
-    timings["network_seconds"] = time.perf_counter() - clock
+    requests = study.requests(workload, study.baseline_hardware(workload))
+    spec = workload.config.faults
+    if not accuracy:
+        skipped["accuracy"] = "not asked for (--no-accuracy)"
+        if spec is not None:
+            skipped["faults"] = "not asked for (--no-accuracy)"
+    stored = None
+    identity = None
+    if not accuracy and not force:
+        identity = study.cached_identity(workload, data_dir)
+        if identity is not None:
+            stored = [study.load_mapping(workload, identity, r) for r in requests]
+            stored = None if any(m is None for m in stored) else stored
+    arrays = net = None
     crossbar_steps: list[dict[str, Any]] = []
-    if workload.config.mapping.crossbar_prune is not None:
+    test_accuracy = None
+    if stored is None:
+        arrays = load_data(workload, data_dir)
+        identity = study.DataIdentity(arrays.spec, arrays.dataset_id)
+        study.remember_identity(workload, data_dir, arrays.dataset_id)
+        timings["data_seconds"] = time.perf_counter() - clock
+
         clock = time.perf_counter()
-        net, crossbar_steps = crossbar_prune(workload, arrays, net, force=force, progress=progress)
-        timings["crossbar_pruning_seconds"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    accuracy = evaluate_network(net.model, arrays, workload.config.train.eval_batch_size)
-    timings["accuracy_seconds"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    mapped = map_network(workload, net.model, input_shape(arrays))
-    layers = layer_table(workload, mapped)
-    histogram = utilization_histogram(mapped)
+        net = prepare_network(workload, arrays, force=force, progress=progress)
+        timings["network_seconds"] = time.perf_counter() - clock
+        if workload.config.mapping.crossbar_prune is not None:
+            clock = time.perf_counter()
+            net, crossbar_steps = crossbar_prune(workload, arrays, net, force=force, progress=progress)
+            timings["crossbar_pruning_seconds"] = time.perf_counter() - clock
+        if accuracy:
+            clock = time.perf_counter()
+            test_accuracy = evaluate_network(net.model, arrays, workload.config.train.eval_batch_size)
+            timings["accuracy_seconds"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        stored = []
+        for request in requests:
+            cached = None if force else study.load_mapping(workload, identity, request)
+            stored.append(cached or study.compute_mapping(workload, identity, request, net.model, input_shape(arrays)))
+    else:
+        skipped["network"] = "mappings reused from the cache; the network was not loaded"
     timings["mapping_seconds"] = time.perf_counter() - clock
+    layers, histogram = stored[0].layers, stored[0].histogram
+
+    clock = time.perf_counter()
+    hardware = {r.label: study.evaluate_request(workload, r, m) for r, m in zip(requests, stored)}
+    timings["hardware_seconds"] = time.perf_counter() - clock
+    mine = hardware["workload"]
+    layers = layers.merge(mine.layers.drop(columns=["tiles", "vectors", "macs", "nonzeros"]), on="layer", how="left")
 
     out_dir = Path(out) if out is not None else default_out_dir(workload)
     fault_summary = None
-    spec = workload.config.faults
-    if spec is not None:
+    if spec is not None and accuracy:
         from simulator.faults.montecarlo import accuracy_vs_rate_plot
         from simulator.report.atomic import write_text
 
         clock = time.perf_counter()
         draws, fault_summary = run_fault_study(
             workload, net, arrays, rates=spec.rates, encodings=spec.encodings or [workload.config.mapping.encoding],
-            runs=spec.runs, slice_index=spec.slice_index, progress=progress)
+            runs=spec.runs, slice_index=spec.slice_index, progress=progress, bit_true=spec.bit_true)
         out_dir.mkdir(parents=True, exist_ok=True)
         write_text(out_dir / "accuracy.csv", draws.to_csv(index=False))
         accuracy_vs_rate_plot(fault_summary, out_dir / "accuracy_vs_fault_rate.png", workload.config.name)
         timings["faults_seconds"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    from simulator.report.plots import energy_by_layer_plot
+
+    energy_by_layer_plot(mine.layers, out_dir / "energy_by_layer.png", f"{workload.config.name} on {mine.summary['hardware']}")
+    timings["plot_seconds"] = time.perf_counter() - clock
     report = {
         "resim_version": __version__,
         "workload": workload.config.name,
@@ -400,22 +475,42 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         "seed": workload.config.seed,
         "config": workload.resolved(),
         "versions": versions(),
-        "data": {"dataset": arrays.spec.name, "dataset_id": arrays.dataset_id, "source": arrays.source,
-                 "train_images": len(arrays.y_train), "test_images": len(arrays.y_test)},
-        "network": {"checkpoint": str(net.checkpoint), "reused_checkpoint": net.reused,
-                    "training": net.metrics},
-        "accuracy": {"test_accuracy": accuracy, "test_images": len(arrays.y_test)},
+        "data": ({"dataset": arrays.spec.name, "dataset_id": arrays.dataset_id, "source": arrays.source,
+                  "train_images": len(arrays.y_train), "test_images": len(arrays.y_test)} if arrays is not None else
+                 {"dataset": identity.spec.name, "dataset_id": identity.dataset_id, "source": None,
+                  "train_images": None, "test_images": None}),
+        "network": ({"checkpoint": str(net.checkpoint), "reused_checkpoint": net.reused, "training": net.metrics}
+                    if net is not None else None),
+        "accuracy": ({"test_accuracy": test_accuracy, "test_images": len(arrays.y_test)}
+                     if test_accuracy is not None else None),
+        "skipped": skipped,
         "mapping": {"crossbar_size": workload.crossbar_size, "reorder": workload.config.mapping.reorder,
                     "encoding": workload.config.mapping.encoding,
                     "weight_bits": workload.config.mapping.weight_bits, "cell_bits": workload.cell_bits},
         "totals": totals(layers),
         "utilization_histogram": histogram,
+        "hardware": hardware_report(hardware),
         "crossbar_pruning": crossbar_steps,
         "faults": fault_summary.to_dict(orient="records") if fault_summary is not None else None,
         "layers": layers.to_dict(orient="records"),
-        "stages_not_built": ["hardware (energy, latency, area)", "fault-aware training",
-                             "hierarchical progressive pruning", "bit-true ADC emulation"],
+        "stages_not_built": ["fault-aware training"],
         "timings": timings,
     }
     write_results(out_dir, report, layers, render_run(report, layers))
     return out_dir, report
+
+
+def hardware_report(results: dict[str, Any]) -> dict[str, Any]:
+    """The report's hardware section: the workload's chip figures, its components, and its energy
+    efficiency and speed-up over the dense mapping on the same chip and over the baseline chip."""
+    from simulator.hardware.study import comparison
+
+    mine = results["workload"]
+    out: dict[str, Any] = {"summary": mine.summary, "components": mine.components.to_dict(orient="records"),
+                           "timings": mine.timings}
+    for label in ("dense", "baseline"):
+        if label in results:
+            other = results[label]
+            out[label] = {"summary": other.summary, "components": other.components.to_dict(orient="records"),
+                          "versus": comparison(mine.summary, other.summary)}
+    return out

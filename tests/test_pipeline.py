@@ -40,8 +40,11 @@ def test_run_trains_caches_reuses_and_writes_results(tmp_path: Path, shared_data
     out = tmp_path / "out"
     out_dir, first = run(workload, out=out, progress=False)
     assert out_dir == out
-    assert {p.name for p in out.iterdir()} == {"report.json", "layers.csv", "report.md"}
+    assert {p.name for p in out.iterdir()} == {"report.json", "layers.csv", "report.md", "energy_by_layer.png"}
     report = json.loads((out / "report.json").read_text())
+    hardware = report["hardware"]["summary"]
+    assert hardware["energy_per_inference_pj"] > 0 and hardware["latency_ns"] >= hardware["latency_closed_form_ns"]
+    assert "Energy, latency and area" in (out / "report.md").read_text()
     assert report["network"]["reused_checkpoint"] is False
     assert report["accuracy"]["test_images"] == 500
     assert report["accuracy"]["test_accuracy"] > 0.5  # two epochs on 4000 images
@@ -63,6 +66,11 @@ def test_run_trains_caches_reuses_and_writes_results(tmp_path: Path, shared_data
     _, third = run(workload, out=out, progress=False, force=True)
     assert third["network"]["reused_checkpoint"] is False
     assert third["accuracy"] == first["accuracy"]  # same seed, same numbers
+
+    # Hardware only, mappings cached: neither the data nor the network is loaded, same figures.
+    _, fourth = run(workload, out=tmp_path / "hw", progress=False, accuracy=False)
+    assert fourth["accuracy"] is None and fourth["network"] is None and "network" in fourth["skipped"]
+    assert fourth["hardware"]["summary"] == third["hardware"]["summary"]
 
 
 def test_training_is_deterministic_and_checkpoint_is_safe_to_load(tmp_path: Path, shared_data: Path,

@@ -26,13 +26,18 @@ class SourcedBlock(StrictModel):
     )
 
     def numeric_fields(self) -> list[str]:
-        """Names of fields holding a number (the ones that need a source)."""
+        """Names of fields written in the file holding a number or a table of numbers (the ones
+        that need a source; a default left unwritten is documented in the schema instead)."""
+        def numeric(value) -> bool:
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+
         return [
             name
             for name in type(self).model_fields
-            if name != "source"
-            and isinstance(getattr(self, name), (int, float))
-            and not isinstance(getattr(self, name), bool)
+            if name != "source" and name in self.model_fields_set
+            and (numeric(getattr(self, name))
+                 or (isinstance(getattr(self, name), dict) and getattr(self, name)
+                     and all(numeric(v) for v in getattr(self, name).values())))
         ]
 
 
@@ -55,6 +60,25 @@ class ArrayConfig(SourcedBlock):
         ),
         unit="text",
     )
+    read_energy_model: Literal["per-cell", "conductance"] = field(
+        "per-cell",
+        description=(
+            "Crossbar read energy: a fixed energy per cell in a driven row (per-cell), or V^2 G t "
+            "summed over the cells of the driven rows at their programmed levels (conductance), so "
+            "that many low-resistance cells (differential mapping's zeros) cost what they cost"
+        ),
+        unit="text",
+    )
+    read_energy_pj_per_cell: float = field(
+        description="Energy of one cell in a driven row during one read (per-cell model)", unit="pJ", ge=0
+    )
+    read_voltage_v: float | None = field(None, description="Read voltage on a driven wordline (conductance model)",
+                                         unit="V", gt=0)
+    read_pulse_ns: float | None = field(None, description="Duration of the read pulse (conductance model)",
+                                        unit="ns", gt=0)
+    area_um2: float = field(description="Area of one rows x cols array (scaled by cell count for other sizes)",
+                            unit="um^2", ge=0)
+    leakage_mw: float = field(0.0, description="Static power of one array", unit="mW", ge=0)
 
     @model_validator(mode="after")
     def _off_above_on(self) -> "ArrayConfig":
@@ -62,6 +86,8 @@ class ArrayConfig(SourcedBlock):
             raise ValueError(
                 f"r_off_ohm ({self.r_off_ohm}) must exceed r_on_ohm ({self.r_on_ohm})"
             )
+        if self.read_energy_model == "conductance" and (self.read_voltage_v is None or self.read_pulse_ns is None):
+            raise ValueError("read_energy_model conductance needs read_voltage_v and read_pulse_ns")
         return self
 
 
@@ -69,6 +95,14 @@ class DacConfig(SourcedBlock):
     """Wordline driver: inputs enter bit-serially, dac.bits per phase."""
 
     bits: StrictInt = field(description="Input bits applied per phase", unit="bit", ge=1, le=8)
+    energy_pj: float = field(description="Energy of one wordline drive in one phase, for a wordline of "
+                                         "reference_columns cells", unit="pJ", ge=0)
+    reference_columns: StrictInt = field(
+        description="Cells on the wordline that energy_pj was measured for; a drive charges the wordline, whose "
+                    "capacitance grows with its cells, so arrays of N columns cost energy_pj x N / reference_columns",
+        unit="1", ge=1, le=4096)
+    area_um2: float = field(description="Area of one driver (one per wordline)", unit="um^2", ge=0)
+    leakage_mw: float = field(0.0, description="Static power of one driver", unit="mW", ge=0)
 
 
 class AdcConfig(SourcedBlock):
@@ -78,6 +112,115 @@ class AdcConfig(SourcedBlock):
     columns_per_adc: StrictInt = field(
         description="Bitlines that share one ADC (converted in turn)", unit="1", ge=1, le=1024
     )
+    energy_pj_by_bits: dict[int, float] = field(
+        description="Energy of one conversion per resolution (a table; the ADC's bits must be in it)",
+        unit="pJ", min_length=1,
+    )
+    area_um2_by_bits: dict[int, float] = field(
+        description="Area of one ADC per resolution (a table; the ADC's bits must be in it)", unit="um^2",
+        min_length=1,
+    )
+    sample_rate_gsps: float = field(description="Conversions per second of one ADC", unit="GS/s", gt=0)
+    range_fraction: float = field(
+        1.0,
+        description=(
+            "Share of the largest sum a converted column can carry (rows x (2**dac.bits - 1) x its "
+            "largest level) that the converter spans: it keeps the top bits of sums up to this "
+            "share (a power-of-two step) and larger sums clip. 1.0: no sum ever clips. Read by the "
+            "bit-true emulation (simulator/faults/bit_true.py)"
+        ),
+        unit="1", gt=0, le=1,
+    )
+    leakage_mw: float = field(0.0, description="Static power of one ADC", unit="mW", ge=0)
+
+    @model_validator(mode="after")
+    def _bits_in_tables(self) -> "AdcConfig":
+        for name in ("energy_pj_by_bits", "area_um2_by_bits"):
+            table = getattr(self, name)
+            if self.bits not in table:
+                raise ValueError(f"bits = {self.bits} is not in {name} (it has {sorted(table)})")
+            if any(v < 0 for v in table.values()):
+                raise ValueError(f"{name} holds a negative value")
+        return self
+
+    @property
+    def energy_pj(self) -> float:
+        """Energy of one conversion at this ADC's resolution."""
+        return self.energy_pj_by_bits[self.bits]
+
+    @property
+    def area_um2(self) -> float:
+        return self.area_um2_by_bits[self.bits]
+
+
+class SampleHoldConfig(SourcedBlock):
+    """Sample-and-hold on every bitline: holds a column's current while the ADC converts."""
+
+    energy_pj: float = field(description="Energy of one sample", unit="pJ", ge=0)
+    area_um2: float = field(description="Area of one sample-and-hold (one per bitline)", unit="um^2", ge=0)
+    leakage_mw: float = field(0.0, description="Static power of one sample-and-hold", unit="mW", ge=0)
+
+
+class ShiftAddConfig(SourcedBlock):
+    """Digital shift-and-add: accumulates each converted value into its output at its weight."""
+
+    energy_pj: float = field(description="Energy of one shift-and-add operation", unit="pJ", ge=0)
+    area_um2: float = field(description="Area of one unit", unit="um^2", ge=0)
+    units_per_array: StrictInt = field(1, description="Shift-and-add units per array", unit="1", ge=1, le=1024)
+    leakage_mw: float = field(0.0, description="Static power of one unit", unit="mW", ge=0)
+
+
+class CompositionConfig(SourcedBlock):
+    """How bit slices and polarities of a weight are combined before or after the ADC."""
+
+    slices: Literal["digital", "analog-tree"] = field(
+        "digital",
+        description=(
+            "digital: every slice column is converted and shifted-and-added (ISAAC, PRIME); "
+            "analog-tree: seed 004 section V's current tree weights adjacent slice columns by their "
+            "binary coefficients and one ADC conversion reads the composed value (needs "
+            "array.packing adjacent-columns)"
+        ),
+        unit="text",
+    )
+    polarity: Literal["digital", "analog"] = field(
+        "digital",
+        description=(
+            "digital: positive and negative columns converted separately and subtracted after; analog: "
+            "subtracted before sensing (PRIME Sec. 3.3), one conversion per pair"
+        ),
+        unit="text",
+    )
+    tree_energy_pj: float = field(0.0, description="Energy of one composition by the analog tree (per composed output)",
+                                  unit="pJ", ge=0)
+    tree_area_um2: float = field(0.0, description="Area of the analog tree of one array", unit="um^2", ge=0)
+    tree_leakage_mw: float = field(0.0, description="Static power of one array's tree", unit="mW", ge=0)
+
+
+class IndexRegisterConfig(SourcedBlock):
+    """Index registers: the row and column lists of reordered tiles (seed 004 Fig. 5)."""
+
+    energy_pj_per_bit: float = field(description="Energy of reading one stored index bit", unit="pJ", ge=0)
+    area_um2_per_bit: float = field(description="Area of one stored index bit", unit="um^2", ge=0)
+
+
+class BufferConfig(SourcedBlock):
+    """The tile's eDRAM buffer holding input and output activations."""
+
+    access_bits: StrictInt = field(description="Bits moved per access", unit="bit", ge=1, le=65536)
+    energy_pj: float = field(description="Energy of one access", unit="pJ", ge=0)
+    bits_per_ns: float = field(description="Bandwidth of the buffer", unit="bit/ns", gt=0)
+    area_um2: float = field(description="Area of one tile's buffer", unit="um^2", ge=0)
+    leakage_mw: float = field(0.0, description="Static power of one buffer", unit="mW", ge=0)
+
+
+class LinkConfig(SourcedBlock):
+    """A data link: the tile's bus (buffer to arrays) or the chip's network (tile to tile)."""
+
+    energy_pj_per_bit: float = field(description="Energy of moving one bit", unit="pJ", ge=0)
+    bits_per_ns: float = field(description="Bandwidth of one link", unit="bit/ns", gt=0)
+    area_um2: float = field(description="Area per tile", unit="um^2", ge=0)
+    leakage_mw: float = field(0.0, description="Static power per tile", unit="mW", ge=0)
 
 
 class TileConfig(SourcedBlock):
@@ -90,6 +233,20 @@ class ChipConfig(SourcedBlock):
     """The chip: tiles connected by a bus or network."""
 
     tiles: StrictInt = field(description="Tiles per chip", unit="1", ge=1, le=1_000_000)
+    execution: Literal["layer-sequential", "pipelined"] = field(
+        "layer-sequential",
+        description=(
+            "layer-sequential: one layer at a time, all its arrays and replicas at work (PRIME); "
+            "pipelined: every layer works on its own image at once, an image moves on when the "
+            "slowest layer is done (ISAAC's inter-layer pipeline)"
+        ),
+        unit="text",
+    )
+    replicate: bool = field(
+        True,
+        description="Fill arrays left free by the mapping with replicas of the slowest layers (seed 004's speed-up)",
+        unit="bool",
+    )
 
 
 class HardwareConfig(SourcedBlock):
@@ -105,5 +262,19 @@ class HardwareConfig(SourcedBlock):
     array: ArrayConfig = field(description="The ReRAM crossbar array", unit="block")
     dac: DacConfig = field(description="Input drivers", unit="block")
     adc: AdcConfig = field(description="Column converters", unit="block")
+    sample_hold: SampleHoldConfig = field(description="Bitline sample-and-hold", unit="block")
+    shift_add: ShiftAddConfig = field(description="Digital shift-and-add", unit="block")
+    composition: CompositionConfig = field(description="Slice and polarity composition", unit="block")
+    index_registers: IndexRegisterConfig = field(description="Index registers of reordered tiles", unit="block")
+    buffer: BufferConfig = field(description="Tile eDRAM buffer", unit="block")
+    bus: LinkConfig = field(description="Tile bus from the buffer to the arrays", unit="block")
+    network: LinkConfig = field(description="Chip network between tiles (routers)", unit="block")
     tile: TileConfig = field(description="Tile organisation", unit="block")
     chip: ChipConfig = field(description="Chip organisation", unit="block")
+
+    @model_validator(mode="after")
+    def _tree_needs_adjacent_columns(self) -> "HardwareConfig":
+        if self.composition.slices == "analog-tree" and self.array.packing != "adjacent-columns":
+            raise ValueError("composition.slices analog-tree composes the slice columns of one array: "
+                             "it needs array.packing adjacent-columns")
+        return self

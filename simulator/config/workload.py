@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import StrictBool, StrictInt, ValidationInfo, field_validator, model_validator
+from pydantic import StrictBool, StrictInt, ValidationInfo, field_validator, model_serializer, model_validator
 
 from simulator.config.fields import StrictModel, field
 from simulator.mapping.strategies import STRATEGY_NAMES
@@ -141,12 +141,43 @@ class TrainSpec(StrictModel):
     step_size: StrictInt = field(1, description="StepLR period", unit="epoch", ge=1)
     gamma: float = field(0.95, description="StepLR decay factor", unit="1", gt=0, le=1)
     augment: AugmentSpec = field(default_factory=AugmentSpec, description="Augmentation", unit="block")
+    device: Literal["auto", "cpu", "cuda"] = field(
+        "auto",
+        description=(
+            "Where training runs: auto (CUDA when present, else the CPU), cpu or cuda; `resim train "
+            "--device` overrides it. Every random draw is the same on both, so it is not in the checkpoint key"
+        ),
+        unit="text",
+    )
+    mixed_precision: Literal["off", "bf16", "fp16"] = field(
+        "off",
+        description=(
+            "Autocast dtype of forward and loss on CUDA (fp16 adds a gradient scaler); off: float32. "
+            "CUDA only: training with it on the CPU is an error. Part of the checkpoint key"
+        ),
+        unit="text",
+    )
+    channels_last: StrictBool = field(
+        False, description="Channels-last memory layout of images and conv weights (faster on GPU tensor cores)", unit="flag"
+    )
 
     @model_validator(mode="after")
     def _nesterov_needs_momentum(self) -> "TrainSpec":
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer 'sgd' with momentum > 0")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump_what_shapes_the_weights(self, handler: Any) -> dict[str, Any]:
+        # The dump is the checkpoint key and config hash. device and channels_last only say where
+        # and in which memory layout the same computation runs, and mixed_precision "off" is how
+        # every recipe trained before these fields existed: leaving them out keeps those keys.
+        data = handler(self)
+        data.pop("device", None)
+        data.pop("channels_last", None)
+        if self.mixed_precision == "off":
+            data.pop("mixed_precision", None)
+        return data
 
 
 class BoundSpec(StrictModel):
@@ -175,15 +206,49 @@ class SslSpec(StrictModel):
     )
 
 
+class HppSpec(StrictModel):
+    """Hierarchical progressive pruning (seed 003 IV.C, Algorithm 1): blocks of similar-size layers
+    pruned at rising ratios while the mean accuracy under stuck-at faults holds; the smallest block
+    leaves the search whenever it does not. See simulator/pruning/progressive.py."""
+
+    ratio_step: float = field(
+        0.1, description="Candidate pruning ratios (Algorithm 1 R_range): ratio_step, 2 ratio_step, ... up to 1 - prune.density, the last exactly that",
+        unit="1", gt=0, lt=1,
+    )
+    threshold: float = field(
+        0.005, description="th of Algorithm 1 line 16: largest accepted fall of the mean accuracy under faults from the current model to a candidate",
+        unit="1 (accuracy, 0.01 = 1 point)", ge=0, le=1,
+    )
+    blocks: Literal["channels", "layer"] = field(
+        "channels", description="Blocks of layers (seed 003 IV.C 'layers with 64 channels'): channels groups layers with the same number of output channels / units, layer makes one block per layer; smallest block first",
+        unit="text",
+    )
+    fault_rate: float = field(
+        1e-3, description="Total cell fault rate p_sa0 + p_sa1 of the objective", unit="1", ge=0, le=1
+    )
+    fault_mix: Literal["seed003", "stuck-off", "stuck-on"] = field(
+        "seed003", description="Split of fault_rate: seed003 stuck-off : stuck-on = 1 : 5.2 (seed 003 V.A), or one kind alone (stuck-off: seed 003 Fig. 3)",
+        unit="text",
+    )
+    encoding: Encoding = field("two-column", description="Sign encoding of the objective's crossbars", unit="text")
+    draws: StrictInt = field(
+        10, description="Fault draws averaged per evaluation (Algorithm 1 lines 11-15; seed 003 averages 100)", unit="draws", ge=1, le=10000
+    )
+    eval_samples: StrictInt | None = field(
+        2000, description="Training images (seeded random subset) the objective is measured on, so the test set never steers the search; null: all",
+        unit="images", ge=1,
+    )
+
+
 class PruneSpec(StrictModel):
     """How the trained network is made sparse (seeds 000/001/003)."""
 
-    method: Literal["one-shot", "one-shot-improved", "imp", "layerwise", "ssl"] = field(
+    method: Literal["one-shot", "one-shot-improved", "imp", "layerwise", "ssl", "hpp"] = field(
         description="Pruning method", unit="text"
     )
     density: float = field(description="Target global density (nonzeros / weights of all Conv2d and Linear layers)", unit="1", gt=0, le=1)
     finetune_epochs: StrictInt = field(
-        5, description="Fine-tuning epochs after pruning (one-shot, one-shot-improved, layerwise, ssl)", unit="epoch", ge=0
+        5, description="Fine-tuning epochs after pruning (one-shot, one-shot-improved, layerwise, ssl; hpp: after every candidate)", unit="epoch", ge=0
     )
     finetune_lr: float | None = field(
         None, description="Learning rate of fine-tuning; default: train.lr / 10", unit="1", gt=0, le=10
@@ -200,6 +265,13 @@ class PruneSpec(StrictModel):
     )
     bounds: BoundSpec = field(default_factory=BoundSpec, description="one-shot-improved lower bounds", unit="block")
     ssl: SslSpec = field(default_factory=SslSpec, description="ssl settings", unit="block")
+    hpp: HppSpec = field(default_factory=HppSpec, description="hpp settings", unit="block")
+
+    @model_validator(mode="after")
+    def _hpp_prunes_something(self) -> "PruneSpec":
+        if self.method == "hpp" and self.density >= 1:
+            raise ValueError(f"method 'hpp' searches pruning ratios up to 1 - density, so density must be < 1 (got {self.density})")
+        return self
 
 
 class CrossbarSpec(StrictModel):
@@ -276,6 +348,31 @@ class FaultSpec(StrictModel):
         None, description="Confine faults to this bit slice (0 = least significant; seed 001's bit-position study)",
         unit="1", ge=0,
     )
+    ratio: tuple[float, float] = field(
+        (1.0, 5.2), description="Split of every fault rate, stuck-off : stuck-on (seed 003: 1 : 5.2; [0, 1]: "
+        "stuck-on only, seed 001's stuck-at-1; [1, 0]: stuck-off only)", unit="1",
+    )
+    layers: dict[str, float] | None = field(
+        None, description="Fault-rate multiplier per layer, cells and lines (e.g. {conv1: 2.0, fc1: 0}); layers not "
+        "listed keep 1; names are checked against the network when it is built", unit="1",
+    )
+    only_layers: list[str] | None = field(
+        None, description="Only these layers get faults, the others none (seed 001: one layer at a time); "
+        "combines with layers", unit="text", min_length=1,
+    )
+    stuck_rows_rate: float = field(
+        0.0, description="Probability that a whole wordline (row) of a physical array is stuck, every cell on it "
+        "at one level (split by ratio)", unit="1 (per wordline)", ge=0, le=1,
+    )
+    stuck_cols_rate: float = field(
+        0.0, description="Probability that a whole bitline (column) of a physical array is stuck, every cell on it "
+        "at one level (split by ratio)", unit="1 (per bitline)", ge=0, le=1,
+    )
+    bit_true: StrictBool = field(
+        False, description="Also evaluate every draw bit-true through the tiles: inputs at the hardware's "
+        "input_bits in DAC phases, each converted column through the ADC (simulator/faults/bit_true.py); "
+        "reports the ADC-induced accuracy loss. Slow: for small networks or few test images", unit="flag",
+    )
 
     @field_validator("rates")
     @classmethod
@@ -283,6 +380,42 @@ class FaultSpec(StrictModel):
         bad = [r for r in value if not 0 <= r <= 1]
         if bad:
             raise ValueError(f"fault rates must lie in [0, 1], got {bad}")
+        return value
+
+    @field_validator("ratio")
+    @classmethod
+    def _ratio_splits(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if min(value) < 0 or sum(value) <= 0 or not all(v < float("inf") for v in value):
+            raise ValueError(f"ratio must be two finite numbers >= 0, not both 0, got {list(value)}")
+        return value
+
+    @field_validator("layers")
+    @classmethod
+    def _multipliers_non_negative(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        bad = {name: m for name, m in (value or {}).items() if not 0 <= m < float("inf")}
+        if bad:
+            raise ValueError(f"rate multipliers must be finite numbers >= 0, got {bad}")
+        return value
+
+
+class HardwareStudySpec(StrictModel):
+    """What the hardware stage compares the workload's mapping with (seed 004 Sec. VI)."""
+
+    compare_dense: bool = field(
+        True, description="Also run the dense mapping (reorder none) on the same chip and report the sparse "
+                          "mapping's energy efficiency and speed-up over it", unit="bool")
+    baseline: str | None = field(
+        None, description="Hardware file of a dense baseline chip (seed 004 compares with dense PRIME), relative "
+                          "to this workload; mapped with reorder none at its own array size", unit="path")
+    images: StrictInt | None = field(
+        None, description="Images simulated; default 1 (layer-sequential) or 2 (pipelined, to measure the interval)",
+        unit="images", ge=1, le=1000)
+
+    @field_validator("baseline")
+    @classmethod
+    def _baseline_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not (_base_dir(info) / value).is_file():
+            raise ValueError(f"hardware file not found at {(_base_dir(info) / value)}")
         return value
 
 
@@ -301,6 +434,8 @@ class WorkloadConfig(StrictModel):
     prune: PruneSpec | None = field(None, description="Pruning; absent: the dense network", unit="block")
     mapping: MappingSpec = field(default_factory=MappingSpec, description="Crossbar mapping", unit="block")
     faults: FaultSpec | None = field(None, description="Stuck-at fault study; absent: none", unit="block")
+    hardware_study: HardwareStudySpec = field(
+        default_factory=HardwareStudySpec, description="Energy, latency and area comparisons", unit="block")
 
     @field_validator("hardware")
     @classmethod

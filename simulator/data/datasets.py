@@ -6,7 +6,11 @@ have. The formats read are the ones users actually own:
 
 * the canonical distributions (IDX files for the MNIST family, the pickled
   `cifar-*-python.tar.gz` archives or their extracted folders for CIFAR), read in place;
-* a plain `<name>.npz` holding `x_train, y_train, x_test, y_test` (any data set).
+* a plain `<name>.npz` holding `x_train, y_train, x_test, y_test` (any data set);
+* the same arrays in parts: a folder `<name>-parts/` of compressed `.npz` chunks plus a
+  `manifest.json` with their md5s, written by `resim data split` (`write_parts`) so that a large
+  data set can be moved to another machine piece by piece. Loading the parts gives arrays
+  identical to the whole file, hence the same `dataset_id` and the same cached checkpoints.
 
 This module is numpy-only on purpose: the CLI imports it without paying for torch.
 """
@@ -17,8 +21,10 @@ import codecs
 import gzip
 import hashlib
 import http.client
+import json
 import os
 import pickle
+import shutil
 import struct
 import tarfile
 import tempfile
@@ -36,6 +42,9 @@ DATA_DIR_ENV = "RESIM_DATA"
 DEFAULT_DATA_DIR = Path("~/.cache/resim/data")
 DOWNLOAD_TIMEOUT_S = 10.0
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+PARTS_MANIFEST = "manifest.json"
+PARTS_FORMAT = "resim-data-parts"
+PARTS_VERSION = 1
 
 
 class DataError(Exception):
@@ -287,12 +296,29 @@ def _formats(spec: DatasetSpec) -> tuple[tuple[_Finder, _Reader], ...]:
         )
     else:
         canonical = ((_find_idx_dir, _read_idx_dir),)
-    return ((_find_npz, _read_npz), *canonical)
+    return ((_find_npz, _read_npz), (_find_parts, _read_parts), *canonical)
 
 
 def _find_npz(spec: DatasetSpec, directory: Path) -> Path | None:
     path = directory / f"{spec.name}.npz"
     return path if path.is_file() else None
+
+
+def _find_parts(spec: DatasetSpec, directory: Path) -> Path | None:
+    """`<name>-parts/` beside the other formats, or `directory` itself when it is that folder
+    (a data directory pointed straight at the parts, as on a machine that received only them)."""
+    named = directory / f"{spec.name}-parts"
+    if (named / PARTS_MANIFEST).is_file():
+        return named
+    manifest = directory / PARTS_MANIFEST
+    if manifest.is_file():
+        try:
+            found = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # some other tool's manifest: not ours to judge
+        if isinstance(found, dict) and found.get("format") == PARTS_FORMAT and found.get("dataset") == spec.name:
+            return directory
+    return None
 
 
 def _idx_path(directory: Path, stem: str) -> Path | None:
@@ -447,6 +473,144 @@ def _read_npz(spec: DatasetSpec, path: Path) -> Arrays:
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
     return _arrays(spec, path, *loaded)
+
+
+# ----------------------------------------------------------------------------- parts
+
+def read_data_file(path: str | Path, dataset: str | None = None) -> Arrays:
+    """Read one data set from `path`: a `.npz`, a canonical CIFAR archive or extracted folder, a
+    parts folder, or a folder holding any of these (IDX files too). `dataset` names the data set;
+    by default it is told from the file name (`cifar10.npz`, `cifar-10-python.tar.gz`, ...)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    spec = _spec(dataset) if dataset is not None else _spec_of_file(path)
+    if path.is_file() and path.suffix == ".npz":
+        return _read_npz(spec, path)
+    if path.is_file() and spec.name in _CIFAR_LAYOUTS:
+        return _read_cifar_archive(spec, path)
+    if path.is_dir():
+        if spec.name in _CIFAR_LAYOUTS and path.name == _CIFAR_LAYOUTS[spec.name].folder:
+            return _read_cifar_folder(spec, path)
+        found = _locate(spec, [path])
+        if found is not None:
+            return found[1](spec, found[0])
+    raise DataError(f"{path}: holds no {spec.name} data set in a format resim reads "
+                    f"({spec.name}.npz, {spec.name}-parts/, or the canonical files)")
+
+
+def _spec_of_file(path: Path) -> DatasetSpec:
+    """The data set a file or folder name belongs to (its npz, parts, canonical or folder name)."""
+    name = path.name
+    for spec in DATASETS.values():
+        names = {f"{spec.name}.npz", f"{spec.name}-parts", spec.name, *(f.name for f in spec.files)}
+        if spec.name in _CIFAR_LAYOUTS:
+            names.add(_CIFAR_LAYOUTS[spec.name].folder)
+        if name in names:
+            return spec
+    raise DataError(f"{path}: cannot tell which data set this is from its name; "
+                    f"name it with --dataset ({', '.join(sorted(DATASETS))})")
+
+
+def write_parts(arrays: Arrays, out: str | Path, parts: int, *, progress: bool = False) -> Path:
+    """Split `arrays` into `parts` compressed `.npz` chunks plus a manifest in the new folder `out`.
+
+    Part i holds the i-th contiguous slice of each split (train and test alike). The manifest
+    records every part's md5, rows and the whole set's `dataset_id`, which loading checks. The
+    folder is built under a temporary name and renamed into place, so it is complete or absent."""
+    from rich.progress import Progress
+
+    out = Path(out)
+    n_train, n_test = len(arrays.y_train), len(arrays.y_test)
+    if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= n_train:
+        raise DataError(f"parts={parts!r} is out of range: give 1..{n_train} (the training images)")
+    if out.exists():
+        raise DataError(f"{out} already exists; give a new folder (a split is written whole or not at all)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    try:
+        with Progress(disable=not progress, transient=True) as bar:
+            task = bar.add_task(f"writing {parts} parts", total=parts)
+            train_cuts = [n_train * i // parts for i in range(parts + 1)]
+            test_cuts = [n_test * i // parts for i in range(parts + 1)]
+            entries = []
+            for i in range(parts):
+                rows = {"train": [train_cuts[i], train_cuts[i + 1]], "test": [test_cuts[i], test_cuts[i + 1]]}
+                name = f"part-{i + 1:03d}-of-{parts:03d}.npz"
+                (a, b), (c, d) = rows["train"], rows["test"]
+                np.savez_compressed(tmp / name, x_train=arrays.x_train[a:b], y_train=arrays.y_train[a:b],
+                                    x_test=arrays.x_test[c:d], y_test=arrays.y_test[c:d])
+                entries.append({"file": name, "md5": _md5(tmp / name), "bytes": (tmp / name).stat().st_size, **rows})
+                bar.advance(task)
+        manifest = {"format": PARTS_FORMAT, "version": PARTS_VERSION, "dataset": arrays.spec.name,
+                    "dataset_id": arrays.dataset_id, "source": arrays.source,
+                    "train": n_train, "test": n_test, "parts": entries}
+        (tmp / PARTS_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes the folder private; a data set is not
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_manifest(spec: DatasetSpec, path: Path) -> dict:
+    """The parts manifest at `path`, checked enough that every later error can name a part."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable parts manifest ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != PARTS_FORMAT:
+        raise DataError(f"{path}: not a resim parts manifest (format should be {PARTS_FORMAT!r})")
+    if manifest.get("version") != PARTS_VERSION:
+        raise DataError(f"{path}: parts manifest version {manifest.get('version')!r}, "
+                        f"this resim reads version {PARTS_VERSION}")
+    if manifest.get("dataset") != spec.name:
+        raise DataError(f"{path}: holds parts of {manifest.get('dataset')!r}, not {spec.name!r}")
+    entries = manifest.get("parts")
+    if not isinstance(entries, list) or not entries or not all(
+        isinstance(e, dict) and isinstance(e.get("file"), str) and Path(e["file"]).name == e["file"]
+        and isinstance(e.get("md5"), str) for e in entries
+    ):
+        raise DataError(f"{path}: 'parts' must list entries with a plain 'file' name and its 'md5'")
+    return manifest
+
+
+def _read_parts(spec: DatasetSpec, folder: Path) -> Arrays:
+    """Reassemble a parts folder, checking each part's md5 and the whole set's id."""
+    manifest_path = folder / PARTS_MANIFEST
+    manifest = _read_manifest(spec, manifest_path)
+    entries = manifest["parts"]
+    pieces: list[Arrays] = []
+    for number, entry in enumerate(entries, start=1):
+        path = folder / entry["file"]
+        where = f"part {number} of {len(entries)} listed in {manifest_path}"
+        if not path.is_file():
+            raise DataError(f"{path}: missing ({where}); copy every part of the split into {folder}")
+        md5 = _md5(path)
+        if md5 != entry["md5"]:
+            raise DataError(f"{path}: md5 {md5} does not match {entry['md5']} ({where}); "
+                            "the part is damaged or incomplete, copy it again")
+        pieces.append(_read_npz(spec, path))
+    whole = _arrays(spec, folder, *(np.concatenate([getattr(p, key) for p in pieces]) for key in NPZ_KEYS))
+    if whole.dataset_id != manifest.get("dataset_id"):
+        raise DataError(f"{folder}: the parts reassemble {whole.dataset_id}, but {manifest_path} "
+                        f"promises {manifest.get('dataset_id')}; the split is incomplete or mixed up")
+    return whole
 
 
 # ----------------------------------------------------------------------------- IDX

@@ -7,6 +7,12 @@ resistance state), whatever was programmed. Cells fail independently, stuck-off 
 this model with ``cell_bits = 1``; a fault confined to one bit position (seed 001) is a fault
 confined to one slice (``slice_index``).
 
+Whole stuck lines (issue #6): a wordline (row) or bitline (column) of one physical array can fail
+as a whole, every cell on it then stuck at one level. Each (polarity, slice) of a tile is a
+physical array of its own (design.md "physical array", PRIME's ``across-arrays`` packing), so a
+line is drawn per array: shape ``(polarities, S, rows)`` for wordlines, ``(polarities, S, cols)``
+for bitlines. A stuck line overrides the cell draws on it (the line decides every cell it reaches).
+
 Fault codes in the arrays below: ``HEALTHY = 0``, ``STUCK_OFF = 1``, ``STUCK_ON = 2``.
 """
 
@@ -65,12 +71,55 @@ class FaultRates:
         The default is seed 003's defect model, stuck-on 5.2x as frequent as stuck-off:
         ``p_sa0 = rate * 1/6.2`` and ``p_sa1 = rate * 5.2/6.2``.
         """
-        off, on = ratio
-        if not (math.isfinite(off) and math.isfinite(on) and off >= 0 and on >= 0 and off + on > 0):
-            raise ValueError(f"ratio must be two non-negative numbers, not both 0, got {ratio}")
+        off, on = check_ratio(ratio)
         if not (math.isfinite(rate) and 0.0 <= rate <= 1.0):
             raise ValueError(f"total fault rate must be in [0, 1], got {rate}")
         return cls(p_sa0=rate * off / (off + on), p_sa1=rate * on / (off + on))
+
+    def scaled(self, factor: float) -> FaultRates:
+        """Both rates times ``factor`` (a per-layer multiplier); ``factor == 1`` returns ``self``
+        unchanged, so unscaled draws stay bit-identical."""
+        if factor == 1:
+            return self
+        if not (math.isfinite(factor) and factor >= 0):
+            raise ValueError(f"rate multiplier must be a finite number >= 0, got {factor}")
+        return FaultRates(self.p_sa0 * factor, self.p_sa1 * factor)
+
+
+def check_ratio(ratio: tuple[float, float]) -> tuple[float, float]:
+    """A stuck-off : stuck-on split: two finite non-negative numbers, not both 0."""
+    off, on = (float(x) for x in ratio)
+    if not (math.isfinite(off) and math.isfinite(on) and off >= 0 and on >= 0 and off + on > 0):
+        raise ValueError(f"ratio must be two non-negative numbers, not both 0, got {ratio}")
+    return off, on
+
+
+@dataclass(frozen=True)
+class LineRates:
+    """Probabilities that a whole wordline (``rows``) or bitline (``cols``) of a physical array is
+    stuck, and the stuck-off : stuck-on split of a stuck line (default seed 003's 1 : 5.2)."""
+
+    rows: float = 0.0
+    cols: float = 0.0
+    ratio: tuple[float, float] = SEED_003_RATIO
+
+    def __post_init__(self) -> None:
+        for name in ("rows", "cols"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+                raise ValueError(f"stuck {name} rate must be a probability in [0, 1], got {value}")
+        check_ratio(self.ratio)
+
+    @property
+    def active(self) -> bool:
+        """Whether any line can fail; callers draw no line at all when none can."""
+        return self.rows > 0 or self.cols > 0
+
+    def scaled(self, factor: float) -> LineRates:
+        """Both line rates times ``factor`` (a per-layer multiplier)."""
+        if factor == 1:
+            return self
+        return LineRates(self.rows * factor, self.cols * factor, self.ratio)
 
 
 def draw_cell_faults(
@@ -121,3 +170,50 @@ def apply_faults(levels: np.ndarray, faults: np.ndarray, cell_bits: int) -> np.n
     out[faults == STUCK_OFF] = 0
     out[faults == STUCK_ON] = top_level(cell_bits)
     return out
+
+
+def _line_codes(u: np.ndarray, rate: float, ratio: tuple[float, float]) -> np.ndarray:
+    """Codes of lines from one uniform each: ``u < rate`` fails, stuck-off for the first
+    ``off / (off + on)`` share of that interval, stuck-on for the rest."""
+    off, on = check_ratio(ratio)
+    p_off = rate * off / (off + on)
+    return np.where(u < p_off, np.int8(STUCK_OFF),
+                    np.where(u < rate, np.int8(STUCK_ON), np.int8(HEALTHY)))
+
+
+def draw_line_faults(
+    shape: tuple[int, ...],
+    lines: LineRates,
+    rng: np.random.Generator,
+    slice_index: int | None = None,
+) -> np.ndarray:
+    """Whole stuck wordlines and bitlines of the arrays of one tile: int8 codes of ``shape``.
+
+    ``shape`` is a tile's level shape ``(polarities, S, rows, cols)``: arrays are the leading two
+    axes. One uniform per wordline (``(polarities, S, rows)``, drawn first) and one per bitline
+    (``(polarities, S, cols)``), whatever the rates, so the generator advances the same way for
+    every rate. Where a stuck wordline crosses a stuck bitline the bitline's level wins.
+    ``slice_index`` confines line faults to the arrays of that slice, like cell faults.
+    """
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != 4:
+        raise ValueError(f"line faults need a (polarities, slices, rows, cols) shape, got {shape}")
+    rows = _line_codes(rng.random(shape[:3]), lines.rows, lines.ratio)
+    cols = _line_codes(rng.random(shape[:2] + shape[3:]), lines.cols, lines.ratio)
+    out = np.broadcast_to(rows[..., :, np.newaxis], shape).copy()
+    col_view = np.broadcast_to(cols[..., np.newaxis, :], shape)
+    out[col_view != HEALTHY] = col_view[col_view != HEALTHY]
+    if slice_index is not None:
+        if not 0 <= slice_index < shape[1]:
+            raise ValueError(f"slice_index must be in 0..{shape[1] - 1}, got {slice_index}")
+        keep = out[:, slice_index].copy()
+        out[:] = HEALTHY
+        out[:, slice_index] = keep
+    return out
+
+
+def merge_faults(cells: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Cell fault codes with the stuck lines laid over them: a stuck line decides its cells."""
+    if cells.shape != lines.shape:
+        raise ValueError(f"line faults shape {lines.shape} differs from cell faults shape {cells.shape}")
+    return np.where(lines != HEALTHY, lines, cells)

@@ -14,16 +14,213 @@ nonzero another tile holds) still sits under a driven wordline and a read bitlin
 
 Cells of a tile's N x N array beyond its rows and columns are neither driven nor read, so they do
 not contribute and are not drawn.
+
+A `FaultMap` is one fault draw frozen over one matrix's tiles: the chip after fabrication. Because
+every encoding is elementwise, the chip's integer value at a position is the held weight ``q``
+(0 where no tile holds one), plus the decoded stuck cells of tiles that cover it without holding
+it (they are programmed zero, so that part is a constant), plus, where the holding tile has stuck
+cells, ``decode(faulty encode(q)) - q``. So any weights with the same nonzero pattern (fine-tuned
+ones, simulator/faults/aware_training.py) can be put through the same stuck cells cheaply.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from simulator.faults.cells import FaultRates, apply_faults, draw_cell_faults
+from simulator.faults.cells import (
+    HEALTHY,
+    FaultRates,
+    LineRates,
+    apply_faults,
+    draw_cell_faults,
+    draw_line_faults,
+    merge_faults,
+)
 from simulator.mapping.encoding import get_encoding
-from simulator.mapping.quantize import quantize
+from simulator.mapping.quantize import Quantized, qmax, quantize
 from simulator.mapping.tiles import Tile
+
+
+def tile_fault_codes(
+    tiles: list[Tile],
+    encoding: str,
+    weight_bits: int,
+    cell_bits: int,
+    rates: FaultRates,
+    rng: np.random.Generator,
+    slice_index: int | None = None,
+    lines: LineRates | None = None,
+    line_rng: np.random.Generator | None = None,
+) -> list[np.ndarray]:
+    """Fault codes of every cell of every tile, each shaped ``(polarities, S, len(rows), len(cols))``.
+
+    Cell faults come from ``rng``, one draw per tile in list order (so a seeded ``rng`` gives the
+    same faults); stuck lines, whenever ``lines`` is given (even at rate 0, so that a layer whose
+    rates are scaled to 0 still advances ``line_rng`` like the others), from their own
+    ``line_rng``, so turning line faults on does not move a single cell fault."""
+    enc = get_encoding(encoding)
+    arrays = (enc.polarities, enc.slices(weight_bits, cell_bits))
+    if lines is not None and line_rng is None:
+        raise ValueError("line faults need their own generator (line_rng)")
+    out = []
+    for tile in tiles:
+        shape = arrays + (len(tile.rows), len(tile.cols))
+        codes = draw_cell_faults(shape, rates, rng, slice_index=slice_index, slice_axis=1)
+        if lines is not None:
+            codes = merge_faults(codes, draw_line_faults(shape, lines, line_rng, slice_index))
+        out.append(codes)
+    return out
+
+
+def faulty_levels(
+    W: np.ndarray,
+    tiles: list[Tile],
+    encoding: str,
+    weight_bits: int,
+    cell_bits: int,
+    rates: FaultRates,
+    rng: np.random.Generator,
+    per_column: bool = False,
+    slice_index: int | None = None,
+    lines: LineRates | None = None,
+    line_rng: np.random.Generator | None = None,
+) -> tuple[Quantized, list[np.ndarray]]:
+    """The quantized ``W`` and the cell levels of every tile after stuck-at faults.
+
+    Quantizes ``W`` (``quantize(W, weight_bits, per_column)``), programs each tile's cells (held
+    positions with their weight, other covered positions with zero) and draws faults for every cell
+    of the tile: levels shaped ``(polarities, S, len(rows), len(cols))``, one draw per tile, tiles
+    in list order, so a seeded ``rng`` gives the same levels. ``slice_index`` confines faults to
+    one slice (seed 001's single bit position); ``lines`` adds whole stuck wordlines / bitlines
+    drawn from ``line_rng`` (`tile_fault_codes`). The bit-true emulation
+    (simulator/faults/bit_true.py) reads these levels.
+    """
+    W = _matrix(W)
+    enc = get_encoding(encoding)
+    quantized = quantize(W, weight_bits, per_column=per_column)
+    codes = tile_fault_codes(tiles, encoding, weight_bits, cell_bits, rates, rng, slice_index, lines, line_rng)
+    out = []
+    for tile, tile_codes in zip(tiles, codes):
+        programmed = np.where(tile.held, quantized.q[np.ix_(tile.rows, tile.cols)], 0)
+        out.append(apply_faults(enc.encode(programmed, weight_bits, cell_bits), tile_codes, cell_bits))
+    return quantized, out
+
+
+def _matrix(W: np.ndarray) -> np.ndarray:
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2:
+        raise ValueError(f"W must be an (R, C) matrix, got shape {W.shape}")
+    return W
+
+
+@dataclass(frozen=True)
+class FaultMap:
+    """One fault draw frozen over the tiles of one (R, C) matrix, and the quantization scale the
+    chip was programmed with; `effective` / `values_at` give what the chip computes for any
+    weights put through these stuck cells."""
+
+    encoding: str
+    weight_bits: int
+    cell_bits: int
+    scale: np.ndarray    # 0-d (per layer) or (1, C) (per column), fixed at programming time
+    held: np.ndarray     # bool (R, C): positions a tile programs with their weight
+    faulty: np.ndarray   # bool (R, C): positions with a stuck cell in some tile that covers them
+    offset: np.ndarray   # int64 (R, C): decoded stuck cells of covering tiles that hold zero there
+    index: np.ndarray    # int64 (n,), sorted: flat positions whose holding tile has a stuck cell
+    codes: np.ndarray    # int8 (polarities, S, n): the holding tile's fault codes at those positions
+
+    @classmethod
+    def build(cls, W: np.ndarray, tiles: list[Tile], codes: list[np.ndarray], encoding: str,
+              weight_bits: int, cell_bits: int, per_column: bool = False) -> FaultMap:
+        """The map of ``codes`` (one array per tile, `tile_fault_codes`) over ``tiles``; the scale is
+        that of ``quantize(W, weight_bits, per_column)``."""
+        W = _matrix(W)
+        enc = get_encoding(encoding)
+        n_cols = W.shape[1]
+        held = np.zeros(W.shape, dtype=bool)
+        faulty = np.zeros(W.shape, dtype=bool)
+        offset = np.zeros(W.shape, dtype=np.int64)
+        index_parts, code_parts = [], []
+        for tile, tile_codes in zip(tiles, codes, strict=True):
+            where = np.ix_(tile.rows, tile.cols)
+            held[where] |= tile.held
+            bad = (tile_codes != HEALTHY).any(axis=(0, 1))
+            faulty[where] |= bad
+            i, j = np.nonzero(tile.held & bad)
+            index_parts.append(tile.rows[i] * n_cols + tile.cols[j])
+            code_parts.append(tile_codes[:, :, i, j])
+            i, j = np.nonzero(~tile.held & bad)
+            if i.size:
+                zeros = enc.encode(np.zeros(i.size, dtype=np.int32), weight_bits, cell_bits)
+                stuck = apply_faults(zeros, tile_codes[:, :, i, j], cell_bits)
+                offset[tile.rows[i], tile.cols[j]] += enc.decode(stuck, weight_bits, cell_bits)
+        shape = (enc.polarities, enc.slices(weight_bits, cell_bits))
+        index = np.concatenate(index_parts) if index_parts else np.zeros(0, dtype=np.int64)
+        stacked = np.concatenate(code_parts, axis=2) if code_parts else np.zeros(shape + (0,), dtype=np.int8)
+        order = np.argsort(index, kind="stable")
+        scale = quantize(W, weight_bits, per_column=per_column).scale
+        return cls(enc.name, weight_bits, cell_bits, scale, held, faulty, offset,
+                   index[order].astype(np.int64), stacked[:, :, order])
+
+    def program(self, W: np.ndarray) -> np.ndarray:
+        """Integer codes the tiles hold for ``W`` at the fixed scale (``quantize``'s rounding,
+        clipped to the weight range; 0 where no tile holds a weight)."""
+        return self._codes(_matrix(W), self.scale) * self.held
+
+    def _codes(self, values: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        x = values / scale
+        q = (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)
+        top = qmax(self.weight_bits)
+        return np.clip(q, -top, top)
+
+    def _stuck(self, q: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """What the stuck cells of the holding tile add to held codes ``q``."""
+        enc = get_encoding(self.encoding)
+        levels = apply_faults(enc.encode(q, self.weight_bits, self.cell_bits), codes, self.cell_bits)
+        return enc.decode(levels, self.weight_bits, self.cell_bits) - q
+
+    def effective(self, W: np.ndarray) -> np.ndarray:
+        """Float (R, C) weights the faulty chip computes when ``W`` is programmed into it."""
+        # C order, so that reshape(-1) is a view the corrections land in (W may be a transpose).
+        total = np.ascontiguousarray(self.program(W) + self.offset)
+        if self.index.size:
+            flat = total.reshape(-1)
+            flat[self.index] += self._stuck(flat[self.index] - self.offset.reshape(-1)[self.index], self.codes)
+        return total * self.scale
+
+    def values_at(self, positions: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """`effective` at flat ``positions`` only, when those positions hold ``values``: the
+        chip's value of each weight depends on its own cells alone."""
+        positions = np.asarray(positions, dtype=np.int64)
+        values = np.asarray(values, dtype=np.float64)
+        scale = self.scale.reshape(-1)[positions % self.held.shape[1]] if self.scale.ndim else self.scale
+        q = self._codes(values, scale) * self.held.reshape(-1)[positions]
+        out = q + self.offset.reshape(-1)[positions]
+        if self.index.size:
+            slots = np.minimum(np.searchsorted(self.index, positions), self.index.size - 1)
+            hit = self.index[slots] == positions
+            out[hit] += self._stuck(q[hit], self.codes[:, :, slots[hit]])
+        return out * scale
+
+
+def draw_fault_map(
+    W: np.ndarray,
+    tiles: list[Tile],
+    encoding: str,
+    weight_bits: int,
+    cell_bits: int,
+    rates: FaultRates,
+    rng: np.random.Generator,
+    per_column: bool = False,
+    slice_index: int | None = None,
+    lines: LineRates | None = None,
+    line_rng: np.random.Generator | None = None,
+) -> FaultMap:
+    """One fault draw over the tiles of ``W`` (`tile_fault_codes`), frozen as a `FaultMap`."""
+    codes = tile_fault_codes(tiles, encoding, weight_bits, cell_bits, rates, rng, slice_index, lines, line_rng)
+    return FaultMap.build(W, tiles, codes, encoding, weight_bits, cell_bits, per_column)
 
 
 def faulty_matrix(
@@ -36,27 +233,15 @@ def faulty_matrix(
     rng: np.random.Generator,
     per_column: bool = False,
     slice_index: int | None = None,
+    lines: LineRates | None = None,
+    line_rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Float (R, C) weights the crossbars compute with after stuck-at faults.
 
-    Quantizes ``W`` (``quantize(W, weight_bits, per_column)``), programs each tile's cells (held
-    positions with their weight, other covered positions with zero), draws faults for every cell
-    of the tile (shape ``(polarities, S, len(rows), len(cols))``, one draw per tile, tiles in list
-    order, so a seeded ``rng`` gives the same result), decodes, adds the integer values into the
-    covered positions and multiplies by the quantization scale. With zero rates the result equals
+    The same draws as `faulty_levels`, decoded: each covered position gets the sum of its tiles'
+    decoded cells, times the quantization scale. With zero rates the result equals
     ``dequantize(quantize(W))`` exactly provided every nonzero is held by some tile.
-    ``slice_index`` confines faults to one slice (seed 001's single bit position).
     """
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim != 2:
-        raise ValueError(f"W must be an (R, C) matrix, got shape {W.shape}")
-    enc = get_encoding(encoding)
-    quantized = quantize(W, weight_bits, per_column=per_column)
-    total = np.zeros(W.shape, dtype=np.int64)
-    for tile in tiles:
-        where = np.ix_(tile.rows, tile.cols)
-        programmed = np.where(tile.held, quantized.q[where], 0)
-        levels = enc.encode(programmed, weight_bits, cell_bits)
-        faults = draw_cell_faults(levels.shape, rates, rng, slice_index=slice_index, slice_axis=1)
-        total[where] += enc.decode(apply_faults(levels, faults, cell_bits), weight_bits, cell_bits)
-    return total * quantized.scale
+    fault_map = draw_fault_map(W, tiles, encoding, weight_bits, cell_bits, rates, rng, per_column, slice_index,
+                               lines, line_rng)
+    return fault_map.effective(W)

@@ -3,11 +3,17 @@
 The network is mapped once (tiles do not depend on the sign encoding); every draw decodes the
 faulty cells of every placed tile into effective weights, writes them into one working copy of
 the network and evaluates it. No model copy per draw.
+
+`FaultOptions` (issue #6) scale the rates per layer (seed 001 puts faults in one layer at a time),
+choose the stuck-off : stuck-on split (seed 001's stuck-at-1 / stuck-at-0 studies) and add whole
+stuck wordlines and bitlines. Unset, they leave every draw bit-identical to the plain model.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +21,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from simulator.faults.cells import FaultRates
-from simulator.faults.effective import faulty_matrix
+from simulator.faults.cells import SEED_003_RATIO, FaultRates, LineRates, check_ratio
+from simulator.faults.effective import FaultMap, draw_fault_map
 from simulator.lowering.layers import lower_network, weight_matrices
 from simulator.mapping.mapper import map_layer
 from simulator.mapping.tiles import Tile
@@ -49,18 +55,148 @@ def to_weight(matrices: list[np.ndarray], weight: torch.Tensor) -> torch.Tensor:
     return torch.cat(per_group).reshape(weight.shape).to(weight.dtype)
 
 
+class FaultOptionError(ValueError):
+    """A fault option that does not fit the network or the chip; ``key`` names the option
+    (FaultSpec's field name), ``value`` what was given."""
+
+    def __init__(self, key: str, message: str, value):
+        self.key, self.value = key, value
+        super().__init__(message)
+
+
+class UnknownLayerError(FaultOptionError):
+    """A fault option (``key``: layers or only_layers) names a layer the network does not have."""
+
+    def __init__(self, key: str, name: str, allowed: list[str]):
+        self.name, self.allowed = name, list(allowed)
+        super().__init__(key, f"unknown layer {name!r}; allowed: {', '.join(allowed)}", name)
+
+
+@dataclass(frozen=True)
+class FaultOptions:
+    """The fault model beyond one total rate: its stuck-off : stuck-on split, per-layer rate
+    multipliers and whole stuck lines. The defaults are the plain model of seed 003."""
+
+    ratio: tuple[float, float] = SEED_003_RATIO
+    layers: Mapping[str, float] | None = None     # multiplier per layer; unlisted layers keep 1
+    only_layers: tuple[str, ...] | None = None    # only these layers fail; the others get 0
+    stuck_rows_rate: float = 0.0                  # per wordline of a physical array
+    stuck_cols_rate: float = 0.0                  # per bitline of a physical array
+
+    def __post_init__(self) -> None:
+        check_ratio(self.ratio)
+        for name, factor in (self.layers or {}).items():
+            if not (math.isfinite(factor) and factor >= 0):
+                raise ValueError(f"rate multiplier of layer {name!r} must be a finite number >= 0, got {factor}")
+        LineRates(self.stuck_rows_rate, self.stuck_cols_rate, self.ratio)
+
+    @classmethod
+    def from_spec(cls, spec) -> FaultOptions:
+        """The options of a workload's ``faults:`` section (simulator.config.workload.FaultSpec);
+        the defaults when it has none."""
+        if spec is None:
+            return cls()
+        return cls(ratio=tuple(spec.ratio), layers=spec.layers,
+                   only_layers=tuple(spec.only_layers) if spec.only_layers is not None else None,
+                   stuck_rows_rate=spec.stuck_rows_rate, stuck_cols_rate=spec.stuck_cols_rate)
+
+    def check_chip(self, packing: str) -> None:
+        """Stuck wordlines are drawn per (polarity, slice) array; with ``adjacent-columns``
+        packing one wordline crosses several of them, which this model does not place."""
+        if self.stuck_rows_rate > 0 and packing != "across-arrays":
+            raise FaultOptionError(
+                "stuck_rows_rate", f"stuck wordlines are modelled for array packing 'across-arrays' only "
+                f"(each polarity and bit slice in its own array); the hardware packs '{packing}'",
+                self.stuck_rows_rate)
+
+    def multipliers(self, names: list[str]) -> dict[str, float]:
+        """Rate multiplier of every layer in ``names``; an option naming another layer raises
+        `UnknownLayerError`."""
+        for key, given in (("layers", self.layers or {}), ("only_layers", self.only_layers or ())):
+            for name in given:
+                if name not in names:
+                    raise UnknownLayerError(key, name, names)
+        layers = self.layers or {}
+        return {name: (0.0 if self.only_layers is not None and name not in self.only_layers else 1.0)
+                * float(layers.get(name, 1.0)) for name in names}
+
+    @property
+    def lines(self) -> LineRates | None:
+        """The stuck-line rates, or None when no line can fail (then none is drawn)."""
+        lines = LineRates(self.stuck_rows_rate, self.stuck_cols_rate, self.ratio)
+        return lines if lines.active else None
+
+    def as_dict(self) -> dict:
+        """JSON-ready record of the options (for result files)."""
+        return {"ratio": list(self.ratio), "layers": dict(self.layers) if self.layers else None,
+                "only_layers": list(self.only_layers) if self.only_layers is not None else None,
+                "stuck_rows_rate": self.stuck_rows_rate, "stuck_cols_rate": self.stuck_cols_rate}
+
+
+def check_layer_rates(rate: float, multipliers: dict[str, float]) -> None:
+    """Every layer's scaled rate must stay a probability."""
+    for name, factor in multipliers.items():
+        if rate * factor > 1.0:
+            raise ValueError(f"fault rate {rate:g} x multiplier {factor:g} of layer {name!r} exceeds 1")
+
+
+def fault_maps(layers: list[MappedLayer], encoding: str, weight_bits: int, cell_bits: int, rates: FaultRates,
+               rng: np.random.Generator, per_column: bool, slice_index: int | None = None,
+               multipliers: dict[str, float] | None = None, lines: LineRates | None = None,
+               line_rng: np.random.Generator | None = None) -> dict[str, list[FaultMap]]:
+    """One fault draw over every mapped layer: a `FaultMap` per group matrix.
+
+    A layer's cell and line rates are scaled by its multiplier (default 1). Every layer draws from
+    the generators whatever its multiplier, so switching one layer's faults off leaves the other
+    layers' faults exactly as they were."""
+    out = {}
+    for layer in layers:
+        factor = 1.0 if multipliers is None else multipliers.get(layer.name, 1.0)
+        layer_rates = rates.scaled(factor)
+        layer_lines = lines.scaled(factor) if lines is not None else None
+        out[layer.name] = [draw_fault_map(m, tiles, encoding, weight_bits, cell_bits, layer_rates, rng, per_column,
+                                          slice_index, layer_lines, line_rng)
+                           for m, tiles in zip(layer.matrices, layer.tiles)]
+    return out
+
+
+def chip_weights(layers: list[MappedLayer], maps: dict[str, list[FaultMap]],
+                 weights: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """What the faulty chip computes for each layer when ``weights`` (torch-shaped) are programmed."""
+    out = {}
+    for layer in layers:
+        weight = weights[layer.name]
+        effective = [m.effective(matrix) for m, matrix in zip(maps[layer.name], group_matrices(weight, len(layer.tiles)))]
+        out[layer.name] = to_weight(effective, weight)
+    return out
+
+
+def group_matrices(weight: torch.Tensor, groups: int) -> list[np.ndarray]:
+    """`weight_matrices` of a bare weight tensor (one (R, C) matrix per group)."""
+    weight = weight.detach().cpu()
+    per_group = weight.shape[0] // groups
+    return [weight[g * per_group:(g + 1) * per_group].reshape(per_group, -1).T.numpy() for g in range(groups)]
+
+
 @torch.no_grad()
 def faulty_weights(layers: list[MappedLayer], model: nn.Module, encoding: str, weight_bits: int,
                    cell_bits: int, rates: FaultRates, rng: np.random.Generator, per_column: bool,
-                   slice_index: int | None = None) -> dict[str, torch.Tensor]:
-    """Effective weights of every mapped layer for one fault draw."""
+                   slice_index: int | None = None, multipliers: dict[str, float] | None = None,
+                   lines: LineRates | None = None,
+                   line_rng: np.random.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Effective weights of every mapped layer for one fault draw (see `fault_maps`)."""
     modules = dict(model.named_modules())
-    out = {}
-    for layer in layers:
-        effective = [faulty_matrix(m, tiles, encoding, weight_bits, cell_bits, rates, rng, per_column, slice_index)
-                     for m, tiles in zip(layer.matrices, layer.tiles)]
-        out[layer.name] = to_weight(effective, modules[layer.name].weight)
-    return out
+    maps = fault_maps(layers, encoding, weight_bits, cell_bits, rates, rng, per_column, slice_index, multipliers,
+                      lines, line_rng)
+    return chip_weights(layers, maps, {layer.name: modules[layer.name].weight for layer in layers})
+
+
+def draw_generators(seed: int, encoding: int, rate: int, run: int,
+                    lines: LineRates | None) -> tuple[np.random.Generator, np.random.Generator | None]:
+    """The cell generator of one draw, seeded (seed, encoding, rate, run), and the line generator,
+    a stream of its own, when lines can fail."""
+    key = [seed, encoding, rate, run]
+    return np.random.default_rng(key), (np.random.default_rng(key + [1]) if lines is not None else None)
 
 
 @torch.no_grad()
@@ -76,13 +212,20 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 def fault_study(model: nn.Module, layers: list[MappedLayer], x: torch.Tensor, y: torch.Tensor, *,
                 rates: list[float], encodings: list[str], runs: int, weight_bits: int, cell_bits: int,
                 seed: int, per_column: bool = False, slice_index: int | None = None,
-                batch_size: int = 1000, progress: bool = True) -> pd.DataFrame:
+                batch_size: int = 1000, progress: bool = True,
+                options: FaultOptions | None = None) -> pd.DataFrame:
     """One row per draw: encoding, total fault rate, run, test accuracy.
 
     Each draw's generator is seeded from (seed, encoding, rate, run), so any single point can be
-    recomputed alone and adding rates or encodings does not change the others."""
+    recomputed alone and adding rates or encodings does not change the others. ``options`` add
+    per-layer multipliers, the stuck-off : stuck-on split and stuck lines (`FaultOptions`)."""
     from rich.progress import Progress
 
+    options = options or FaultOptions()
+    multipliers = options.multipliers([layer.name for layer in layers])
+    for rate in rates:
+        check_layer_rates(rate, multipliers)
+    lines = options.lines
     work = copy.deepcopy(model)
     modules = dict(work.named_modules())
     rows = []
@@ -90,11 +233,11 @@ def fault_study(model: nn.Module, layers: list[MappedLayer], x: torch.Tensor, y:
         task = bar.add_task("fault draws", total=len(rates) * len(encodings) * runs)
         for e, encoding in enumerate(encodings):
             for r, rate in enumerate(rates):
-                fault_rates = FaultRates.from_total(rate)
+                fault_rates = FaultRates.from_total(rate, options.ratio)
                 for run in range(runs):
-                    rng = np.random.default_rng([seed, e, r, run])
+                    rng, line_rng = draw_generators(seed, e, r, run, lines)
                     weights = faulty_weights(layers, model, encoding, weight_bits, cell_bits, fault_rates, rng,
-                                             per_column, slice_index)
+                                             per_column, slice_index, multipliers, lines, line_rng)
                     with torch.no_grad():
                         for name, weight in weights.items():
                             modules[name].weight.copy_(weight)

@@ -14,21 +14,16 @@ from typing import Any
 
 import torch
 
+from simulator.cache import cache_dir, stable_key  # noqa: F401  (cache_dir re-exported)
 from simulator.report.atomic import atomic_replace
 
 FORMAT = "resim-checkpoint"
 FORMAT_VERSION = 1
 
 
-def cache_dir() -> Path:
-    """Where cached checkpoints live: RESIM_CACHE, else ~/.cache/resim."""
-    return Path(os.environ.get("RESIM_CACHE", "~/.cache/resim")).expanduser()
-
-
 def checkpoint_key(producer: dict[str, Any]) -> str:
     """Hash of everything that determines the trained weights (model, recipe, seed, data)."""
-    blob = json.dumps({"format": FORMAT_VERSION, **producer}, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+    return stable_key(producer, FORMAT_VERSION)
 
 
 def checkpoint_path(name: str, key: str) -> Path:

@@ -6,6 +6,7 @@ tests/test_zoo.py checks that this list and the zoo's builders agree.
 ZOO_MODEL_NAMES: tuple[str, ...] = (
     "lenet5",
     "alexnet",
+    "vgg8",
     "vgg11",
     "vgg13",
     "vgg16",

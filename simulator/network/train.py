@@ -1,16 +1,24 @@
-"""Training and evaluation of a workload's network on in-memory tensors.
+"""Training and evaluation of a workload's network on in-memory tensors, on the CPU or a CUDA GPU.
 
 Whole data sets fit in memory (CIFAR-10 as float32 is 0.6 GB), so batches are sliced from one
 tensor instead of going through a DataLoader: on 2 cores the worker processes of a DataLoader
-cost more than they save.
+cost more than they save, and on a GPU the whole set sits in device memory, so augmentation runs
+there and no batch crosses the bus.
+
+Every random draw (data order, crop offsets, flips) comes from one CPU generator and only the
+drawn indices move to the device, so a recipe makes the same choices on the CPU and on CUDA and
+the weights differ by floating-point rounding alone: the device is therefore not part of a
+checkpoint's key, while mixed precision, which changes the arithmetic, is (TrainSpec's dump).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import get_args
 
 import numpy as np
 import torch
@@ -45,6 +53,61 @@ def to_tensors(arrays: Arrays) -> TensorData:
 
     return TensorData(images(arrays.x_train), labels(arrays.y_train),
                       images(arrays.x_test), labels(arrays.y_test))
+
+
+class DeviceError(Exception):
+    """A recipe cannot run where it was asked to: no CUDA device, or mixed precision off CUDA."""
+
+
+DEVICES: tuple[str, ...] = get_args(TrainSpec.model_fields["device"].annotation)  # auto, cpu, cuda
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(requested: str) -> torch.device:
+    """The torch device of train.device / --device: auto is CUDA when torch sees a GPU, else the CPU."""
+    if requested not in DEVICES:
+        raise DeviceError(f"device {requested!r} is not one of: {', '.join(DEVICES)}")
+    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        build = (f"this torch {torch.__version__} is built without CUDA" if torch.version.cuda is None
+                 else f"torch {torch.__version__} (CUDA {torch.version.cuda}) finds no CUDA device")
+        raise DeviceError(f"device 'cuda' was asked for, but {build}; use --device cpu or auto here, "
+                          "or run on a machine with an NVIDIA GPU")
+    return torch.device("cuda")
+
+
+def autocast_dtype(mixed_precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of train.mixed_precision on `device`; None means plain float32.
+
+    Mixed precision off CUDA is an error rather than silently float32: the checkpoint key says
+    which arithmetic made the weights, so the recipe must not quietly run another."""
+    if mixed_precision == "off":
+        return None
+    if mixed_precision not in _AUTOCAST_DTYPES:
+        raise DeviceError(f"mixed precision {mixed_precision!r} is not one of: off, {', '.join(_AUTOCAST_DTYPES)}")
+    if device.type != "cuda":
+        raise DeviceError(f"train.mixed_precision {mixed_precision!r} runs on CUDA only, but this run trains on "
+                          f"the {device.type}; train on a GPU (--device cuda) or set train.mixed_precision: off "
+                          "(float32, a checkpoint of its own)")
+    return _AUTOCAST_DTYPES[mixed_precision]
+
+
+# One device copy of a data set, reused by the many train() calls of one pruning run.
+_DEVICE_COPY: dict[str, tuple[TensorData, torch.device, TensorData]] = {}
+
+
+def on_device(data: TensorData, device: torch.device) -> TensorData:
+    """`data` with every tensor on `device`; the CPU data is used as it is, a GPU copy is made once."""
+    if device.type == "cpu":
+        return data
+    cached = _DEVICE_COPY.get("copy")
+    if cached is not None and cached[0] is data and cached[1] == device:
+        return cached[2]
+    _DEVICE_COPY.clear()  # free the previous copy before allocating the next
+    copy = TensorData(*(t.to(device) for t in (data.x_train, data.y_train, data.x_test, data.y_test)))
+    _DEVICE_COPY["copy"] = (data, device, copy)
+    return copy
 
 
 @dataclass
@@ -94,19 +157,23 @@ def make_scheduler(optimizer: torch.optim.Optimizer, recipe: TrainSpec,
 
 
 def augment(batch: torch.Tensor, spec: AugmentSpec, generator: torch.Generator) -> torch.Tensor:
-    """Random crop after zero padding and random horizontal flip, one draw per image."""
+    """Random crop after zero padding and random horizontal flip, one draw per image.
+
+    The draws come from the CPU `generator` whatever device `batch` is on (see the module note);
+    the cropping and flipping run where the batch is."""
+    device = batch.device
     if spec.crop_padding:
         pad = spec.crop_padding
         n, _, h, w = batch.shape
         padded = nn.functional.pad(batch, (pad, pad, pad, pad))
-        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-        rows = (dy.view(n, 1) + torch.arange(h).view(1, h)).view(n, 1, h, 1)
-        cols = (dx.view(n, 1) + torch.arange(w).view(1, w)).view(n, 1, 1, w)
-        batch = padded[torch.arange(n).view(n, 1, 1, 1), torch.arange(batch.shape[1]).view(1, -1, 1, 1),
-                       rows, cols]
+        dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(device)
+        dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(device)
+        rows = (dy.view(n, 1) + torch.arange(h, device=device).view(1, h)).view(n, 1, h, 1)
+        cols = (dx.view(n, 1) + torch.arange(w, device=device).view(1, w)).view(n, 1, 1, w)
+        batch = padded[torch.arange(n, device=device).view(n, 1, 1, 1),
+                       torch.arange(batch.shape[1], device=device).view(1, -1, 1, 1), rows, cols]
     if spec.horizontal_flip:
-        flip = torch.rand(batch.shape[0], generator=generator) < 0.5
+        flip = (torch.rand(batch.shape[0], generator=generator) < 0.5).to(device)
         batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(3), batch)
     return batch
 
@@ -124,18 +191,41 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct / max(len(x), 1)
 
 
+def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
+# With a progress bar the running loss and accuracy are read back every this many steps: reading
+# them waits for the GPU, so doing it every step would stall the device queue.
+_PROGRESS_EVERY = 20
+
+
 def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
           progress: bool = True, *, masks: Masks | None = None,
           regularizer: Callable[[nn.Module], torch.Tensor] | None = None,
           on_step: Callable[[int], None] | None = None, label: str = "") -> TrainResult:
     """Train `model` in place with `recipe`; every random draw comes from `seed`.
 
-    `masks` keep pruned weights at zero; `regularizer(model)` is added to the loss (group lasso);
-    `on_step(iteration)` runs after every optimizer step (late-rewinding snapshots)."""
+    Runs on recipe.device (the model comes back on the CPU), with recipe.mixed_precision autocast
+    and, for fp16, a gradient scaler. `masks` keep pruned weights at zero; `regularizer(model)` is
+    added to the loss (group lasso); `on_step(iteration)` runs after every optimizer step
+    (late-rewinding snapshots)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    device = resolve_device(recipe.device)
+    amp = autocast_dtype(recipe.mixed_precision, device)
     generator = torch.Generator().manual_seed(seed)
+    moved = device.type != "cpu" or recipe.channels_last
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN time its kernels once
+    model.to(device)
+    if recipe.channels_last:
+        model.to(memory_format=torch.channels_last)
+    data = on_device(data, device)
+    if masks:
+        masks = {name: mask.to(device) for name, mask in masks.items()}
     optimizer = make_optimizer(model, recipe)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp is torch.float16)
     n = len(data.x_train)
     steps = math.ceil(n / recipe.batch_size)
     scheduler, per_batch = make_scheduler(optimizer, recipe, steps)
@@ -146,42 +236,60 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
                TimeElapsedColumn(), TimeRemainingColumn()]
     iteration = 0
-    with Progress(*columns, disable=not progress, transient=False) as bar, MaskedTraining(model, masks) as masking:
-        for epoch in range(1, recipe.epochs + 1):
-            task = bar.add_task("train", total=steps, epoch=f"{epoch}/{recipe.epochs}", loss=0.0, acc=0.0)
-            model.train()
-            order = torch.randperm(n, generator=generator)
-            total_loss, correct, start_time = 0.0, 0, time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]
-            for step in range(steps):
-                index = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
-                x = augment(data.x_train[index], recipe.augment, generator)
-                y = data.y_train[index]
-                logits = model(x)
-                loss = loss_fn(logits, y)
-                total = loss + regularizer(model) if regularizer is not None else loss
-                optimizer.zero_grad(set_to_none=True)
-                total.backward()
-                optimizer.step()
-                masking.after_step()
-                iteration += 1
-                if on_step is not None:
-                    on_step(iteration)
-                if scheduler is not None and per_batch:
+    try:
+        with Progress(*columns, disable=not progress, transient=False) as bar, \
+                MaskedTraining(model, masks) as masking:
+            if progress and device.type == "cuda":
+                bar.console.print(f"{label}training on {torch.cuda.get_device_name(device)}, "
+                                  f"mixed precision {recipe.mixed_precision}")
+            for epoch in range(1, recipe.epochs + 1):
+                task = bar.add_task("train", total=steps, epoch=f"{epoch}/{recipe.epochs}", loss=0.0, acc=0.0)
+                model.train()
+                order = torch.randperm(n, generator=generator).to(device)
+                # Sums stay on the device (float64: the same arithmetic as summing Python floats).
+                loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+                correct_sum = torch.zeros((), dtype=torch.int64, device=device)
+                start_time = time.perf_counter()
+                lr = optimizer.param_groups[0]["lr"]
+                for step in range(steps):
+                    index = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
+                    x = augment(data.x_train[index], recipe.augment, generator)
+                    if recipe.channels_last:
+                        x = x.contiguous(memory_format=torch.channels_last)
+                    y = data.y_train[index]
+                    with _autocast(device, amp):
+                        logits = model(x)
+                        loss = loss_fn(logits, y)
+                    total = loss + regularizer(model) if regularizer is not None else loss
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(total).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                    masking.after_step()
+                    iteration += 1
+                    if on_step is not None:
+                        on_step(iteration)
+                    if scheduler is not None and per_batch:
+                        scheduler.step()
+                    loss_sum += loss.detach().double() * len(index)
+                    correct_sum += (logits.argmax(1) == y).sum()
+                    if progress and ((step + 1) % _PROGRESS_EVERY == 0 or step + 1 == steps):
+                        done = min((step + 1) * recipe.batch_size, n)
+                        bar.update(task, loss=float(loss_sum) / done, acc=int(correct_sum) / done)
+                    bar.update(task, advance=1)
+                total_loss, correct = float(loss_sum), int(correct_sum)  # waits for the device
+                busy += time.perf_counter() - start_time
+                seen += n
+                if scheduler is not None and not per_batch:
                     scheduler.step()
-                total_loss += loss.item() * len(index)
-                correct += int((logits.argmax(1) == y).sum())
-                done = (step + 1) * recipe.batch_size
-                bar.update(task, advance=1, loss=total_loss / min(done, n), acc=correct / min(done, n))
-            busy += time.perf_counter() - start_time
-            seen += n
-            if scheduler is not None and not per_batch:
-                scheduler.step()
-            test_acc = evaluate(model, data.x_test, data.y_test, recipe.eval_batch_size)
-            result.history.append(EpochRecord(epoch, lr, total_loss / n, correct / n, test_acc,
-                                              time.perf_counter() - start_time))
-            if progress:
-                bar.console.print(f"{label}epoch {epoch}: loss {total_loss / n:.4f}, "
-                                  f"train {correct / n:.2%}, test {test_acc:.2%}")
+                test_acc = evaluate(model, data.x_test, data.y_test, recipe.eval_batch_size)
+                result.history.append(EpochRecord(epoch, lr, total_loss / n, correct / n, test_acc,
+                                                  time.perf_counter() - start_time))
+                if progress:
+                    bar.console.print(f"{label}epoch {epoch}: loss {total_loss / n:.4f}, "
+                                      f"train {correct / n:.2%}, test {test_acc:.2%}")
+    finally:
+        if moved:  # the rest of the pipeline (pruning, mapping, faults) works on CPU tensors
+            model.to("cpu", memory_format=torch.contiguous_format)
     result.images_per_second = seen / busy if busy else 0.0
     return result

@@ -77,18 +77,18 @@ def _require_spatial(model: str, input_size: int, final_size: int) -> None:
 
 
 def _classifier(
-    in_features: int, hidden: Sequence[int], num_classes: int, dropout: float
+    in_features: int, hidden: Sequence[int], num_classes: int, dropout: float, bias: bool = True
 ) -> list[tuple[str, nn.Module]]:
     """Flatten plus fc1..fcN; hidden layers get ``fc_reluK`` and, if dropout > 0, ``fc_dropK``."""
     layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]
     features = in_features
     for index, width in enumerate(hidden, start=1):
-        layers.append((f"fc{index}", nn.Linear(features, width)))
+        layers.append((f"fc{index}", nn.Linear(features, width, bias=bias)))
         layers.append((f"fc_relu{index}", nn.ReLU(inplace=False)))
         if dropout > 0:
             layers.append((f"fc_drop{index}", nn.Dropout(dropout)))
         features = width
-    layers.append((f"fc{len(hidden) + 1}", nn.Linear(features, num_classes)))
+    layers.append((f"fc{len(hidden) + 1}", nn.Linear(features, num_classes, bias=bias)))
     return layers
 
 
@@ -218,6 +218,47 @@ class VGG(_Chain):
         hidden = (_scaled(512, width), _scaled(256, width))
         layers += _classifier(channels, hidden, num_classes, dropout)
         super().__init__(layers)
+
+
+class VGG8(_Chain):
+    """DNN+NeuroSim's VGG8 for CIFAR-10, the network of its inference benchmarks.
+
+    conv 128-128-M-256-256-M-512-512-M (3x3, padding 1, ReLU; 2x2 floor-mode max pools), then
+    fc1 (512*4*4 = 8192 -> 1024, ReLU) and fc2 (1024 -> classes). As in NeuroSim's quantized
+    layers there is no batch norm and no bias. fc1 takes whatever the third pool leaves (3x3 at
+    28x28). ``width`` scales every conv and the hidden FC width.
+    """
+
+    _BLOCKS = ((128, 128), (256, 256), (512, 512))
+
+    def __init__(
+        self, *, in_channels: int, num_classes: int, input_size: int, width: float, dropout: float
+    ) -> None:
+        layers: list[tuple[str, nn.Module]] = []
+        channels, size, index = in_channels, input_size, 0
+        for block_index, block in enumerate(self._BLOCKS, start=1):
+            for base in block:
+                index += 1
+                out = _scaled(base, width)
+                layers.append((f"conv{index}", nn.Conv2d(channels, out, 3, padding=1, bias=False)))
+                layers.append((f"relu{index}", nn.ReLU(inplace=False)))
+                channels = out
+            layers.append((f"pool{block_index}", nn.MaxPool2d(2)))
+            size //= 2
+        _require_spatial("vgg8", input_size, size)
+        hidden = (_scaled(1024, width),)
+        super().__init__(layers + _classifier(channels * size * size, hidden, num_classes, dropout, bias=False))
+
+
+def vgg8(
+    *, in_channels: int, num_classes: int, input_size: int, width: float = 1.0, dropout: float = 0.0
+) -> nn.Module:
+    """NeuroSim's VGG8; see :class:`VGG8`."""
+    _check_common(in_channels, num_classes, input_size)
+    _check_width(width)
+    _check_dropout(dropout)
+    return VGG8(in_channels=in_channels, num_classes=num_classes, input_size=input_size, width=width,
+                dropout=dropout)
 
 
 def _vgg_builder(depth: int, batch_norm: bool) -> Callable[..., nn.Module]:
@@ -522,6 +563,7 @@ def googlenet(*, in_channels: int, num_classes: int, input_size: int) -> nn.Modu
 ZOO: dict[str, Callable[..., nn.Module]] = {
     "lenet5": lenet5,
     "alexnet": alexnet,
+    "vgg8": vgg8,
     **{f"vgg{depth}": _vgg_builder(depth, batch_norm=False) for depth in _VGG_BLOCKS},
     **{f"vgg{depth}_bn": _vgg_builder(depth, batch_norm=True) for depth in _VGG_BLOCKS},
     "resnet18": resnet18,

@@ -3,7 +3,8 @@
 one-shot / one-shot-improved / layerwise: prune the trained weights once, then fine-tune under the
 masks. imp: lottery-ticket rounds (train, prune `rate` of the survivors globally, rewind, repeat;
 seed 001 "Recap"). ssl: group lasso on filters and channels (seed 001 eq. 2), then whole groups
-removed and the rest fine-tuned.
+removed and the rest fine-tuned. hpp: seed 003's hierarchical progressive pruning under faults
+(simulator/pruning/progressive.py).
 """
 
 from __future__ import annotations
@@ -172,13 +173,28 @@ def ssl(model: nn.Module, spec: PruneSpec, recipe: TrainSpec, data: TensorData, 
     return PruneResult(masks, [log])
 
 
+def hpp(model: nn.Module, spec: PruneSpec, recipe: TrainSpec, data: TensorData, seed: int,
+        progress: bool, crossbars: Any) -> PruneResult:
+    """Seed 003's hierarchical progressive pruning, its objective measured on `crossbars`."""
+    from simulator.pruning.progressive import hierarchical_progressive
+
+    if crossbars is None:
+        raise ValueError("prune.method 'hpp' measures accuracy under faults on crossbars: pass crossbars=CrossbarSetup")
+    masks, log = hierarchical_progressive(model, spec, recipe, data, seed, progress, crossbars)
+    return PruneResult(masks, log)
+
+
 def prune(model: nn.Module, spec: PruneSpec, recipe: TrainSpec, data: TensorData, seed: int,
-          progress: bool, initial: Callable[[int], nn.Module], state_dir: Path | None) -> PruneResult:
-    """Run `spec.method` on the trained `model` (in place)."""
+          progress: bool, initial: Callable[[int], nn.Module], state_dir: Path | None,
+          crossbars: Any = None) -> PruneResult:
+    """Run `spec.method` on the trained `model` (in place); `crossbars` (a
+    progressive.CrossbarSetup) is where hpp's objective draws faults."""
     if spec.method == "imp":
         return imp(model, spec, recipe, data, seed, progress, initial, state_dir)
     if spec.method == "ssl":
         return ssl(model, spec, recipe, data, seed, progress)
+    if spec.method == "hpp":
+        return hpp(model, spec, recipe, data, seed, progress, crossbars)
     select = {
         "one-shot": lambda m: global_magnitude(m, spec.density),
         "one-shot-improved": lambda m: bounded_global_magnitude(m, spec.density, spec.bounds),

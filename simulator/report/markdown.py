@@ -44,16 +44,22 @@ def render_run(report: dict[str, Any], layers: pd.DataFrame) -> str:
     """The Markdown report of one run."""
     mapping = report["mapping"]
     acc = report["accuracy"]
-    net = report["network"]
+    net = report["network"] or {}
+    skipped = report.get("skipped", {})
+    data = report["data"]
     lines = [
         f"# resim report: {report['workload']}",
         "",
         f"- workload: `{report['workload_file']}` (config hash `{report['config_hash']}`, seed {report['seed']})",
         f"- hardware: `{report['hardware_file']}`",
-        f"- data: {report['data']['dataset']} ({report['data']['train_images']} train / "
-        f"{report['data']['test_images']} test images), id `{report['data']['dataset_id']}`",
-        f"- checkpoint: `{net['checkpoint']}` ({'reused' if net['reused_checkpoint'] else 'trained now'})",
-        f"- **test accuracy: {acc['test_accuracy']:.2%}** on {acc['test_images']} images",
+        (f"- data: {data['dataset']} ({data['train_images']} train / {data['test_images']} test images), "
+         f"id `{data['dataset_id']}`" if data["test_images"] is not None else
+         f"- data: {data['dataset']}, id `{data['dataset_id']}` (not loaded)"),
+        (f"- checkpoint: `{net['checkpoint']}` ({'reused' if net['reused_checkpoint'] else 'trained now'})"
+         if net else f"- network: not loaded ({skipped.get('network', '')})"),
+        (f"- **test accuracy: {acc['test_accuracy']:.2%}** on {acc['test_images']} images" if acc else
+         f"- test accuracy: skipped ({skipped.get('accuracy', '')})"),
+        *[f"- skipped {stage}: {why}" for stage, why in skipped.items() if stage not in ("accuracy", "network")],
         f"- mapping: {mapping['crossbar_size']}x{mapping['crossbar_size']} tiles, strategy "
         f"`{mapping['reorder']}`, {mapping['encoding']} encoding, {mapping['weight_bits']}-bit weights "
         f"in {mapping['cell_bits']}-bit cells",
@@ -69,6 +75,7 @@ def render_run(report: dict[str, Any], layers: pd.DataFrame) -> str:
         "bound = lower bound on placed tiles; arrays = physical arrays (polarities x bit slices per tile).",
         "",
     ]
+    lines += render_hardware(report.get("hardware"), layers)
     hist = report.get("utilization_histogram")
     if hist:
         frame = pd.DataFrame({
@@ -91,12 +98,67 @@ def render_run(report: dict[str, Any], layers: pd.DataFrame) -> str:
         lines += ["## Crossbar-grained pruning (seed 004 IV, Fig. 11)", "",
                   "Parameters pruned and crossbars saved, both relative to the network before this stage.",
                   "", markdown_table(frame), ""]
-    prune = net["training"].get("prune")
+    prune = net.get("training", {}).get("prune")
     if prune:
         lines += [f"## Pruning: {prune['method']}, target density {prune['target_density']:.4%}, "
                   f"reached {prune['density']:.4%}", "", markdown_table(pd.DataFrame(prune["rounds"])), ""]
-    history = net["training"].get("history") or []
+    history = net.get("training", {}).get("history") or []
     if history:
         frame = pd.DataFrame(history)[["epoch", "lr", "train_loss", "train_accuracy", "test_accuracy", "seconds"]]
         lines += ["## Training", "", markdown_table(frame), ""]
     return "\n".join(lines)
+
+
+def _summary_rows(label: str, summary: dict[str, Any]) -> dict[str, Any]:
+    per_image = summary["interval_ns"] if summary["execution"] == "pipelined" else summary["latency_ns"]
+    return {
+        "mapping": label, "chip": summary["hardware"], "N": summary["crossbar_size"],
+        "arrays mapped": summary["arrays_mapped"], "with replicas": summary["arrays_with_replicas"],
+        "of chip": summary["arrays_chip"],
+        "energy (uJ)": summary["energy_per_inference_pj"] / 1e6,
+        "latency (us)": summary["latency_ns"] / 1e3, "time per image (us)": per_image / 1e3,
+        "inferences/s": summary["inferences_per_second"],
+        "TOPS/W (dense ops)": summary["tops_per_watt_dense_equivalent"],
+        "area (mm^2)": summary["area_mm2"],
+    }
+
+
+def render_hardware(hardware: dict[str, Any] | None, layers: pd.DataFrame) -> list[str]:
+    """Energy, latency and area: chip summary, comparisons, components, per layer."""
+    if not hardware:
+        return []
+    mine = hardware["summary"]
+    rows = [_summary_rows("this workload", mine)]
+    notes = []
+    for label, name in (("dense", "dense mapping, same chip"), ("baseline", "dense baseline chip")):
+        if label in hardware:
+            rows.append(_summary_rows(name, hardware[label]["summary"]))
+            versus = hardware[label]["versus"]
+            notes.append(f"- versus the {name}: **{versus['energy_efficiency']:.2f}x energy efficiency, "
+                         f"{versus['speedup']:.2f}x speed-up**")
+    components = pd.DataFrame(hardware["components"])
+    components = components[components["instances"] > 0]
+    comp = pd.DataFrame({
+        "component": components["component"], "events / inference": components["events"],
+        "pJ / event": components["energy_per_event_pj"], "dynamic (nJ)": components["dynamic_pj"] / 1e3,
+        "static (nJ)": components["static_pj"] / 1e3, "instances": components["instances"],
+        "area (mm^2)": components["area_um2"] / 1e6,
+    })
+    per_layer = pd.DataFrame({
+        "layer": layers["layer"], "arrays": layers["arrays"], "replicas": layers["replicas"],
+        "array ops": layers["array_ops"], "ADC conversions": layers["adc_conversions"],
+        "energy (nJ)": layers["energy_pj"] / 1e3,
+        "latency event (us)": layers["latency_event_ns"] / 1e3,
+        "latency closed form (us)": layers["latency_closed_ns"] / 1e3,
+    })
+    return [
+        "## Energy, latency and area (design.md stage 6)", "",
+        f"{mine['execution']} execution; event model: {mine['simulation_events']} simpy events, "
+        f"{mine['contention_wait_ns'] / 1e3:.3g} us spent waiting for shared buffers, buses and network ports; "
+        f"closed-form latency {mine['latency_closed_form_ns'] / 1e3:.4g} us (event model "
+        f"{mine['latency_ns'] / 1e3:.4g} us). Array utilisation {mine['array_utilization']:.2%}, ADC utilisation "
+        f"{mine['adc_utilization']:.2%}.", "",
+        markdown_table(pd.DataFrame(rows)), "", *notes, "",
+        "### By component (per inference)", "", markdown_table(comp), "",
+        "### By layer (per inference; plot: energy_by_layer.png)", "", markdown_table(per_layer), "",
+    ]

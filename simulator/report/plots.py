@@ -33,3 +33,58 @@ def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
     with atomic_replace(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
+
+
+def energy_by_layer_plot(layers: pd.DataFrame, path: Path, title: str) -> None:
+    """Dynamic energy per inference of every layer, stacked by component (nJ)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = [c for c in layers.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
+    columns = [c for c in columns if layers[c].sum() > 0]
+    fig, ax = plt.subplots(figsize=(max(6.4, 0.45 * len(layers) + 2), 4.2), dpi=120)
+    bottom = pd.Series(0.0, index=layers.index)
+    for column in columns:
+        values = layers[column] / 1e3
+        ax.bar(layers["layer"], values, bottom=bottom, label=column[len("energy_"):-len("_pj")])
+        bottom = bottom + values
+    ax.set_xlabel("layer")
+    ax.set_ylabel("dynamic energy per inference (nJ)")
+    ax.tick_params(axis="x", rotation=60)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    with atomic_replace(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
+    """Energy per inference and latency vs crossbar size, one line per strategy (seed 004 Fig. 8)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
+    for (density, strategy), group in totals.groupby(["density", "strategy"], dropna=False, sort=False):
+        label = strategy if pd.isna(density) else f"{strategy}, density {density:.1%}"
+        left.plot(group["size"], group["energy_uj"], marker="o", label=label)
+        right.plot(group["size"], group["latency_us"], marker="o", label=label)
+    sizes = sorted(totals["size"].unique())
+    for ax, ylabel in ((left, "energy per inference (uJ)"), (right, "latency per inference (us)")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(sizes, [str(s) for s in sizes])
+        ax.set_xlabel("crossbar size N (rows = columns)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_replace(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)

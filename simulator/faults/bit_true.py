@@ -1,0 +1,553 @@
+"""Bit-true crossbar emulation: Conv2d/Linear layers computed through their mapped tiles with the
+DAC input phases and the ADC quantization of every converted column (design.md, "The hardware
+model"; issue #6).
+
+The weight-level fault model (simulator/faults/effective.py) hands the network effective weights;
+that is exact only for an ideal periphery. Here every product goes the way the hardware takes it:
+
+1. **Inputs.** A layer's input is quantized to ``input_bits`` unsigned codes
+   ``round(|x| / s)``, clipped at ``2**input_bits - 1``. The scale ``s`` is fixed per layer by a
+   calibration pass of the fault-free network (largest ``|x|`` over the calibration images /
+   top code), so it is the same for every fault draw and every batch. A **signed** input (the
+   first layer of a network fed normalised images) is split into its positive and negative parts,
+   each driven as unsigned codes in a pass of its own, and the two results subtract digitally:
+   the two-column idea of seed 003 IV.D applied on the input side. It costs a second pass only
+   where a negative input occurs; a part that is all zero contributes exactly zero, so the result
+   never depends on whether the pass ran.
+2. **DAC phases.** Codes enter bit-serially, ``dac.bits`` per phase, least significant first:
+   ``ceil(input_bits / dac.bits)`` phases (design.md; PRIME's 6-bit inputs in two 3-bit halves).
+3. **Arrays.** Per tile, per polarity array and per bit slice, the column partial sums of the
+   tile's rows are integers: ``sum_r x_r * level_rc`` with the tile's programmed levels, stuck-at
+   faults included (``effective.faulty_levels``).
+4. **Analog composition before the ADC** (hardware ``composition``): ``slices: analog-tree``
+   weights the slice columns by ``2**(k*cell_bits)`` before one conversion (seed 004, section V,
+   Fig. 7); ``polarity: analog`` subtracts the negative array's current from the positive one
+   before sensing (PRIME Sec. 3.3), so the converter sees a signed sum. Otherwise every slice and
+   polarity column is converted on its own.
+5. **ADC.** Each converted sum ``v`` becomes ``round(v / step)`` (ties to even: the integer
+   model meets a threshold exactly where real currents almost never do, and ties to even keeps
+   that unbiased) clipped to the converter's codes (``0..2**m - 1`` with ``m = adc.bits``, or
+   ``+-(2**m - 1)`` with ``m = adc.bits - 1`` for a signed sum) and is read back as
+   ``code * step``. The **range rule**: the largest sum a converted column can carry is
+   ``M = N x (2**dac.bits - 1) x its largest level`` (``N`` = crossbar rows, the largest level
+   ``L = 2**cell_bits - 1``, or ``2**(S*cell_bits) - 1`` after the analog tree). Sums up to
+   ``R = floor(adc.range_fraction x M)`` have ``n`` bits; the converter keeps their top ``m``:
+   ``step = 2**max(0, n - m)``, and larger sums clip. A power-of-two step is what lets the digital
+   shift-and-add stay an integer shift. With ``range_fraction = 1`` and ``m >= n`` the step is 1,
+   nothing clips, and the result equals the weight-level product of the quantized inputs exactly.
+6. **Digital composition.** Shift-and-add over phases and slices, polarity subtraction, and for
+   the offset encoding the subtraction of ``offset x sum(inputs of the tile's rows)`` (done from
+   the digital input sum, not a converted reference column); then dequantization by the input
+   and weight scales and the (digital) bias.
+
+Everything runs as batched tensor products: the tiles of a matrix that share their rows (a dense
+grid column of tiles, say) form one group, gathered once and multiplied by the concatenation of
+their levels, all phases and images in one matrix product. The loop is over row groups, never over
+images.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from simulator.faults.cells import FaultRates
+from simulator.faults.effective import faulty_levels
+from simulator.mapping.encoding import Offset, get_encoding
+from simulator.mapping.slicing import top_level
+from simulator.mapping.tiles import Tile
+
+# Integers up to 2**24 are exact in float32: input codes and the partial sums of one converted
+# column stay below it for all but the widest inputs and largest arrays, which switch to float64.
+_FLOAT32_EXACT = 2**24
+
+# Images whose activations set the input scales (a fixed slice of the training set).
+CALIBRATION_IMAGES = 512
+
+
+@dataclass(frozen=True)
+class Periphery:
+    """The converters between digital activations and the arrays (hardware description)."""
+
+    input_bits: int
+    dac_bits: int
+    adc_bits: int | None           # None: an ideal converter (no rounding, no clipping)
+    range_fraction: float = 1.0
+    slices: str = "digital"        # "digital" | "analog-tree"
+    polarity: str = "digital"      # "digital" | "analog"
+
+    def __post_init__(self) -> None:
+        if self.slices not in ("digital", "analog-tree"):
+            raise ValueError(f"slices composition {self.slices!r}; allowed: digital, analog-tree")
+        if self.polarity not in ("digital", "analog"):
+            raise ValueError(f"polarity composition {self.polarity!r}; allowed: digital, analog")
+        if not 0 < self.range_fraction <= 1:
+            raise ValueError(f"range_fraction must lie in (0, 1], got {self.range_fraction}")
+        if self.input_bits < 1 or self.dac_bits < 1 or (self.adc_bits is not None and self.adc_bits < 1):
+            raise ValueError("input, DAC and ADC bits must be >= 1")
+
+    @classmethod
+    def from_hardware(cls, hardware: Any) -> Periphery:
+        """The periphery of a `HardwareConfig` (hwconfigs/*.yaml)."""
+        return cls(input_bits=hardware.input_bits, dac_bits=hardware.dac.bits, adc_bits=hardware.adc.bits,
+                   range_fraction=hardware.adc.range_fraction, slices=hardware.composition.slices,
+                   polarity=hardware.composition.polarity)
+
+    @property
+    def phases(self) -> int:
+        """``ceil(input_bits / dac_bits)``: input phases per product (design.md)."""
+        return math.ceil(self.input_bits / self.dac_bits)
+
+    @property
+    def input_top(self) -> int:
+        """Largest input code of one pass."""
+        return 2**self.input_bits - 1
+
+
+@dataclass(frozen=True)
+class Adc:
+    """One converter setting: sums become ``clip(round(v / step)) * step``."""
+
+    step: int
+    top: int          # largest code magnitude
+    signed: bool
+    exact: bool       # step 1 and no reachable sum clips: conversion changes nothing
+
+    def convert(self, sums: torch.Tensor) -> torch.Tensor:
+        """Codes of integer-valued ``sums`` (modified in place); ``exact`` converters pass them on."""
+        if self.exact:
+            return sums
+        return sums.mul_(1.0 / self.step).round_().clamp_(-self.top if self.signed else 0, self.top)
+
+
+def adc_for(periphery: Periphery, rows: int, level: int, signed: bool) -> Adc:
+    """The converter of columns of `rows` cells whose largest (composed) level is `level`.
+
+    Range rule (module docstring, item 5): ``M = rows x (2**dac_bits - 1) x level``; the converter
+    keeps the top ``m`` (magnitude) bits of the ``n``-bit sums up to ``floor(range_fraction x M)``:
+    ``step = 2**max(0, n - m)``."""
+    largest = rows * (2**periphery.dac_bits - 1) * level
+    if periphery.adc_bits is None:
+        return Adc(step=1, top=largest, signed=signed, exact=True)
+    magnitude_bits = periphery.adc_bits - 1 if signed else periphery.adc_bits
+    if magnitude_bits < 1:
+        raise ValueError(f"a signed sum needs an ADC of at least 2 bits, got {periphery.adc_bits}")
+    top = 2**magnitude_bits - 1
+    reach = max(math.floor(periphery.range_fraction * largest), 1)
+    shift = max(0, reach.bit_length() - magnitude_bits)
+    return Adc(step=2**shift, top=top, signed=signed, exact=shift == 0 and top >= largest)
+
+
+# ---------------------------------------------------------------- one matrix on its tiles
+
+
+@dataclass
+class RowGroup:
+    """Tiles that share their rows, multiplied together."""
+
+    rows: torch.Tensor      # (r,) long: rows of W (wordlines) driven
+    start: int | None       # rows are start, start + 1, ...: a slice, no gather needed
+    cols: torch.Tensor      # (Cg,) long: the column of W each converted column adds into
+    levels: torch.Tensor    # (K * Cg, r): K converted channels (polarity x slice) per column, by rows
+
+
+@dataclass
+class CrossbarMatrix:
+    """One (R, C) weight matrix as placed tiles of (faulty) levels, ready for bit-true products."""
+
+    shape: tuple[int, int]
+    groups: list[RowGroup]
+    channels: int               # K: converted columns per weight column
+    weights: list[list[float]]  # [phase][K]: 2**(p*dac) x polarity sign x 2**(k*cell) x ADC step
+    adc: Adc
+    offset: int                 # offset encoding: subtracted per unit of input; 0 otherwise
+    periphery: Periphery
+    dtype: torch.dtype          # of the products: float32 where every partial sum is exact in it
+
+
+def _analog_channels(levels: np.ndarray, cell_bits: int, periphery: Periphery) -> np.ndarray:
+    """A tile's ``(P, S, r, c)`` levels composed as the analog periphery composes them before the
+    ADC: ``(P', S', r, c)``, the slices weighted and summed by the tree, the polarities subtracted."""
+    levels = levels.astype(np.int64)
+    polarities, slices = levels.shape[:2]
+    if periphery.slices == "analog-tree":
+        weights = 2 ** (cell_bits * np.arange(slices, dtype=np.int64)).reshape(1, slices, 1, 1)
+        levels = (levels * weights).sum(axis=1, keepdims=True)
+    if periphery.polarity == "analog" and polarities == 2:
+        levels = levels[:1] - levels[1:]
+    return levels
+
+
+def _digital_weights(polarities: int, slices: int, cell_bits: int, periphery: Periphery, step: int) -> list[list[float]]:
+    """``[phase][channel]``: what each converted code is worth in the digital shift-and-add:
+    ``2**(p*dac_bits)`` for its phase, the sign of its polarity, ``2**(k*cell_bits)`` for its
+    slice (channels that `_analog_channels` left, polarity-major), times the ADC step."""
+    signs = [1] if periphery.polarity == "analog" or polarities == 1 else [1, -1]
+    shifts = [0] if periphery.slices == "analog-tree" else [k * cell_bits for k in range(slices)]
+    return [[2.0 ** (p * periphery.dac_bits) * sign * 2.0**shift * step for sign in signs for shift in shifts]
+            for p in range(periphery.phases)]
+
+
+def compile_matrix(shape: tuple[int, int], tiles: list[Tile], levels: list[np.ndarray], encoding: str,
+                   weight_bits: int, cell_bits: int, periphery: Periphery, rows_per_array: int,
+                   dtype: torch.dtype = torch.float32) -> CrossbarMatrix:
+    """Group `tiles` by their rows and lay out their (faulty) `levels` for `crossbar_columns`.
+
+    `rows_per_array` is the crossbar size N that sets the ADC range; `levels` are
+    ``effective.faulty_levels`` (one ``(polarities, S, rows, cols)`` array per tile). In float32
+    every partial sum is exact; only the composed result rounds (relative 6e-8)."""
+    enc = get_encoding(encoding)
+    polarities, slices = enc.polarities, enc.slices(weight_bits, cell_bits)
+    signed = periphery.polarity == "analog" and polarities == 2
+    level = 2 ** (slices * cell_bits) - 1 if periphery.slices == "analog-tree" else top_level(cell_bits)
+    adc = adc_for(periphery, rows_per_array, level, signed)
+    exact_in_float32 = (rows_per_array * (2**periphery.dac_bits - 1) * level < _FLOAT32_EXACT
+                        and periphery.input_top < _FLOAT32_EXACT)
+    if dtype == torch.float32 and not exact_in_float32:
+        dtype = torch.float64
+    by_rows: dict[bytes, list[int]] = {}
+    for i, tile in enumerate(tiles):
+        by_rows.setdefault(np.asarray(tile.rows, dtype=np.int64).tobytes(), []).append(i)
+    groups = []
+    for members in by_rows.values():
+        composed = []
+        for i in members:
+            tile_levels = _analog_channels(np.asarray(levels[i]), cell_bits, periphery)
+            p, s, r, c = tile_levels.shape
+            composed.append(tile_levels.transpose(2, 0, 1, 3).reshape(r, p * s, c))
+        block = np.concatenate(composed, axis=2)               # (r, K, Cg)
+        rows = np.array(tiles[members[0]].rows, dtype=np.int64)
+        contiguous = bool(rows.size) and np.array_equal(rows, np.arange(rows[0], rows[0] + rows.size))
+        groups.append(RowGroup(
+            rows=torch.from_numpy(rows), start=int(rows[0]) if contiguous else None,
+            cols=torch.from_numpy(np.concatenate([np.asarray(tiles[i].cols, dtype=np.int64) for i in members])),
+            levels=torch.from_numpy(np.ascontiguousarray(block.reshape(block.shape[0], -1).T)).to(dtype)))
+    weights = _digital_weights(polarities, slices, cell_bits, periphery, adc.step)
+    offset = Offset.offset(weight_bits) if isinstance(enc, Offset) else 0
+    return CrossbarMatrix(shape=tuple(shape), groups=groups, channels=len(weights[0]), weights=weights,
+                          adc=adc, offset=offset, periphery=periphery, dtype=dtype)
+
+
+def split_phases(codes: torch.Tensor, dac_bits: int, phases: int) -> torch.Tensor:
+    """``(phases, *codes.shape)``: the ``dac_bits``-wide digit of every code per phase, least
+    significant first (the DAC drives one digit per phase)."""
+    radix = float(2**dac_bits)
+    out = codes.new_empty((phases, *codes.shape))
+    if phases == 1:
+        return out.copy_(codes.unsqueeze(0))
+    rest = codes
+    for p in range(phases - 1):
+        # out[p + 1] holds what is left above digit p; codes < 2**(phases * dac_bits), so what is
+        # left after the last split is the top digit.
+        high = torch.mul(rest, 1.0 / radix, out=out[p + 1]).floor_()
+        torch.sub(rest, high, alpha=radix, out=out[p])
+        rest = high
+    return out
+
+
+def crossbar_columns(codes: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tensor:
+    """Bit-true products of unsigned integer input codes laid out as columns, ``(N, R, L)`` (what
+    ``F.unfold`` gives: N images, R rows, L input vectors each): ``(N, C, L)`` integers.
+
+    Per row group: the digits of every phase meet the levels of every tile in one product, each
+    converted column goes through the ADC, and the codes are shifted, signed and added into the
+    tiles' columns."""
+    rows, cols = matrix.shape
+    if codes.shape[1] != rows:
+        raise ValueError(f"input has {codes.shape[1]} rows, the matrix {rows}")
+    codes = codes.to(matrix.dtype)
+    images, vectors, phases = codes.shape[0], codes.shape[2], matrix.periphery.phases
+    digits = split_phases(codes, matrix.periphery.dac_bits, phases).view(phases * images, rows, vectors)
+    out = codes.new_zeros(images, cols, vectors)
+    for group in matrix.groups:
+        sums = torch.matmul(group.levels, _rows(digits, group))
+        converted = matrix.adc.convert(sums).view(phases, images, matrix.channels, -1, vectors)
+        composed = None
+        for p, per_channel in enumerate(matrix.weights):
+            for k, weight in enumerate(per_channel):
+                term = converted[p, :, k]
+                composed = term * weight if composed is None else composed.add_(term, alpha=weight)
+        if matrix.offset:
+            composed -= matrix.offset * _rows(codes, group).sum(1, keepdim=True)
+        out.index_add_(1, group.cols, composed)
+    return out
+
+
+def _rows(x: torch.Tensor, group: RowGroup) -> torch.Tensor:
+    """The group's rows (dimension 1) of ``x``: a view where they are contiguous."""
+    if group.start is not None:
+        return x[:, group.start:group.start + len(group.rows)]
+    return x.index_select(1, group.rows)
+
+
+def signed_columns(codes: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tensor:
+    """`crossbar_columns` of signed codes: positive and negative parts in passes of their own,
+    subtracted (module docstring, item 1); the negative pass runs only where a code is negative."""
+    if codes.numel() == 0 or float(codes.min()) >= 0:
+        return crossbar_columns(codes, matrix)
+    images = codes.shape[0]
+    out = crossbar_columns(torch.cat([codes.clamp(min=0), codes.neg().clamp_(min=0)]), matrix)
+    return out[:images] - out[images:]
+
+
+def signed_product(codes: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tensor:
+    """Bit-true ``codes @ W_int`` for signed integer codes as row vectors ``(B, R)``: ``(B, C)``."""
+    return signed_columns(codes.T.unsqueeze(0), matrix)[0].T
+
+
+def crossbar_product(codes: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tensor:
+    """Bit-true ``codes @ W_int`` for unsigned integer codes as row vectors ``(B, R)``: ``(B, C)``."""
+    return crossbar_columns(codes.T.unsqueeze(0), matrix)[0].T
+
+
+def quantize_inputs(x: torch.Tensor, scale: float, bits: int) -> torch.Tensor:
+    """Signed integer codes ``round(x / scale)`` clipped to ``+-(2**bits - 1)`` (as floats; ties to
+    even, so the rounding has no bias either side of zero)."""
+    top = 2**bits - 1
+    return torch.mul(x, 1.0 / scale).round_().clamp_(-top, top)
+
+
+# ---------------------------------------------------------------- layers and networks
+
+
+def _check_supported(module: nn.Module) -> None:
+    if isinstance(module, nn.Conv2d) and (isinstance(module.padding, str) or module.padding_mode != "zeros"):
+        raise ValueError(f"bit-true emulation supports numeric zero padding only, got padding={module.padding!r}, "
+                         f"padding_mode={module.padding_mode!r}")
+    if not isinstance(module, (nn.Conv2d, nn.Linear)):
+        raise TypeError(f"bit-true emulation maps Conv2d and Linear layers, not {type(module).__name__}")
+
+
+class CrossbarLayer(nn.Module):
+    """A Conv2d or Linear computed bit-true through its mapped tiles (module docstring).
+
+    `load` sets the crossbar matrices (one per group) and their weight scales for one fault draw;
+    the input scale stays from calibration."""
+
+    def __init__(self, module: nn.Module, input_scale: float, periphery: Periphery) -> None:
+        super().__init__()
+        _check_supported(module)
+        self.module = module
+        self.input_scale = float(input_scale)
+        self.periphery = periphery
+        self.matrices: list[CrossbarMatrix] = []
+        self.weight_scales: list[torch.Tensor] = []
+
+    def load(self, matrices: list[CrossbarMatrix], weight_scales: list[np.ndarray]) -> None:
+        """The tiles of one fault draw: a matrix and its quantization scale (0-d or (1, C)) per group."""
+        self.matrices = matrices
+        self.weight_scales = [torch.as_tensor(np.asarray(s, dtype=np.float64)).reshape(-1) for s in weight_scales]
+
+    def _columns(self, x: torch.Tensor) -> torch.Tensor:
+        """Input vectors as columns ``(N, R_total, L)``: unfold order for a conv; one image of
+        every row vector for a Linear."""
+        m = self.module
+        if isinstance(m, nn.Linear):
+            return x.reshape(-1, m.in_features).T.unsqueeze(0)
+        return F.unfold(x, m.kernel_size, dilation=m.dilation, padding=m.padding, stride=m.stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.matrices:
+            raise RuntimeError("CrossbarLayer has no tiles loaded; call load() first")
+        codes = quantize_inputs(self._columns(x), self.input_scale, self.periphery.input_bits)
+        parts, start = [], 0
+        for matrix, scale in zip(self.matrices, self.weight_scales):
+            rows = matrix.shape[0]
+            product = signed_columns(codes[:, start:start + rows], matrix)
+            parts.append(product * (scale.to(product.dtype) * self.input_scale).view(1, -1, 1))
+            start += rows
+        y = torch.cat(parts, 1).to(x.dtype)            # (N, C_out, L)
+        if self.module.bias is not None:
+            y = y + self.module.bias.view(1, -1, 1)
+        if isinstance(self.module, nn.Linear):
+            return y[0].T.reshape(*x.shape[:-1], -1)
+        m = self.module
+        height, width = (
+            (size + 2 * pad - dil * (k - 1) - 1) // st + 1
+            for size, pad, dil, k, st in zip(x.shape[2:], m.padding, m.dilation, m.kernel_size, m.stride))
+        return y.view(x.shape[0], -1, height, width)
+
+
+@torch.no_grad()
+def calibrate_input_scales(model: nn.Module, names: list[str], images: torch.Tensor, bits: int,
+                           batch_size: int = 256) -> dict[str, float]:
+    """Per layer: the input scale ``max |x| / (2**bits - 1)`` over `images` through the float
+    network (eval mode); 1.0 for a layer whose inputs are all zero."""
+    modules = dict(model.named_modules())
+    peaks = {name: 0.0 for name in names}
+
+    def hook(name: str):
+        def record(_module, inputs, _output) -> None:
+            peaks[name] = max(peaks[name], float(inputs[0].abs().max()))
+        return record
+
+    handles = [modules[name].register_forward_hook(hook(name)) for name in names]
+    was_training = model.training
+    model.eval()
+    try:
+        for start in range(0, len(images), batch_size):
+            model(images[start:start + batch_size])
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    top = 2**bits - 1
+    return {name: (peak / top if peak > 0 else 1.0) for name, peak in peaks.items()}
+
+
+def crossbar_network(model: nn.Module, scales: dict[str, float], periphery: Periphery) -> nn.Module:
+    """A copy of `model` whose layers named in `scales` are `CrossbarLayer`s (tiles not loaded)."""
+    net = copy.deepcopy(model)
+    for name, scale in scales.items():
+        parent_name, _, child = name.rpartition(".")
+        parent = net.get_submodule(parent_name) if parent_name else net
+        setattr(parent, child, CrossbarLayer(getattr(parent, child), scale, periphery))
+    return net.eval()
+
+
+def quantize_inputs_of(model: nn.Module, scales: dict[str, float], bits: int) -> list[Any]:
+    """Forward pre-hooks that hand each named layer its input quantized as `CrossbarLayer` does
+    (the weight-level network with the crossbars' input precision); remove them when done."""
+    modules = dict(model.named_modules())
+
+    def hook(scale: float):
+        return lambda _module, args: (quantize_inputs(args[0], scale, bits) * scale, *args[1:])
+
+    return [modules[name].register_forward_pre_hook(hook(scale)) for name, scale in scales.items()]
+
+
+# ---------------------------------------------------------------- accuracy under faults
+
+
+@torch.no_grad()
+def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, bar=None, task=None) -> float:
+    model.eval()
+    correct = 0
+    for start in range(0, len(x), batch_size):
+        correct += int((model(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum())
+        if bar is not None:
+            bar.advance(task, min(batch_size, len(x) - start))
+    return correct / max(len(x), 1)
+
+
+def _decode(shape: tuple[int, int], tiles: list[Tile], levels: list[np.ndarray], encoding: str,
+            weight_bits: int, cell_bits: int) -> np.ndarray:
+    """Integer effective weights: every tile's decoded levels added into the positions it covers
+    (as `effective.faulty_matrix`)."""
+    enc = get_encoding(encoding)
+    total = np.zeros(shape, dtype=np.int64)
+    for tile, tile_levels in zip(tiles, levels):
+        total[np.ix_(tile.rows, tile.cols)] += enc.decode(tile_levels, weight_bits, cell_bits)
+    return total
+
+
+@torch.no_grad()
+def load_draw(layers: list[Any], work: nn.Module, crossbars: nn.Module, encoding: str, weight_bits: int,
+              cell_bits: int, rates: FaultRates, rng: np.random.Generator, *, periphery: Periphery, size: int,
+              per_column: bool = False, slice_index: int | None = None,
+              multipliers: dict[str, float] | None = None, lines: Any = None,
+              line_rng: np.random.Generator | None = None) -> None:
+    """Draw one fault map over every mapped layer and load it twice: decoded into the weights of
+    `work` (weight level) and as tile levels into the `CrossbarLayer`s of `crossbars`.
+
+    Draws as `montecarlo.fault_maps` does (same generators, layers and groups in the same order,
+    rates scaled per layer), so both see the very cells the weight-level study sees."""
+    from simulator.faults.montecarlo import to_weight
+
+    work_modules, crossbar_modules = dict(work.named_modules()), dict(crossbars.named_modules())
+    for layer in layers:
+        factor = 1.0 if multipliers is None else multipliers.get(layer.name, 1.0)
+        layer_lines = lines.scaled(factor) if lines is not None else None
+        effective, matrices, weight_scales = [], [], []
+        for W, tiles in zip(layer.matrices, layer.tiles):
+            quantized, levels = faulty_levels(W, tiles, encoding, weight_bits, cell_bits, rates.scaled(factor), rng,
+                                              per_column, slice_index, layer_lines, line_rng)
+            effective.append(_decode(W.shape, tiles, levels, encoding, weight_bits, cell_bits) * quantized.scale)
+            matrices.append(compile_matrix(W.shape, tiles, levels, encoding, weight_bits, cell_bits, periphery, size))
+            weight_scales.append(quantized.scale)
+        module = work_modules[layer.name]
+        module.weight.copy_(to_weight(effective, module.weight))
+        crossbar_modules[layer.name].load(matrices, weight_scales)
+
+
+def bit_true_study(model: nn.Module, layers: list[Any], x: torch.Tensor, y: torch.Tensor,
+                   calibration: torch.Tensor, *, rates: list[float], encodings: list[str], runs: int,
+                   weight_bits: int, cell_bits: int, seed: int, periphery: Periphery, size: int,
+                   per_column: bool = False, slice_index: int | None = None, batch_size: int = 1000,
+                   bit_true_batch_size: int = 16, progress: bool = True, options: Any = None) -> pd.DataFrame:
+    """One row per fault draw with three accuracies of the same faulty cells:
+
+    - ``accuracy``: weight level (effective weights, float inputs), equal to
+      `montecarlo.fault_study` with the same arguments: draws are seeded alike from
+      (seed, encoding, rate, run) and taken in the same order (`load_draw`);
+    - ``accuracy_quantized_inputs``: weight level with inputs quantized to ``input_bits`` (an ideal
+      converter: what the bit-true emulation gives with enough ADC bits);
+    - ``accuracy_bit_true``: the bit-true emulation (DAC phases, ADC per converted column);
+
+    and ``adc_loss = accuracy_quantized_inputs - accuracy_bit_true``, what the converters cost.
+    `layers` are `montecarlo.map_for_faults` layers, `size` the crossbar size N, `calibration` the
+    images that set the input scales, `options` a `montecarlo.FaultOptions`."""
+    from rich.progress import Progress
+
+    from simulator.faults.montecarlo import (
+        FaultOptions,
+        check_layer_rates,
+        draw_generators,
+    )
+
+    options = options or FaultOptions()
+    names = [layer.name for layer in layers]
+    multipliers = options.multipliers(names)
+    for rate in rates:
+        check_layer_rates(rate, multipliers)
+    scales = calibrate_input_scales(model, names, calibration, periphery.input_bits)
+    work = copy.deepcopy(model).eval()
+    crossbars = crossbar_network(model, scales, periphery)
+    rows = []
+    with Progress(disable=not progress) as bar:
+        draws = bar.add_task("bit-true fault draws", total=len(rates) * len(encodings) * runs)
+        images = bar.add_task("bit-true images", total=len(x))
+        for e, encoding in enumerate(encodings):
+            for r, rate in enumerate(rates):
+                fault_rates = FaultRates.from_total(rate, options.ratio)
+                for run in range(runs):
+                    rng, line_rng = draw_generators(seed, e, r, run, options.lines)
+                    load_draw(layers, work, crossbars, encoding, weight_bits, cell_bits, fault_rates, rng,
+                              periphery=periphery, size=size, per_column=per_column, slice_index=slice_index,
+                              multipliers=multipliers, lines=options.lines, line_rng=line_rng)
+                    weight_level = _accuracy(work, x, y, batch_size)
+                    hooks = quantize_inputs_of(work, scales, periphery.input_bits)
+                    try:
+                        quantized_inputs = _accuracy(work, x, y, batch_size)
+                    finally:
+                        for handle in hooks:
+                            handle.remove()
+                    bar.reset(images)
+                    bit_true = _accuracy(crossbars, x, y, bit_true_batch_size, bar, images)
+                    rows.append({"encoding": encoding, "rate": rate, "p_sa0": fault_rates.p_sa0,
+                                 "p_sa1": fault_rates.p_sa1, "run": run, "accuracy": weight_level,
+                                 "accuracy_quantized_inputs": quantized_inputs, "accuracy_bit_true": bit_true,
+                                 "adc_loss": quantized_inputs - bit_true})
+                    bar.advance(draws)
+    return pd.DataFrame(rows)
+
+
+def summarise_bit_true(draws: pd.DataFrame) -> pd.DataFrame:
+    """`montecarlo.summarise` of the weight-level accuracy plus, per (encoding, rate), the mean
+    accuracy with quantized inputs, the mean bit-true accuracy and the mean ADC-induced loss."""
+    from simulator.faults.montecarlo import summarise
+
+    means = (draws.groupby(["encoding", "rate"], sort=False)[["accuracy_quantized_inputs", "accuracy_bit_true",
+                                                              "adc_loss"]]
+             .mean().reset_index()
+             .rename(columns={"accuracy_quantized_inputs": "mean_quantized_inputs",
+                              "accuracy_bit_true": "mean_bit_true"}))
+    return summarise(draws).merge(means, on=["encoding", "rate"], how="left")

@@ -1,0 +1,1 @@
+"""Stage 6 of design.md: the hardware model (components, placement, event simulation, energy)."""

@@ -1,0 +1,93 @@
+"""Placing the mapped layers on the chip: copies of layers into free arrays, copies onto tiles.
+
+Every layer's arrays stay programmed for the whole run (weights are written once, as in PRIME and
+ISAAC). Arrays the mapping leaves free hold **replicas** of layers; the replicas of a layer share
+its input vectors, so they divide its time (seed 004 Sec. VI.C: "the speedup is mainly brought by
+the data re-using in those ReRAM crossbar we saved"). Replicas are chosen greedily with the
+closed-form layer times: layer-sequential execution minimises the sum of the layer times (each
+step buys the largest time saved per array), pipelined execution the slowest layer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+from simulator.hardware.costs import LayerCost
+
+
+class ChipTooSmall(ValueError):
+    """The mapped network needs more arrays than the chip has."""
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One copy of a layer: its arrays start on `home` tile, whose buffer, bus and network port it uses."""
+
+    layer: int
+    index: int
+    home: int
+    vectors: int
+
+
+def _next_useful(vectors: int, replicas: int) -> int | None:
+    """The fewest replicas above `replicas` that shorten ceil(vectors / replicas), if any."""
+    per = math.ceil(vectors / replicas)
+    if per <= 1:
+        return None
+    return math.ceil(vectors / (per - 1))
+
+
+def replicate(costs: list[LayerCost], budget: int, execution: str, enabled: bool = True) -> list[int]:
+    """Replicas per layer (at least one) under the chip's array budget."""
+    needed = sum(c.arrays for c in costs)
+    if needed > budget:
+        raise ChipTooSmall(f"the mapped network needs {needed} arrays; the chip has {budget}")
+    counts = [1] * len(costs)
+    if not enabled:
+        return counts
+    free = budget - needed
+    if execution == "layer-sequential":
+        heap = []
+
+        def push(i: int) -> None:
+            cost = costs[i]
+            target = _next_useful(cost.vectors, counts[i]) if cost.arrays else None
+            if target is None:
+                return
+            extra = (target - counts[i]) * cost.arrays
+            saved = cost.time_ns(counts[i]) - cost.time_ns(target)
+            heapq.heappush(heap, (-saved / extra, i, target, extra))
+
+        for i in range(len(costs)):
+            push(i)
+        while heap:
+            _, i, target, extra = heapq.heappop(heap)
+            if extra > free:
+                continue   # this layer's next step does not fit; cheaper ones may
+            free -= extra
+            counts[i] = target
+            push(i)
+        return counts
+    # Pipelined: the slowest layer sets the pace; shorten it while it fits.
+    while True:
+        slowest = max(range(len(costs)), key=lambda i: costs[i].time_ns(counts[i]))
+        cost = costs[slowest]
+        target = _next_useful(cost.vectors, counts[slowest]) if cost.arrays else None
+        if target is None or (target - counts[slowest]) * cost.arrays > free:
+            return counts
+        free -= (target - counts[slowest]) * cost.arrays
+        counts[slowest] = target
+
+
+def place(costs: list[LayerCost], counts: list[int], arrays_per_tile: int) -> list[Replica]:
+    """Copies onto tiles in layer order, filling each tile's arrays before the next; a copy's
+    vectors are its share of the layer's (the first copies take one more when they do not divide)."""
+    replicas, cursor = [], 0
+    for i, (cost, n) in enumerate(zip(costs, counts)):
+        base, extra = divmod(cost.vectors, n)
+        for j in range(n):
+            replicas.append(Replica(i, j, cursor // arrays_per_tile, base + (1 if j < extra else 0)))
+            cursor += cost.arrays
+    return replicas
