@@ -105,6 +105,58 @@ def run(
 
 
 @app.command()
+def sweep(
+    source: Path = typer.Argument(..., help="Workload YAML (with --set) or sweep YAML (workload: + grid:)"),
+    sets: Optional[List[str]] = typer.Option(
+        None, "--set", help="A grid axis KEY=V1,V2,... over a dotted workload key, e.g. mapping.crossbar.size=16,32; "
+        "repeat for more axes (every combination runs)"),
+    no_accuracy: bool = typer.Option(False, "--no-accuracy", help="Hardware figures only at every point"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Local worker processes (default: the "
+                                          "number of cores; 1 runs the points in this process)"),
+    executor: str = typer.Option("local", "--executor", help="local (processes on this machine) or dask"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
+                                            "(with --executor dask)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default results/<workload>-sweep-<hash>/)"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
+) -> None:
+    """Run a workload over a grid of overrides; one row per point in results.csv, written as each
+    point finishes, so a rerun skips finished points."""
+    import os
+
+    from simulator.sweep import grid_from_file, grid_from_sets, is_sweep_file, run_sweep
+    from simulator.sweep.executors import EXECUTORS, ExecutorError
+
+    if executor not in EXECUTORS:
+        _fail(f"--executor: unknown {executor!r}; allowed: {', '.join(EXECUTORS)}")
+    if executor == "dask" and not scheduler:
+        _fail("--executor dask: give --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    try:
+        if is_sweep_file(source):
+            grid = grid_from_file(source, sets or [])
+        elif not sets:
+            _fail(f"{source}: a workload file needs at least one --set KEY=V1,V2 (or give a sweep YAML with grid:)")
+        else:
+            grid = grid_from_sets(source, sets)
+        result = run_sweep(grid, out=out, data_dir=data_dir, accuracy=not no_accuracy,
+                           workers=workers or os.cpu_count() or 1, executor=executor, scheduler=scheduler,
+                           progress=not quiet)
+    except (*_user_errors(), ExecutorError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted: finished points are in the sweep folder's results.csv; rerun the same command to "
+              "run the others")
+    typer.echo(f"points: {len(result.ran)} run, {len(result.skipped)} already in the table, "
+               f"{len(result.failures)} failed")
+    for point, message in result.failures.items():
+        typer.echo(f"point {point} failed: {message}", err=True)
+    typer.echo(f"table: {result.folder / 'results.csv'}")
+    typer.echo(f"report: {result.folder / 'sweep.md'}")
+    if result.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
 def train(
     workload: Path = typer.Argument(..., help="Workload YAML file"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),

@@ -462,9 +462,12 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         accuracy_vs_rate_plot(fault_summary, out_dir / "accuracy_vs_fault_rate.png", workload.config.name)
         timings["faults_seconds"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    from simulator.report.plots import energy_by_layer_plot
+    from simulator.report.plots import energy_by_layer_plot, utilization_histogram_plot
 
     energy_by_layer_plot(mine.layers, out_dir / "energy_by_layer.png", f"{workload.config.name} on {mine.summary['hardware']}")
+    utilization_histogram_plot(histogram, out_dir / "utilization_histogram.png",
+                               f"{workload.config.name}, {workload.crossbar_size}x{workload.crossbar_size} tiles",
+                               workload.config.mapping.reorder)
     timings["plot_seconds"] = time.perf_counter() - clock
     report = {
         "resim_version": __version__,
@@ -496,6 +499,10 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         "stages_not_built": ["fault-aware training"],
         "timings": timings,
     }
+    from simulator.report.atomic import write_text
+    from simulator.report.html import render_html
+
+    write_text(out_dir / "report.html", render_html(report, layers, out_dir))
     write_results(out_dir, report, layers, render_run(report, layers))
     return out_dir, report
 

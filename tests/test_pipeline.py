@@ -40,7 +40,8 @@ def test_run_trains_caches_reuses_and_writes_results(tmp_path: Path, shared_data
     out = tmp_path / "out"
     out_dir, first = run(workload, out=out, progress=False)
     assert out_dir == out
-    assert {p.name for p in out.iterdir()} == {"report.json", "layers.csv", "report.md", "energy_by_layer.png"}
+    assert {p.name for p in out.iterdir()} == {"report.json", "layers.csv", "report.md", "report.html",
+                                               "energy_by_layer.png", "utilization_histogram.png"}
     report = json.loads((out / "report.json").read_text())
     hardware = report["hardware"]["summary"]
     assert hardware["energy_per_inference_pj"] > 0 and hardware["latency_ns"] >= hardware["latency_closed_form_ns"]
@@ -307,3 +308,18 @@ def test_run_includes_the_workload_fault_study(tmp_path: Path, shared_data: Path
     assert len(draws) == 4
     assert "Accuracy under stuck-at faults" in (tmp_path / "out" / "report.md").read_text()
     assert (tmp_path / "out" / "accuracy_vs_fault_rate.png").is_file()
+
+
+def test_cli_map_energy_per_crossbar_size(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    out = tmp_path / "map"
+    proc = subprocess.run([sys.executable, "-m", "simulator.cli", "map",
+                           str(REPO / "workloads" / "lenet5_mnist_sparse_1.8.yaml"), "--data-dir", str(shared_data),
+                           "--sizes", "16,64", "--reorder", "none,skip-empty", "--energy", "--quiet", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "energy_vs_size.png").is_file()
+    summary = pd.read_csv(out / "map_summary.csv").set_index(["strategy", "size"])
+    assert (summary["energy_uj"] > 0).all() and (summary["latency_us"] > 0).all()
+    # Skipping empty tiles removes their drives, conversions and reads: never more energy than dense.
+    for size in (16, 64):
+        assert summary.loc[("skip-empty", size), "energy_uj"] <= summary.loc[("none", size), "energy_uj"]

@@ -46,30 +46,35 @@ def simulate(costs: list[LayerCost], replicas: list[Replica], tiles: int, execut
         by_layer[replica.layer].append(replica)
 
     def hold(resource: simpy.Resource, duration: float):
-        if duration <= 0:
-            return
         asked = env.now
-        with resource.request() as request:
-            yield request
-            waited[0] += env.now - asked
-            yield env.timeout(duration)
+        request = resource.request()
+        yield request
+        waited[0] += env.now - asked
+        yield env.timeout(duration)
+        resource.release(request)
         events[0] += 2
 
     def copy_of(cost: LayerCost, replica: Replica):
+        home = replica.home
+        # Zero-time stages (a layer with nothing to move) take no event at all.
+        stages_in = [(r, d) for r, d in ((buffers[home], cost.fetch_buffer_ns), (buses[home], cost.fetch_bus_ns)) if d > 0]
+        stages_out = [(r, d) for r, d in ((ports[home], cost.write_network_ns), (buffers[home], cost.write_buffer_ns))
+                      if d > 0]
+        read, convert, phases = cost.read_ns, cost.adc_ns, cost.phases
         for _ in range(replica.vectors):
-            yield from hold(buffers[replica.home], cost.fetch_buffer_ns)
-            yield from hold(buses[replica.home], cost.fetch_bus_ns)
+            for resource, duration in stages_in:
+                yield from hold(resource, duration)
             adc_free = env.now
-            for _ in range(cost.phases):
-                yield env.timeout(cost.read_ns)          # one array operation
-                adc_free = max(env.now, adc_free) + cost.adc_ns
-                ops[replica.layer] += 1
-            events[0] += cost.phases
+            for _ in range(phases):
+                yield env.timeout(read)          # one array operation
+                adc_free = max(env.now, adc_free) + convert
+            ops[replica.layer] += phases
+            events[0] += phases
             if adc_free > env.now:
                 yield env.timeout(adc_free - env.now)
                 events[0] += 1
-            yield from hold(ports[replica.home], cost.write_network_ns)
-            yield from hold(buffers[replica.home], cost.write_buffer_ns)
+            for resource, duration in stages_out:
+                yield from hold(resource, duration)
             vectors[replica.layer] += 1
 
     done = [[env.event() for _ in range(images)] for _ in costs]

@@ -1,0 +1,217 @@
+"""report.html: one self-contained page with report.md's sections (issue #7, item 3).
+
+Self-contained means the file makes no request when opened: the CSS is inline, every plot of the
+results folder is embedded as a base64 `data:` URI and every table is an HTML table, so the page
+can be mailed, archived or opened offline as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulator.report.markdown import _layer_rows, _summary_rows
+
+TEMPLATE = "report.html.j2"
+
+# The plot each section shows, as pipeline.run names it in the results folder.
+SECTION_PLOTS = {
+    "hardware": "energy_by_layer.png",
+    "utilization": "utilization_histogram.png",
+    "faults": "accuracy_vs_fault_rate.png",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as the template prints it: header, formatted cells, which columns are numeric, and
+    whether the last row is a sum row."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: list[bool]
+    total_last: bool = False
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One embedded PNG: its file name (for the caption) and its data URI."""
+
+    name: str
+    uri: str
+
+
+def format_cell(value: Any, floatfmt: str = ".4g") -> str:
+    """A cell as report.md's tables print it (floats to 4 significant digits); empty when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, Real):
+        return format(float(value), floatfmt)
+    return str(value)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.removesuffix("%"))
+    except ValueError:
+        return False
+    return True
+
+
+def table_of(frame: pd.DataFrame, total_last: bool = False) -> Table:
+    """`frame` formatted for the template. A column whose filled cells are all numbers (or
+    percentages) is right-aligned there; the check runs on the formatted cells because report.md's
+    frames carry numbers preformatted as text (densities, shares) and blank cells in sum rows."""
+    rows = [[format_cell(v) for v in record] for record in frame.itertuples(index=False, name=None)]
+    numeric = []
+    for j in range(frame.shape[1]):
+        filled = [row[j] for row in rows if row[j] != ""]
+        numeric.append(bool(filled) and all(_is_number(cell) for cell in filled))
+    return Table([str(c) for c in frame.columns], rows, numeric, total_last)
+
+
+def data_uri(path: Path) -> str:
+    """The PNG at `path` as a base64 data URI."""
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def _plot(folder: Path, name: str) -> Plot | None:
+    path = folder / name
+    return Plot(name, data_uri(path)) if path.is_file() else None
+
+
+def _summary(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """The bullet list at the top of report.md, as (label, text) pairs."""
+    mapping, acc, data = report["mapping"], report["accuracy"], report["data"]
+    net = report["network"] or {}
+    skipped = report.get("skipped", {})
+    items = [
+        ("workload", f"{report['workload_file']} (config hash {report['config_hash']}, seed {report['seed']})"),
+        ("hardware", report["hardware_file"]),
+        ("data", f"{data['dataset']} ({data['train_images']} train / {data['test_images']} test images), "
+                 f"id {data['dataset_id']}" if data["test_images"] is not None else
+                 f"{data['dataset']}, id {data['dataset_id']} (not loaded)"),
+        ("checkpoint", f"{net['checkpoint']} ({'reused' if net['reused_checkpoint'] else 'trained now'})"
+         if net else f"not loaded ({skipped.get('network', '')})"),
+        ("test accuracy", f"{acc['test_accuracy']:.2%} on {acc['test_images']} images" if acc else
+         f"skipped ({skipped.get('accuracy', '')})"),
+        *[(f"skipped {stage}", why) for stage, why in skipped.items() if stage not in ("accuracy", "network")],
+        ("mapping", f"{mapping['crossbar_size']}x{mapping['crossbar_size']} tiles, strategy {mapping['reorder']}, "
+                    f"{mapping['encoding']} encoding, {mapping['weight_bits']}-bit weights in "
+                    f"{mapping['cell_bits']}-bit cells"),
+        ("not built yet", ", ".join(report["stages_not_built"])),
+    ]
+    return items
+
+
+def _layers(report: dict[str, Any], layers: pd.DataFrame) -> Table:
+    frame = _layer_rows(layers, report["totals"])
+    # report.md bolds its sum row with Markdown; here the template styles it.
+    frame.iloc[-1, frame.columns.get_loc("layer")] = "Sum"
+    return table_of(frame, total_last=True)
+
+
+def _hardware(hardware: dict[str, Any] | None, layers: pd.DataFrame) -> dict[str, Any] | None:
+    """Chip summary with its comparisons, energy by component and by layer (report.md's
+    "Energy, latency and area" section)."""
+    if not hardware:
+        return None
+    mine = hardware["summary"]
+    rows = [_summary_rows("this workload", mine)]
+    versus = []
+    for label, name in (("dense", "dense mapping, same chip"), ("baseline", "dense baseline chip")):
+        if label in hardware:
+            rows.append(_summary_rows(name, hardware[label]["summary"]))
+            versus.append((name, hardware[label]["versus"]))
+    components = pd.DataFrame(hardware["components"])
+    components = components[components["instances"] > 0]
+    by_component = pd.DataFrame({
+        "component": components["component"], "events / inference": components["events"],
+        "pJ / event": components["energy_per_event_pj"], "dynamic (nJ)": components["dynamic_pj"] / 1e3,
+        "static (nJ)": components["static_pj"] / 1e3, "instances": components["instances"],
+        "area (mm^2)": components["area_um2"] / 1e6,
+    })
+    by_layer = pd.DataFrame({
+        "layer": layers["layer"], "arrays": layers["arrays"], "replicas": layers["replicas"],
+        "array ops": layers["array_ops"], "ADC conversions": layers["adc_conversions"],
+        "energy (nJ)": layers["energy_pj"] / 1e3,
+        "latency event (us)": layers["latency_event_ns"] / 1e3,
+        "latency closed form (us)": layers["latency_closed_ns"] / 1e3,
+    })
+    return {"summary": mine, "chips": table_of(pd.DataFrame(rows)), "versus": versus,
+            "components": table_of(by_component), "layers": table_of(by_layer)}
+
+
+def _utilization(report: dict[str, Any]) -> Table | None:
+    hist = report.get("utilization_histogram")
+    if not hist:
+        return None
+    upper = hist["bin_upper_edges"]
+    lower = [0.0, *upper[:-1]]
+    return table_of(pd.DataFrame({
+        "tile utilisation": [f"{lo:.0%} - {hi:.0%}" for lo, hi in zip(lower, upper)],
+        "dense grid (share of tiles)": [f"{v:.1%}" for v in hist["dense"]],
+        f"{report['mapping']['reorder']} (share of tiles)": [f"{v:.1%}" for v in hist["mapped"]],
+    }))
+
+
+def _faults(report: dict[str, Any]) -> Table | None:
+    faults = report.get("faults")
+    if not faults:
+        return None
+    return table_of(pd.DataFrame(faults)[["encoding", "rate", "runs", "mean", "std", "ci95_low", "ci95_high"]])
+
+
+def _crossbar_pruning(report: dict[str, Any]) -> Table | None:
+    steps = report.get("crossbar_pruning")
+    if not steps:
+        return None
+    return table_of(pd.DataFrame(steps)[["step", "groups_removed", "params_pruned", "params_pruned_fraction",
+                                         "tiles_placed", "tiles_saved_fraction", "test_accuracy", "reverted"]])
+
+
+def _training(report: dict[str, Any]) -> tuple[dict[str, Any] | None, Table | None]:
+    training = (report["network"] or {}).get("training", {})
+    prune = training.get("prune")
+    pruning = ({"method": prune["method"], "target": prune["target_density"], "reached": prune["density"],
+                "rounds": table_of(pd.DataFrame(prune["rounds"]))} if prune else None)
+    history = training.get("history") or []
+    columns = ["epoch", "lr", "train_loss", "train_accuracy", "test_accuracy", "seconds"]
+    return pruning, table_of(pd.DataFrame(history)[columns]) if history else None
+
+
+@functools.lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(report: dict[str, Any], layers: pd.DataFrame, folder: Path) -> str:
+    """The self-contained HTML report of one run whose plots lie in `folder`.
+
+    Each section shows its plot when the file exists; any other PNG of the folder is embedded at
+    the end, so no plot of the results folder is missing from the page."""
+    folder = Path(folder)
+    plots = {section: _plot(folder, name) for section, name in SECTION_PLOTS.items()}
+    others = [Plot(p.name, data_uri(p)) for p in sorted(folder.glob("*.png"))
+              if p.name not in SECTION_PLOTS.values()]
+    pruning, training = _training(report)
+    return _environment().get_template(TEMPLATE).render(
+        report=report, summary=_summary(report), layers=_layers(report, layers),
+        hardware=_hardware(report.get("hardware"), layers), utilization=_utilization(report),
+        faults=_faults(report), crossbar_pruning=_crossbar_pruning(report), pruning=pruning,
+        training=training, plots=plots, other_plots=others)

@@ -1,0 +1,77 @@
+"""Where a sweep's points run: this process, local worker processes, or a Dask distributed
+cluster (issue #7). Each executor yields PointOutcomes in the order the points finish, so the
+caller can append each one to the table at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from simulator.sweep.point import PointOutcome, PointTask, run_point, single_threaded
+
+EXECUTORS = ("local", "dask")
+
+
+class ExecutorError(Exception):
+    """The executor cannot start (Dask missing, scheduler unreachable)."""
+
+
+def run_serial(tasks: list[PointTask]) -> Iterator[PointOutcome]:
+    """One point after the other in this process (workers = 1): no start-up cost, and the torch
+    threads are left as the user set them."""
+    for task in tasks:
+        yield run_point(task)
+
+
+def run_local(tasks: list[PointTask], workers: int) -> Iterator[PointOutcome]:
+    """The points over `workers` local processes. Spawned, not forked: the parent runs a rich
+    progress thread, and forking a threaded process can deadlock the child."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    if workers <= 1 or len(tasks) <= 1:
+        yield from run_serial(tasks)
+        return
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=single_threaded)
+    try:
+        pending = {pool.submit(run_point, task) for task in tasks}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    finally:
+        # On an interrupt, points not started are dropped; those in flight are lost (issue #7).
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_dask(tasks: list[PointTask], scheduler: str) -> Iterator[PointOutcome]:
+    """The points on the Dask distributed cluster at `scheduler` (e.g. tcp://host:8786). The
+    workers must see the sweep folder, the data and the cache at the same paths (a shared file
+    system), since the points' workload copies and results live there."""
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise ExecutorError("--executor dask needs Dask distributed: pip install 'resim[dask]'") from None
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ExecutorError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+    try:
+        # pure=False: a point is a side effect (its results folder), never deduplicated by Dask.
+        futures = [client.submit(run_point, task, pure=False) for task in tasks]
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+
+
+def run_points(tasks: list[PointTask], executor: str, workers: int, scheduler: str | None) -> Iterator[PointOutcome]:
+    """Dispatch to the chosen executor."""
+    if executor == "local":
+        return run_local(tasks, workers)
+    if executor == "dask":
+        if not scheduler:
+            raise ExecutorError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+        return run_dask(tasks, scheduler)
+    raise ExecutorError(f"--executor: unknown {executor!r}; allowed: {', '.join(EXECUTORS)}")
