@@ -101,7 +101,7 @@ def run(
             versus = report["hardware"][label]["versus"]
             typer.echo(f"versus {name}: {versus['energy_efficiency']:.2f}x energy efficiency, "
                        f"{versus['speedup']:.2f}x speed-up")
-    typer.echo(f"report: {out_dir / 'report.md'}")
+    typer.echo(f"report: {out_dir / 'report.md'} (also {out_dir / 'report.html'})")
 
 
 @app.command()

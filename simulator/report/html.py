@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+# report.md's own frames for these tables, so the two reports cannot disagree on a column.
 from simulator.report.markdown import _layer_rows, _summary_rows
 
 TEMPLATE = "report.html.j2"
@@ -50,7 +51,7 @@ class Plot:
 
 def format_cell(value: Any, floatfmt: str = ".4g") -> str:
     """A cell as report.md's tables print it (floats to 4 significant digits); empty when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, Real) and math.isnan(value)):
         return ""
     if isinstance(value, bool):
         return str(value)
@@ -96,23 +97,32 @@ def _summary(report: dict[str, Any]) -> list[tuple[str, str]]:
     mapping, acc, data = report["mapping"], report["accuracy"], report["data"]
     net = report["network"] or {}
     skipped = report.get("skipped", {})
-    items = [
+    if data["test_images"] is not None:
+        data_text = (f"{data['dataset']} ({data['train_images']} train / {data['test_images']} test images), "
+                     f"id {data['dataset_id']}")
+    else:
+        data_text = f"{data['dataset']}, id {data['dataset_id']} (not loaded)"
+    if net:
+        network_text = f"{net['checkpoint']} ({'reused' if net['reused_checkpoint'] else 'trained now'})"
+    else:
+        network_text = f"not loaded ({skipped.get('network', '')})"
+    if acc:
+        accuracy_text = f"{acc['test_accuracy']:.2%} on {acc['test_images']} images"
+    else:
+        accuracy_text = f"skipped ({skipped.get('accuracy', '')})"
+    size = mapping["crossbar_size"]
+    mapping_text = (f"{size}x{size} tiles, strategy {mapping['reorder']}, {mapping['encoding']} encoding, "
+                    f"{mapping['weight_bits']}-bit weights in {mapping['cell_bits']}-bit cells")
+    return [
         ("workload", f"{report['workload_file']} (config hash {report['config_hash']}, seed {report['seed']})"),
         ("hardware", report["hardware_file"]),
-        ("data", f"{data['dataset']} ({data['train_images']} train / {data['test_images']} test images), "
-                 f"id {data['dataset_id']}" if data["test_images"] is not None else
-                 f"{data['dataset']}, id {data['dataset_id']} (not loaded)"),
-        ("checkpoint", f"{net['checkpoint']} ({'reused' if net['reused_checkpoint'] else 'trained now'})"
-         if net else f"not loaded ({skipped.get('network', '')})"),
-        ("test accuracy", f"{acc['test_accuracy']:.2%} on {acc['test_images']} images" if acc else
-         f"skipped ({skipped.get('accuracy', '')})"),
+        ("data", data_text),
+        ("checkpoint", network_text),
+        ("test accuracy", accuracy_text),
         *[(f"skipped {stage}", why) for stage, why in skipped.items() if stage not in ("accuracy", "network")],
-        ("mapping", f"{mapping['crossbar_size']}x{mapping['crossbar_size']} tiles, strategy {mapping['reorder']}, "
-                    f"{mapping['encoding']} encoding, {mapping['weight_bits']}-bit weights in "
-                    f"{mapping['cell_bits']}-bit cells"),
+        ("mapping", mapping_text),
         ("not built yet", ", ".join(report["stages_not_built"])),
     ]
-    return items
 
 
 def _layers(report: dict[str, Any], layers: pd.DataFrame) -> Table:

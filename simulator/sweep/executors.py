@@ -40,9 +40,24 @@ def run_local(tasks: list[PointTask], workers: int) -> Iterator[PointOutcome]:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield future.result()
-    finally:
-        # On an interrupt, points not started are dropped; those in flight are lost (issue #7).
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        # Interrupted (Ctrl-C, or the consumer stopped): points in flight are lost, as issue #7
+        # allows, rather than waited for; the table already holds every finished one.
+        _stop_workers(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
+
+
+def _stop_workers(pool) -> None:
+    """Cancel what has not started and end the worker processes now."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def run_dask(tasks: list[PointTask], scheduler: str) -> Iterator[PointOutcome]:
