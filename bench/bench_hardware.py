@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -41,11 +41,15 @@ def whole_run(data_dir: Path, repeat: int) -> tuple[float, float, dict]:
         subprocess.run(command(data_dir, out), check=True, capture_output=True)   # warm the caches
         times, peaks = [], []
         for _ in range(repeat):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             start = time.perf_counter()
-            subprocess.run(command(data_dir, out), check=True, capture_output=True)
+            child = subprocess.Popen(command(data_dir, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # wait4 gives this child's own peak RSS; RUSAGE_CHILDREN would include the warm-up run.
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = os.waitstatus_to_exitcode(status)
             times.append(time.perf_counter() - start)
-            peaks.append(max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+            if child.returncode:
+                raise subprocess.CalledProcessError(child.returncode, command(data_dir, out))
+            peaks.append(usage.ru_maxrss)
         report = json.loads((out / "report.json").read_text())
     return statistics.median(times), max(peaks) / 1024**2, report
 

@@ -136,6 +136,16 @@ def test_rejected_step_drops_the_smallest_block_and_retries_the_ratio(trained: d
     assert log[-1]["block_ratios"]["0"] == 0.0
 
 
+def test_result_last_returns_the_last_accepted_model(trained: dict) -> None:
+    model, recorder = fresh(trained), Recorder(ruin={2})
+    masks, log = hierarchical_progressive(model, spec(threshold=0.01, fault_rate=0.0, result="last"), RECIPE,
+                                          tiny_data(), 0, False, SETUP, finetune=recorder)
+    accepted = [e for e in log[1:-1] if e["accepted"]]
+    assert accepted and log[-1]["result"] == "M_cur" and log[-1]["density"] == accepted[-1]["density"]
+    assert all(torch.equal(masks[n], recorder.masks[accepted[-1]["round"]][n]) for n in masks)
+    assert density(masks) < 1.0
+
+
 def test_search_stops_when_every_block_is_dropped(trained: dict) -> None:
     model = fresh(trained)
     _, log = hierarchical_progressive(model, spec(threshold=0.01, fault_rate=0.0), RECIPE, tiny_data(), 0, False,

@@ -194,3 +194,18 @@ def test_cli_sweep_runs_and_names_bad_keys(tmp_path, shared_data, cache):
     again = runner.invoke(app, ["sweep", str(LENET), "--set", "mapping.crossbar.size=32", "--no-accuracy",
                                 "--quiet", "--out", str(out), "--data-dir", str(shared_data)])
     assert "0 run, 1 already in the table" in again.output
+
+
+def test_a_dead_worker_fails_its_points_not_the_sweep(tmp_path):
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from simulator.sweep.executors import _outcome
+    from simulator.sweep.point import PointTask
+
+    future = Future()
+    future.set_exception(BrokenProcessPool("terminated abruptly"))
+    task = PointTask("abc", {"mapping.crossbar.size": 16}, "hash", tmp_path / "w.yaml", tmp_path, None, False)
+    outcome = _outcome(future, task)
+    assert outcome.point_id == "abc" and outcome.row is None
+    assert "worker process died" in outcome.error and "terminated abruptly" in outcome.error

@@ -238,6 +238,10 @@ class HppSpec(StrictModel):
         2000, description="Training images (seeded random subset) the objective is measured on, so the test set never steers the search; null: all",
         unit="images", ge=1,
     )
+    result: Literal["best", "last"] = field(
+        "best", description="best: the most accurate model under faults of the search (Algorithm 1 line 28, M_best); last: the last accepted one (M_cur), the sparsest whose every step stayed within threshold",
+        unit="text",
+    )
 
 
 class PruneSpec(StrictModel):

@@ -35,6 +35,9 @@ Where the paper is silent, resim chooses (each choice is a field of ``prune.hpp`
 - Line 17 compares ``Acc(M)`` with ``Acc(M_cur)``; resim compares with ``Acc(M_best)`` instead, so
   that ``M_best`` is, as line 28's comment says, the model with the highest accuracy (with the
   paper's test a candidate recovering from an accepted dip would replace a better ``M_best``).
+- ``result: last`` (not in the paper) returns the last accepted ``M_cur`` instead of ``M_best``:
+  when no pruned model beats the dense one under faults, ``M_best`` is ``M_init`` and the search
+  has pruned nothing, while ``M_cur`` is the sparsest model whose every step stayed within ``th``.
 """
 
 from __future__ import annotations
@@ -189,8 +192,9 @@ def _snapshot(model: nn.Module, masks: Masks, score: float) -> _Candidate:
 def hierarchical_progressive(model: nn.Module, spec: PruneSpec, recipe: TrainSpec, data: TensorData, seed: int,
                              progress: bool, setup: CrossbarSetup,
                              finetune: Callable[[nn.Module, Masks, int], None] | None = None) -> tuple[Masks, list[dict]]:
-    """Seed 003 Algorithm 1 on the trained `model` (left holding M_best); returns M_best's masks
-    and one log entry per candidate tried plus a last entry for the result.
+    """Seed 003 Algorithm 1 on the trained `model` (left holding the result: M_best, or M_cur
+    with `hpp.result` last); returns its masks and one log entry per candidate tried (`best`
+    marks each new M_best) plus a last entry for the result.
 
     `finetune(model, masks, step)` replaces the default fine-tuning (tests)."""
     from simulator.pruning.methods import finetune_recipe
@@ -243,15 +247,16 @@ def hierarchical_progressive(model: nn.Module, spec: PruneSpec, recipe: TrainSpe
             index += 1
         else:
             active.pop(0)                                                   # line 22
-    model.load_state_dict(best.state)                                       # line 28
-    log.append({"round": step + 1, "result": "M_best", "density": density(best.masks),
-                "fault_accuracy": best.fault_accuracy,
+    chosen = best if hpp.result == "best" else current
+    model.load_state_dict(chosen.state)                                     # line 28
+    log.append({"round": step + 1, "result": "M_best" if hpp.result == "best" else "M_cur",
+                "density": density(chosen.masks), "fault_accuracy": chosen.fault_accuracy,
                 "test_accuracy": evaluate(model, data.x_test, data.y_test, recipe.eval_batch_size),
-                "block_ratios": {" ".join(b): block_ratio(best.masks, b) for b in blocks},
+                "block_ratios": {" ".join(b): block_ratio(chosen.masks, b) for b in blocks},
                 "objective": {"fault_rate": hpp.fault_rate, "fault_mix": hpp.fault_mix,
                               "encoding": hpp.encoding, "draws": hpp.draws,
                               "eval_images": len(y_eval), "crossbars": setup.as_dict()}})
-    return best.masks, log
+    return chosen.masks, log
 
 
 def block_ratio(masks: Masks, names: list[str]) -> float:

@@ -35,11 +35,12 @@ def run_local(tasks: list[PointTask], workers: int) -> Iterator[PointOutcome]:
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
                                initializer=single_threaded)
     try:
-        pending = {pool.submit(run_point, task) for task in tasks}
+        submitted = {pool.submit(run_point, task): task for task in tasks}
+        pending = set(submitted)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                yield _outcome(future, submitted[future])
     except BaseException:
         # Interrupted (Ctrl-C, or the consumer stopped): points in flight are lost, as issue #7
         # allows, rather than waited for; the table already holds every finished one.
@@ -47,6 +48,17 @@ def run_local(tasks: list[PointTask], workers: int) -> Iterator[PointOutcome]:
         raise
     else:
         pool.shutdown(wait=True)
+
+
+def _outcome(future, task: PointTask) -> PointOutcome:
+    """The future's outcome; a worker killed under it (out of memory, a signal) fails the point
+    instead of the sweep, so the finished rows stay and a rerun retries it."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        return PointOutcome(task.point_id, None, f"BrokenProcessPool: a worker process died ({exc})")
 
 
 def _stop_workers(pool) -> None:

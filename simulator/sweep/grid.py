@@ -228,7 +228,9 @@ def build_points(grid: Grid) -> list[Point]:
         try:
             validate(WorkloadConfig, document, grid.workload)
         except ConfigError as exc:
-            problems += [Problem(Path(str(grid.source)), p.path,
+            on_file = isinstance(grid.source, Path)
+            problems += [Problem(Path(str(grid.source)),
+                                 f"grid.{p.path}" if on_file and p.path in overrides else p.path,
                                  f"the workload {grid.workload} with this sweep's values rejects it: {p.message}",
                                  p.value)
                          for p in exc.problems]
