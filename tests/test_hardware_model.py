@@ -207,3 +207,35 @@ def test_every_hardware_file_cites_every_number() -> None:
     for name in ("prime", "isaac", "sparse_small"):
         hw = load_hardware(REPO / "hwconfigs" / f"{name}.yaml")
         assert math.isfinite(hw.adc.energy_pj)
+
+
+def test_baseline_mapping_is_shared_across_the_workloads_crossbar_sizes(tmp_path: Path) -> None:
+    """A sweep over the workload's size reuses one baseline (dense PRIME) mapping, while the
+    workload's own mapping and a crossbar-grained-pruned network's baseline change with the size."""
+    import yaml
+
+    from simulator.config import load_workload
+    from simulator.hardware import study
+
+    repo = Path(__file__).resolve().parents[1]
+    doc = yaml.safe_load((repo / "workloads" / "vgg16_sparse.yaml").read_text())
+    doc["hardware"] = str(repo / "hwconfigs" / "sparse_small.yaml")
+    doc["hardware_study"]["baseline"] = str(repo / "hwconfigs" / "prime.yaml")
+    data = study.DataIdentity(spec=None, dataset_id="cifar10-test")
+
+    def keys(size: int, crossbar_prune: bool) -> dict[str, str]:
+        doc["mapping"]["crossbar"]["size"] = size
+        if crossbar_prune:
+            doc["mapping"]["crossbar_prune"] = {"target_tiles": 100}
+        else:
+            doc["mapping"].pop("crossbar_prune", None)
+        path = tmp_path / f"w{size}{crossbar_prune}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        workload = load_workload(path)
+        requests = study.requests(workload, study.baseline_hardware(workload))
+        return {r.label: study.mapping_key(workload, data, r) for r in requests}
+
+    small, large = keys(32, False), keys(64, False)
+    assert small["baseline"] == large["baseline"]
+    assert small["workload"] != large["workload"] and small["dense"] != large["dense"]
+    assert keys(32, True)["baseline"] != keys(64, True)["baseline"]

@@ -109,6 +109,12 @@ def mapping_key(workload: Workload, data: Any, request: MappingRequest) -> str:
         shipped = (workload.path.parent / cfg.model.checkpoint).resolve()
         made_by["shipped_sha1"] = hashlib.sha1(shipped.read_bytes(), usedforsecurity=False).hexdigest()
     mapping = cfg.mapping.model_dump(mode="json")
+    if cfg.mapping.crossbar_prune is None:
+        # The request carries the size and strategy it maps at; without crossbar-grained pruning
+        # (which prunes the network at the workload's size and strategy) the workload's own size and
+        # strategy do not change this mapping, so a sweep over them reuses the baseline's.
+        mapping.pop("crossbar")
+        mapping.pop("reorder")
     levels = request.hardware.array.read_energy_model == "conductance"
     return stable_key({"network": made_by, "mapping": mapping, "size": request.size, "reorder": request.reorder,
                        "cell_bits": request.hardware.array.cell_bits if cfg.mapping.cell_bits is None else cfg.mapping.cell_bits,
