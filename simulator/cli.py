@@ -151,7 +151,7 @@ def sweep(
     for point, message in result.failures.items():
         typer.echo(f"point {point} failed: {message}", err=True)
     typer.echo(f"table: {result.folder / 'results.csv'}")
-    typer.echo(f"report: {result.folder / 'sweep.md'}")
+    typer.echo(f"report: {result.folder / 'sweep.md'} (also {result.folder / 'report.html'})")
     if result.failures:
         raise typer.Exit(1)
 

@@ -125,12 +125,15 @@ def test_resume_runs_only_the_unfinished_point(tmp_path, shared_data, cache, mon
     assert calls == [16, 32]
     first = pd.read_csv(out / "results.csv")
     assert first["mapping.crossbar.size"].tolist() == [16]
+    # The interrupted sweep still wrote its report, of the point that finished.
+    assert "2 in the grid: 1 finished, 0 failed, 1 not run yet" in (out / "report.html").read_text()
 
     result = run_sweep(grid, out=out, data_dir=shared_data, accuracy=False, workers=1, progress=False)
     assert calls == [16, 32, 32]  # 16 was not run again
     assert len(result.skipped) == 1 and len(result.ran) == 1
     assert sorted(result.table["mapping.crossbar.size"]) == [16, 32]
     assert (out / "sweep.md").read_text().count("| ") > 3 and (out / "energy_latency_vs_size.png").is_file()
+    assert "2 finished, 0 failed, 0 not run yet" in (out / "report.html").read_text()
 
     # A row torn by a crash mid-write: only its point runs again.
     lines = (out / "results.csv").read_text().splitlines(keepends=True)
@@ -161,6 +164,8 @@ def test_a_failing_point_is_reported_and_left_out_of_the_table(tmp_path, shared_
     assert "cannot map here" in next(iter(result.failures.values()))
     assert result.table["mapping.crossbar.size"].tolist() == [16]
     assert "Failed points" in (out / "sweep.md").read_text()
+    html = (out / "report.html").read_text()
+    assert "1 finished, 1 failed, 0 not run yet" in html and "cannot map here" in html
 
 
 def test_dask_executor_gives_the_local_table(tmp_path, shared_data, cache):

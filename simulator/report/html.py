@@ -210,6 +210,12 @@ def _environment():
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
+def render_template(name: str, **context: Any) -> str:
+    """Any template of simulator/report/templates with this module's environment (autoescaped,
+    strict about undefined names), e.g. the sweep report's sweep.html.j2."""
+    return _environment().get_template(name).render(**context)
+
+
 def render_html(report: dict[str, Any], layers: pd.DataFrame, folder: Path) -> str:
     """The self-contained HTML report of one run whose plots lie in `folder`.
 

@@ -166,6 +166,23 @@ def key_problem(key: str) -> str | None:
     return None
 
 
+def key_unit(key: str) -> str | None:
+    """The unit the workload model gives the field at dotted `key` ("1" for dimensionless), or
+    None for a key inside a free-form mapping or not in the model."""
+    current: Any = WorkloadConfig
+    info = None
+    for part in key.split("."):
+        if current is None or current is dict:
+            return None
+        fields = {field.alias or name: field for name, field in current.model_fields.items()}
+        if part not in fields:
+            return None
+        info = fields[part]
+        current = _block_type(info.annotation)
+    extra = info.json_schema_extra if info is not None else None
+    return extra.get("unit") if isinstance(extra, dict) else None
+
+
 def check_grid(grid: Grid) -> None:
     """Every key a workload field, every axis non-empty; ConfigError listing each problem."""
     problems = []

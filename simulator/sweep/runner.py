@@ -87,7 +87,8 @@ def _progress_bar(total: int, enabled: bool):
 def run_sweep(grid: Grid, *, out: Path | None = None, data_dir: Path | None = None, accuracy: bool = True,
               workers: int = 1, executor: str = "local", scheduler: str | None = None,
               progress: bool = True) -> SweepResult:
-    """Run every point of `grid` not yet in the sweep folder's results.csv; write sweep.md."""
+    """Run every point of `grid` not yet in the sweep folder's results.csv; write sweep.md,
+    report.html and the plots (also when interrupted, from the points finished so far)."""
     points = build_points(grid)
     folder = Path(out) if out is not None else default_folder(grid)
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,14 +99,26 @@ def run_sweep(grid: Grid, *, out: Path | None = None, data_dir: Path | None = No
     _check_not_stale(table, finished, tasks)
     todo = [t for t in tasks if t.point_id not in finished]
     result = SweepResult(folder, pd.DataFrame(), skipped=[t.point_id for t in tasks if t.point_id in finished])
-    with _progress_bar(len(todo), progress) as advance:
-        for outcome in run_points(todo, executor, workers, scheduler):
-            if outcome.row is not None:
-                table.append(outcome.row)
-                result.ran.append(outcome.point_id)
-            else:
-                result.failures[outcome.point_id] = outcome.error or "failed"
-            advance()
     title = f"Sweep of {load_workload(grid.workload).config.name}: {', '.join(keys)}"
-    result.table = write_report(folder, keys, [p.point_id for p in points], title, result.failures)
+
+    def report():
+        return write_report(folder, keys, [p.point_id for p in points], title, result.failures,
+                            axes=grid.axes, workload=grid.workload)
+
+    try:
+        with _progress_bar(len(todo), progress) as advance:
+            for outcome in run_points(todo, executor, workers, scheduler):
+                if outcome.row is not None:
+                    table.append(outcome.row)
+                    result.ran.append(outcome.point_id)
+                else:
+                    result.failures[outcome.point_id] = outcome.error or "failed"
+                advance()
+    except BaseException:
+        # Interrupted (Ctrl-C, an executor error): the report shows what finished, and the
+        # original error goes on; a report that cannot be written must not hide it.
+        with contextlib.suppress(Exception):
+            report()
+        raise
+    result.table = report()
     return result
