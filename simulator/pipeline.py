@@ -36,11 +36,18 @@ class PreparedNetwork:
 
 
 def load_data(workload: Workload, data_dir: str | Path | None) -> Arrays:
-    """The workload's data set, subset as it asks; RESIM_OFFLINE=1 forbids downloads."""
+    """The workload's data set, on its test set and subset as it asks; RESIM_OFFLINE=1 forbids
+    downloads. A test set the data file lacks is a ConfigError naming `data.test_set`."""
+    from simulator.config.errors import ConfigError, Problem
+    from simulator.data.datasets import TestSetError
+
     data = workload.config.data
     offline = os.environ.get("RESIM_OFFLINE", "").lower() in {"1", "true", "yes"}
-    return load_dataset(data.dataset, workload.data_dir(data_dir), train_samples=data.train_samples,
-                        test_samples=data.test_samples, download=not offline)
+    try:
+        return load_dataset(data.dataset, workload.data_dir(data_dir), train_samples=data.train_samples,
+                            test_samples=data.test_samples, test_set=data.test_set, download=not offline)
+    except TestSetError as exc:
+        raise ConfigError([Problem(workload.path, "data.test_set", str(exc), exc.value)]) from None
 
 
 @functools.lru_cache(maxsize=1)

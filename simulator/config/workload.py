@@ -109,8 +109,26 @@ class DataSpec(StrictModel):
         None, description="Use only the first n training images (quick runs)", unit="images", ge=1
     )
     test_samples: StrictInt | None = field(
-        None, description="Use only the first n test images (quick runs)", unit="images", ge=1
+        None, description="Use only the first n test images (quick runs) of the test_set", unit="images", ge=1
     )
+    test_set: Literal["all", "exact-head"] = field(
+        "all",
+        description=(
+            "Test images: all (the file's x_test) or exact-head (its x_test_exact_head, exact copies of the "
+            "first test images, with their labels; the shared CIFAR-10 .npz has 1017, its x_test is "
+            "JPEG-recovered). A file without that array is an error. Part of the data set id, so of cache keys"
+        ),
+        unit="text",
+    )
+
+    @model_serializer(mode="wrap")
+    def _dump_without_default_test_set(self, handler: Any) -> dict[str, Any]:
+        # The dump enters the workload's config hash; "all" is how every workload written before
+        # this field existed tests, so leaving it out keeps their hashes and result folders.
+        data = handler(self)
+        if self.test_set == "all":
+            data.pop("test_set", None)
+        return data
 
 
 class AugmentSpec(StrictModel):

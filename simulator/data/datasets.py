@@ -6,7 +6,9 @@ have. The formats read are the ones users actually own:
 
 * the canonical distributions (IDX files for the MNIST family, the pickled
   `cifar-*-python.tar.gz` archives or their extracted folders for CIFAR), read in place;
-* a plain `<name>.npz` holding `x_train, y_train, x_test, y_test` (any data set);
+* a plain `<name>.npz` holding `x_train, y_train, x_test, y_test` (any data set), optionally
+  with `x_test_exact_head`: exact copies of the first test images where `x_test` holds lossy
+  (JPEG-recovered) ones, as in the shared CIFAR-10 copy; `test_set="exact-head"` tests on them;
 * the same arrays in parts: a folder `<name>-parts/` of compressed `.npz` chunks plus a
   `manifest.json` with their md5s, written by `resim data split` (`write_parts`) so that a large
   data set can be moved to another machine piece by piece. Loading the parts gives arrays
@@ -42,6 +44,8 @@ DATA_DIR_ENV = "RESIM_DATA"
 DEFAULT_DATA_DIR = Path("~/.cache/resim/data")
 DOWNLOAD_TIMEOUT_S = 10.0
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+EXACT_HEAD_KEY = "x_test_exact_head"
+TEST_SETS = ("all", "exact-head")
 PARTS_MANIFEST = "manifest.json"
 PARTS_FORMAT = "resim-data-parts"
 PARTS_VERSION = 1
@@ -49,6 +53,17 @@ PARTS_VERSION = 1
 
 class DataError(Exception):
     """A data set cannot be found, downloaded or parsed; the message says what to do about it."""
+
+
+class TestSetError(DataError):
+    """The requested test set (`test_set`) does not exist in the data set's file; `value` is the
+    request, so a caller can name the configuration key it came from."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, message: str, value: object) -> None:
+        super().__init__(message)
+        self.value = value
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,11 @@ _CIFAR_LAYOUTS = {
 class Arrays:
     """A loaded data set: images (N, H, W, C) uint8 and labels (N,) int64 for each split.
 
+    `x_test_exact_head`, when the file has one, holds exact copies of the first test images
+    (labels `y_test[:len(head)]`) where `x_test` holds lossy ones; it is not part of
+    `dataset_id`, which hashes what training and testing use. `test_set` says which test images
+    `x_test` holds: "all" (the file's `x_test`) or "exact-head" (the exact head in their place).
+
     The arrays are treated as read-only by convention: `dataset_id` hashes their content, so
     transform copies rather than editing them in place.
     """
@@ -182,6 +202,8 @@ class Arrays:
     y_test: np.ndarray
     spec: DatasetSpec
     source: str
+    x_test_exact_head: np.ndarray | None = None
+    test_set: str = "all"
 
     @property
     def dataset_id(self) -> str:
@@ -201,9 +223,10 @@ class Arrays:
         return f"{self.spec.name}:{digest.hexdigest()[:12]}:train={train}:test={test}"
 
     def __repr__(self) -> str:
+        head = "" if self.x_test_exact_head is None else f", exact_head={len(self.x_test_exact_head)}"
         return (
             f"Arrays({self.spec.name}, train={len(self.y_train)}, test={len(self.y_test)}, "
-            f"source={self.source!r})"
+            f"test_set={self.test_set!r}{head}, source={self.source!r})"
         )
 
 
@@ -224,30 +247,68 @@ def load_dataset(
     *,
     train_samples: int | None = None,
     test_samples: int | None = None,
+    test_set: str = "all",
     download: bool = True,
 ) -> Arrays:
     """Load data set `name` from the data directory, downloading the canonical files if allowed.
 
     Looks in `<data_dir>/<name>/`, then `<data_dir>`, then the spec's system directories; in
-    each, `<name>.npz` first, then the canonical format. `train_samples` / `test_samples`
-    keep the first n samples of a split (deterministic, so runs are comparable).
+    each, `<name>.npz` first, then the canonical format. `test_set` picks the test images:
+    "all" (the file's `x_test`) or "exact-head" (its `x_test_exact_head` with the matching first
+    labels; a TestSetError when the file has none). `train_samples` / `test_samples` then keep
+    the first n samples of a split (deterministic, so runs are comparable).
     """
     spec = _spec(name)
+    if test_set not in TEST_SETS:
+        raise TestSetError(f"test_set {test_set!r} is not one of {', '.join(map(repr, TEST_SETS))}", test_set)
     root = resolve_data_dir(data_dir)
     searched = _search_dirs(spec, root)
     path, read = _locate(spec, searched) or _download_and_locate(
         spec, searched, root / spec.name, download
     )
-    arrays = read(spec, path)
+    arrays = select_test_set(read(spec, path), test_set)
     n_train = _count(train_samples, len(arrays.y_train), "train_samples")
-    n_test = _count(test_samples, len(arrays.y_test), "test_samples")
+    n_test = _count(test_samples, len(arrays.y_test), "test_samples",
+                    f" (test_set {test_set!r})" if test_set != "all" else "")
+    head = arrays.x_test_exact_head
     return replace(
         arrays,
         x_train=arrays.x_train[:n_train],
         y_train=arrays.y_train[:n_train],
         x_test=arrays.x_test[:n_test],
         y_test=arrays.y_test[:n_test],
+        x_test_exact_head=None if head is None else head[:n_test],
     )
+
+
+def select_test_set(arrays: Arrays, test_set: str) -> Arrays:
+    """`arrays` testing on `test_set`: "all" leaves them as read, "exact-head" puts the exact head
+    in place of the test split (labels: the first `len(head)` test labels)."""
+    if test_set == "all":
+        return arrays
+    if test_set != "exact-head":
+        raise TestSetError(f"test_set {test_set!r} is not one of {', '.join(map(repr, TEST_SETS))}", test_set)
+    head = arrays.x_test_exact_head
+    if head is None:
+        raise TestSetError(_no_head_message(arrays), test_set)
+    return replace(arrays, x_test=head, y_test=arrays.y_test[: len(head)], test_set=test_set)
+
+
+def _no_head_message(arrays: Arrays) -> str:
+    source = Path(arrays.source)
+    if source.suffix == ".npz":
+        what = f"{source} holds no array {EXACT_HEAD_KEY!r}"
+    elif (source / PARTS_MANIFEST).is_file():
+        what = (f"the parts in {source} hold no array {EXACT_HEAD_KEY!r} (a split written before resim "
+                f"kept it? split the .npz again with `resim data split`)")
+    elif arrays.spec.name in _CIFAR_LAYOUTS:
+        what = (f"{source} is the canonical {arrays.spec.name} distribution, whose test images are exact "
+                f"already; it has no {EXACT_HEAD_KEY!r}, so test on 'all'")
+    else:
+        what = f"{source} ({arrays.spec.name} in its canonical files) has no {EXACT_HEAD_KEY!r}"
+    return (f"test_set 'exact-head' needs exact copies of the first test images, but {what}; "
+            f"allowed: 'all' (the file's x_test), or 'exact-head' with a {arrays.spec.name}.npz or "
+            f"{arrays.spec.name}-parts/ holding {EXACT_HEAD_KEY!r}")
 
 
 def _spec(name: str) -> DatasetSpec:
@@ -257,14 +318,14 @@ def _spec(name: str) -> DatasetSpec:
     return spec
 
 
-def _count(requested: int | None, available: int, what: str) -> int:
+def _count(requested: int | None, available: int, what: str, split: str = "") -> int:
     """How many leading samples to keep; a bad request is an error, not a silent clamp."""
     if requested is None:
         return available
     if isinstance(requested, bool) or not isinstance(requested, (int, np.integer)):
         raise DataError(f"{what} must be an integer, got {requested!r}")
     if not 1 <= requested <= available:
-        raise DataError(f"{what}={requested} is out of range: this split has {available} samples")
+        raise DataError(f"{what}={requested} is out of range: this split{split} has {available} samples")
     return int(requested)
 
 
@@ -424,8 +485,14 @@ def _arrays(
     y_train: np.ndarray,
     x_test: np.ndarray,
     y_test: np.ndarray,
+    exact_head: np.ndarray | None = None,
 ) -> Arrays:
     """Check what a reader produced against the spec, so every format fails the same clear way."""
+    if exact_head is not None:
+        exact_head = _images(spec, source, EXACT_HEAD_KEY, exact_head)
+        if len(exact_head) > len(x_test):
+            raise DataError(f"{source}: {EXACT_HEAD_KEY} holds {len(exact_head)} images, more than the "
+                            f"{len(x_test)} of x_test whose head it is")
     return Arrays(
         x_train=_images(spec, source, "x_train", x_train),
         y_train=_labels(spec, source, "y_train", y_train, len(x_train)),
@@ -433,6 +500,7 @@ def _arrays(
         y_test=_labels(spec, source, "y_test", y_test, len(x_test)),
         spec=spec,
         source=str(source),
+        x_test_exact_head=exact_head,
     )
 
 
@@ -470,9 +538,10 @@ def _read_npz(spec: DatasetSpec, path: Path) -> Arrays:
                     f"{path}: missing arrays {', '.join(missing)} (has {', '.join(archive.files)})"
                 )
             loaded = [archive[key] for key in NPZ_KEYS]
+            head = archive[EXACT_HEAD_KEY] if EXACT_HEAD_KEY in archive.files else None
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
-    return _arrays(spec, path, *loaded)
+    return _arrays(spec, path, *loaded, exact_head=head)
 
 
 # ----------------------------------------------------------------------------- parts
@@ -515,13 +584,16 @@ def _spec_of_file(path: Path) -> DatasetSpec:
 def write_parts(arrays: Arrays, out: str | Path, parts: int, *, progress: bool = False) -> Path:
     """Split `arrays` into `parts` compressed `.npz` chunks plus a manifest in the new folder `out`.
 
-    Part i holds the i-th contiguous slice of each split (train and test alike). The manifest
-    records every part's md5, rows and the whole set's `dataset_id`, which loading checks. The
-    folder is built under a temporary name and renamed into place, so it is complete or absent."""
+    Part i holds the i-th contiguous slice of each split (train and test alike), and of the exact
+    test head, if any, the rows of that test slice it covers (so the first part holds all of a
+    short head). The manifest records every part's md5, rows and the whole set's `dataset_id`
+    (plus the head's rows and content id), which loading checks. The folder is built under a
+    temporary name and renamed into place, so it is complete or absent."""
     from rich.progress import Progress
 
     out = Path(out)
     n_train, n_test = len(arrays.y_train), len(arrays.y_test)
+    head = arrays.x_test_exact_head
     if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= n_train:
         raise DataError(f"parts={parts!r} is out of range: give 1..{n_train} (the training images)")
     if out.exists():
@@ -538,13 +610,19 @@ def write_parts(arrays: Arrays, out: str | Path, parts: int, *, progress: bool =
                 rows = {"train": [train_cuts[i], train_cuts[i + 1]], "test": [test_cuts[i], test_cuts[i + 1]]}
                 name = f"part-{i + 1:03d}-of-{parts:03d}.npz"
                 (a, b), (c, d) = rows["train"], rows["test"]
+                extra = {}
+                if head is not None:
+                    rows["test_exact_head"] = [min(c, len(head)), min(d, len(head))]
+                    extra[EXACT_HEAD_KEY] = head[slice(*rows["test_exact_head"])]
                 np.savez_compressed(tmp / name, x_train=arrays.x_train[a:b], y_train=arrays.y_train[a:b],
-                                    x_test=arrays.x_test[c:d], y_test=arrays.y_test[c:d])
+                                    x_test=arrays.x_test[c:d], y_test=arrays.y_test[c:d], **extra)
                 entries.append({"file": name, "md5": _md5(tmp / name), "bytes": (tmp / name).stat().st_size, **rows})
                 bar.advance(task)
         manifest = {"format": PARTS_FORMAT, "version": PARTS_VERSION, "dataset": arrays.spec.name,
                     "dataset_id": arrays.dataset_id, "source": arrays.source,
                     "train": n_train, "test": n_test, "parts": entries}
+        if head is not None:
+            manifest.update({"test_exact_head": len(head), "test_exact_head_id": _content_id(head)})
         (tmp / PARTS_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes the folder private; a data set is not
         os.rename(tmp, out)
@@ -558,6 +636,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _content_id(array: np.ndarray) -> str:
+    """SHA-1 of an array's dtype, shape and bytes (the exact head's check in a parts manifest)."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"{array.dtype.str}{array.shape};".encode())
+    digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()[:12]
 
 
 def _md5(path: Path) -> str:
@@ -606,10 +692,23 @@ def _read_parts(spec: DatasetSpec, folder: Path) -> Arrays:
             raise DataError(f"{path}: md5 {md5} does not match {entry['md5']} ({where}); "
                             "the part is damaged or incomplete, copy it again")
         pieces.append(_read_npz(spec, path))
-    whole = _arrays(spec, folder, *(np.concatenate([getattr(p, key) for p in pieces]) for key in NPZ_KEYS))
+    with_head = [p.x_test_exact_head is not None for p in pieces]
+    if not all(with_head) and ("test_exact_head" in manifest or any(with_head)):
+        lacking = [entry["file"] for entry, has in zip(entries, with_head) if not has]
+        raise DataError(f"{folder}: {', '.join(lacking)} lack the exact test head ({EXACT_HEAD_KEY}) that "
+                        f"{manifest_path} or the other parts have; the split is incomplete or mixed up")
+    head = np.concatenate([p.x_test_exact_head for p in pieces]) if all(with_head) else None
+    whole = _arrays(spec, folder, *(np.concatenate([getattr(p, key) for p in pieces]) for key in NPZ_KEYS),
+                    exact_head=head)
     if whole.dataset_id != manifest.get("dataset_id"):
         raise DataError(f"{folder}: the parts reassemble {whole.dataset_id}, but {manifest_path} "
                         f"promises {manifest.get('dataset_id')}; the split is incomplete or mixed up")
+    if head is not None and (len(head), _content_id(head)) != (
+        manifest.get("test_exact_head"), manifest.get("test_exact_head_id")
+    ):
+        raise DataError(f"{folder}: the parts reassemble an exact test head of {len(head)} images, id "
+                        f"{_content_id(head)}, but {manifest_path} promises {manifest.get('test_exact_head')} "
+                        f"images, id {manifest.get('test_exact_head_id')}; the split is incomplete or mixed up")
     return whole
 
 

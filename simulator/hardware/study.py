@@ -76,7 +76,10 @@ def _data_location(workload: Workload, data_dir) -> tuple[Any, Path | None]:
 
 def _id_file(workload: Workload, path: Path) -> Path:
     data = workload.config.data
-    key = stable_key({"fingerprint": _fingerprint(path), "train": data.train_samples, "test": data.test_samples})
+    # test_set only where it is not the default, so the records written before it existed still match.
+    chosen = {"test_set": data.test_set} if data.test_set != "all" else {}
+    key = stable_key({"fingerprint": _fingerprint(path), "train": data.train_samples, "test": data.test_samples,
+                      **chosen})
     return cache_dir() / "dataset_ids" / f"{workload.config.data.dataset}-{key}.json"
 
 
