@@ -8,11 +8,12 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+import chromium
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import shared_data_dir
+
 from simulator.pipeline import run
 from simulator.report.html import format_cell, render_html, table_of
 
@@ -159,38 +160,13 @@ def test_cells_are_formatted_like_report_md() -> None:
     assert table.rows == [["a", "1", "10.0%"], ["Sum", "", "90.0%"]]
 
 
-def _chromium(playwright) -> str | None:
-    """Playwright's own Chromium if `playwright install chromium` fetched it, else a system one."""
-    own = Path(playwright.chromium.executable_path)
-    if own.is_file():
-        return str(own)
-    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    return None
-
-
 @pytest.mark.slow
 def test_report_html_renders_every_plot_in_headless_chromium(results: tuple[Path, dict], tmp_path: Path) -> None:
     """Issue #7's acceptance: report.html opens in headless Chromium with every plot rendered and
     makes no request but for itself. RESIM_REPORT_SCREENSHOT=path keeps the full-page screenshot."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     out, _ = results
-    with sync_api.sync_playwright() as playwright:
-        executable = _chromium(playwright)
-        if executable is None:
-            pytest.skip("no Chromium: apt-get install chromium-headless-shell (or playwright install chromium)")
-        browser = playwright.chromium.launch(executable_path=executable)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            requests: list[str] = []
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto((out / "report.html").as_uri(), wait_until="load")
-            images = page.evaluate("Array.from(document.images, i => [i.complete, i.naturalWidth, i.naturalHeight])")
-            shot = tmp_path / "report.png"
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+    shot = tmp_path / "report.png"
+    requests, images = chromium.render(out / "report.html", shot)
     assert requests == [(out / "report.html").as_uri()]
     assert len(images) == 3 and all(done and width > 0 and height > 0 for done, width, height in images)
     assert shot.stat().st_size > 10_000

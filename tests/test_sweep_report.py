@@ -10,6 +10,7 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+import chromium
 import pandas as pd
 import pytest
 
@@ -167,17 +168,6 @@ def test_axis_labels_carry_units() -> None:
 
 # ----------------------------------------------------------------------------- headless Chromium
 
-def _chromium(playwright) -> str | None:
-    """Playwright's own Chromium if `playwright install chromium` fetched it, else a system one."""
-    own = Path(playwright.chromium.executable_path)
-    if own.is_file():
-        return str(own)
-    for name in ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    return None
-
-
 @pytest.fixture
 def sweep_folder(tmp_path: Path, shared_data: Path, cache: Path) -> Path:
     """RESIM_SWEEP_FOLDER (a finished sweep to check), else a LeNet-5 sweep over three crossbar
@@ -194,24 +184,10 @@ def sweep_folder(tmp_path: Path, shared_data: Path, cache: Path) -> Path:
 def test_sweep_report_renders_every_plot_in_headless_chromium(sweep_folder: Path, tmp_path: Path) -> None:
     """Issue #7's acceptance for sweeps: report.html opens in headless Chromium with every plot
     rendered and requests nothing but itself. RESIM_SWEEP_SCREENSHOT=path keeps the screenshot."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     html = sweep_folder / "report.html"
     expected = html.read_text(encoding="utf-8").count(f'src="{PNG_URI}')
-    with sync_api.sync_playwright() as playwright:
-        executable = _chromium(playwright)
-        if executable is None:
-            pytest.skip("no Chromium: apt-get install chromium-headless-shell (or playwright install chromium)")
-        browser = playwright.chromium.launch(executable_path=executable)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            requests: list[str] = []
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(html.as_uri(), wait_until="load")
-            images = page.evaluate("Array.from(document.images, i => [i.complete, i.naturalWidth, i.naturalHeight])")
-            shot = tmp_path / "sweep.png"
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+    shot = tmp_path / "sweep.png"
+    requests, images = chromium.render(html, shot)
     assert requests == [html.as_uri()]
     assert expected >= 3 and len(images) == expected
     assert all(done and width > 0 and height > 0 for done, width, height in images)
