@@ -138,6 +138,42 @@ class AugmentSpec(StrictModel):
         0, description="Random crop after zero padding by this many pixels (0: off)", unit="pixel", ge=0, le=16
     )
     horizontal_flip: StrictBool = field(False, description="Random horizontal flips", unit="flag")
+    jpeg_quality: StrictInt | None = field(
+        None,
+        description=(
+            "Re-encode training images as JPEG at this quality (1-100) and decode them, before the "
+            "crop and flip, as the JPEG-recovered CIFAR-10 test set was made (data/README.md); "
+            "0 or null: off. On CUDA the chosen images go through the CPU for the codec"
+        ),
+        unit="1",
+        ge=0,
+        le=100,
+    )
+    jpeg_probability: float = field(
+        0.5,
+        description=(
+            "Chance, drawn per image, that a training image gets jpeg_quality (with it on); 0.5 kept "
+            "exact-test accuracy where 1.0 lost some (examples/README.md, jpeg_augmentation.py)"
+        ),
+        unit="1",
+        ge=0,
+        le=1,
+    )
+
+    @field_validator("jpeg_quality")
+    @classmethod
+    def _zero_quality_is_off(cls, value: int | None) -> int | None:
+        return None if value == 0 else value
+
+    @model_serializer(mode="wrap")
+    def _dump_without_jpeg_when_off(self, handler: Any) -> dict[str, Any]:
+        # The dump is part of the checkpoint key: with JPEG off (every recipe made before these
+        # fields existed) both fields are left out, so those keys stay as they were.
+        data = handler(self)
+        if self.jpeg_quality is None:
+            data.pop("jpeg_quality", None)
+            data.pop("jpeg_probability", None)
+        return data
 
 
 class TrainSpec(StrictModel):

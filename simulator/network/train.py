@@ -5,8 +5,8 @@ tensor instead of going through a DataLoader: on 2 cores the worker processes of
 cost more than they save, and on a GPU the whole set sits in device memory, so augmentation runs
 there and no batch crosses the bus.
 
-Every random draw (data order, crop offsets, flips) comes from one CPU generator and only the
-drawn indices move to the device, so a recipe makes the same choices on the CPU and on CUDA and
+Every random draw (data order, crop offsets, flips, which images are JPEG re-encoded) comes from
+one CPU generator and only the drawn indices move to the device, so a recipe makes the same choices on the CPU and on CUDA and
 the weights differ by floating-point rounding alone: the device is therefore not part of a
 checkpoint's key, while mixed precision, which changes the arithmetic, is (TrainSpec's dump).
 """
@@ -14,6 +14,7 @@ checkpoint's key, while mixed precision, which changes the arithmetic, is (Train
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import time
 from collections.abc import Callable
@@ -31,28 +32,45 @@ from simulator.pruning.masks import Masks, MaskedTraining
 
 @dataclass
 class TensorData:
-    """A data set as normalised NCHW float tensors plus int64 labels."""
+    """A data set as normalised NCHW float tensors plus int64 labels, and the per-channel mean
+    and std (of images scaled to [0, 1]) they were normalised with; None where unknown."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+
+
+def _normalise(x: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """uint8 NHWC images -> float32 NCHW tensor, (x / 255 - mean) / std per channel."""
+    m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float().div_(255.0)
+    return t.sub_(m).div_(s).contiguous()
+
+
+def _denormalise(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """The inverse of _normalise for images that were uint8: float NCHW -> uint8 NHWC (CPU).
+
+    float32 rounding moves x * 255 by far less than half a grey level, so rounding gives back
+    the exact stored pixels."""
+    m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    t = (x.detach().float().cpu() * s + m).mul_(255.0).round_().clamp_(0, 255)
+    return t.to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
 
 
 def to_tensors(arrays: Arrays) -> TensorData:
     """uint8 NHWC arrays -> float NCHW tensors normalised with the data set's mean and std."""
-    mean = torch.tensor(arrays.spec.mean, dtype=torch.float32).view(1, -1, 1, 1)
-    std = torch.tensor(arrays.spec.std, dtype=torch.float32).view(1, -1, 1, 1)
-
-    def images(x: np.ndarray) -> torch.Tensor:
-        t = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float().div_(255.0)
-        return t.sub_(mean).div_(std).contiguous()
+    mean, std = tuple(arrays.spec.mean), tuple(arrays.spec.std)
 
     def labels(y: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.asarray(y, dtype=np.int64))
 
-    return TensorData(images(arrays.x_train), labels(arrays.y_train),
-                      images(arrays.x_test), labels(arrays.y_test))
+    return TensorData(_normalise(arrays.x_train, mean, std), labels(arrays.y_train),
+                      _normalise(arrays.x_test, mean, std), labels(arrays.y_test), mean, std)
 
 
 class DeviceError(Exception):
@@ -105,7 +123,8 @@ def on_device(data: TensorData, device: torch.device) -> TensorData:
     if cached is not None and cached[0] is data and cached[1] == device:
         return cached[2]
     _DEVICE_COPY.clear()  # free the previous copy before allocating the next
-    copy = TensorData(*(t.to(device) for t in (data.x_train, data.y_train, data.x_test, data.y_test)))
+    copy = TensorData(*(t.to(device) for t in (data.x_train, data.y_train, data.x_test, data.y_test)),
+                      data.mean, data.std)
     _DEVICE_COPY["copy"] = (data, device, copy)
     return copy
 
@@ -156,24 +175,70 @@ def make_scheduler(optimizer: torch.optim.Optimizer, recipe: TrainSpec,
     return None, False
 
 
-def augment(batch: torch.Tensor, spec: AugmentSpec, generator: torch.Generator) -> torch.Tensor:
-    """Random crop after zero padding and random horizontal flip, one draw per image.
+class AugmentError(ValueError):
+    """An augmentation cannot run on this data (JPEG needs the data's normalisation and RGB or
+    grey images)."""
 
-    The draws come from the CPU `generator` whatever device `batch` is on (see the module note);
-    the cropping and flipping run where the batch is."""
+
+def jpeg_roundtrip(images: np.ndarray, quality: int) -> np.ndarray:
+    """uint8 NHWC images (3 channels RGB or 1 grey) encoded as JPEG at `quality` and decoded,
+    image by image with Pillow (baseline JPEG, its default 4:2:0 chroma subsampling for RGB).
+    Deterministic: the same pixels and quality always give the same result."""
+    from PIL import Image
+
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] not in (1, 3):
+        raise AugmentError(f"JPEG augmentation needs uint8 NHWC images with 1 or 3 channels, "
+                           f"got {images.dtype} of shape {images.shape}")
+    out = np.empty_like(images)
+    grey = images.shape[3] == 1
+    for i, image in enumerate(images):
+        buffer = io.BytesIO()
+        Image.fromarray(image[:, :, 0] if grey else image, "L" if grey else "RGB").save(
+            buffer, format="JPEG", quality=quality)
+        buffer.seek(0)
+        with Image.open(buffer) as decoded:
+            pixels = np.asarray(decoded.convert("L" if grey else "RGB"))
+        out[i] = pixels[:, :, None] if grey else pixels
+    return out
+
+
+def augment(batch: torch.Tensor, spec: AugmentSpec, generator: torch.Generator, *,
+            mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None) -> torch.Tensor:
+    """JPEG re-encoding of a random share of the images, random crop after zero padding and
+    random horizontal flip, one draw per image.
+
+    The draws come from the CPU `generator` whatever device `batch` is on (see the module note),
+    in the order crop rows, crop columns, flips, JPEG choices, so a recipe without JPEG draws as
+    before; the cropping and flipping run where the batch is. JPEG acts first, on the image as
+    stored: the normalised batch (`mean`, `std` of the data, needed then) goes back to uint8
+    pixels, exactly, the chosen images are encoded and decoded on the CPU, as the JPEG-recovered
+    test images were made from whole uint8 RGB images, normalised again and moved back."""
     device = batch.device
-    if spec.crop_padding:
-        pad = spec.crop_padding
-        n, _, h, w = batch.shape
-        padded = nn.functional.pad(batch, (pad, pad, pad, pad))
+    n = batch.shape[0]   # a recipe without augmentation also passes flat (N, features) batches
+    pad = spec.crop_padding
+    if pad:
         dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(device)
         dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(device)
+    if spec.horizontal_flip:
+        flip = (torch.rand(n, generator=generator) < 0.5).to(device)
+    if spec.jpeg_quality:
+        chosen = torch.rand(n, generator=generator) < spec.jpeg_probability
+        if bool(chosen.any()):
+            if mean is None or std is None:
+                raise AugmentError("train.augment.jpeg_quality needs the data's mean and std to turn the "
+                                   "normalised batch back into pixels (TensorData from to_tensors)")
+            picked = torch.nonzero(chosen).view(-1)
+            pixels = jpeg_roundtrip(_denormalise(batch[picked.to(device)], mean, std), spec.jpeg_quality)
+            batch = batch.clone()
+            batch[picked.to(device)] = _normalise(pixels, mean, std).to(device=device, dtype=batch.dtype)
+    if pad:
+        h, w = batch.shape[2:]
+        padded = nn.functional.pad(batch, (pad, pad, pad, pad))
         rows = (dy.view(n, 1) + torch.arange(h, device=device).view(1, h)).view(n, 1, h, 1)
         cols = (dx.view(n, 1) + torch.arange(w, device=device).view(1, w)).view(n, 1, 1, w)
         batch = padded[torch.arange(n, device=device).view(n, 1, 1, 1),
                        torch.arange(batch.shape[1], device=device).view(1, -1, 1, 1), rows, cols]
     if spec.horizontal_flip:
-        flip = (torch.rand(batch.shape[0], generator=generator) < 0.5).to(device)
         batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(3), batch)
     return batch
 
@@ -253,7 +318,7 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                 lr = optimizer.param_groups[0]["lr"]
                 for step in range(steps):
                     index = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
-                    x = augment(data.x_train[index], recipe.augment, generator)
+                    x = augment(data.x_train[index], recipe.augment, generator, mean=data.mean, std=data.std)
                     if recipe.channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
                     y = data.y_train[index]
