@@ -260,14 +260,9 @@ def summarise(draws: pd.DataFrame) -> pd.DataFrame:
 
 def accuracy_vs_rate_plot(summary: pd.DataFrame, path, title: str) -> None:
     """Seed 003 Fig. 6: accuracy against fault rate per encoding, log rate axis, 95 % bands."""
-    import matplotlib
+    from simulator.report.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from simulator.report.atomic import atomic_replace
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2), dpi=120)
     for encoding, group in summary.groupby("encoding", sort=False):
         ax.plot(group["rate"], 100 * group["mean"], marker="o", label=encoding)
         ax.fill_between(group["rate"], 100 * group["ci95_low"], 100 * group["ci95_high"], alpha=0.2)
@@ -278,10 +273,7 @@ def accuracy_vs_rate_plot(summary: pd.DataFrame, path, title: str) -> None:
     ax.grid(True, alpha=0.3, which="both")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    with atomic_replace(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def tolerable_rate(rates: np.ndarray, means: np.ndarray, clean: float, drop: float = 0.01) -> float:

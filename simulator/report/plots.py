@@ -9,12 +9,27 @@ import pandas as pd
 from simulator.report.atomic import atomic_replace
 
 
-def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
-    """Saved share of crossbars vs crossbar size, one line per strategy (and density)."""
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path) -> None:
+    """Lay out `fig`, write it as PNG atomically (never a half-written plot) and close it."""
+    fig.tight_layout()
+    with atomic_replace(path) as tmp:
+        fig.savefig(tmp, format="png")
+    pyplot().close(fig)
+
+
+def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
+    """Saved share of crossbars vs crossbar size, one line per strategy (and density)."""
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     for (density, strategy), group in totals.groupby(["density", "strategy"], dropna=False, sort=False):
@@ -29,18 +44,12 @@ def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
     ax.grid(True, alpha=0.3)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_replace(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def energy_by_layer_plot(layers: pd.DataFrame, path: Path, title: str) -> None:
     """Dynamic energy per inference of every layer, stacked by component (nJ)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     columns = [c for c in layers.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
     columns = [c for c in columns if layers[c].sum() > 0]
@@ -56,18 +65,12 @@ def energy_by_layer_plot(layers: pd.DataFrame, path: Path, title: str) -> None:
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_title(title)
     ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    with atomic_replace(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
     """Energy per inference and latency vs crossbar size, one line per strategy (seed 004 Fig. 8)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
     for (density, strategy), group in totals.groupby(["density", "strategy"], dropna=False, sort=False):
@@ -84,20 +87,15 @@ def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
         ax.grid(True, alpha=0.3, which="both")
         ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    with atomic_replace(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def utilization_histogram_plot(histogram: dict[str, list], path: Path, title: str, strategy: str) -> None:
     """Seed 004 Fig. 4: share of tiles per utilisation decile (share of a tile's cells holding a
     nonzero weight), the dense grid beside the strategy's placed tiles."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    plt = pyplot()
 
     upper = np.asarray(histogram["bin_upper_edges"], dtype=float)
     lower = np.concatenate([[0.0], upper[:-1]])
@@ -113,7 +111,4 @@ def utilization_histogram_plot(histogram: dict[str, list], path: Path, title: st
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    with atomic_replace(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

@@ -27,8 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.report.atomic import atomic_replace, write_text
+from simulator.report.atomic import write_text
 from simulator.report.html import Plot, data_uri, render_template, table_of
+from simulator.report.plots import pyplot, save_figure
 from simulator.report.results import markdown_table
 from simulator.sweep.grid import key_unit
 
@@ -180,22 +181,6 @@ def _log_if_decades(ax, values: list[float]) -> None:
 
 # ----------------------------------------------------------------------------- plots
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> None:
-    fig.tight_layout()
-    with atomic_replace(path) as tmp:
-        fig.savefig(tmp, format="png")
-    _pyplot().close(fig)
-
-
 def _has(table: pd.DataFrame, *columns: str) -> bool:
     return any(c in table and table[c].notna().any() for c in columns)
 
@@ -241,7 +226,7 @@ def energy_latency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path
     """Energy and latency per inference vs the axis (seed 004 Fig. 8)."""
     if not _has(table, "energy_per_inference_uj", "latency_us"):
         return False
-    plt = _pyplot()
+    plt = pyplot()
     fig, panels = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
     for ax, column, ylabel in zip(panels, ("energy_per_inference_uj", "latency_us"),
                                   ("energy per inference (uJ)", "latency per inference (us)")):
@@ -252,7 +237,7 @@ def energy_latency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path
         if others:
             _style_legend(ax)
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
     return True
 
 
@@ -260,7 +245,7 @@ def crossbars_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pat
     """Tiles placed vs dense tiles, and the share of crossbars saved, vs the axis (seed 001)."""
     if not _has(table, "tiles_placed") or not _has(table, "tiles_dense"):
         return False
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
     drawn = _lines(left, table, axis, others, "tiles_placed", shared_colours=True)
     drawn += _lines(left, table, axis, others, "tiles_dense", linestyle="--", marker="s", shared_colours=True)
@@ -277,7 +262,7 @@ def crossbars_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pat
         axis.style(ax, table[axis.key])
         ax.grid(True, alpha=0.3, which="both")
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
     return True
 
 
@@ -287,7 +272,7 @@ def efficiency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pa
     pairs = (("energy_efficiency_vs_dense", "energy_efficiency_vs_baseline"), ("speedup_vs_dense", "speedup_vs_baseline"))
     if not _has(table, *pairs[0], *pairs[1]):
         return False
-    plt = _pyplot()
+    plt = pyplot()
     fig, panels = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
     for ax, (dense, baseline), ylabel in zip(panels, pairs, ("energy efficiency (x, higher is better)",
                                                              "speed-up (x, higher is better)")):
@@ -306,7 +291,7 @@ def efficiency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pa
         ax.grid(True, alpha=0.3, which="both")
         _style_legend(ax, styles)
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
     return True
 
 
@@ -315,7 +300,7 @@ def accuracy_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Path
     other keys (lines coincide where those keys do not change the network, e.g. the crossbar size)."""
     if not _has(table, "test_accuracy"):
         return False
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     percent = table.assign(_accuracy=100 * table["test_accuracy"])
     markers = "osD^vP*X"
@@ -329,7 +314,7 @@ def accuracy_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Path
     ax.grid(True, alpha=0.3, which="both")
     _style_legend(ax)
     ax.set_title(title, fontsize=10)
-    _save(fig, path)
+    save_figure(fig, path)
     return True
 
 
