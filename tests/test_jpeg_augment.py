@@ -221,3 +221,36 @@ def test_bad_values_name_file_key_and_value(tmp_path: Path, key: str, value, wor
     assert f"train.augment.{key}" in line
     assert words in line
     assert f"got {value!r}" in line or f"got {value}" in line
+
+
+def test_precomputed_jpeg_set_gives_the_same_batches_as_encoding_per_batch() -> None:
+    """train() encodes the training set once (jpeg_training_set) instead of the drawn images of every
+    batch; the augmented batches must be identical, image for image and draw for draw."""
+    from simulator.network.train import jpeg_roundtrip_threaded, jpeg_training_set
+
+    images = pixels(40, size=16, seed=3)
+    data = TensorData(_normalise(images, MEAN, STD), torch.zeros(40, dtype=torch.long),
+                      _normalise(images[:4], MEAN, STD), torch.zeros(4, dtype=torch.long), MEAN, STD)
+    spec = AugmentSpec(crop_padding=2, horizontal_flip=True, jpeg_quality=75, jpeg_probability=0.5)
+    whole = jpeg_training_set(data, 75, torch.device("cpu"))
+    assert jpeg_training_set(data, 75, torch.device("cpu")) is whole          # one copy per data set
+    assert torch.equal(_normalise(jpeg_roundtrip_threaded(images, 75, workers=2), MEAN, STD), whole)
+    index = torch.tensor([5, 0, 39, 17, 17, 8, 22, 31])
+    per_batch = augment(data.x_train[index], spec, torch.Generator().manual_seed(7), mean=MEAN, std=STD)
+    precomputed = augment(data.x_train[index], spec, torch.Generator().manual_seed(7), mean=MEAN, std=STD,
+                          jpeg=whole[index])
+    assert torch.equal(per_batch, precomputed)
+    assert not torch.equal(per_batch, augment(data.x_train[index], spec.model_copy(update={"jpeg_quality": None}),
+                                              torch.Generator().manual_seed(7)))
+
+
+def test_threaded_jpeg_matches_one_thread() -> None:
+    from simulator.network import train as train_module
+
+    images = pixels(50, size=8, seed=5)
+    old = train_module._JPEG_CHUNK
+    train_module._JPEG_CHUNK = 7   # several chunks on several threads
+    try:
+        assert np.array_equal(train_module.jpeg_roundtrip_threaded(images, 60, workers=3), jpeg_roundtrip(images, 60))
+    finally:
+        train_module._JPEG_CHUNK = old

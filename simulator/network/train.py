@@ -202,8 +202,49 @@ def jpeg_roundtrip(images: np.ndarray, quality: int) -> np.ndarray:
     return out
 
 
+# Images per task of the threaded JPEG pass; Pillow releases the GIL while it encodes and decodes.
+_JPEG_CHUNK = 2048
+
+
+def jpeg_roundtrip_threaded(images: np.ndarray, quality: int, workers: int | None = None) -> np.ndarray:
+    """jpeg_roundtrip over many images on several threads; the same pixels as one thread."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = [images[start:start + _JPEG_CHUNK] for start in range(0, len(images), _JPEG_CHUNK)]
+    if len(chunks) <= 1:
+        return jpeg_roundtrip(images, quality)
+    with ThreadPoolExecutor(max_workers=workers or min(len(chunks), os.cpu_count() or 1)) as pool:
+        return np.concatenate(list(pool.map(lambda chunk: jpeg_roundtrip(chunk, quality), chunks)))
+
+
+# The JPEG-recovered copy of one training set, reused by every train() call of one pruning run.
+_JPEG_COPY: dict[str, tuple[torch.Tensor, int, torch.device, torch.Tensor]] = {}
+
+
+def jpeg_training_set(data: TensorData, quality: int, device: torch.device) -> torch.Tensor:
+    """Every training image of `data` JPEG re-encoded at `quality`, normalised like `data`, on `device`.
+
+    augment() re-encodes the image as stored, before cropping and flipping, and the round trip is a
+    function of the stored pixels and the quality alone, so encoding the whole set once gives the
+    very pixels that encoding the drawn images batch by batch gives (a test checks it) without a
+    trip to the CPU per batch. Costs one more copy of the training set in memory."""
+    if data.mean is None or data.std is None:
+        raise AugmentError("train.augment.jpeg_quality needs the data's mean and std to turn the "
+                           "normalised images back into pixels (TensorData from to_tensors)")
+    cached = _JPEG_COPY.get("copy")
+    if cached is not None and cached[0] is data.x_train and cached[1] == quality and cached[2] == device:
+        return cached[3]
+    _JPEG_COPY.clear()
+    pixels = jpeg_roundtrip_threaded(_denormalise(data.x_train, data.mean, data.std), quality)
+    copy = _normalise(pixels, data.mean, data.std).to(device)
+    _JPEG_COPY["copy"] = (data.x_train, quality, device, copy)
+    return copy
+
+
 def augment(batch: torch.Tensor, spec: AugmentSpec, generator: torch.Generator, *,
-            mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None) -> torch.Tensor:
+            mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None,
+            jpeg: torch.Tensor | None = None) -> torch.Tensor:
     """JPEG re-encoding of a random share of the images, random crop after zero padding and
     random horizontal flip, one draw per image.
 
@@ -212,7 +253,8 @@ def augment(batch: torch.Tensor, spec: AugmentSpec, generator: torch.Generator, 
     before; the cropping and flipping run where the batch is. JPEG acts first, on the image as
     stored: the normalised batch (`mean`, `std` of the data, needed then) goes back to uint8
     pixels, exactly, the chosen images are encoded and decoded on the CPU, as the JPEG-recovered
-    test images were made from whole uint8 RGB images, normalised again and moved back."""
+    test images were made from whole uint8 RGB images, normalised again and moved back. `jpeg`,
+    the batch's images already re-encoded (jpeg_training_set), replaces that trip to the CPU."""
     device = batch.device
     n = batch.shape[0]   # a recipe without augmentation also passes flat (N, features) batches
     pad = spec.crop_padding
@@ -223,7 +265,9 @@ def augment(batch: torch.Tensor, spec: AugmentSpec, generator: torch.Generator, 
         flip = (torch.rand(n, generator=generator) < 0.5).to(device)
     if spec.jpeg_quality:
         chosen = torch.rand(n, generator=generator) < spec.jpeg_probability
-        if bool(chosen.any()):
+        if jpeg is not None:
+            batch = torch.where(chosen.to(device).view(-1, *([1] * (batch.dim() - 1))), jpeg, batch)
+        elif bool(chosen.any()):
             if mean is None or std is None:
                 raise AugmentError("train.augment.jpeg_quality needs the data's mean and std to turn the "
                                    "normalised batch back into pixels (TensorData from to_tensors)")
@@ -286,6 +330,8 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
     model.to(device)
     if recipe.channels_last:
         model.to(memory_format=torch.channels_last)
+    jpeg = (jpeg_training_set(data, recipe.augment.jpeg_quality, device)
+            if recipe.augment.jpeg_quality and recipe.augment.jpeg_probability > 0 else None)
     data = on_device(data, device)
     if masks:
         masks = {name: mask.to(device) for name, mask in masks.items()}
@@ -318,7 +364,8 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                 lr = optimizer.param_groups[0]["lr"]
                 for step in range(steps):
                     index = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
-                    x = augment(data.x_train[index], recipe.augment, generator, mean=data.mean, std=data.std)
+                    x = augment(data.x_train[index], recipe.augment, generator, mean=data.mean, std=data.std,
+                                jpeg=None if jpeg is None else jpeg[index])
                     if recipe.channels_last:
                         x = x.contiguous(memory_format=torch.channels_last)
                     y = data.y_train[index]
