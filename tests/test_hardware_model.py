@@ -221,6 +221,8 @@ def test_baseline_mapping_is_shared_across_the_workloads_crossbar_sizes(tmp_path
     doc = yaml.safe_load((repo / "workloads" / "vgg16_sparse.yaml").read_text())
     doc["hardware"] = str(repo / "hwconfigs" / "sparse_small.yaml")
     doc["hardware_study"]["baseline"] = str(repo / "hwconfigs" / "prime.yaml")
+    if doc["model"].get("checkpoint"):   # the copy lives elsewhere: point at the shipped file
+        doc["model"]["checkpoint"] = str((repo / "workloads" / doc["model"]["checkpoint"]).resolve())
     data = study.DataIdentity(spec=None, dataset_id="cifar10-test")
 
     def keys(size: int, crossbar_prune: bool) -> dict[str, str]:
