@@ -325,7 +325,8 @@ class NetworkConfig(LinkConfig):
     @model_validator(mode="after")
     def _htree_has_no_concentration(self) -> "NetworkConfig":
         if self.topology == "htree" and self.tiles_per_router != 1:
-            raise ValueError(f"an htree has one tile per leaf: tiles_per_router must be 1 (got {self.tiles_per_router})")
+            raise ValueError("an htree has one tile per leaf: tiles_per_router must be 1 "
+                             f"(got {self.tiles_per_router})")
         return self
 
 

@@ -82,7 +82,7 @@ def required_bits(rows: int, dac_bits: int, cell_bits: int, *, composed_bits: in
     `composed_bits`: the analog tree's composed value (slices x cell bits) in place of cell_bits."""
     bits = isaac_bits(rows, dac_bits, composed_bits if composed_bits is not None else cell_bits)
     bits += 1 if analog_polarity else 0
-    return bits - int(math.floor(math.log2(1.0 / range_fraction)))
+    return bits - math.floor(math.log2(1.0 / range_fraction))
 
 
 def resolve_bits(required: int, max_bits: int | None) -> int:

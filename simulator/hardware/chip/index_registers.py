@@ -19,7 +19,6 @@ power split by `leakage_share` (base.py).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 

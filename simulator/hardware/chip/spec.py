@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 from simulator.config.hardware import HardwareConfig
 from simulator.hardware.chip.adc import Adc, required_bits, resolve_bits
@@ -182,8 +182,8 @@ class ChipSpec:
             "dac": self.arrays * n * self.dac.drive_energy_pj() / read,
             "sample_hold": self.arrays * n * self.sample_hold.sample_energy_pj() / read,
             "adc": self.adcs * self.adc.sample_rate_gsps * self.adc.convert_energy_pj(),
-            "shift_add": self.tiles * self.shift_add_units_per_tile * self.shift_add.ops_per_ns
-            * self.shift_add.op_energy_pj(),
+            "shift_add": (self.tiles * self.shift_add_units_per_tile * self.shift_add.ops_per_ns
+                          * self.shift_add.op_energy_pj()),
             "composition_tree": (self.arrays * self.tree.compositions_per_ns * self.tree.compose_energy_pj()
                                  if self.tree else 0.0),
             "index_registers": 0.0,
@@ -212,6 +212,16 @@ def _missing(hw: HardwareConfig) -> list[str]:
             if getattr(getattr(hw, block), name) is None]
 
 
+T = TypeVar("T")
+
+
+def _given(value: T | None) -> T:
+    """A chip-model field that `_missing` has already checked."""
+    if value is None:
+        raise AssertionError("checked by _missing")
+    return value
+
+
 def _adc_sharing(size: int, columns_per_adc: int, arrays_per_tile: int) -> tuple[int, int, int, int]:
     """(ADCs per array, arrays per ADC, ADCs per tile, columns one ADC serves)."""
     if columns_per_adc < size:
@@ -219,6 +229,46 @@ def _adc_sharing(size: int, columns_per_adc: int, arrays_per_tile: int) -> tuple
         return per_array, 1, arrays_per_tile * per_array, columns_per_adc
     arrays_per_adc = columns_per_adc // size
     return 0, arrays_per_adc, math.ceil(arrays_per_tile / arrays_per_adc), arrays_per_adc * size
+
+
+def _crossbar(hw: HardwareConfig, size: int) -> Crossbar:
+    a = hw.array
+    return Crossbar(
+        size=size, pitch_um=a.cell_pitch_um or Crossbar.pitch_from_area(a.area_um2, a.rows, a.cols),
+        wire_capacitance_ff_per_um=a.wire_capacitance_ff_per_um,
+        wire_resistance_ohm_per_um=a.wire_resistance_ohm_per_um, read_voltage_v=_given(a.read_voltage_v),
+        base_read_ns=a.read_latency_ns or hw.cycle_ns, read_model=a.read_energy_model,
+        cell_energy_pj_per_cell=a.read_energy_pj_per_cell, read_pulse_ns=a.read_pulse_ns, r_on_ohm=a.r_on_ohm,
+        reference_area_um2=a.area_um2, reference_cells=a.rows * a.cols, leakage_per_array_mw=a.leakage_mw)
+
+
+def _adc(hw: HardwareConfig, bits: int, conversions_per_read: int, read_ns: float) -> Adc:
+    rate = conversions_per_read / read_ns if hw.adc.sample_rate_rule == "keep-pace" else hw.adc.sample_rate_gsps
+    return Adc(bits=bits, sample_rate_gsps=rate, model=hw.adc.energy_model, technology_nm=hw.technology_nm,
+               leakage_share=hw.leakage_share, energy_table_pj=dict(hw.adc.energy_pj_by_bits),
+               area_table_um2=dict(hw.adc.area_um2_by_bits))
+
+
+def _driver(hw: HardwareConfig, crossbar: Crossbar) -> WordlineDriver:
+    d = hw.dac
+    return WordlineDriver(d.bits, _given(d.one_bit_energy_pj), _given(d.one_bit_area_um2),
+                          1.0 / crossbar.read_latency_ns(), hw.leakage_share, crossbar.line(), crossbar.read_voltage_v)
+
+
+def _buffer(hw: HardwareConfig) -> EdramBuffer:
+    b = hw.buffer
+    return EdramBuffer(_given(b.capacity_bytes), b.access_bits, b.energy_pj, b.bits_per_ns, b.area_um2,
+                       _given(b.leakage_mw_per_mbit), _given(b.leakage_node_nm), hw.technology_nm)
+
+
+def _network(hw: HardwareConfig, tiles: int, tile_pitch_mm: float) -> Network:
+    n = hw.network
+    return Network(topology=n.topology, tiles=tiles, tiles_per_router=n.tiles_per_router,
+                   tile_pitch_mm=tile_pitch_mm, hop_latency_ns=_given(n.hop_latency_ns),
+                   link_bits_per_ns=_given(n.link_bits_per_ns),
+                   router_energy_per_bit_pj=_given(n.router_energy_pj_per_bit), router_ports=_given(n.router_ports),
+                   router_area_each_um2=_given(n.router_area_um2),
+                   wire_energy_per_bit_mm_pj=_given(n.wire_energy_pj_per_bit_mm), leakage_share=hw.leakage_share)
 
 
 def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_bits: int | None = None) -> ChipSpec:
@@ -233,7 +283,7 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
     tiles = hw.chip.tiles if tiles is None else tiles
     if tiles < 1:
         raise ValueError(f"a chip needs at least one tile (got {tiles})")
-    a, d, c, share = hw.array, hw.dac, hw.composition, hw.leakage_share
+    a, c, share = hw.array, hw.composition, hw.leakage_share
     cell_bits = cell_bits or a.cell_bits
     arrays_per_tile = max(1, a.rows * a.cols * hw.tile.arrays // (size * size))
     adcs_per_array, arrays_per_adc, adcs_per_tile, columns_served = _adc_sharing(
@@ -241,62 +291,33 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
     analog_tree = c.slices == "analog-tree"
     span = math.ceil(c.composed_bits / cell_bits) if analog_tree else 1
     conversions = math.ceil(columns_served / span)
-
-    rule = required_bits(size, d.bits, cell_bits, composed_bits=span * cell_bits if analog_tree else None,
+    rule = required_bits(size, hw.dac.bits, cell_bits, composed_bits=span * cell_bits if analog_tree else None,
                          analog_polarity=c.polarity == "analog", range_fraction=hw.adc.range_fraction)
     adc_bits = resolve_bits(rule, hw.adc.max_bits) if hw.adc.resolution == "isaac-rule" else hw.adc.bits
 
-    crossbar = Crossbar(
-        size=size, pitch_um=a.cell_pitch_um or Crossbar.pitch_from_area(a.area_um2, a.rows, a.cols),
-        wire_capacitance_ff_per_um=a.wire_capacitance_ff_per_um, wire_resistance_ohm_per_um=a.wire_resistance_ohm_per_um,
-        read_voltage_v=a.read_voltage_v, base_read_ns=a.read_latency_ns or hw.cycle_ns,
-        read_model=a.read_energy_model, cell_energy_pj_per_cell=a.read_energy_pj_per_cell,
-        read_pulse_ns=a.read_pulse_ns, r_on_ohm=a.r_on_ohm, reference_area_um2=a.area_um2, reference_cells=a.rows * a.cols,
-        leakage_per_array_mw=a.leakage_mw)
+    crossbar = _crossbar(hw, size)
     read_ns = crossbar.read_latency_ns()
-    rate = conversions / read_ns if hw.adc.sample_rate_rule == "keep-pace" else hw.adc.sample_rate_gsps
-    adc = Adc(bits=adc_bits, sample_rate_gsps=rate, model=hw.adc.energy_model, technology_nm=hw.technology_nm,
-              leakage_share=share, energy_table_pj=dict(hw.adc.energy_pj_by_bits),
-              area_table_um2=dict(hw.adc.area_um2_by_bits))
-    conversions_per_ns_tile = adcs_per_tile * rate
+    adc = _adc(hw, adc_bits, conversions, read_ns)
+    conversions_per_ns_tile = adcs_per_tile * adc.sample_rate_gsps
     units = arrays_per_tile * hw.shift_add.units_per_array
     tree = CompositionTree(c.tree_energy_pj, c.tree_area_um2, conversions_per_ns_tile / arrays_per_tile, share,
                            c.composed_bits, cell_bits) if analog_tree else None
     spec = ChipSpec(
         name=hw.name, technology_nm=hw.technology_nm, size=size, tiles=tiles, arrays_per_tile=arrays_per_tile,
-        cell_bits=cell_bits, input_bits=hw.input_bits, dac_bits=d.bits, phases=math.ceil(hw.input_bits / d.bits),
-        columns_per_adc=hw.adc.columns_per_adc, adcs_per_array=adcs_per_array, arrays_per_adc=arrays_per_adc,
-        adcs_per_tile=adcs_per_tile, conversions_per_read=conversions, adc_bits_rule=rule, adc_bits=adc_bits,
-        shift_add_units_per_tile=units, analog_tree=analog_tree, execution=hw.chip.execution,
-        array=crossbar,
-        dac=WordlineDriver(d.bits, d.one_bit_energy_pj, d.one_bit_area_um2, 1.0 / read_ns, share, crossbar.line(),
-                           a.read_voltage_v),
+        cell_bits=cell_bits, input_bits=hw.input_bits, dac_bits=hw.dac.bits,
+        phases=math.ceil(hw.input_bits / hw.dac.bits), columns_per_adc=hw.adc.columns_per_adc,
+        adcs_per_array=adcs_per_array, arrays_per_adc=arrays_per_adc, adcs_per_tile=adcs_per_tile,
+        conversions_per_read=conversions, adc_bits_rule=rule, adc_bits=adc_bits, shift_add_units_per_tile=units,
+        analog_tree=analog_tree, execution=hw.chip.execution, array=crossbar, dac=_driver(hw, crossbar),
         sample_hold=SampleHold(hw.sample_hold.energy_pj, hw.sample_hold.area_um2, 1.0 / read_ns, share),
-        adc=adc,
-        shift_add=ShiftAdd(hw.shift_add.energy_pj, hw.shift_add.area_um2, conversions_per_ns_tile / units, share),
+        adc=adc, shift_add=ShiftAdd(hw.shift_add.energy_pj, hw.shift_add.area_um2, conversions_per_ns_tile / units,
+                                    share),
         tree=tree,
         index_registers=IndexRegisters(hw.index_registers.mode, size, hw.index_registers.energy_pj_per_bit,
                                        hw.index_registers.area_um2_per_bit, REGISTER_READS_PER_BIT_PER_NS, share),
-        buffer=EdramBuffer(hw.buffer.capacity_bytes, hw.buffer.access_bits, hw.buffer.energy_pj,
-                           hw.buffer.bits_per_ns, hw.buffer.area_um2, hw.buffer.leakage_mw_per_mbit,
-                           hw.buffer.leakage_node_nm, hw.technology_nm),
-        bus=Bus(hw.bus.energy_pj_per_bit, hw.bus.bits_per_ns, hw.bus.area_um2, share),
+        buffer=_buffer(hw), bus=Bus(hw.bus.energy_pj_per_bit, hw.bus.bits_per_ns, hw.bus.area_um2, share),
         network=_network(hw, tiles, tile_pitch_mm=0.0),
     )
-    # The network's wire length per hop is the tile pitch: the square root of the tile's area,
-    # which does not depend on the wire energy, so it is resolved once the rest of the tile is.
-    pitch_mm = math.sqrt(spec.tile_area_um2) * 1e-3
-    return _replace_network(spec, _network(hw, tiles, pitch_mm))
-
-
-def _network(hw: HardwareConfig, tiles: int, tile_pitch_mm: float) -> Network:
-    n = hw.network
-    return Network(topology=n.topology, tiles=tiles, tiles_per_router=n.tiles_per_router, tile_pitch_mm=tile_pitch_mm,
-                   hop_latency_ns=n.hop_latency_ns, link_bits_per_ns=n.link_bits_per_ns,
-                   router_energy_per_bit_pj=n.router_energy_pj_per_bit, router_ports=n.router_ports,
-                   router_area_each_um2=n.router_area_um2, wire_energy_per_bit_mm_pj=n.wire_energy_pj_per_bit_mm,
-                   leakage_share=hw.leakage_share)
-
-
-def _replace_network(spec: ChipSpec, network: Network) -> ChipSpec:
-    return replace(spec, network=network)
+    # A link is one tile pitch (the square root of the tile's area) long; the area does not depend
+    # on the link energy, so the network is resolved once the rest of the tile is.
+    return replace(spec, network=_network(hw, tiles, math.sqrt(spec.tile_area_um2) * 1e-3))
