@@ -191,6 +191,7 @@ class ChipSpec:
             "bus": self.tiles * self.bus.bits_per_ns * self.bus.bit_energy_pj(),
             "router": self.network.routers() * self.network.router_ports * self.network.link_bits_per_ns
             * self.network.router_bit_energy_pj(),
+            # Each busy port drives one mesh link (an H-tree's links vary in length; the mesh link stands in).
             "network_wire": self.network.routers() * self.network.router_ports * self.network.link_bits_per_ns
             * self.network.mesh_link_mm() * self.network.wire_bit_energy_pj_per_mm(),
         }
