@@ -72,13 +72,27 @@ class ArrayConfig(SourcedBlock):
     read_energy_pj_per_cell: float = field(
         description="Energy of one cell in a driven row during one read (per-cell model)", unit="pJ", ge=0
     )
-    read_voltage_v: float | None = field(None, description="Read voltage on a driven wordline (conductance model)",
-                                         unit="V", gt=0)
+    read_voltage_v: float | None = field(
+        None, description="Read voltage on a driven wordline (conductance model; the chip model charges wordlines and "
+                          "bitlines to it)", unit="V", gt=0)
     read_pulse_ns: float | None = field(None, description="Duration of the read pulse (conductance model)",
                                         unit="ns", gt=0)
     area_um2: float = field(description="Area of one rows x cols array (scaled by cell count for other sizes)",
                             unit="um^2", ge=0)
     leakage_mw: float = field(0.0, description="Static power of one array", unit="mW", ge=0)
+    # Chip model (simulator/hardware/chip): wires of the array and its read latency.
+    read_latency_ns: float | None = field(
+        None, description="Chip model: one crossbar read (drive, settle, sample) before the wire RC term; "
+                          "unset: the file's cycle_ns", unit="ns", gt=0)
+    cell_pitch_um: float | None = field(
+        None, description="Chip model: cell pitch along a wordline or bitline; unset: derived from the array's area "
+                          "as sqrt(area_um2 / (rows x cols))", unit="um", gt=0)
+    wire_capacitance_ff_per_um: float = field(
+        0.2, description="Chip model: capacitance of a wordline or bitline per length (default 0.2 fF/um: NeuroSim "
+                         "V1.4 SubArray.cpp, capRow/capCol = length x 0.2e-15 / 1e-6)", unit="fF/um", gt=0)
+    wire_resistance_ohm_per_um: float | None = field(
+        None, description="Chip model: resistance of a wordline or bitline per length, for the wire RC term of the "
+                          "read latency; unset: the wire RC term is neglected", unit="ohm/um", ge=0)
 
     @model_validator(mode="after")
     def _off_above_on(self) -> "ArrayConfig":
@@ -103,6 +117,13 @@ class DacConfig(SourcedBlock):
         unit="1", ge=1, le=4096)
     area_um2: float = field(description="Area of one driver (one per wordline)", unit="um^2", ge=0)
     leakage_mw: float = field(0.0, description="Static power of one driver", unit="mW", ge=0)
+    one_bit_energy_pj: float | None = field(
+        None, description="Chip model: operating energy of one 1-bit driver per drive, without the wordline wire "
+                          "(multi-bit drivers scale it by 2**(bits - 1), Accelergy's IsaacDAC pow_base(2))",
+        unit="pJ", ge=0)
+    one_bit_area_um2: float | None = field(
+        None, description="Chip model: area of one 1-bit driver (multi-bit: x 2**(bits - 1), as the energy)",
+        unit="um^2", ge=0)
 
 
 class AdcConfig(SourcedBlock):
@@ -132,6 +153,34 @@ class AdcConfig(SourcedBlock):
         unit="1", gt=0, le=1,
     )
     leakage_mw: float = field(0.0, description="Static power of one ADC", unit="mW", ge=0)
+    resolution: Literal["fixed", "isaac-rule"] = field(
+        "fixed",
+        description=(
+            "Chip model: ADC bits at crossbar size N. fixed: `bits`; isaac-rule: ISAAC (ISCA 2016) Sec. V eqs. 1-2 "
+            "for N rows, dac.bits and cell_bits (the analog tree's composed bits in place of cell_bits, one more bit "
+            "for analog polarity subtraction), less log2(1 / range_fraction), capped at max_bits"
+        ),
+        unit="text",
+    )
+    max_bits: StrictInt | None = field(None, description="Chip model: cap on the resolution the rule asks for",
+                                       unit="bit", ge=1, le=16)
+    energy_model: Literal["table", "murmann"] = field(
+        "table",
+        description=(
+            "Chip model: energy and area per conversion. table: energy_pj_by_bits / area_um2_by_bits at the "
+            "resolution; murmann: the fit of Murmann's ADC survey in Accelergy's hwcomponents-adc (Andrulis et al., "
+            "arXiv 2404.06553) over bits, sample rate and technology_nm"
+        ),
+        unit="text",
+    )
+    sample_rate_rule: Literal["fixed", "keep-pace"] = field(
+        "fixed",
+        description=(
+            "Chip model: conversions per second of one ADC. fixed: sample_rate_gsps; keep-pace: the values one ADC "
+            "converts per array read / the read latency (ISAAC Sec. V: 128 columns per 100 ns read -> 1.28 GS/s)"
+        ),
+        unit="text",
+    )
 
     @model_validator(mode="after")
     def _bits_in_tables(self) -> "AdcConfig":
@@ -195,6 +244,10 @@ class CompositionConfig(SourcedBlock):
                                   unit="pJ", ge=0)
     tree_area_um2: float = field(0.0, description="Area of the analog tree of one array", unit="um^2", ge=0)
     tree_leakage_mw: float = field(0.0, description="Static power of one array's tree", unit="mW", ge=0)
+    composed_bits: StrictInt = field(
+        8, description="Chip model: bits of the weight value one analog tree composes from adjacent slice columns "
+                       "(default 8: seed 004 Sec. V maps an 8-bit value into adjacent columns and finds 8 bits "
+                       "enough)", unit="bit", ge=1, le=32)
 
 
 class IndexRegisterConfig(SourcedBlock):
@@ -202,6 +255,16 @@ class IndexRegisterConfig(SourcedBlock):
 
     energy_pj_per_bit: float = field(description="Energy of reading one stored index bit", unit="pJ", ge=0)
     area_um2_per_bit: float = field(description="Area of one stored index bit", unit="um^2", ge=0)
+    mode: Literal["rows-and-columns", "output-columns"] = field(
+        "rows-and-columns",
+        description=(
+            "Chip model: which registers a reordered tile has and when they are read. rows-and-columns: a register "
+            "per used row and column, all read once per input vector (resim's v1 model, an upper bound); "
+            "output-columns: seed 004 Sec. III and Fig. 3, registers only for the output (column) indices, "
+            "ceil(log2 N)-bit entries indexing inside the split block, read when the tile's outputs are routed"
+        ),
+        unit="text",
+    )
 
 
 class BufferConfig(SourcedBlock):
@@ -212,6 +275,15 @@ class BufferConfig(SourcedBlock):
     bits_per_ns: float = field(description="Bandwidth of the buffer", unit="bit/ns", gt=0)
     area_um2: float = field(description="Area of one tile's buffer", unit="um^2", ge=0)
     leakage_mw: float = field(0.0, description="Static power of one buffer", unit="mW", ge=0)
+    capacity_bytes: StrictInt | None = field(None, description="Chip model: capacity of one tile's buffer",
+                                             unit="B", ge=1, le=2**34)
+    leakage_mw_per_mbit: float | None = field(
+        None, description="Chip model: static power (leakage and refresh) per Mbit (2**20 bits) at leakage_node_nm",
+        unit="mW/Mbit", ge=0)
+    leakage_node_nm: StrictInt | None = field(
+        None, description="Chip model: technology node leakage_mw_per_mbit was measured at; scaled to technology_nm "
+                          "with Stillmaker & Baas's energy factors (leakage scales as energy, Accelergy hwcomponents "
+                          "techscaling.py)", unit="nm", ge=7, le=130)
 
 
 class LinkConfig(SourcedBlock):
@@ -221,6 +293,41 @@ class LinkConfig(SourcedBlock):
     bits_per_ns: float = field(description="Bandwidth of one link", unit="bit/ns", gt=0)
     area_um2: float = field(description="Area per tile", unit="um^2", ge=0)
     leakage_mw: float = field(0.0, description="Static power per tile", unit="mW", ge=0)
+
+
+class NetworkConfig(LinkConfig):
+    """The chip network between tiles: routers joined by links in an H-tree or a 2D mesh."""
+
+    topology: Literal["mesh", "htree"] = field(
+        "mesh",
+        description=(
+            "Chip model: mesh: routers on a ceil(sqrt(routers)) grid, XY routing (hops = Manhattan distance); "
+            "htree: a binary tree with tiles at the leaves (hops = up to the lowest common ancestor and down)"
+        ),
+        unit="text",
+    )
+    tiles_per_router: StrictInt = field(
+        1, description="Chip model: tiles sharing one router (a concentrated mesh); 1 for an H-tree",
+        unit="1", ge=1, le=64)
+    hop_latency_ns: float | None = field(None, description="Chip model: time for a flit to cross one router and link",
+                                         unit="ns", ge=0)
+    link_bits_per_ns: float | None = field(None, description="Chip model: bandwidth of one link", unit="bit/ns", gt=0)
+    router_energy_pj_per_bit: float | None = field(
+        None, description="Chip model: operating energy of one bit through one router (static share split off by "
+                          "leakage_share)", unit="pJ", ge=0)
+    router_area_um2: float | None = field(None, description="Chip model: area of one router", unit="um^2", ge=0)
+    router_ports: StrictInt | None = field(
+        None, description="Chip model: ports of one router; ports x link bandwidth is its full-activity traffic",
+        unit="1", ge=2, le=64)
+    wire_energy_pj_per_bit_mm: float | None = field(
+        None, description="Chip model: energy of one bit over one mm of link wire (C V^2)", unit="pJ/mm", ge=0)
+
+    @model_validator(mode="after")
+    def _htree_has_no_concentration(self) -> "NetworkConfig":
+        if self.topology == "htree" and self.tiles_per_router != 1:
+            raise ValueError("an htree has one tile per leaf: tiles_per_router must be 1 "
+                             f"(got {self.tiles_per_router})")
+        return self
 
 
 class TileConfig(SourcedBlock):
@@ -259,6 +366,16 @@ class HardwareConfig(SourcedBlock):
     input_bits: StrictInt = field(
         description="Activation precision fed to the arrays", unit="bit", ge=1, le=32
     )
+    leakage_share: float = field(
+        0.2,
+        description=(
+            "Chip model: share of a component's full-activity power that is static, for components whose source "
+            "gives only an operating power (DAC, sample-and-hold, ADC, shift-and-add, tree, index registers, bus, "
+            "router): leakage = share x energy x full-activity rate, energy per action = (1 - share) x energy "
+            "(default 0.2: hwcomponents-adc main.py, 'Assume leakage is 20% of the total energy', an assumption there)"
+        ),
+        unit="1", ge=0, lt=1,
+    )
     array: ArrayConfig = field(description="The ReRAM crossbar array", unit="block")
     dac: DacConfig = field(description="Input drivers", unit="block")
     adc: AdcConfig = field(description="Column converters", unit="block")
@@ -268,7 +385,7 @@ class HardwareConfig(SourcedBlock):
     index_registers: IndexRegisterConfig = field(description="Index registers of reordered tiles", unit="block")
     buffer: BufferConfig = field(description="Tile eDRAM buffer", unit="block")
     bus: LinkConfig = field(description="Tile bus from the buffer to the arrays", unit="block")
-    network: LinkConfig = field(description="Chip network between tiles (routers)", unit="block")
+    network: NetworkConfig = field(description="Chip network between tiles (routers)", unit="block")
     tile: TileConfig = field(description="Tile organisation", unit="block")
     chip: ChipConfig = field(description="Chip organisation", unit="block")
 

@@ -1,0 +1,324 @@
+"""ChipSpec: everything about one chip built from N x N arrays, resolved from a hardware file.
+
+`chip_spec(hw, N)` keeps resim's geometry rule (a tile keeps the described tile's cell budget:
+arrays per tile = rows x cols x tile.arrays / N^2) and builds one object per component
+(simulator/hardware/chip/*.py, each with its sources) at that N. The event model counts events; a
+ChipSpec says what each event costs, how long the stages take, and what the chip occupies and
+leaks.
+
+ADC sharing: `adc.columns_per_adc` bitlines share one ADC. Below N an array has
+ceil(N / columns_per_adc) ADCs; at or above N one ADC serves columns_per_adc // N whole arrays
+(`arrays_per_adc`), and a tile has ceil(arrays / arrays_per_adc) of them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal, TypeVar
+
+from simulator.config.hardware import HardwareConfig
+from simulator.hardware.chip.adc import Adc, required_bits, resolve_bits
+from simulator.hardware.chip.array import Crossbar
+from simulator.hardware.chip.base import ChipComponent
+from simulator.hardware.chip.buffer import Bus, EdramBuffer
+from simulator.hardware.chip.composition import CompositionTree
+from simulator.hardware.chip.dac import WordlineDriver
+from simulator.hardware.chip.index_registers import IndexRegisters
+from simulator.hardware.chip.network import Network
+from simulator.hardware.chip.sample_hold import SampleHold
+from simulator.hardware.chip.shift_add import ShiftAdd
+
+# ISAAC Table I's input register, the source of the shipped per-bit figures: 1024 of its 16 384
+# bits are read per 100 ns cycle (8 arrays x 128 rows, one bit each), so a stored bit is read
+# 1024 / 16384 / 100 times per ns at full activity.
+REGISTER_READS_PER_BIT_PER_NS = 1024 / 16384 / 100.0
+
+# Fields the chip model needs that the v1 model did not (optional in the schema).
+REQUIRED = {
+    "array": ("read_voltage_v",),
+    "dac": ("one_bit_energy_pj", "one_bit_area_um2"),
+    "buffer": ("capacity_bytes", "leakage_mw_per_mbit", "leakage_node_nm"),
+    "network": ("hop_latency_ns", "link_bits_per_ns", "router_energy_pj_per_bit", "router_area_um2",
+                "router_ports", "wire_energy_pj_per_bit_mm"),
+}
+
+
+@dataclass(frozen=True)
+class ChipSpec:
+    """One chip of `tiles` tiles of N x N arrays, every component resolved at N."""
+
+    name: str
+    technology_nm: int
+    size: int                      # N: rows = columns of every array
+    tiles: int
+    arrays_per_tile: int
+    cell_bits: int
+    input_bits: int
+    dac_bits: int
+    phases: int                    # ceil(input_bits / dac_bits)
+    columns_per_adc: int           # bitlines sharing one ADC (the file's)
+    adcs_per_array: int            # 0 when one ADC serves several arrays
+    arrays_per_adc: int            # 1 unless one ADC serves several arrays
+    adcs_per_tile: int
+    conversions_per_read: int      # values one ADC converts per array read
+    adc_bits_rule: int             # what ISAAC's rule asks for at N (before the cap)
+    adc_bits: int                  # what the chip has
+    shift_add_units_per_tile: int
+    analog_tree: bool
+    execution: Literal["layer-sequential", "pipelined"]
+    array: Crossbar
+    dac: WordlineDriver
+    sample_hold: SampleHold
+    adc: Adc
+    shift_add: ShiftAdd
+    tree: CompositionTree | None
+    index_registers: IndexRegisters
+    buffer: EdramBuffer
+    bus: Bus
+    network: Network
+
+    # Geometry ------------------------------------------------------------------------------
+
+    @property
+    def arrays(self) -> int:
+        return self.tiles * self.arrays_per_tile
+
+    @property
+    def adcs(self) -> int:
+        return self.tiles * self.adcs_per_tile
+
+    # Time ----------------------------------------------------------------------------------
+
+    @property
+    def read_ns(self) -> float:
+        return self.array.read_latency_ns()
+
+    @property
+    def convert_ns(self) -> float:
+        """One ADC's conversions of one array read."""
+        return self.conversions_per_read * self.adc.convert_latency_ns()
+
+    @property
+    def stage_ns(self) -> dict[str, float]:
+        """Stages every input phase passes (buffer and network stages depend on the layer's data)."""
+        return {"read": self.read_ns, "convert": self.convert_ns}
+
+    @property
+    def cycle_ns(self) -> float:
+        """The slowest per-phase stage: with sample-and-hold, reads and conversions overlap."""
+        return max(self.stage_ns.values())
+
+    # Components ------------------------------------------------------------------------------
+
+    def components(self, index_bits_stored: int = 0) -> list[ChipComponent]:
+        """Every component of the chip: energy per event, area and leakage per instance, instances.
+        Index registers are sized by the mapping: pass the stored bits."""
+        n, arrays = self.size, self.arrays
+        if self.array.read_model == "per-cell":
+            array_event, array_energy = "array_cell_reads", self.array.cell_energy_pj()
+        else:
+            array_event, array_energy = "array_conductance_us", self.array.conductance_energy_pj_per_us()
+        tree = self.tree
+        regs = self.index_registers
+        net = self.network
+        return [
+            ChipComponent("array", array_event, array_energy, self.array.area_um2(), self.array.leakage_mw(), arrays),
+            ChipComponent("bitline", "bitline_charges", self.array.bitline_energy_pj(), 0.0, 0.0, arrays * n),
+            ChipComponent("dac", "dac_drives", self.dac.drive_energy_pj(), self.dac.area_um2(), self.dac.leakage_mw(),
+                          arrays * n),
+            ChipComponent("sample_hold", "sample_holds", self.sample_hold.sample_energy_pj(),
+                          self.sample_hold.area_um2(), self.sample_hold.leakage_mw(), arrays * n),
+            ChipComponent("adc", "adc_conversions", self.adc.convert_energy_pj(), self.adc.area_um2(),
+                          self.adc.leakage_mw(), self.adcs),
+            ChipComponent("shift_add", "shift_adds", self.shift_add.op_energy_pj(), self.shift_add.area_um2(),
+                          self.shift_add.leakage_mw(), self.tiles * self.shift_add_units_per_tile),
+            ChipComponent("composition_tree", "tree_compositions",
+                          tree.compose_energy_pj() if tree else 0.0, tree.area_um2() if tree else 0.0,
+                          tree.leakage_mw() if tree else 0.0, arrays if tree else 0),
+            ChipComponent("index_registers", "index_bits", regs.bit_read_energy_pj(), regs.area_um2_per_bit(),
+                          regs.leakage_mw_per_bit(), index_bits_stored),
+            ChipComponent("buffer", "buffer_bytes", self.buffer.byte_energy_pj(), self.buffer.area_um2(),
+                          self.buffer.leakage_mw(), self.tiles),
+            ChipComponent("bus", "bus_bits", self.bus.bit_energy_pj(), self.bus.area_um2(), self.bus.leakage_mw(),
+                          self.tiles),
+            ChipComponent("router", "network_bit_hops", net.router_bit_energy_pj(), net.router_area_um2(),
+                          net.router_leakage_mw(), net.routers()),
+            # Link wires: energy per bit per mm; their area and static power are not modelled.
+            ChipComponent("network_wire", "network_bit_mm", net.wire_bit_energy_pj_per_mm(), 0.0, 0.0, 0),
+        ]
+
+    # Totals --------------------------------------------------------------------------------
+
+    @property
+    def area_by_component_um2(self) -> dict[str, float]:
+        return {c.name: c.area_total_um2 for c in self.components()}
+
+    @property
+    def chip_area_um2(self) -> float:
+        return sum(self.area_by_component_um2.values())
+
+    @property
+    def tile_area_um2(self) -> float:
+        """One tile's share of the chip (routers shared by several tiles counted by share)."""
+        return self.chip_area_um2 / self.tiles
+
+    @property
+    def leakage_by_component_mw(self) -> dict[str, float]:
+        return {c.name: c.leakage_total_mw for c in self.components()}
+
+    @property
+    def leakage_mw(self) -> float:
+        return sum(self.leakage_by_component_mw.values())
+
+    def full_activity_power_mw(self) -> dict[str, float]:
+        """Chip power per component with every instance at its full-activity rate (every array
+        read each read_ns with all rows and columns, every ADC at its sample rate, buffer and bus
+        at their bandwidth, every router port busy): the figure ISAAC's Table I quotes."""
+        n, read = self.size, self.read_ns
+        per_ns = {
+            "array": self.arrays * (n * n * self._cell_energy_full_pj()) / read,
+            "bitline": self.arrays * n * self.array.bitline_energy_pj() / read,
+            "dac": self.arrays * n * self.dac.drive_energy_pj() / read,
+            "sample_hold": self.arrays * n * self.sample_hold.sample_energy_pj() / read,
+            "adc": self.adcs * self.adc.sample_rate_gsps * self.adc.convert_energy_pj(),
+            "shift_add": (self.tiles * self.shift_add_units_per_tile * self.shift_add.ops_per_ns
+                          * self.shift_add.op_energy_pj()),
+            "composition_tree": (self.arrays * self.tree.compositions_per_ns * self.tree.compose_energy_pj()
+                                 if self.tree else 0.0),
+            "index_registers": 0.0,
+            "buffer": self.tiles * self.buffer.bits_per_ns / 8 * self.buffer.byte_energy_pj(),
+            "bus": self.tiles * self.bus.bits_per_ns * self.bus.bit_energy_pj(),
+            "router": self.network.routers() * self.network.router_ports * self.network.link_bits_per_ns
+            * self.network.router_bit_energy_pj(),
+            # Each busy port drives one mesh link (an H-tree's links vary in length; the mesh link stands in).
+            "network_wire": self.network.routers() * self.network.router_ports * self.network.link_bits_per_ns
+            * self.network.mesh_link_mm() * self.network.wire_bit_energy_pj_per_mm(),
+        }
+        leak = self.leakage_by_component_mw
+        return {name: value + leak.get(name, 0.0) for name, value in per_ns.items()}
+
+    def _cell_energy_full_pj(self) -> float:
+        if self.array.read_model == "per-cell":
+            return self.array.cell_energy_pj()
+        # Conductance model at full activity: every cell at its lowest resistance (an upper bound).
+        return self.array.conductance_energy_pj_per_us() * self.array.on_conductance_us()
+
+    def index_register_area_um2(self, stored_bits: int) -> float:
+        return stored_bits * self.index_registers.area_um2_per_bit()
+
+
+def _missing(hw: HardwareConfig) -> list[str]:
+    return [f"{block}.{name}" for block, names in REQUIRED.items() for name in names
+            if getattr(getattr(hw, block), name) is None]
+
+
+T = TypeVar("T")
+
+
+def _given(value: T | None) -> T:
+    """A chip-model field that `_missing` has already checked."""
+    if value is None:
+        raise AssertionError("checked by _missing")
+    return value
+
+
+def _adc_sharing(size: int, columns_per_adc: int, arrays_per_tile: int) -> tuple[int, int, int, int]:
+    """(ADCs per array, arrays per ADC, ADCs per tile, columns one ADC serves)."""
+    if columns_per_adc < size:
+        per_array = math.ceil(size / columns_per_adc)
+        return per_array, 1, arrays_per_tile * per_array, columns_per_adc
+    arrays_per_adc = columns_per_adc // size
+    return 0, arrays_per_adc, math.ceil(arrays_per_tile / arrays_per_adc), arrays_per_adc * size
+
+
+def _crossbar(hw: HardwareConfig, size: int) -> Crossbar:
+    a = hw.array
+    return Crossbar(
+        size=size, pitch_um=a.cell_pitch_um or Crossbar.pitch_from_area(a.area_um2, a.rows, a.cols),
+        wire_capacitance_ff_per_um=a.wire_capacitance_ff_per_um,
+        wire_resistance_ohm_per_um=a.wire_resistance_ohm_per_um, read_voltage_v=_given(a.read_voltage_v),
+        base_read_ns=a.read_latency_ns or hw.cycle_ns, read_model=a.read_energy_model,
+        cell_energy_pj_per_cell=a.read_energy_pj_per_cell, read_pulse_ns=a.read_pulse_ns, r_on_ohm=a.r_on_ohm,
+        reference_area_um2=a.area_um2, reference_cells=a.rows * a.cols, leakage_per_array_mw=a.leakage_mw)
+
+
+def _adc(hw: HardwareConfig, bits: int, conversions_per_read: int, read_ns: float) -> Adc:
+    rate = conversions_per_read / read_ns if hw.adc.sample_rate_rule == "keep-pace" else hw.adc.sample_rate_gsps
+    return Adc(bits=bits, sample_rate_gsps=rate, model=hw.adc.energy_model, technology_nm=hw.technology_nm,
+               leakage_share=hw.leakage_share, energy_table_pj=dict(hw.adc.energy_pj_by_bits),
+               area_table_um2=dict(hw.adc.area_um2_by_bits))
+
+
+def _driver(hw: HardwareConfig, crossbar: Crossbar) -> WordlineDriver:
+    d = hw.dac
+    return WordlineDriver(d.bits, _given(d.one_bit_energy_pj), _given(d.one_bit_area_um2),
+                          1.0 / crossbar.read_latency_ns(), hw.leakage_share, crossbar.line(), crossbar.read_voltage_v)
+
+
+def _buffer(hw: HardwareConfig) -> EdramBuffer:
+    b = hw.buffer
+    return EdramBuffer(_given(b.capacity_bytes), b.access_bits, b.energy_pj, b.bits_per_ns, b.area_um2,
+                       _given(b.leakage_mw_per_mbit), _given(b.leakage_node_nm), hw.technology_nm)
+
+
+def _network(hw: HardwareConfig, tiles: int, tile_pitch_mm: float) -> Network:
+    n = hw.network
+    return Network(topology=n.topology, tiles=tiles, tiles_per_router=n.tiles_per_router,
+                   tile_pitch_mm=tile_pitch_mm, hop_latency_ns=_given(n.hop_latency_ns),
+                   link_bits_per_ns=_given(n.link_bits_per_ns),
+                   router_energy_per_bit_pj=_given(n.router_energy_pj_per_bit), router_ports=_given(n.router_ports),
+                   router_area_each_um2=_given(n.router_area_um2),
+                   wire_energy_per_bit_mm_pj=_given(n.wire_energy_pj_per_bit_mm), leakage_share=hw.leakage_share)
+
+
+def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_bits: int | None = None) -> ChipSpec:
+    """The chip of `tiles` tiles (default: the file's chip.tiles) built from `size` x `size` arrays.
+
+    `cell_bits` overrides the file's array.cell_bits (a workload may map other cells)."""
+    missing = _missing(hw)
+    if missing:
+        raise ValueError(f"hardware {hw.name!r} lacks what the chip model needs: {', '.join(missing)}")
+    if size < 2:
+        raise ValueError(f"crossbar size must be at least 2 (got {size})")
+    tiles = hw.chip.tiles if tiles is None else tiles
+    if tiles < 1:
+        raise ValueError(f"a chip needs at least one tile (got {tiles})")
+    a, c, share = hw.array, hw.composition, hw.leakage_share
+    cell_bits = cell_bits or a.cell_bits
+    arrays_per_tile = max(1, a.rows * a.cols * hw.tile.arrays // (size * size))
+    adcs_per_array, arrays_per_adc, adcs_per_tile, columns_served = _adc_sharing(
+        size, hw.adc.columns_per_adc, arrays_per_tile)
+    analog_tree = c.slices == "analog-tree"
+    span = math.ceil(c.composed_bits / cell_bits) if analog_tree else 1
+    conversions = math.ceil(columns_served / span)
+    rule = required_bits(size, hw.dac.bits, cell_bits, composed_bits=span * cell_bits if analog_tree else None,
+                         analog_polarity=c.polarity == "analog", range_fraction=hw.adc.range_fraction)
+    adc_bits = resolve_bits(rule, hw.adc.max_bits) if hw.adc.resolution == "isaac-rule" else hw.adc.bits
+
+    crossbar = _crossbar(hw, size)
+    read_ns = crossbar.read_latency_ns()
+    adc = _adc(hw, adc_bits, conversions, read_ns)
+    conversions_per_ns_tile = adcs_per_tile * adc.sample_rate_gsps
+    units = arrays_per_tile * hw.shift_add.units_per_array
+    tree = CompositionTree(c.tree_energy_pj, c.tree_area_um2, conversions_per_ns_tile / arrays_per_tile, share,
+                           c.composed_bits, cell_bits) if analog_tree else None
+    spec = ChipSpec(
+        name=hw.name, technology_nm=hw.technology_nm, size=size, tiles=tiles, arrays_per_tile=arrays_per_tile,
+        cell_bits=cell_bits, input_bits=hw.input_bits, dac_bits=hw.dac.bits,
+        phases=math.ceil(hw.input_bits / hw.dac.bits), columns_per_adc=hw.adc.columns_per_adc,
+        adcs_per_array=adcs_per_array, arrays_per_adc=arrays_per_adc, adcs_per_tile=adcs_per_tile,
+        conversions_per_read=conversions, adc_bits_rule=rule, adc_bits=adc_bits, shift_add_units_per_tile=units,
+        analog_tree=analog_tree, execution=hw.chip.execution, array=crossbar, dac=_driver(hw, crossbar),
+        sample_hold=SampleHold(hw.sample_hold.energy_pj, hw.sample_hold.area_um2, 1.0 / read_ns, share),
+        adc=adc, shift_add=ShiftAdd(hw.shift_add.energy_pj, hw.shift_add.area_um2, conversions_per_ns_tile / units,
+                                    share),
+        tree=tree,
+        index_registers=IndexRegisters(hw.index_registers.mode, size, hw.index_registers.energy_pj_per_bit,
+                                       hw.index_registers.area_um2_per_bit, REGISTER_READS_PER_BIT_PER_NS, share),
+        buffer=_buffer(hw), bus=Bus(hw.bus.energy_pj_per_bit, hw.bus.bits_per_ns, hw.bus.area_um2, share),
+        network=_network(hw, tiles, tile_pitch_mm=0.0),
+    )
+    # A link is one tile pitch (the square root of the tile's area) long; the area does not depend
+    # on the link energy, so the network is resolved once the rest of the tile is.
+    return replace(spec, network=_network(hw, tiles, math.sqrt(spec.tile_area_um2) * 1e-3))
