@@ -52,9 +52,8 @@ def setup(layers: list[LayerWork], execution: str = "pipelined", *, copies: list
         for j in range(n):
             plans.append(CopyPlan(i, j, n, 0 if one_tile else tile, (groups or {}).get(i)))
             tile += 1
-    first_tile = {p.layer: p.tile for p in plans if p.index == 0}
-    return EngineSetup(layers, plans, [first_tile[i] for i in range(len(layers))],
-                       capacity if isinstance(capacity, list) else [capacity] * len(layers),
+    rooms = [capacity[p.layer] if isinstance(capacity, list) else capacity for p in plans]
+    return EngineSetup(layers, plans, rooms,
                        port_bits_per_ns=port, link_bits_per_ns=link, hop_ns=1.0, route=line_route,
                        execution=execution, images=images, aggregate=aggregate)
 
@@ -110,12 +109,12 @@ def test_a_buffer_of_one_window_stalls_the_producer() -> None:
     layers = works()
     roomy = simulate(setup(layers, "pipelined", images=1))
     lo, hi = layers[1].need_lo[0], layers[1].need_hi[0]
-    one_window = float(((hi - lo + 1) * layers[0].out_bits).max())
+    one_window = float(((hi - lo + 1) * layers[0].out_bits).max())   # layer 1 has one copy here
     rooms: list[float | None] = [None, one_window, None, None]
     tight = simulate(setup(layers, "pipelined", images=1, capacity=rooms))
     assert tight.waits_ns["buffer_space"] > 0 and roomy.waits_ns["buffer_space"] == 0
     assert tight.image_done_ns[0] > roomy.image_done_ns[0]
-    assert tight.peak_buffer_bits[1] == pytest.approx(one_window)
+    assert tight.peak_buffer_bits[1] == pytest.approx(one_window)   # copy 1 is layer 1's only copy
     with pytest.raises(BufferTooSmall, match="one window reads"):
         simulate(setup(layers, "pipelined", capacity=[None, one_window / 2, None, None]))
 
@@ -131,8 +130,8 @@ def test_a_narrow_link_makes_the_transfers_the_bottleneck() -> None:
     transfers = sum(layer.windows * layer.out_bits / link for layer in layers[:-1])
     assert sim.image_done_ns[0] > transfers
     assert sim.network_bit_hops == pytest.approx(sum(layer.windows * layer.out_bits for layer in layers[:-1]))
-    # Two copies of layer 1 on tiles 1 and 2 read the same buffer over the same link: they wait.
-    shared = simulate(setup(layers, "pipelined", copies=[1, 2, 1, 1], link=link))
+    # Two copies of layer 0 on tiles 0 and 1 send to layer 1 on tile 2 over the link 1 -> 2: they wait.
+    shared = simulate(setup(layers, "pipelined", copies=[2, 1, 1, 1], link=link, capacity=None))
     assert shared.waits_ns["network"] > 0
 
 

@@ -3,25 +3,33 @@ as simpy resources, layers as an inter-layer pipeline or one after another.
 
 The unit of work is one **window**: one input vector of one layer (a conv output pixel, a linear
 layer's input) on one copy of the layer. A copy is a set of arrays that hold the whole layer once;
-copies of a layer share its windows (copy j takes windows j, j + n, ...). Per window a copy
+the copies of a layer split its windows into contiguous bands (copy k of n takes windows
+floor(k V / n) .. floor((k + 1) V / n) - 1 in raster order), so each needs only the rows of its
+producers' maps under its band. Every copy has an input buffer in its tile's eDRAM. Per window a copy
 
 1. waits until its producers have made every output the window reads (pipelined: the rows of the
-   producer's output map under the window's receptive field; layer-sequential: the whole map),
-2. reads its inputs from the eDRAM buffer that holds the layer's input map (the buffer's port is a
-   resource) and, when the copy sits on another tile, has them sent over the network,
+   producer's output map under the window's receptive field; layer-sequential: the whole map of
+   the previous layer, one layer at a time),
+2. reads its inputs from its buffer (the tile's buffer port is a resource shared by the copies on
+   the tile),
 3. computes: `phases` bit-serial input phases, each an array read (drivers, crossbar, sample and
    hold) followed by conversions; the sample-and-holds let the next read overlap this phase's
    conversions, so a window takes read + adc + (phases - 1) x max(read, adc) plus the shift-and-add
-   (or composition-tree) step. Where the copy's converters are its own this is one event (the
-   same time as the phase-by-phase events, a test checks it); where converters are shared between
-   copies (an ADC group), every phase asks for the group, so copies wait for each other,
-4. sends its outputs over the network to the buffer of every consumer layer, where they take
-   room: a consumer's buffer holds `capacity` bits, and a producer whose consumer's buffer is full
-   stalls until the consumer has finished the windows that read the oldest outputs.
+   (or composition-tree) step. Where the copy's converters are its own this is one event (the same
+   time as the phase-by-phase events, a test checks it); where a converter group is shared between
+   copies, every phase asks for the group, so copies wait for each other,
+4. sends its outputs over the network to the buffer of every consumer copy whose band reads them,
+   where they take room: in the pipelined chip a copy's buffer holds `capacity` bits and fills in
+   raster order like a line buffer; a producer whose consumer's buffer is full (or whose earlier
+   outputs have not arrived there yet) stalls until the consumer has finished the windows that read
+   the oldest outputs. The layer-sequential chip keeps whole maps (no room limit).
 
 Links are held wormhole-style: a transfer takes every link of its route at once for
-hops x hop_ns + bits / link bandwidth. Waits are recorded per resource class: arrays (a window
-ready while its copy was busy), adcs, buffer ports, buffer space (a stalled producer) and network.
+hops x hop_ns + bits / link bandwidth, in one global order of link ids (no two transfers can each
+hold a link the other waits for). Waits are recorded per resource class: arrays (a window's inputs
+were there while its copy was busy; pipelined only: in a layer-sequential chip every window of a
+layer is ready when the layer starts), adcs, buffer ports, buffer space (a stalled producer) and
+network.
 
 The engine knows nothing of hardware files or mappings: simulator.hardware.chip_model builds its
 setup from the mapped network and the chip.
@@ -51,7 +59,7 @@ class LayerWork:
     need_hi: tuple[np.ndarray, ...]           # per producer: last producer window read by window k
     need_lo: tuple[np.ndarray, ...]           # per producer: first producer window read by window k
     in_bits: float                            # bits fetched from the input buffer per window
-    out_bits: float                           # bits written to each consumer's buffer per window
+    out_bits: float                           # bits written to each consumer copy's buffer per window
     read_ns: float                            # one array read (drive, settle, sample)
     adc_ns: float                             # one phase's conversions on the copy's busiest converter
     phases: int                               # bit-serial input phases per window
@@ -66,14 +74,18 @@ class LayerWork:
 
 @dataclass(frozen=True)
 class CopyPlan:
-    """One copy of a layer: the tile whose buffer port and network port it uses, and the converter
-    group it shares with other copies (None: converters of its own)."""
+    """One copy of a layer: its band of windows, the tile whose buffer and ports it uses, and the
+    converter group it shares with other copies (None: converters of its own)."""
 
     layer: int
     index: int
-    copies: int                               # copies of this layer (windows index, index + copies, ...)
+    copies: int                               # copies of this layer
     tile: int
     adc_group: int | None = None
+
+    def band(self, windows: int) -> tuple[int, int]:
+        """First and one-past-last window of this copy."""
+        return self.index * windows // self.copies, (self.index + 1) * windows // self.copies
 
 
 @dataclass(frozen=True)
@@ -82,8 +94,7 @@ class EngineSetup:
 
     layers: Sequence[LayerWork]
     copies: Sequence[CopyPlan]
-    buffer_tile: Sequence[int]                    # per layer: the tile holding its input map
-    buffer_capacity_bits: Sequence[float | None]  # per layer: room for its input map (None: unbounded)
+    buffer_capacity_bits: Sequence[float | None]  # per copy: room for its inputs (None: unbounded)
     port_bits_per_ns: float                       # one tile buffer port
     link_bits_per_ns: float                       # one network link
     hop_ns: float                                 # router and wire delay per hop
@@ -108,43 +119,92 @@ class EngineResult:
     buffer_bits_written: float
     network_bit_hops: float                   # bits x hops moved over links
     network_bits: float
-    peak_buffer_bits: list[float]             # per layer input buffer
+    traffic: dict[tuple[int, int], float]     # bits sent from tile to tile
+    peak_buffer_bits: list[float]             # per copy
     events: int
     end_ns: float
 
 
 class BufferTooSmall(ValueError):
-    """A layer's input buffer cannot hold what one of its windows reads at once."""
+    """A copy's input buffer cannot hold what one of its windows reads at once."""
 
 
-class _Progress:
-    """Windows finished by one layer, in order: `done` counts the finished prefix (global window
-    index over images); waiters are woken when the prefix passes their threshold."""
+class _Counter:
+    """A count that only grows; waiters are woken when it passes their threshold."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.value = 0
+        self._waiters: list[tuple[int, int, simpy.Event]] = []
+        self._serial = 0
+
+    def advance(self, value: int) -> None:
+        self.value = value
+        while self._waiters and self._waiters[0][0] < value:
+            heapq.heappop(self._waiters)[2].succeed()
+
+    def passing(self, index: int) -> simpy.Event | None:
+        """An event that fires once the count exceeds `index` (None: it already does)."""
+        if index < self.value:
+            return None
+        event = self.env.event()
+        self._serial += 1
+        heapq.heappush(self._waiters, (index, self._serial, event))
+        return event
+
+
+class _Progress(_Counter):
+    """Windows finished by one layer: the count is the finished prefix (global window index over
+    images), with the time the prefix first covered each window."""
 
     def __init__(self, env: simpy.Environment, total: int) -> None:
-        self.env = env
+        super().__init__(env)
         self.finished = np.zeros(total, dtype=bool)
-        self.done = 0
-        self.prefix_ns = np.full(total, np.nan)     # when the finished prefix first covered window i
-        self._waiters: list[tuple[int, int, simpy.Event]] = []
-        self._count = 0
+        self.prefix_ns = np.full(total, np.nan)
 
     def finish(self, index: int) -> None:
         self.finished[index] = True
-        while self.done < self.finished.size and self.finished[self.done]:
-            self.prefix_ns[self.done] = self.env.now
-            self.done += 1
-        while self._waiters and self._waiters[0][0] < self.done:
-            heapq.heappop(self._waiters)[2].succeed()
+        done = self.value
+        while done < self.finished.size and self.finished[done]:
+            self.prefix_ns[done] = self.env.now
+            done += 1
+        if done != self.value:
+            self.advance(done)
 
-    def reached(self, index: int) -> simpy.Event | None:
-        """An event that fires once window `index` and every one before it have finished."""
-        if index < self.done:
-            return None
-        event = self.env.event()
-        self._count += 1
-        heapq.heappush(self._waiters, (index, self._count, event))
-        return event
+
+@dataclass
+class _Inbox:
+    """A consumer copy's buffer for one producer: the producer windows it reads (per image, lo..hi),
+    which of them hold room, how far room has been given back, and the in-order arrivals."""
+
+    lo: int
+    hi: int
+    per_image: int                            # producer windows per image
+    holds: np.ndarray
+    freed: int = 0
+    arrived: _Counter | None = None           # in-order arrivals (bounded buffers only)
+
+    def ordinal(self, window: int) -> int:
+        """Position of global producer window `window` among the windows this copy reads."""
+        image, j = divmod(window, self.per_image)
+        return image * (self.hi - self.lo + 1) + (j - self.lo)
+
+
+def _check_room(setup: EngineSetup, rooms: Sequence[float | None]) -> None:
+    layers = setup.layers
+    for plan, room in zip(setup.copies, rooms):
+        layer = layers[plan.layer]
+        if room is None or not layer.producers:
+            continue
+        first, last = plan.band(layer.windows)
+        if first >= last:
+            continue
+        span = sum((hi[first:last] - lo[first:last] + 1) * layers[p].out_bits
+                   for p, hi, lo in zip(layer.producers, layer.need_hi, layer.need_lo))
+        widest = float(np.max(span))
+        if widest > room + 1e-9:
+            raise BufferTooSmall(f"layer {layer.name}: one window reads {widest / 8:.0f} bytes of its inputs at "
+                                 f"once, the buffer of its copy {plan.index} holds {room / 8:.0f} bytes")
 
 
 def simulate(setup: EngineSetup) -> EngineResult:
@@ -152,37 +212,47 @@ def simulate(setup: EngineSetup) -> EngineResult:
     env = simpy.Environment()
     layers, images = setup.layers, setup.images
     n_layers = len(layers)
-    consumers: list[list[int]] = [[] for _ in layers]
-    for c, layer in enumerate(layers):
-        for p in layer.producers:
-            consumers[p].append(c)
     pipelined = setup.execution == "pipelined"
-    capacity = list(setup.buffer_capacity_bits) if pipelined else [None] * n_layers
+    rooms = list(setup.buffer_capacity_bits) if pipelined else [None] * len(setup.copies)
+    _check_room(setup, rooms)
+    consumers: list[list[tuple[int, int]]] = [[] for _ in layers]      # (consumer layer, producer slot)
     for c, layer in enumerate(layers):
-        if capacity[c] is None or not layer.producers:
-            continue
-        span = max((float(((hi - lo + 1) * layers[p].out_bits).max()) if hi.size else 0.0)
-                   for p, hi, lo in zip(layer.producers, layer.need_hi, layer.need_lo))
-        if len(layer.producers) > 1:
-            span = float(sum(((hi - lo + 1) * layers[p].out_bits)
-                             for p, hi, lo in zip(layer.producers, layer.need_hi, layer.need_lo)).max())
-        if span > capacity[c] + 1e-9:
-            raise BufferTooSmall(f"layer {layer.name}: one window reads {span / 8:.0f} bytes of its inputs at once, "
-                                 f"its buffer holds {capacity[c] / 8:.0f} bytes")
+        for slot, p in enumerate(layer.producers):
+            consumers[p].append((c, slot))
+    copies_of: list[list[int]] = [[] for _ in layers]
+    for q, plan in enumerate(setup.copies):
+        copies_of[plan.layer].append(q)
 
     progress = [_Progress(env, layer.windows * images) for layer in layers]
-    tiles = {t for t in setup.buffer_tile} | {c.tile for c in setup.copies}
-    ports = {t: simpy.Resource(env, capacity=1) for t in tiles}
-    space = [simpy.Container(env, capacity=cap, init=cap) if cap is not None else None for cap in capacity]
-    freed = [[0] * len(layer.producers) for layer in layers]      # producer windows released, per consumer
-    holds = [[np.zeros(layers[p].windows * images, dtype=bool) for p in layer.producers] for layer in layers]
-    slot = {(c, p): i for c, layer in enumerate(layers) for i, p in enumerate(layer.producers)}
-    peak = [0.0] * n_layers
+    ports = {t: simpy.Resource(env, capacity=1) for t in {plan.tile for plan in setup.copies}}
+    boxes = [simpy.Container(env, capacity=room, init=room) if room is not None else None for room in rooms]
+    # inbox[q][slot]: what consumer copy q reads of its producer in `slot`.
+    inbox: list[list[_Inbox]] = []
+    # receivers[(c, slot)]: consumer copies of layer c sorted by band, with their lo / hi arrays.
+    receivers: dict[tuple[int, int], tuple[list[int], np.ndarray, np.ndarray]] = {}
+    for q, plan in enumerate(setup.copies):
+        layer = layers[plan.layer]
+        first, last = plan.band(layer.windows)
+        entries = []
+        for slot, p in enumerate(layer.producers):
+            lo = int(layer.need_lo[slot][first]) if first < last else 0
+            hi = int(layer.need_hi[slot][last - 1]) if first < last else -1
+            entries.append(_Inbox(lo, hi, layers[p].windows, np.zeros(layers[p].windows * images, dtype=bool),
+                                  arrived=_Counter(env) if rooms[q] is not None else None))
+        inbox.append(entries)
+    for c, layer in enumerate(layers):
+        for slot in range(len(layer.producers)):
+            qs = sorted(copies_of[c], key=lambda q: setup.copies[q].index)
+            receivers[c, slot] = (qs, np.array([inbox[q][slot].lo for q in qs]), np.array([inbox[q][slot].hi for q in qs]))
+
+    peak = [0.0] * len(setup.copies)
     links: dict[int, simpy.Resource] = {}
     groups: dict[int, simpy.Resource] = {}
     waits = dict.fromkeys(WAIT_CLASSES, 0.0)
     busy = dict.fromkeys(WAIT_CLASSES, 0.0)
     counts = {"read": 0.0, "written": 0.0, "bit_hops": 0.0, "bits": 0.0, "events": 0}
+    routes: dict[tuple[int, int], tuple[int, ...]] = {}
+    traffic: dict[tuple[int, int], float] = {}
     windows = np.zeros(n_layers, dtype=np.int64)
     phases_done = np.zeros(n_layers, dtype=np.int64)
     started = [np.nan] * n_layers
@@ -190,8 +260,8 @@ def simulate(setup: EngineSetup) -> EngineResult:
     image_done = [0.0] * images
     layer_image_left = [[layer.windows for _ in range(images)] for layer in layers]
     image_layers_left = [n_layers] * images
-    # Layer-sequential: one layer at a time, in order; layer l of image i starts when layer l - 1
-    # (or, for l = 0, the last layer of image i - 1) has finished image i.
+    # Layer-sequential: layer l of image i starts when layer l - 1 (or, for l = 0, the last layer
+    # of image i - 1) has finished image i.
     gate = [[env.event() for _ in range(images)] for _ in layers]
 
     def hold(resource: simpy.Resource, duration: float, kind: str) -> Generator[Any, Any, None]:
@@ -203,8 +273,6 @@ def simulate(setup: EngineSetup) -> EngineResult:
             yield env.timeout(duration)
         counts["events"] += 2
 
-    routes: dict[tuple[int, int], tuple[int, ...]] = {}
-
     def transfer(src: int, dst: int, bits: float) -> Generator[Any, Any, None]:
         if src == dst or bits <= 0:
             return
@@ -215,8 +283,6 @@ def simulate(setup: EngineSetup) -> EngineResult:
             return
         asked = env.now
         requests = []
-        # Every transfer takes its links in increasing id order: one global order, so no two
-        # transfers can each hold a link the other waits for.
         for link in route:
             resource = links.get(link)
             if resource is None:
@@ -229,107 +295,56 @@ def simulate(setup: EngineSetup) -> EngineResult:
         busy["network"] += duration * len(route)
         counts["bit_hops"] += bits * len(route)
         counts["bits"] += bits
+        traffic[src, dst] = traffic.get((src, dst), 0.0) + bits
         counts["events"] += len(route) + 1
         yield env.timeout(duration)
         for resource, request in requests:
             resource.release(request)
 
-    def release_inputs(c: int) -> None:
-        """Give back the buffer room of producer outputs that no unfinished window of c reads."""
-        box = space[c]
+    def deliver(q: int, slot: int, window: int, src: int, bits: float) -> Generator[Any, Any, None]:
+        """Producer window `window` (global) into consumer copy q's buffer: in raster order and
+        with room where the buffer is bounded."""
+        entry = inbox[q][slot]
+        box = boxes[q]
+        if box is not None:
+            asked = env.now
+            turn = entry.arrived.passing(entry.ordinal(window) - 1) if entry.arrived is not None else None
+            if turn is not None:
+                yield turn
+            if window >= entry.freed:
+                yield box.get(bits)
+                entry.holds[window] = True
+                peak[q] = max(peak[q], box.capacity - box.level)
+            waits["buffer_space"] += env.now - asked
+        target = setup.copies[q].tile
+        yield from transfer(src, target, bits)
+        yield from hold(ports[target], bits / setup.port_bits_per_ns, "buffer_ports")
+        counts["written"] += bits
+        if entry.arrived is not None:
+            entry.arrived.advance(entry.ordinal(window) + 1)
+
+    def release(q: int, next_window: int | None, image: int) -> None:
+        """Give back the room of producer outputs no later window of copy q reads."""
+        box = boxes[q]
         if box is None:
             return
-        layer = layers[c]
-        image, k = divmod(progress[c].done, layer.windows)
-        for i, p in enumerate(layer.producers):
-            per_image = layers[p].windows
-            keep_from = images * per_image if image >= images else image * per_image + int(layer.need_lo[i][k])
-            if keep_from <= freed[c][i]:
+        layer = layers[setup.copies[q].layer]
+        for slot, entry in enumerate(inbox[q]):
+            if next_window is None:
+                keep_from = (image + 1) * entry.per_image
+            else:
+                keep_from = image * entry.per_image + int(layer.need_lo[slot][next_window])
+            if keep_from <= entry.freed:
                 continue
-            held = holds[c][i][freed[c][i]:keep_from]
-            room = int(held.sum()) * layers[p].out_bits
+            held = entry.holds[entry.freed:keep_from]
+            room = float(held.sum()) * layers[layer.producers[slot]].out_bits
             held[:] = False
-            freed[c][i] = keep_from
+            entry.freed = keep_from
             if room > 0:
                 box.put(room)
 
-    def copy_process(plan: CopyPlan) -> Generator[Any, Any, None]:
-        c = plan.layer
-        layer = layers[c]
-        home = plan.tile
-        buffer_home = setup.buffer_tile[c]
-        per_image = layer.windows
-        group = None
-        if plan.adc_group is not None:
-            group = groups.get(plan.adc_group)
-            if group is None:
-                group = groups[plan.adc_group] = simpy.Resource(env, capacity=1)
-        phase_events = group is not None or not setup.aggregate
-        for image in range(images):
-            if not pipelined:
-                yield gate[c][image]
-            for k in range(plan.index, per_image, plan.copies):
-                g = image * per_image + k
-                reached = env.now
-                ready = 0.0
-                for i, p in enumerate(layer.producers):
-                    needed = image * layers[p].windows + int(layer.need_hi[i][k])
-                    event = progress[p].reached(needed)
-                    if event is not None:
-                        yield event
-                        counts["events"] += 1
-                    ready = max(ready, float(progress[p].prefix_ns[needed]))
-                if pipelined and layer.producers and ready < reached:
-                    # The window's inputs were there before its copy was free: it queued for the arrays.
-                    waits["arrays"] += reached - ready
-                if np.isnan(started[c]) and image == 0:
-                    started[c] = env.now
-                # Inputs: the buffer port of the tile holding the layer's input map, then the network.
-                yield from hold(ports[buffer_home], layer.in_bits / setup.port_bits_per_ns, "buffer_ports")
-                counts["read"] += layer.in_bits
-                yield from transfer(buffer_home, home, layer.in_bits)
-                # Compute.
-                if not phase_events:
-                    yield env.timeout(layer.compute_ns)
-                    counts["events"] += 1
-                    busy["arrays"] += layer.phases * layer.read_ns
-                    busy["adcs"] += layer.phases * layer.adc_ns
-                else:
-                    yield from phased(layer, group)
-                windows[c] += 1
-                phases_done[c] += layer.phases
-                # Outputs: into every consumer's buffer (room first: a full buffer stalls us).
-                for consumer in consumers[c] or [None]:
-                    target = setup.buffer_tile[consumer] if consumer is not None else home
-                    box = space[consumer] if consumer is not None else None
-                    # An output no unfinished window of the consumer reads any more takes no room.
-                    if box is not None and g >= freed[consumer][slot[consumer, c]]:
-                        asked = env.now
-                        yield box.get(layer.out_bits)
-                        waits["buffer_space"] += env.now - asked
-                        holds[consumer][slot[consumer, c]][g] = True
-                        peak[consumer] = max(peak[consumer], box.capacity - box.level)
-                    yield from transfer(home, target, layer.out_bits)
-                    yield from hold(ports[target], layer.out_bits / setup.port_bits_per_ns, "buffer_ports")
-                    counts["written"] += layer.out_bits
-                progress[c].finish(g)
-                release_inputs(c)
-                left = layer_image_left[c]
-                left[image] -= 1
-                if left[image] == 0:
-                    if image == 0:
-                        ended[c] = env.now
-                    image_layers_left[image] -= 1
-                    if image_layers_left[image] == 0:
-                        image_done[image] = env.now
-                    if not pipelined:
-                        if c + 1 < n_layers:
-                            gate[c + 1][image].succeed()
-                        elif image + 1 < images:
-                            gate[0][image + 1].succeed()
-
     def phased(layer: LayerWork, group: simpy.Resource | None) -> Generator[Any, Any, None]:
-        """The window's phases one by one: a read, then its conversions on the (shared) converters;
+        """A window's phases one by one: a read, then its conversions on the (shared) converters;
         the next read overlaps them, but its sample waits until they are done."""
         converting: simpy.Process | None = None
 
@@ -353,19 +368,88 @@ def simulate(setup: EngineSetup) -> EngineResult:
         if layer.post_ns:
             yield env.timeout(layer.post_ns)
 
-    for plan in setup.copies:
-        env.process(copy_process(plan))
+    def copy_process(q: int) -> Generator[Any, Any, None]:
+        plan = setup.copies[q]
+        c = plan.layer
+        layer = layers[c]
+        first, last = plan.band(layer.windows)
+        home = plan.tile
+        group = None
+        if plan.adc_group is not None:
+            group = groups.get(plan.adc_group)
+            if group is None:
+                group = groups[plan.adc_group] = simpy.Resource(env, capacity=1)
+        phase_events = group is not None or not setup.aggregate
+        for image in range(images):
+            if not pipelined:
+                yield gate[c][image]
+            for k in range(first, last):
+                g = image * layer.windows + k
+                reached = env.now
+                ready = 0.0
+                for slot, p in enumerate(layer.producers):
+                    needed = image * layers[p].windows + int(layer.need_hi[slot][k])
+                    event = progress[p].passing(needed)
+                    if event is not None:
+                        yield event
+                        counts["events"] += 1
+                    ready = max(ready, float(progress[p].prefix_ns[needed]))
+                if pipelined and layer.producers and ready < reached:
+                    waits["arrays"] += reached - ready
+                if np.isnan(started[c]) and image == 0:
+                    started[c] = env.now
+                yield from hold(ports[home], layer.in_bits / setup.port_bits_per_ns, "buffer_ports")
+                counts["read"] += layer.in_bits
+                if not phase_events:
+                    yield env.timeout(layer.compute_ns)
+                    counts["events"] += 1
+                    busy["arrays"] += layer.phases * layer.read_ns
+                    busy["adcs"] += layer.phases * layer.adc_ns
+                else:
+                    yield from phased(layer, group)
+                windows[c] += 1
+                phases_done[c] += layer.phases
+                sent = False
+                for consumer, slot in consumers[c]:
+                    qs, lo, hi = receivers[consumer, slot]
+                    start = int(np.searchsorted(hi, k, side="left"))
+                    stop = int(np.searchsorted(lo, k, side="right"))
+                    for target in qs[start:stop]:
+                        sent = True
+                        yield from deliver(target, slot, g, home, layer.out_bits)
+                if not sent:   # the network's outputs (or outputs nobody reads) go to the own buffer
+                    yield from hold(ports[home], layer.out_bits / setup.port_bits_per_ns, "buffer_ports")
+                    counts["written"] += layer.out_bits
+                progress[c].finish(g)
+                release(q, k + 1 if k + 1 < last else None, image)
+                left = layer_image_left[c]
+                left[image] -= 1
+                if left[image] == 0:
+                    if image == 0:
+                        ended[c] = env.now
+                    image_layers_left[image] -= 1
+                    if image_layers_left[image] == 0:
+                        image_done[image] = env.now
+                    if not pipelined:
+                        if c + 1 < n_layers:
+                            gate[c + 1][image].succeed()
+                        elif image + 1 < images:
+                            gate[0][image + 1].succeed()
+
+    for q in range(len(setup.copies)):
+        env.process(copy_process(q))
     if not pipelined and images:
         gate[0][0].succeed()
     env.run()
-    if image_layers_left and any(left > 0 for left in image_layers_left):
+    if any(left > 0 for left in image_layers_left):
         stuck = [layers[c].name for c in range(n_layers) if layer_image_left[c][-1] > 0]
-        raise RuntimeError(f"the event model stopped with layers unfinished: {', '.join(stuck[:5])}")
+        raise RuntimeError(f"the event model stopped with layers unfinished (buffers too small for the "
+                           f"order the producers deliver in?): {', '.join(stuck[:5])}")
     return EngineResult(
         image_done_ns=image_done, layer_start_ns=[float(s) for s in started], layer_end_ns=[float(e) for e in ended],
         windows=windows, phases=phases_done, waits_ns=waits, busy_ns=busy,
         buffer_bits_read=counts["read"], buffer_bits_written=counts["written"],
-        network_bit_hops=counts["bit_hops"], network_bits=counts["bits"], peak_buffer_bits=peak,
+        network_bit_hops=counts["bit_hops"], network_bits=counts["bits"], traffic=traffic, peak_buffer_bits=peak,
         events=int(counts["events"]), end_ns=float(env.now))
 
 
@@ -380,31 +464,28 @@ class ClosedFormTimes:
 
 
 def closed_form(setup: EngineSetup) -> ClosedFormTimes:
-    """Layer time = ceil(windows / copies) x (fetch + network in + compute + outputs), nothing
-    waiting for anything else; layer-sequential latency is their sum, a pipeline's interval in
-    steady state their maximum (the slowest stage sets the pace)."""
-    copies_of = [0] * len(setup.layers)
-    hops_in = [0] * len(setup.layers)
-    for plan in setup.copies:
-        copies_of[plan.layer] += 1
-        hops_in[plan.layer] = max(hops_in[plan.layer], len(setup.route(setup.buffer_tile[plan.layer], plan.tile))
-                                  if setup.buffer_tile[plan.layer] != plan.tile else 0)
-    consumers: list[list[int]] = [[] for _ in setup.layers]
-    for c, layer in enumerate(setup.layers):
+    """Layer time = the widest band x (fetch + compute + outputs to the consumer copies that read
+    them), nothing waiting for anything else; layer-sequential latency is their sum, a pipeline's
+    interval in steady state their maximum (the slowest stage sets the pace)."""
+    layers = setup.layers
+    consumers: list[list[int]] = [[] for _ in layers]
+    for c, layer in enumerate(layers):
         for p in layer.producers:
             consumers[p].append(c)
-    tile_of = {plan.layer: plan.tile for plan in setup.copies if plan.index == 0}
-    per_window, layer_ns = [], []
-    for c, layer in enumerate(setup.layers):
-        def move(hops: int, bits: float) -> float:
-            return hops * setup.hop_ns + bits / setup.link_bits_per_ns if hops and bits > 0 else 0.0
+    first_copy = {plan.layer: plan for plan in setup.copies if plan.index == 0}
+    copies = [first_copy[c].copies if c in first_copy else 1 for c in range(len(layers))]
 
-        t = layer.in_bits / setup.port_bits_per_ns + move(hops_in[c], layer.in_bits) + layer.compute_ns
-        for consumer in consumers[c] or [None]:
-            target = setup.buffer_tile[consumer] if consumer is not None else tile_of.get(c, 0)
-            src = tile_of.get(c, 0)
-            hops = len(setup.route(src, target)) if src != target else 0
-            t += move(hops, layer.out_bits) + layer.out_bits / setup.port_bits_per_ns
+    def move(src: int, dst: int, bits: float) -> float:
+        hops = len(setup.route(src, dst)) if src != dst else 0
+        return (hops * setup.hop_ns + bits / setup.link_bits_per_ns if hops and bits > 0 else 0.0) \
+            + bits / setup.port_bits_per_ns
+
+    per_window, layer_ns = [], []
+    for c, layer in enumerate(layers):
+        src = first_copy[c].tile if c in first_copy else 0
+        t = layer.in_bits / setup.port_bits_per_ns + layer.compute_ns
+        targets = [first_copy[d].tile for d in consumers[c] if d in first_copy] or [src]
+        t += sum(move(src, dst, layer.out_bits) for dst in targets)
         per_window.append(t)
-        layer_ns.append(-(-layer.windows // max(copies_of[c], 1)) * t)
+        layer_ns.append(-(-layer.windows // max(copies[c], 1)) * t)
     return ClosedFormTimes(layer_ns, float(sum(layer_ns)), float(max(layer_ns, default=0.0)), per_window)

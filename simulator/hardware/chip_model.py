@@ -1,0 +1,412 @@
+"""The hardware stage: a mapped network on a chip of N x N arrays, sized by a policy, run by the
+event model (simulator.hardware.engine), its energy counted from what ran.
+
+1. Per layer, what one copy of it costs (`plan_layer`): arrays, and per array read (one input
+   phase of one window) the cells read, bitlines charged, wordlines driven, samples, conversions
+   and shift-and-adds of the tiles the mapping placed, never of a dense grid; per window the index
+   register bits read, the bits fetched and written; the read and conversion times at N.
+2. The chip (`size_chip`): `fixed` (the hardware file's tiles), `fit` (the fewest tiles that hold
+   one copy of every layer, plus `replica_budget` more arrays for replicas) or `iso-area` (as many
+   tiles as fit the area of another chip, the baseline's).
+3. Replicas of the slowest layers into the arrays left free (placement.replicate), copies placed
+   on tiles in layer order (placement.place).
+4. The event model runs `images` images; energy = events that ran x energy per event (spec
+   components) + leakage power of every instance on the chip x the time per image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from simulator.hardware.chip.network import htree_level
+from simulator.hardware.chip.spec import ChipSpec
+from simulator.hardware.demand import LayerDemand
+from simulator.hardware.engine import CopyPlan, EngineResult, EngineSetup, LayerWork, closed_form, simulate
+from simulator.hardware.placement import ChipTooSmall, place, replicate
+from simulator.lowering.dataflow import Dataflow, window_needs
+from simulator.mapping.encoding import get_encoding
+from simulator.mapping.slicing import top_level
+
+SizingPolicy = Literal["fixed", "fit", "iso-area"]
+PHASE_EVENTS = ("array_cell_reads", "array_conductance_us", "bitline_charges", "dac_drives", "sample_holds",
+                "adc_conversions", "shift_adds", "tree_compositions")
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """How big the chip is: the same policy for a workload's chip and its baselines."""
+
+    policy: SizingPolicy = "fixed"
+    replica_budget: float = 0.0            # fit: extra arrays for replicas, as a share of the mapping's
+    area_um2: float | None = None          # iso-area: the area to fill (the baseline chip's)
+    replicate: bool = True                 # fill free arrays with replicas of the slowest layers
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One copy of one layer on the chip."""
+
+    name: str
+    windows: int
+    tiles: int                             # logical tiles of the mapping
+    arrays: int                            # physical arrays of one copy
+    per_phase: dict[str, float]            # events of one array read of every array of the copy
+    index_bits: float                      # index register bits read per window
+    index_bits_stored: int                 # index register bits one copy stores
+    in_bits: float                         # inputs fetched per window
+    out_bits: float                        # outputs written per window (to each consumer)
+    read_ns: float
+    adc_ns: float                          # one phase's conversions on the copy's busiest ADC
+    post_ns: float
+    phases: int
+    macs: int
+    nonzeros: int
+
+    @property
+    def window_ns(self) -> float:
+        r, a, p = self.read_ns, self.adc_ns, self.phases
+        return r + a + (p - 1) * max(r, a) + self.post_ns
+
+    # The protocol placement.replicate / place use (as LayerCost did).
+    @property
+    def vectors(self) -> int:
+        return self.windows
+
+    def time_ns(self, replicas: int) -> float:
+        return math.ceil(self.windows / replicas) * self.window_ns
+
+
+def tile_arrays(cols: np.ndarray, polarities: int, slices: int, size: int, packing: str) -> np.ndarray:
+    """Physical arrays of every logical tile: one per polarity and slice across arrays, or the
+    tile's columns x polarities x slices side by side in arrays of `size` columns."""
+    if packing == "across-arrays":
+        return np.full(cols.shape, polarities * slices, dtype=np.int64)
+    return -(-cols * polarities * slices // size)
+
+
+def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bits: int, packing: str,
+               polarity: str, r_on_ohm: float, r_off_ohm: float) -> LayerPlan:
+    """What one copy of `demand` costs on `spec`'s chip."""
+    scheme = get_encoding(encoding)
+    pol, slices = scheme.polarities, scheme.slices(weight_bits, spec.cell_bits)
+    r, c = demand.tile_rows, demand.tile_cols
+    arrays_t = tile_arrays(c, pol, slices, spec.size, packing)
+    physical_cols = c * pol * slices
+    # Values that reach an ADC: analog subtraction pairs the polarities, the analog tree composes
+    # a weight's slices (in groups of the tree's span) before one conversion.
+    per_pol = pol if polarity == "digital" else 1
+    span = spec.tree.span_columns() if spec.tree is not None else 1
+    conv_t = c * per_pol * math.ceil(slices / span)
+    cells = float((r * physical_cols).sum())
+    per_phase = dict.fromkeys(PHASE_EVENTS, 0.0)
+    per_phase.update({
+        "bitline_charges": float(physical_cols.sum()),
+        "dac_drives": float((arrays_t * r).sum()),
+        "sample_holds": float(physical_cols.sum()),
+        "adc_conversions": float(conv_t.sum()),
+        "shift_adds": float(conv_t.sum()),
+        "tree_compositions": float(conv_t.sum()) if spec.tree is not None else 0.0,
+    })
+    if spec.array.read_model == "conductance":
+        if (demand.tile_levels < 0).any():
+            raise ValueError(f"layer {demand.name}: the conductance read model needs the tiles' cell levels")
+        g_off, g_on = 1e6 / r_off_ohm, 1e6 / r_on_ohm   # microsiemens
+        level = top_level(spec.cell_bits)
+        per_phase["array_conductance_us"] = cells * g_off + (g_on - g_off) / level * float(demand.tile_levels.sum())
+    else:
+        per_phase["array_cell_reads"] = cells
+    # The busiest ADC: an array's conversions over its ADCs, or, where one ADC serves several
+    # arrays, the conversions of the arrays it serves.
+    per_array = -(-conv_t // np.maximum(arrays_t, 1)) if packing != "across-arrays" else c * (per_pol // pol or 1)
+    if spec.adcs_per_array:
+        per_adc = -(-per_array // spec.adcs_per_array)
+    else:
+        per_adc = per_array * spec.arrays_per_adc
+    busiest = int(per_adc.max()) if per_adc.size else 0
+    regs = spec.index_registers
+    reordered = demand.index_bits > 0       # grid strategies place tiles where they are: no registers
+    stored = int(sum(regs.stored_bits(int(rr), int(cc)) for rr, cc in zip(r, c))) if reordered else 0
+    bits = spec.input_bits
+    return LayerPlan(
+        name=demand.name, windows=demand.vectors, tiles=demand.tiles, arrays=int(arrays_t.sum()),
+        per_phase=per_phase, index_bits=float(stored), index_bits_stored=stored,
+        in_bits=float(demand.rows_used * bits), out_bits=float(demand.cols_used * bits),
+        read_ns=spec.read_ns if demand.tiles else 0.0, adc_ns=busiest * spec.adc.convert_latency_ns(),
+        post_ns=(spec.shift_add.op_latency_ns() if demand.tiles else 0.0), phases=spec.phases,
+        macs=demand.macs, nonzeros=demand.nonzeros)
+
+
+def tiles_needed(plans: list[LayerPlan], arrays_per_tile: int) -> int:
+    """Tiles one copy of every layer occupies (copies fill tiles in layer order)."""
+    return max(1, math.ceil(sum(p.arrays for p in plans) / arrays_per_tile))
+
+
+def sized_tiles(plans: list[LayerPlan], spec: ChipSpec, sizing: Sizing) -> int:
+    """Tiles of the chip under the sizing policy."""
+    need = tiles_needed(plans, spec.arrays_per_tile)
+    if sizing.policy == "fixed":
+        return spec.tiles
+    if sizing.policy == "fit":
+        arrays = sum(p.arrays for p in plans) * (1.0 + sizing.replica_budget)
+        return max(need, math.ceil(arrays / spec.arrays_per_tile))
+    if sizing.area_um2 is None:
+        raise ValueError("iso-area sizing needs the area to fill (the baseline chip's)")
+    return max(1, int(sizing.area_um2 // spec.tile_area_um2))
+
+
+def fit_check(plans: list[LayerPlan], spec: ChipSpec) -> None:
+    """ChipTooSmall, saying by how much, when one copy of every layer does not fit."""
+    need_arrays = sum(p.arrays for p in plans)
+    if need_arrays > spec.arrays:
+        need_tiles = tiles_needed(plans, spec.arrays_per_tile)
+        raise ChipTooSmall(
+            f"the mapped network needs {need_arrays} arrays of {spec.size}x{spec.size} ({need_tiles} tiles of "
+            f"{spec.arrays_per_tile}); the chip {spec.name!r} has {spec.tiles} tiles ({spec.arrays} arrays): short by "
+            f"{need_tiles - spec.tiles} tiles ({need_arrays / spec.arrays - 1:.0%} more arrays); use sizing `fit`")
+
+
+def link_route(spec: ChipSpec):
+    """Link ids between two tiles of the chip's network (each direction of a link its own id)."""
+    net = spec.network
+    routers = net.routers()
+
+    if net.topology == "htree":
+        leaves = max(1, math.ceil(spec.tiles / net.tiles_per_router))
+
+        def route(a: int, b: int) -> tuple[int, ...]:
+            ra, rb = net.router_of(a), net.router_of(b)
+            level = htree_level(ra, rb)
+            up = [((k * leaves + (ra >> k)) * 2) for k in range(level)]
+            down = [((k * leaves + (rb >> k)) * 2 + 1) for k in range(level)]
+            return tuple(up + down)
+        return route
+
+    side = math.ceil(math.sqrt(routers))
+
+    def mesh_route(a: int, b: int) -> tuple[int, ...]:
+        (ay, ax), (by, bx) = divmod(net.router_of(a), side), divmod(net.router_of(b), side)
+        links = []
+        x, y = ax, ay
+        while x != bx:                                  # X first (dimension order)
+            step = 1 if bx > x else -1
+            links.append(((y * side + x) * 4) + (0 if step > 0 else 1))
+            x += step
+        while y != by:
+            step = 1 if by > y else -1
+            links.append(((y * side + x) * 4) + (2 if step > 0 else 3))
+            y += step
+        return tuple(links)
+    return mesh_route
+
+
+@dataclass
+class ComponentRow:
+    """One component of one chip: what ran and what it cost."""
+
+    name: str
+    event: str
+    events: float
+    energy_per_event_pj: float
+    dynamic_pj: float
+    static_pj: float
+    leakage_mw: float
+    instances: int
+    area_um2: float
+
+    @property
+    def energy_pj(self) -> float:
+        return self.dynamic_pj + self.static_pj
+
+
+@dataclass
+class LayerRow:
+    """One layer on one chip."""
+
+    name: str
+    tiles: int
+    arrays: int
+    copies: int
+    windows: int
+    array_reads: int
+    energy_pj: float
+    start_ns: float
+    end_ns: float
+    closed_form_ns: float
+    window_ns: float
+    adc_ns: float
+    read_ns: float
+    macs: int
+    nonzeros: int
+
+
+@dataclass
+class ChipResult:
+    """A mapped network on one chip: energy, time, area and what the event model saw."""
+
+    hardware: str
+    execution: str
+    sizing: str
+    crossbar_size: int
+    tiles: int
+    arrays_per_tile: int
+    arrays_chip: int
+    arrays_mapped: int
+    arrays_with_replicas: int
+    adc_bits: int
+    cycle_ns: float
+    images_simulated: int
+    latency_ns: float
+    interval_ns: float
+    energy_pj: float
+    dynamic_pj: float
+    static_pj: float
+    area_mm2: float
+    power_mw: float
+    dense_ops: float
+    nonzero_ops: float
+    closed_form_ns: float
+    waits_ns: dict[str, float]
+    utilization: dict[str, float]
+    events: int
+    components: list[ComponentRow] = field(default_factory=list)
+    layers: list[LayerRow] = field(default_factory=list)
+    peak_buffer_bytes: float = 0.0
+    buffer_bytes_per_tile: float = 0.0
+
+    @property
+    def per_image_ns(self) -> float:
+        return self.interval_ns if self.execution == "pipelined" else self.latency_ns
+
+    @property
+    def inferences_per_second(self) -> float:
+        return 1e9 / self.per_image_ns if self.per_image_ns else float("inf")
+
+    @property
+    def edp_pj_ns(self) -> float:
+        """Energy-delay product of one inference."""
+        return self.energy_pj * self.latency_ns
+
+    @property
+    def tops_per_watt(self) -> float:
+        """Dense-equivalent operations (2 per multiply-accumulate) per energy: ops/pJ = TOPS/W."""
+        return self.dense_ops / self.energy_pj if self.energy_pj else 0.0
+
+    @property
+    def tops_per_mm2(self) -> float:
+        """Dense-equivalent TOPS per mm^2 at the chip's throughput."""
+        seconds = self.per_image_ns * 1e-9
+        return self.dense_ops / seconds / 1e12 / self.area_mm2 if seconds and self.area_mm2 else 0.0
+
+
+def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, encoding: str, weight_bits: int,
+             packing: str, polarity: str, r_on_ohm: float, r_off_ohm: float, sizing: Sizing = Sizing(),
+             images: int | None = None, aggregate: bool = True) -> ChipResult:
+    """Size the chip, place the copies, simulate, and cost what ran."""
+    if [d.name for d in demands] != [g.name for g in flow.layers]:
+        raise ValueError("the mapped layers and the dataflow's layers differ")
+    plans = [plan_layer(d, spec, encoding=encoding, weight_bits=weight_bits, packing=packing, polarity=polarity,
+                        r_on_ohm=r_on_ohm, r_off_ohm=r_off_ohm) for d in demands]
+    tiles = sized_tiles(plans, spec, sizing)
+    if tiles != spec.tiles:
+        spec = _resize(spec, tiles)
+    fit_check(plans, spec)
+    execution = spec.execution
+    counts = replicate(plans, spec.arrays, execution, sizing.replicate)   # type: ignore[arg-type]
+    replicas = place(plans, counts, spec.arrays_per_tile)                 # type: ignore[arg-type]
+    images = images or (3 if execution == "pipelined" else 1)
+
+    works = []
+    for i, (plan, geo) in enumerate(zip(plans, flow.layers)):
+        needs = [window_needs(geo, flow.layers[p]) for p in flow.producers[i]]
+        works.append(LayerWork(plan.name, plan.windows, flow.producers[i], tuple(n[1] for n in needs),
+                               tuple(n[0] for n in needs), plan.in_bits, plan.out_bits, plan.read_ns, plan.adc_ns,
+                               plan.phases, plan.post_ns))
+    copies = [CopyPlan(r.layer, r.index, counts[r.layer], r.home) for r in replicas]
+    # A tile's eDRAM is shared by the input buffers of the copies whose home it is.
+    sharing: dict[int, int] = {}
+    for copy in copies:
+        sharing[copy.tile] = sharing.get(copy.tile, 0) + 1
+    room = spec.buffer.capacity_bytes * 8.0
+    setup = EngineSetup(works, copies, [room / sharing[copy.tile] for copy in copies],
+                        port_bits_per_ns=spec.buffer.bits_per_ns, link_bits_per_ns=spec.network.link_bits_per_ns,
+                        hop_ns=spec.network.hop_latency_ns, route=link_route(spec), execution=execution,
+                        images=images, aggregate=aggregate)
+    sim = simulate(setup)
+    closed = closed_form(setup)
+    return _cost(plans, counts, spec, sim, closed.sequential_ns if execution != "pipelined" else closed.interval_ns,
+                 closed.layer_ns, sizing, images)
+
+
+def _resize(spec: ChipSpec, tiles: int) -> ChipSpec:
+    """The same chip with another tile count (the network's routers follow)."""
+    return replace(spec, tiles=tiles, network=replace(spec.network, tiles=tiles))
+
+
+def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: EngineResult, closed_ns: float,
+          closed_layers: list[float], sizing: Sizing, images: int) -> ChipResult:
+    execution = spec.execution
+    latency = sim.image_done_ns[0]
+    interval = (sim.image_done_ns[-1] - sim.image_done_ns[-2]) if images > 1 else latency
+    per_image = interval if execution == "pipelined" else latency
+    # Events per inference, from what the event model executed.
+    events = dict.fromkeys(PHASE_EVENTS, 0.0)
+    index_bits = bus_bits = 0.0
+    for i, plan in enumerate(plans):
+        reads = sim.phases[i] / images
+        for key in PHASE_EVENTS:
+            events[key] += reads * plan.per_phase[key]
+        index_bits += sim.windows[i] / images * plan.index_bits
+        bus_bits += sim.windows[i] / images * plan.in_bits
+    events["index_bits"] = index_bits
+    events["bus_bits"] = bus_bits
+    events["buffer_bytes"] = (sim.buffer_bits_read + sim.buffer_bits_written) / 8 / images
+    events["network_bit_hops"] = sim.network_bit_hops / images
+    events["network_bit_mm"] = sum(bits * spec.network.wire_mm(src, dst)
+                                   for (src, dst), bits in sim.traffic.items()) / images
+    stored = sum(p.index_bits_stored * n for p, n in zip(plans, counts))
+    seconds = per_image * 1e-9
+    rows = []
+    for comp in spec.components(stored):
+        n = float(events.get(comp.event, 0.0))
+        rows.append(ComponentRow(comp.name, comp.event, n, comp.energy_pj, n * comp.energy_pj,
+                                 comp.static_energy_pj(seconds), comp.leakage_total_mw, comp.instances,
+                                 comp.area_total_um2))
+    dynamic = sum(r.dynamic_pj for r in rows)
+    static = sum(r.static_pj for r in rows)
+    energy = dynamic + static
+    area_mm2 = sum(r.area_um2 for r in rows) * 1e-6
+    by_event = {r.event: r.energy_per_event_pj for r in rows}
+    layer_rows = []
+    for i, (plan, n) in enumerate(zip(plans, counts)):
+        reads = sim.phases[i] / images
+        dyn = sum(reads * plan.per_phase[k] * by_event.get(k, 0.0) for k in PHASE_EVENTS)
+        dyn += sim.windows[i] / images * (plan.index_bits * by_event.get("index_bits", 0.0)
+                                          + plan.in_bits * by_event.get("bus_bits", 0.0))
+        layer_rows.append(LayerRow(plan.name, plan.tiles, plan.arrays, n, plan.windows, int(reads), dyn,
+                                   sim.layer_start_ns[i], sim.layer_end_ns[i], closed_layers[i], plan.window_ns,
+                                   plan.adc_ns, plan.read_ns, plan.macs, plan.nonzeros))
+    def adcs_of(plan: LayerPlan) -> float:
+        return plan.arrays * spec.adcs_per_array if spec.adcs_per_array else math.ceil(plan.arrays / spec.arrays_per_adc)
+
+    busy_arrays = sum(sim.phases[i] / images * p.read_ns * p.arrays for i, p in enumerate(plans))
+    # An upper bound: every ADC of a copy busy as long as its busiest one.
+    busy_adcs = sum(sim.phases[i] / images * p.adc_ns * adcs_of(p) for i, p in enumerate(plans))
+    adcs = max(spec.adcs, 1)
+    used = sum(p.arrays * n for p, n in zip(plans, counts))
+    return ChipResult(
+        hardware=spec.name, execution=execution, sizing=sizing.policy, crossbar_size=spec.size, tiles=spec.tiles,
+        arrays_per_tile=spec.arrays_per_tile, arrays_chip=spec.arrays, arrays_mapped=sum(p.arrays for p in plans),
+        arrays_with_replicas=used, adc_bits=spec.adc_bits, cycle_ns=spec.cycle_ns, images_simulated=images,
+        latency_ns=latency, interval_ns=interval, energy_pj=energy, dynamic_pj=dynamic, static_pj=static,
+        area_mm2=area_mm2, power_mw=energy / per_image if per_image else 0.0,   # pJ/ns = mW
+        dense_ops=2.0 * sum(p.macs for p in plans), nonzero_ops=2.0 * sum(p.nonzeros * p.windows for p in plans),
+        closed_form_ns=closed_ns, waits_ns={k: v / images for k, v in sim.waits_ns.items()},
+        utilization={"arrays": busy_arrays / (per_image * spec.arrays) if per_image else 0.0,
+                     "adcs": busy_adcs / (per_image * adcs) if per_image else 0.0},
+        events=sim.events, components=rows, layers=layer_rows,
+        peak_buffer_bytes=max(sim.peak_buffer_bits, default=0.0) / 8,
+        buffer_bytes_per_tile=float(spec.buffer.capacity_bytes))
