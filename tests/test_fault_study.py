@@ -61,6 +61,22 @@ def test_draws_are_deterministic_and_faults_hurt() -> None:
     assert study(tiny(), [0.3], seed=1)["accuracy"].tolist() != faulty["accuracy"].tolist()
 
 
+def test_faults_lower_the_accuracy_of_a_network_that_fits_its_data() -> None:
+    # Labels from the network itself: fault-free it is (nearly) always right, so a drop is the faults'.
+    model = tiny()
+    x, _ = data()
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    layers = map_for_faults(model, (2, 6, 6), 4, "compact", 8, 0, False)
+    draws = fault_study(model, layers, x, y, rates=[0.0, 0.01, 0.3], encodings=["two-column", "differential"],
+                        runs=3, weight_bits=8, cell_bits=2, seed=0, progress=False)
+    mean = draws.groupby(["encoding", "rate"])["accuracy"].mean()
+    for encoding in ("two-column", "differential"):
+        assert mean[(encoding, 0.0)] >= 0.95, encoding      # only 8-bit quantization in the way
+        assert mean[(encoding, 0.3)] < mean[(encoding, 0.0)] - 0.2, encoding
+        assert mean[(encoding, 0.3)] <= mean[(encoding, 0.01)], encoding
+
+
 def test_summary_statistics() -> None:
     draws = pd.DataFrame({"encoding": ["e"] * 4, "rate": [0.1] * 4, "accuracy": [0.5, 0.6, 0.7, 0.8]})
     row = summarise(draws).iloc[0]

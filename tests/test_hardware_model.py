@@ -204,9 +204,28 @@ def test_analog_tree_needs_adjacent_columns(tmp_path: Path) -> None:
 
 
 def test_every_hardware_file_cites_every_number() -> None:
+    from simulator.config.hardware import SourcedBlock
+
+    def blocks(block: SourcedBlock, prefix: str):
+        yield prefix, block
+        for name in type(block).model_fields:
+            child = getattr(block, name)
+            if isinstance(child, SourcedBlock):
+                yield from blocks(child, f"{prefix}.{name}" if prefix else name)
+
     for name in ("prime", "isaac", "sparse_small"):
         hw = load_hardware(REPO / "hwconfigs" / f"{name}.yaml")
-        assert math.isfinite(hw.adc.energy_pj)
+        cited = 0
+        for where, block in blocks(hw, ""):
+            for field in block.numeric_fields():
+                value = getattr(block, field)
+                numbers = value.values() if isinstance(value, dict) else [value]
+                assert all(math.isfinite(v) for v in numbers), f"{name}: {where}.{field}"
+                assert block.source.get(field, "").strip(), f"{name}: {where}.{field} has no source"
+                cited += 1
+        # The energies the model charges are among the cited numbers, not defaults.
+        assert cited >= 10, f"{name}: only {cited} numbers written"
+        assert "energy_pj" in hw.adc.numeric_fields() or "energy_pj_by_bits" in hw.adc.numeric_fields(), name
 
 
 def test_baseline_mapping_is_shared_across_the_workloads_crossbar_sizes(tmp_path: Path) -> None:
