@@ -109,7 +109,7 @@ def test_good_workload_resolves_paths_relative_to_itself(folder: Path, tmp_path:
     workload = load_workload(write(folder, GOOD))
     assert workload.hardware_path == (folder / "hw.yaml").resolve()
     assert workload.crossbar_size == 64
-    assert workload.cell_bits == workload.hardware.array.cell_bits
+    assert workload.config.mapping.cell_bits_on(workload.hardware) == workload.hardware.array.cell_bits
 
 
 def test_crossbar_size_defaults_to_hardware_array(folder: Path) -> None:
