@@ -68,9 +68,6 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
 
     With `accuracy` off, neither the test-set accuracy nor the fault study runs, and when the
     mappings are cached (and `force` is off) neither the data set nor the network is loaded."""
-    from simulator.data.load import input_shape, load_data
-    from simulator.network.tensors import accuracy_on_test_set
-
     log = StageLog()
     workload = load_workload(workload_path)
     requests = study.requests(workload, study.baseline_hardware(workload))
@@ -89,6 +86,8 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     test_accuracy = None
     clock = time.perf_counter()
     if stored is None:
+        from simulator.data.load import input_shape, load_data
+        from simulator.network.tensors import accuracy_on_test_set
         from simulator.preparation import crossbar_prune, network_identity, prepare_network
 
         arrays = load_data(workload, data_dir)

@@ -10,21 +10,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
-
+from simulator.cache import cache_dir
 from simulator.config.loader import Workload
 from simulator.data.datasets import Arrays
 from simulator.data.identity import DataIdentity
-from simulator.data.load import input_shape
-from simulator.mapping.crossbar_pruning import CrossbarPruneStep, crossbar_grained_prune
-from simulator.mapping.setup import MappingSetup
-from simulator.network.build import build_network
-from simulator.network.checkpoint import cache_dir, checkpoint_key, checkpoint_path, load_checkpoint, save_checkpoint
-from simulator.network.tensors import tensors_of
-from simulator.pruning.masks import Masks, density, full_masks
-from simulator.pruning.progressive import Crossbars
+from simulator.mapping.setup import Crossbars, MappingSetup
+
+if TYPE_CHECKING:   # torch: the network's identity (cache keys) is read without it
+    from torch import nn
+
+    from simulator.mapping.crossbar_pruning import CrossbarPruneStep
+    from simulator.pruning.masks import Masks
 
 
 class NotTrainedError(Exception):
@@ -107,6 +105,7 @@ def _not_trained(workload: Workload) -> NotTrainedError:
 
 def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
     """Load the compact checkpoint a workload ships with (no training)."""
+    from simulator.network.build import build_network
     from simulator.network.compact import load_compact
 
     assert workload.config.model.checkpoint is not None
@@ -123,6 +122,8 @@ def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
 
 def _from_cache(path: Path, model: nn.Module, force: bool) -> PreparedNetwork | None:
     """The cached checkpoint at `path` loaded into `model`, unless absent or `force`d."""
+    from simulator.network.checkpoint import load_checkpoint
+
     if force or not path.is_file():
         return None
     saved = load_checkpoint(path)
@@ -133,6 +134,9 @@ def _from_cache(path: Path, model: nn.Module, force: bool) -> PreparedNetwork | 
 def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool,
                 allow: bool = True) -> PreparedNetwork:
     """Load the cached dense checkpoint of this workload, or train and cache it."""
+    from simulator.network.build import build_network
+    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, save_checkpoint
+    from simulator.network.tensors import tensors_of
     from simulator.network.train import train
 
     made_by = producer(workload, arrays)
@@ -162,6 +166,10 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
 def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, force: bool,
                 progress: bool, allow: bool = True) -> PreparedNetwork:
     """Prune the trained dense network by the workload's method (cached like training)."""
+    from simulator.network.build import build_network
+    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, save_checkpoint
+    from simulator.network.tensors import tensors_of
+    from simulator.pruning.masks import density
     from simulator.pruning.methods import prune
 
     cfg = workload.config
@@ -197,7 +205,12 @@ def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, 
                    progress: bool) -> tuple[PreparedNetwork, list[CrossbarPruneStep]]:
     """Seed 004's crossbar-grained pruning of the prepared network on the workload's mapping
     (cached like training)."""
+    from simulator.data.load import input_shape
+    from simulator.mapping.crossbar_pruning import CrossbarPruneStep, crossbar_grained_prune
+    from simulator.network.checkpoint import checkpoint_key, checkpoint_path, save_checkpoint
+    from simulator.network.tensors import tensors_of
     from simulator.network.train import evaluate, train
+    from simulator.pruning.masks import full_masks
 
     cfg = workload.config
     spec = cfg.mapping.crossbar_prune

@@ -99,10 +99,14 @@ def test_layer_contract_is_kept() -> None:
     assert "1 kept, 0 broken" in done.stdout
 
 
-def test_hardware_only_path_imports_no_torch() -> None:
-    """With cached mappings `resim run --no-accuracy` needs neither the data nor torch: the
-    orchestrator and every stage result it reads import without it."""
-    code = ("import sys; import simulator.pipeline, simulator.report.model, simulator.hardware.study, "
-            "simulator.sweep.table; print('torch' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert done.stdout.strip() == "False", done.stderr
+def test_hardware_only_run_with_cached_mappings_imports_no_torch(tmp_path: Path, shared_data: Path,
+                                                                   cache: Path) -> None:
+    """With cached mappings `resim run --no-accuracy` needs neither the data nor torch."""
+    path = per_column_workload(tmp_path, shared_data)
+    code = ("import sys; from simulator.pipeline import run; "
+            f"_, report = run({str(path)!r}, out={str(tmp_path / 'out')!r}, progress=False, accuracy=False); "
+            "print(report.stages_run, 'torch' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert first.stdout.split("]")[-1].strip() == "True", first.stderr        # mapped now: torch needed
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert again.stdout.strip() == "['mapping', 'hardware'] False", again.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from simulator.config.hardware import HardwareConfig
 from simulator.config.loader import Workload
@@ -46,3 +47,19 @@ class MappingSetup:
         """The same setup at another tile size or strategy."""
         return dataclasses.replace(self, size=self.size if size is None else size,
                                    reorder=self.reorder if reorder is None else reorder)
+
+
+@dataclass(frozen=True)
+class Crossbars:
+    """The crossbars a network sits on: its mapping for inputs of `input_shape` (where hpp's
+    objective draws its faults)."""
+
+    setup: MappingSetup
+    input_shape: tuple[int, int, int]
+
+    def key(self) -> dict[str, Any]:
+        """As the crossbars enter the pruned network's cache key and hpp's log (the field names
+        they had before MappingSetup existed, so cached hpp checkpoints stay valid)."""
+        setup = self.setup
+        return {"input_shape": list(self.input_shape), "size": setup.size, "strategy": setup.reorder,
+                "weight_bits": setup.weight_bits, "cell_bits": setup.cell_bits, "per_column": setup.per_column}

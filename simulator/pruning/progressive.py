@@ -56,27 +56,9 @@ from simulator.config.workload import HppSpec, PruneSpec, TrainSpec
 from simulator.faults.cells import FaultRates
 from simulator.faults.montecarlo import Draw, accuracy, faulty_weights
 from simulator.mapping.network import map_network
-from simulator.mapping.setup import MappingSetup
+from simulator.mapping.setup import Crossbars
 from simulator.network.train import TensorData, evaluate, train
 from simulator.pruning.masks import Masks, apply_masks, density, full_masks, prunable
-
-
-def crossbar_key(setup: MappingSetup, input_shape: tuple[int, int, int]) -> dict[str, Any]:
-    """The crossbars hpp's objective draws its faults on, as they enter the pruned network's cache
-    key and the search's log."""
-    return {"input_shape": list(input_shape), "size": setup.size, "strategy": setup.reorder,
-            "weight_bits": setup.weight_bits, "cell_bits": setup.cell_bits, "per_column": setup.per_column}
-
-
-@dataclass(frozen=True)
-class Crossbars:
-    """Where hpp's objective draws its faults: the workload's mapping of inputs of `input_shape`."""
-
-    setup: MappingSetup
-    input_shape: tuple[int, int, int]
-
-    def key(self) -> dict[str, Any]:
-        return crossbar_key(self.setup, self.input_shape)
 
 
 @dataclass(frozen=True)
