@@ -69,13 +69,13 @@ def weight_level_seconds(model, layers, x, y, args, rng_seed: int) -> tuple[floa
     import torch
 
     from simulator.faults.cells import FaultRates
-    from simulator.faults.montecarlo import accuracy, faulty_weights
+    from simulator.faults.montecarlo import Draw, accuracy, faulty_weights
 
     work = copy.deepcopy(model)
     modules = dict(work.named_modules())
     started = time.perf_counter()
-    weights = faulty_weights(layers, model, args.encoding, args.weight_bits, args.cell_bits,
-                             FaultRates.from_total(args.rate), np.random.default_rng(rng_seed), False)
+    weights = faulty_weights(layers, model, Draw(args.encoding, FaultRates.from_total(args.rate),
+                                                 np.random.default_rng(rng_seed)))
     with torch.no_grad():
         for name, weight in weights.items():
             modules[name].weight.copy_(weight)
@@ -98,7 +98,7 @@ def bit_true_seconds(model, layers, x, y, periphery, scales, args, rng_seed: int
     rng = np.random.default_rng(rng_seed)
     rates = FaultRates.from_total(args.rate)
     started = time.perf_counter()
-    for layer in layers:
+    for layer in layers.layers:
         matrices, weight_scales = [], []
         for W, tiles in zip(layer.matrices, layer.tiles):
             quantized, levels = faulty_levels(W, tiles, args.encoding, args.weight_bits, args.cell_bits, rates, rng)
@@ -141,7 +141,8 @@ def main() -> None:
         Periphery,
         calibrate_input_scales,
     )
-    from simulator.faults.montecarlo import map_for_faults
+    from simulator.mapping.network import map_network
+    from simulator.mapping.setup import MappingSetup
 
     torch.set_num_threads(args.threads)
     hardware = load_hardware(args.hardware)
@@ -154,8 +155,10 @@ def main() -> None:
     model = vgg8_pruned(args.density, args.seed)
     x, y = cifar_test_images(args.data_dir, max(args.images, args.bit_true_images, CALIBRATION_IMAGES))
     started = time.perf_counter()
-    layers = map_for_faults(model, (3, 32, 32), args.size, args.strategy, args.weight_bits, args.seed, False)
-    tiles = sum(len(t) for layer in layers for t in layer.tiles)
+    setup = MappingSetup(size=args.size, reorder=args.strategy, weight_bits=args.weight_bits, cell_bits=args.cell_bits,
+                         encoding=args.encoding, per_column=False, seed=args.seed)
+    layers = map_network(model, (3, 32, 32), setup)
+    tiles = layers.tiles_placed
     print(f"VGG8, layerwise density {args.density}, {args.strategy} on {args.size}x{args.size}: {tiles} tiles "
           f"(mapping {time.perf_counter() - started:.1f} s, not timed below); {args.encoding}, "
           f"{args.weight_bits}-bit weights in {args.cell_bits}-bit cells, rate {args.rate:g}")
@@ -169,7 +172,7 @@ def main() -> None:
           f"evaluation alone {1000 * statistics.median(e / args.images for _, e in runs):.2f} ms per image, "
           f"draw {statistics.median(d for d, _ in runs):.2f} s)")
 
-    names = [layer.name for layer in layers]
+    names = layers.names
     scales = calibrate_input_scales(model, names, x[:CALIBRATION_IMAGES], periphery.input_bits)
     xb, yb = x[:args.bit_true_images], y[:args.bit_true_images]
     runs = [bit_true_seconds(model, layers, xb, yb, periphery, scales, args, args.seed + i) for i in range(args.repeat)]

@@ -37,8 +37,9 @@ def lenet_throughput(data_dir: Path, epochs: int) -> tuple[float, float]:
     """LeNet-5 training images/s on full MNIST (batch 64, the shipped recipe) and test accuracy."""
 
     from simulator.config import load_workload
+    from simulator.data.load import load_data
+    from simulator.network.build import build_network
     from simulator.network.train import to_tensors, train
-    from simulator.pipeline import build_network, load_data
 
     workload = load_workload(REPO / "workloads" / "lenet5_mnist.yaml")
     recipe = workload.config.train.model_copy(update={"epochs": epochs})
@@ -53,8 +54,9 @@ def imp_round_seconds(data_dir: Path) -> tuple[float, int]:
     import time
 
     from simulator.config import load_workload
+    from simulator.data.load import load_data
+    from simulator.network.build import build_network
     from simulator.network.train import to_tensors, train
-    from simulator.pipeline import build_network, load_data
     from simulator.pruning.magnitude import global_magnitude
 
     workload = load_workload(REPO / "workloads" / "lenet5_mnist_sparse_1.8.yaml")

@@ -29,11 +29,12 @@ from pathlib import Path
 
 import torch
 
+from simulator.atomic import write_text
 from simulator.config.loader import load_workload
 from simulator.config.workload import AugmentSpec
+from simulator.data.load import load_data
 from simulator.network.train import _normalise, evaluate, to_tensors, train
-from simulator.pipeline import load_data, load_shipped
-from simulator.report.atomic import write_text
+from simulator.preparation import load_shipped
 
 REPO = Path(__file__).resolve().parents[1]
 WORKLOAD = REPO / "workloads" / "resnet20_cifar_sparse.yaml"

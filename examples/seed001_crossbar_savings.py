@@ -44,6 +44,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from simulator.atomic import write_text
 from simulator.mapping.bounds import dense_tiles, lower_bound
 from simulator.mapping.mapper import segment_counts
 from simulator.mapping.strategies import STRATEGY_NAMES, get_strategy
@@ -53,7 +54,6 @@ from simulator.pruning.synthetic import (
     layer_shapes,
     random_masks,
 )
-from simulator.report.atomic import write_text
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_STRATEGIES = ("skip-empty", "compact", "kmeans", "best")
@@ -285,13 +285,9 @@ def workload_masks(path: Path, data_dir: Path | None) -> tuple[str, float, list[
     """(zoo model name without _bn, global density, masks of the nonzero weights) of a workload's
     trained network (shipped or cached checkpoint; never trains)."""
     from simulator.config import load_workload
+    from simulator.data.load import input_shape, load_data
     from simulator.lowering.layers import lower_network, weight_matrices
-    from simulator.pipeline import (
-        NotTrainedError,
-        input_shape,
-        load_data,
-        prepare_network,
-    )
+    from simulator.preparation import NotTrainedError, prepare_network
 
     workload = load_workload(path)
     arrays = load_data(workload, data_dir)

@@ -6,10 +6,10 @@ weights in 1-bit cells (design.md "Words and conventions"), mapped on 128 x 128 
 skip-empty, as the shipped workloads map. Three questions:
 
 (a) "For both VGG11 and Lenet5, the first layer is less sensitive to bit error": faults in one
-    layer at a time (FaultOptions.only_layers), every bit, stuck-off : stuck-on = 1 : 5.2.
+    layer at a time (the fault model's only_layers), every bit, stuck-off : stuck-on = 1 : 5.2.
 (b) "The test accuracy will become random guess even for only 5 percentage of weights are stuck at
     fault for a particular layer" (the slides' fault being "Set q% of weights' the most significant
-    bit as 1"): the top slice stuck-on (FaultOptions ratio 0:1, slice_index) at the cell rate that
+    bit as 1"): the top slice stuck-on (fault ratio 0:1, slice_index) at the cell rate that
     leaves 5 % of the layer's weight positions with a stuck most significant bit.
 (c) "For vgg11 the sparse network, resistance to faults is similar to network without pruning when
     bit is stuck at 0. But it become more sensitive when bit is stuck at 1" (LeNet5: "similar to
@@ -39,17 +39,16 @@ import numpy as np
 import pandas as pd
 import torch
 
+from simulator.atomic import write_text
 from simulator.config import load_workload
+from simulator.data.load import input_shape, load_data
 from simulator.faults.cells import FaultRates
-from simulator.faults.montecarlo import (
-    accuracy,
-    chip_weights,
-    fault_maps,
-    map_for_faults,
-)
+from simulator.faults.montecarlo import Draw, DrawPlan, accuracy, chip_weights, fault_maps
 from simulator.mapping.encoding import get_encoding
-from simulator.pipeline import input_shape, load_data, prepare_network, tensors_of
-from simulator.report.atomic import write_text
+from simulator.mapping.network import map_network
+from simulator.mapping.setup import MappingSetup
+from simulator.network.tensors import tensors_of
+from simulator.preparation import prepare_network
 from simulator.report.results import markdown_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,9 +80,10 @@ class Network:
         arrays = load_data(self.workload, data_dir)
         self.model = prepare_network(self.workload, arrays).model
         self.data = tensors_of(arrays)
-        self.layers = map_for_faults(self.model, input_shape(arrays), SIZE, STRATEGY, WEIGHT_BITS,
-                                     self.workload.config.seed, False)
-        self.names = [layer.name for layer in self.layers]
+        setup = dataclasses.replace(MappingSetup.of(self.workload, size=SIZE, reorder=STRATEGY),
+                                    weight_bits=WEIGHT_BITS, cell_bits=CELL_BITS, per_column=False)
+        self.layers = map_network(self.model, input_shape(arrays), setup)
+        self.names = self.layers.names
         self.work = copy.deepcopy(self.model)
 
     def accuracy_under(self, *, encoding: str, rate: float, split: tuple[float, float], runs: int, seed: int,
@@ -95,8 +95,9 @@ class Network:
         modules = dict(self.work.named_modules())
         out = []
         for run in range(runs):
-            maps = fault_maps(self.layers, encoding, WEIGHT_BITS, CELL_BITS, FaultRates.from_total(rate, split),
-                              np.random.default_rng([seed, run]), False, slice_index, multipliers)
+            maps = fault_maps(self.layers, Draw(encoding, FaultRates.from_total(rate, split),
+                                                np.random.default_rng([seed, run])),
+                              DrawPlan(slice_index, multipliers))
             if remaining_only:
                 maps = {name: [dataclasses.replace(m, offset=np.zeros_like(m.offset)) for m in group]
                         for name, group in maps.items()}

@@ -19,7 +19,9 @@ import pandas as pd
 import yaml
 
 from simulator.config import load_workload
-from simulator.pipeline import evaluate_network, load_data, prepare_network
+from simulator.data.load import load_data
+from simulator.network.tensors import accuracy_on_test_set
+from simulator.preparation import prepare_network
 from simulator.pruning.masks import density_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +49,7 @@ def row(label: str, workload_path: Path, data_dir: Path | None) -> dict:
     kept = sum(r["nonzero"] for r in layers.values())
     total = sum(r["total"] for r in layers.values())
     out = {"method": label, "density": kept / total,
-           "test accuracy": evaluate_network(net.model, arrays, workload.config.train.eval_batch_size)}
+           "test accuracy": accuracy_on_test_set(net.model, arrays, workload.config.train.eval_batch_size)}
     out.update({f"{name} nz": r["nonzero"] for name, r in layers.items()})
     return out
 

@@ -7,7 +7,7 @@ magnitude higher failure rate than the traditional two-column method": at a cell
 collapses by 5e-3 while differential holds up to 1e-2. Fig. 6 compares the *unpruned* network in
 two-column with the *pruned* one in differential; the encodings on one network are compared too.
 
-This script measures, with the library behind `resim faults` (`simulator.pipeline.run_fault_study`,
+This script measures, with the library behind `resim faults` (`simulator.faults.study.run_fault_study`,
 `simulator.faults.montecarlo`: every cell of every placed tile stuck-off or stuck-on, 1 : 5.2):
   - the shipped pruned LeNet-5 (IMP, 1.8 %, workloads/lenet5_mnist_sparse_1.8.yaml) in
     two-column, offset and differential encoding,
@@ -36,14 +36,17 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from simulator.atomic import write_text
 from simulator.config import load_workload
-from simulator.faults.montecarlo import (
-    FaultOptions,
-    accuracy_vs_rate_plot,
-    tolerable_rates,
-)
-from simulator.pipeline import load_data, prepare_network, run_fault_study
-from simulator.report.atomic import write_text
+from simulator.config.faults import FaultSpec
+from simulator.data.load import input_shape, load_data
+from simulator.faults.study import clean_accuracy, run_fault_study
+from simulator.faults.summary import tolerable_rates
+from simulator.mapping.network import map_network
+from simulator.mapping.setup import MappingSetup
+from simulator.network.tensors import tensors_of
+from simulator.preparation import prepare_network
+from simulator.report.plots import accuracy_vs_rate_plot
 
 REPO = Path(__file__).resolve().parents[1]
 ENCODINGS = ("two-column", "offset", "differential")   # `resim faults`' order: the same draw seeds
@@ -66,12 +69,14 @@ def study(path: Path, data_dir: Path | None, rates: list[float], encodings: list
     workload = load_workload(path)
     arrays = load_data(workload, data_dir)
     net = prepare_network(workload, arrays, progress=progress)
-    options = FaultOptions()   # 1 : 5.2, every layer, no stuck lines
-    draws, summary = run_fault_study(workload, net, arrays, rates=rates, encodings=encodings, runs=runs,
-                                     progress=progress, options=options)
+    # 1 : 5.2, every layer, no stuck lines
+    spec = FaultSpec(rates=rates, encodings=encodings, runs=runs)
+    mapped = map_network(net.model, input_shape(arrays), MappingSetup.of(workload))
+    tensors = tensors_of(arrays)
+    result = run_fault_study(workload, net.model, mapped, tensors, spec, progress=progress)
+    draws, summary = result.draws, result.summary
     # The fault-free (quantized) accuracy, exactly as `resim faults` takes it.
-    clean = run_fault_study(workload, net, arrays, rates=[0.0], encodings=encodings[:1], runs=1,
-                            progress=False, options=options)[1]["mean"].iloc[0]
+    clean = clean_accuracy(net.model, mapped, tensors, encodings[0], workload.config.train.eval_batch_size)
     for frame in (draws, summary):
         frame.insert(0, "network", label)
     return draws, summary, float(clean), str(net.checkpoint)

@@ -32,13 +32,16 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from simulator.atomic import atomic_replace, write_text
 from simulator.config import load_workload
+from simulator.config.faults import RATIO_PRESETS
 from simulator.config.workload import HppSpec, PruneSpec
+from simulator.data.load import load_data
 from simulator.faults.cells import FaultRates
-from simulator.pipeline import input_shape, load_data, prune_dense, tensors_of, train_dense
+from simulator.network.tensors import tensors_of
+from simulator.preparation import hpp_crossbars, prune_dense, train_dense
 from simulator.pruning.masks import prunable
-from simulator.pruning.progressive import FAULT_MIXES, CrossbarSetup, FaultObjective, fault_accuracy
-from simulator.report.atomic import atomic_replace, write_text
+from simulator.pruning.progressive import Crossbars, FaultObjective, fault_accuracy
 
 REPO = Path(__file__).resolve().parents[1]
 RATIOS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
@@ -72,7 +75,7 @@ def conditions(off_rate: float, mixed_rate: float) -> dict[str, tuple[str, float
             f"1:5.2 {mixed_rate:g}": ("seed003", mixed_rate)}
 
 
-def measure(model, setup: CrossbarSetup, tensors, seed: int, draws: int, cases: dict[str, tuple[str, float]],
+def measure(model, setup: Crossbars, tensors, seed: int, draws: int, cases: dict[str, tuple[str, float]],
             progress: bool) -> dict[str, float]:
     """Quantized fault-free accuracy and mean accuracy per (condition, encoding) on the test set."""
     x, y = tensors.x_test, tensors.y_test
@@ -80,7 +83,7 @@ def measure(model, setup: CrossbarSetup, tensors, seed: int, draws: int, cases: 
     out = {"clean": fault_accuracy(model, setup, clean, x, y, seed)}
     for label, (mix, rate) in cases.items():
         for encoding in ENCODINGS:
-            objective = FaultObjective(FaultRates.from_total(rate, FAULT_MIXES[mix]), encoding, draws)
+            objective = FaultObjective(FaultRates.from_total(rate, RATIO_PRESETS[mix]), encoding, draws)
             out[f"{label} {encoding}"] = fault_accuracy(model, setup, objective, x, y, seed, progress=progress,
                                                         label=f"{label} {encoding}")
     return out
@@ -140,7 +143,7 @@ def main() -> None:
     workload = load_workload(args.workload)
     arrays = load_data(workload, args.data_dir)
     tensors = tensors_of(arrays)
-    setup = CrossbarSetup.of(workload, input_shape(arrays))
+    setup = hpp_crossbars(workload, arrays)
     seed = workload.config.seed
     base = workload.config.name
     cases = conditions(args.off_rate, args.mixed_rate)

@@ -27,8 +27,12 @@ import pandas as pd
 import yaml
 
 from simulator.config import load_workload
+from simulator.data.load import input_shape, load_data
+from simulator.hardware.study import energy_by_layer
+from simulator.mapping.setup import MappingSetup
 from simulator.mapping.sweep import summary, sweep
-from simulator.pipeline import input_shape, load_data, prepare_network, run
+from simulator.pipeline import run
+from simulator.preparation import prepare_network
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,20 +62,21 @@ def main() -> None:
         for name in ("vgg16_sparse", "vgg11_narrow_cifar_sparse_4"):
             path = on_sparse_small(name, Path(tmp))
             _, report = run(path, data_dir=args.data_dir, out=Path(tmp) / name, progress=False, accuracy=False)
-            hw = report["hardware"]
-            rows.append({"network": name, "tiles placed": report["totals"]["tiles_placed"],
-                         "tiles dense": report["totals"]["tiles_dense"],
-                         "energy (uJ)": hw["summary"]["energy_per_inference_pj"] / 1e6,
-                         "vs dense same chip: energy eff.": hw["dense"]["versus"]["energy_efficiency"],
-                         "speed-up": hw["dense"]["versus"]["speedup"],
-                         "vs dense PRIME: energy eff.": hw["baseline"]["versus"]["energy_efficiency"],
-                         "speed-up ": hw["baseline"]["versus"]["speedup"]})
+            hw = report.hardware
+            assert hw.dense is not None and hw.baseline is not None
+            rows.append({"network": name, "tiles placed": report.totals.tiles_placed,
+                         "tiles dense": report.totals.tiles_dense,
+                         "energy (uJ)": hw.summary.energy_per_inference_pj / 1e6,
+                         "vs dense same chip: energy eff.": hw.dense.versus.energy_efficiency,
+                         "speed-up": hw.dense.versus.speedup,
+                         "vs dense PRIME: energy eff.": hw.baseline.versus.energy_efficiency,
+                         "speed-up ": hw.baseline.versus.speedup})
             workload = load_workload(path)
             arrays = load_data(workload, args.data_dir)
             net = prepare_network(workload, arrays, progress=False)
-            per_layer = sweep(net.model, input_shape(arrays), sizes, ["none", "kmeans"],
-                              workload.config.mapping.weight_bits, workload.config.seed, hardware=workload.hardware,
-                              encoding=workload.config.mapping.encoding)
+            chip = workload.hardware
+            per_layer = sweep(net.model, input_shape(arrays), MappingSetup.of(workload), sizes, ["none", "kmeans"],
+                              columns=lambda mapped, chip=chip: energy_by_layer(mapped, chip))
             totals = summary(per_layer)
             totals.insert(0, "network", name)
             curves.append(totals[["network", "strategy", "size", "saved_fraction", "energy_uj", "latency_us"]])

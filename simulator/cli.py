@@ -3,10 +3,13 @@ that `resim --help` and `resim validate` answer quickly."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import typer
 
@@ -26,14 +29,11 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _user_errors():
+def _user_errors() -> tuple[type[Exception], ...]:
     """The error types a user can cause; they print as plain lines, not tracebacks."""
-    from simulator.config.errors import ConfigError
-    from simulator.data.datasets import DataError
-    from simulator.network.train import DeviceError
-    from simulator.pipeline import NotTrainedError
+    from simulator.errors import user_errors
 
-    return (ConfigError, DataError, NotTrainedError, DeviceError)
+    return user_errors()
 
 
 @app.command()
@@ -57,14 +57,18 @@ def validate(files: List[Path] = typer.Argument(..., help="Workload or hardware 
 
 
 @app.command()
-def schema(kind: str = typer.Argument(..., help="workload or hardware")) -> None:
-    """Print the JSON schema of workload or hardware files (for editors)."""
+def schema(kind: str = typer.Argument(..., help="workload, hardware or report")) -> None:
+    """Print the JSON schema of workload or hardware files (for editors), or of report.json."""
+    from pydantic import BaseModel
+
     from simulator.config.hardware import HardwareConfig
     from simulator.config.workload import WorkloadConfig
+    from simulator.report.model import RunReport
 
-    models = {"workload": WorkloadConfig, "hardware": HardwareConfig}
+    models: dict[str, type[BaseModel]] = {"workload": WorkloadConfig, "hardware": HardwareConfig,
+                                          "report": RunReport}
     if kind not in models:
-        _fail(f"resim schema: unknown kind {kind!r}; allowed: workload, hardware")
+        _fail(f"resim schema: unknown kind {kind!r}; allowed: {', '.join(models)}")
     typer.echo(json.dumps(models[kind].model_json_schema(by_alias=True), indent=2))
 
 
@@ -86,21 +90,20 @@ def run(
                                        accuracy=not no_accuracy)
     except _user_errors() as exc:
         _fail(str(exc))
-    if report["accuracy"]:
-        typer.echo(f"test accuracy: {report['accuracy']['test_accuracy']:.2%} "
-                   f"({report['accuracy']['test_images']} images)")
-    totals = report["totals"]
-    typer.echo(f"tiles: {totals['tiles_placed']} placed of {totals['tiles_dense']} dense "
-               f"({report['mapping']['crossbar_size']}x{report['mapping']['crossbar_size']}, "
-               f"{report['mapping']['reorder']})")
-    hw = report["hardware"]["summary"]
-    typer.echo(f"energy: {hw['energy_per_inference_pj'] / 1e6:.4g} uJ per inference, latency "
-               f"{hw['latency_ns'] / 1e3:.4g} us, {hw['inferences_per_second']:.4g} inferences/s on {hw['hardware']}")
+    if report.accuracy:
+        typer.echo(f"test accuracy: {report.accuracy.test_accuracy:.2%} ({report.accuracy.test_images} images)")
+    totals, size = report.totals, report.mapping.crossbar_size
+    typer.echo(f"tiles: {totals.tiles_placed} placed of {totals.tiles_dense} dense "
+               f"({size}x{size}, {report.mapping.reorder})")
+    hw = report.hardware.summary
+    typer.echo(f"energy: {hw.energy_per_inference_pj / 1e6:.4g} uJ per inference, latency "
+               f"{hw.latency_ns / 1e3:.4g} us, {hw.inferences_per_second:.4g} inferences/s on {hw.hardware}")
+    others = report.hardware.others()
     for label, name in (("dense", "dense mapping on the same chip"), ("baseline", "the dense baseline chip")):
-        if label in report["hardware"]:
-            versus = report["hardware"][label]["versus"]
-            typer.echo(f"versus {name}: {versus['energy_efficiency']:.2f}x energy efficiency, "
-                       f"{versus['speedup']:.2f}x speed-up")
+        if label in others:
+            versus = others[label].versus
+            typer.echo(f"versus {name}: {versus.energy_efficiency:.2f}x energy efficiency, "
+                       f"{versus.speedup:.2f}x speed-up")
     typer.echo(f"report: {out_dir / 'report.md'} (also {out_dir / 'report.html'})")
 
 
@@ -124,6 +127,7 @@ def sweep(
     point finishes, so a rerun skips finished points."""
     import os
 
+    from simulator.pipeline import run as run_workload
     from simulator.sweep import grid_from_file, grid_from_sets, is_sweep_file, run_sweep
     from simulator.sweep.executors import EXECUTORS, ExecutorError
 
@@ -138,7 +142,7 @@ def sweep(
             _fail(f"{source}: a workload file needs at least one --set KEY=V1,V2 (or give a sweep YAML with grid:)")
         else:
             grid = grid_from_sets(source, sets)
-        result = run_sweep(grid, out=out, data_dir=data_dir, accuracy=not no_accuracy,
+        result = run_sweep(grid, run=run_workload, out=out, data_dir=data_dir, accuracy=not no_accuracy,
                            workers=workers or os.cpu_count() or 1, executor=executor, scheduler=scheduler,
                            progress=not quiet)
     except (*_user_errors(), ExecutorError) as exc:
@@ -170,7 +174,7 @@ def train(
 ) -> None:
     """Train (and prune) the workload's network from its recipe, ignoring a shipped model.checkpoint; cached."""
     from simulator.network.train import DEVICES, DeviceError, resolve_device
-    from simulator.pipeline import sparse_producer
+    from simulator.preparation import sparse_producer
 
     if device is not None:
         if device not in DEVICES:
@@ -199,149 +203,147 @@ def evaluate(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
     """Print the test accuracy of the workload's trained network (shipped or cached; never trains)."""
-    from simulator.pipeline import evaluate_network
+    from simulator.network.tensors import accuracy_on_test_set
 
     wl, arrays, net = _load(workload, data_dir, True, train=False)
-    accuracy = evaluate_network(net.model, arrays, wl.config.train.eval_batch_size)
+    accuracy = accuracy_on_test_set(net.model, arrays, wl.config.train.eval_batch_size)
     typer.echo(f"test accuracy: {accuracy:.2%} ({len(arrays.y_test)} images, {net.checkpoint})")
 
 
+def _with_fault_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` one option per field of the fault study's definition
+    (simulator.config.faults.FaultSpec, each field naming its flag), passed to it in `**flags`
+    by field name: a new fault option is one field there, not one here."""
+    from simulator.config.faults import FaultSpec
+
+    signature = inspect.signature(command)
+    fixed = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    added = []
+    annotation: Any
+    for name, flag in FaultSpec.flags().items():
+        info = FaultSpec.model_fields[name]
+        help_text = f"{info.description} (workload key faults.{name})"
+        if info.annotation is bool:
+            default, annotation = typer.Option(False, flag, help=help_text), bool
+        else:
+            default, annotation = typer.Option(None, flag, help=help_text), Optional[str]
+        added.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+    command.__signature__ = signature.replace(parameters=fixed + added)  # type: ignore[attr-defined]
+    return command
+
+
 @app.command()
+@_with_fault_flags
 def faults(
     workload: Path = typer.Argument(..., help="Workload YAML file"),
-    rates: Optional[str] = typer.Option(
-        None, "--rates", help="Total cell fault rates p_sa0 + p_sa1, split by --ratio (default 1e-4,3e-4,1e-3,3e-3,1e-2,3e-2; "
-        "with --aware give them)"),
-    encodings: Optional[str] = typer.Option(
-        None, "--encodings", help="Sign encodings (default two-column,offset,differential; with --aware the workload's)"),
-    runs: Optional[int] = typer.Option(None, "--runs", min=1, help="Fault draws per point (default 100; with --aware 3)"),
-    slice_index: Optional[int] = typer.Option(None, "--slice", min=0, help="Confine faults to one bit slice"),
-    ratio: str = typer.Option("1:5.2", "--ratio", help="Split of every fault rate, stuck-off:stuck-on (seed 003 1:5.2; "
-                              "0:1 stuck-on only, 1:0 stuck-off only)"),
-    layers: Optional[str] = typer.Option(None, "--layers", help="Fault-rate multiplier per layer, e.g. conv1=2,fc1=0 "
-                                         "(layers not listed keep 1)"),
-    only_layers: Optional[str] = typer.Option(None, "--only-layers", help="Only these layers get faults, e.g. conv1"),
-    stuck_rows: float = typer.Option(0.0, "--stuck-rows", min=0.0, max=1.0,
-                                     help="Probability that a whole wordline of a physical array is stuck"),
-    stuck_cols: float = typer.Option(0.0, "--stuck-cols", min=0.0, max=1.0,
-                                     help="Probability that a whole bitline of a physical array is stuck"),
     aware: Optional[str] = typer.Option(
         None, "--aware", help="Instead of the rate study, fine-tune under one fault draw with these strategies "
         "(keep_weight,keep_bit,mask,clip; seed 001) and compare accuracy on the chip before and after"),
     aware_epochs: int = typer.Option(1, "--aware-epochs", min=1, help="Fine-tuning epochs per strategy and draw"),
     aware_lr: Optional[float] = typer.Option(None, "--aware-lr", min=0.0, help="Fine-tuning learning rate (default train.lr / 10)"),
-    bit_true: bool = typer.Option(
-        False, "--bit-true", help="Also evaluate every draw bit-true through the tiles (DAC phases, ADC per column, "
-        "the hardware file's converters) and report the ADC-induced accuracy loss; on too when the workload's "
-        "faults.bit_true is. Slow: small networks or data.test_samples"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for faults.csv, faults_summary.csv and the plot"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+    **flags: Any,
 ) -> None:
     """Accuracy under stuck-at faults per rate and sign encoding (seed 003 Fig. 6), or, with
-    --aware, fault-aware fine-tuning strategies compared under the same fault draws (seed 001)."""
-    from simulator.faults.montecarlo import FaultOptionError, FaultOptions, accuracy_vs_rate_plot, tolerable_rates
-    from simulator.pipeline import run_fault_study
-    from simulator.report.atomic import write_text
-    from simulator.report.results import markdown_table
+    --aware, fault-aware fine-tuning strategies compared under the same fault draws (seed 001).
+    The fault options are the keys of a workload's faults: section; the workload's own section
+    is not read here, except that its bit_true turns the bit-true study on."""
+    from simulator.config.faults import ENCODING_NAMES, FaultOptionError, FaultSpec
+    from simulator.faults.study import clean_accuracy, run_fault_study
+    from simulator.mapping.network import map_network
+    from simulator.mapping.setup import MappingSetup
+    from simulator.network.tensors import tensors_of
 
-    if aware is not None and rates is None:
+    given = {name: value for name, value in flags.items() if value not in (None, False)}
+    try:
+        spec = FaultSpec.from_flags(given)
+    except FaultOptionError as exc:
+        _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
+    if aware is not None and "rates" not in given:
         _fail("--aware: give --rates, the fault rate(s) to fine-tune against (each costs a fine-tuning per draw)")
-    rate_list = _numbers(rates or "1e-4,3e-4,1e-3,3e-3,1e-2,3e-2", float, "--rates")
-    if any(not 0 <= r <= 1 for r in rate_list):
-        _fail(f"--rates: fault rates must lie in [0, 1], got {rates}")
-    options = _fault_options(ratio, layers, only_layers, stuck_rows, stuck_cols)
-    allowed = ("two-column", "differential", "offset")
-    encoding_list = [e.strip() for e in (encodings or ",".join(allowed)).split(",") if e.strip()]
-    if not encoding_list or any(e not in allowed for e in encoding_list):
-        _fail(f"--encodings: {encodings!r}; allowed: {', '.join(allowed)}")
-    if aware is not None and bit_true:
+    if aware is not None and spec.bit_true:
         _fail("--bit-true: not with --aware (fine-tuning is compared at weight level)")
     wl, arrays, net = _load(workload, data_dir, quiet)
+    # Defaults of this command where they differ from a workload's faults: section.
+    defaults: dict[str, Any] = {"runs": 3 if aware is not None else spec.runs,
+                                "encodings": spec.encodings or ([wl.config.mapping.encoding] if aware is not None
+                                                                else list(ENCODING_NAMES)),
+                                "bit_true": spec.bit_true or bool(wl.config.faults and wl.config.faults.bit_true)}
+    spec = spec.model_copy(update={k: v for k, v in defaults.items() if k not in spec.model_fields_set})
+    mapped = map_network(net.model, _input_shape(arrays), MappingSetup.of(wl))
+    tensors = tensors_of(arrays)
     if aware is not None:
-        _faults_aware(wl, arrays, net, aware, aware_epochs, aware_lr, rate_list,
-                      encoding_list if encodings else [wl.config.mapping.encoding], runs or 3, slice_index, options,
-                      as_json, out, quiet)
+        chip = _Chip(wl, net.model, mapped, tensors)
+        _faults_aware(chip, spec, aware, aware_epochs, aware_lr, as_json=as_json, out=out, quiet=quiet)
         return
     try:
-        bit_true = bit_true or bool(wl.config.faults and wl.config.faults.bit_true)
-        draws, summary = run_fault_study(wl, net, arrays, rates=rate_list, encodings=encoding_list, runs=runs or 100,
-                                         slice_index=slice_index, progress=not quiet, options=options,
-                                         bit_true=bit_true)
+        study = run_fault_study(wl, net.model, mapped, tensors, spec, progress=not quiet)
     except FaultOptionError as exc:
-        _fail(f"{_FAULT_OPTION_FLAGS[exc.key]}: {exc}")
-    clean = run_fault_study(wl, net, arrays, rates=[0.0], encodings=encoding_list[:1], runs=1,
-                            progress=False, options=FaultOptions())[1]["mean"].iloc[0]
+        _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
+    first = (spec.encodings or [wl.config.mapping.encoding])[0]
+    _report_faults(wl, study, clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size),
+                   as_json, out)
+
+
+def _input_shape(arrays: Any) -> tuple[int, int, int]:
+    from simulator.data.load import input_shape
+
+    return input_shape(arrays)
+
+
+def _report_faults(wl: Any, study: Any, clean: float, as_json: bool, out: Optional[Path]) -> None:
+    """`resim faults`' files and its table: draws, summary, plot, tolerable rates."""
+    from simulator.atomic import write_text
+    from simulator.report.plots import accuracy_vs_rate_plot
+    from simulator.report.results import markdown_table
+
+    rates, summary = study.spec.rates, study.summary
     # 0 and inf mean "below the lowest / above the highest rate measured": say so.
-    tolerable = {enc: (f"< {min(rate_list):g}" if rate == 0 else f"> {max(rate_list):g}" if rate == float("inf")
+    tolerable = {enc: (f"< {min(rates):g}" if rate == 0 else f"> {max(rates):g}" if rate == float("inf")
                        else f"{rate:.3g}")
-                 for enc, rate in tolerable_rates(summary, clean).items()}
+                 for enc, rate in study.tolerable_rates(clean).items()}
     out_dir = out or Path("results") / f"{wl.config.name}-faults"
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text(out_dir / "faults.csv", draws.to_csv(index=False))
+    write_text(out_dir / "faults.csv", study.draws.to_csv(index=False))
     write_text(out_dir / "faults_summary.csv", summary.to_csv(index=False))
     accuracy_vs_rate_plot(summary, out_dir / "accuracy_vs_fault_rate.png", f"{wl.config.name}: stuck-at faults")
     write_text(out_dir / "tolerable_rates.json",
                json.dumps({"fault_free_accuracy": clean, "drop": 0.01, "tolerable_rate": tolerable,
-                           "fault_options": options.as_dict()}, indent=2))
+                           "fault_options": study.spec.as_dict()}, indent=2))
     if as_json:
         typer.echo(summary.to_json(orient="records"))
-    else:
-        typer.echo(markdown_table(summary))
-        typer.echo(f"fault-free (quantized) accuracy: {clean:.2%}")
-        for encoding, rate in tolerable.items():
-            typer.echo(f"tolerable fault rate (1 point below fault-free), {encoding}: {rate}")
-        if bit_true:
-            for encoding, loss in summary.groupby("encoding", sort=False)["adc_loss"].mean().items():
-                typer.echo(f"ADC-induced accuracy loss (bit-true vs quantized inputs, mean over rates), "
-                           f"{encoding}: {100 * loss:.2f} points")
-        typer.echo(f"faults: {out_dir / 'faults_summary.csv'}")
+        return
+    typer.echo(markdown_table(summary))
+    typer.echo(f"fault-free (quantized) accuracy: {clean:.2%}")
+    for encoding, rate in tolerable.items():
+        typer.echo(f"tolerable fault rate (1 point below fault-free), {encoding}: {rate}")
+    if study.bit_true:
+        for encoding, loss in summary.groupby("encoding", sort=False)["adc_loss"].mean().items():
+            typer.echo(f"ADC-induced accuracy loss (bit-true vs quantized inputs, mean over rates), "
+                       f"{encoding}: {100 * loss:.2f} points")
+    typer.echo(f"faults: {out_dir / 'faults_summary.csv'}")
 
 
-_FAULT_OPTION_FLAGS = {"layers": "--layers", "only_layers": "--only-layers", "stuck_rows_rate": "--stuck-rows",
-                       "stuck_cols_rate": "--stuck-cols", "ratio": "--ratio"}
+@dataclass(frozen=True)
+class _Chip:
+    """What `resim faults` works on: the workload, its network, the network mapped, the data."""
+
+    workload: Any
+    model: Any
+    mapped: Any
+    tensors: Any
 
 
-def _fault_options(ratio: str, layers: Optional[str], only_layers: Optional[str], stuck_rows: float,
-                   stuck_cols: float):
-    """`resim faults`' fault-model options as FaultOptions; a malformed one exits naming its flag."""
-    from simulator.faults.montecarlo import FaultOptions
-
-    parts = ratio.split(":")
-    try:
-        split = tuple(float(x) for x in parts)
-    except ValueError:
-        split = ()
-    if len(split) != 2 or min(split) < 0 or sum(split) <= 0 or not all(x < float("inf") for x in split):
-        _fail(f"--ratio: {ratio!r} is not OFF:ON, two numbers >= 0, not both 0 (e.g. 1:5.2 or 0:1)")
-    multipliers = {}
-    for item in (layers or "").split(","):
-        if not item.strip():
-            continue
-        name, _, value = item.partition("=")
-        try:
-            multipliers[name.strip()] = float(value)
-        except ValueError:
-            _fail(f"--layers: {item.strip()!r} is not LAYER=MULTIPLIER (e.g. conv1=2,fc1=0)")
-        if not 0 <= multipliers[name.strip()] < float("inf"):
-            _fail(f"--layers: multiplier of {name.strip()!r} must be a finite number >= 0, got {value}")
-    only = None
-    if only_layers is not None:
-        only = tuple(n.strip() for n in only_layers.split(",") if n.strip())
-        if not only:
-            _fail("--only-layers: give at least one layer name")
-    return FaultOptions(ratio=split, layers=multipliers or None, only_layers=only, stuck_rows_rate=stuck_rows,
-                        stuck_cols_rate=stuck_cols)
-
-
-def _faults_aware(wl, arrays, net, aware: str, epochs: int, lr: Optional[float], rates: list[float],
-                  encodings: list[str], runs: int, slice_index: Optional[int], options, as_json: bool,
+def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[float], *, as_json: bool,
                   out: Optional[Path], quiet: bool) -> None:
     """`resim faults --aware`: seed 001's fault-aware fine-tuning strategies, one table and CSVs."""
-    from simulator.faults.aware_training import STRATEGIES, run_aware_study, summarise_aware
-    from simulator.faults.montecarlo import FaultOptionError
-    from simulator.report.atomic import write_text
+    from simulator.atomic import write_text
+    from simulator.config.faults import FaultOptionError, FaultSpec
+    from simulator.faults.aware_training import STRATEGIES, summarise_aware
+    from simulator.faults.study import run_aware_study
     from simulator.report.results import markdown_table
 
     if lr is not None and lr <= 0:
@@ -351,13 +353,12 @@ def _faults_aware(wl, arrays, net, aware: str, epochs: int, lr: Optional[float],
     if unknown or not strategies:
         _fail(f"--aware: unknown strategy {', '.join(unknown) or '(none)'}; allowed: {', '.join(STRATEGIES)}")
     try:
-        draws = run_aware_study(wl, net, arrays, strategies=strategies, epochs=epochs, lr=lr, rates=rates,
-                                encodings=encodings, runs=runs, slice_index=slice_index, options=options,
-                                progress=not quiet)
+        draws = run_aware_study(chip.workload, chip.model, chip.mapped, chip.tensors, spec, strategies=strategies,
+                                epochs=epochs, lr=lr, progress=not quiet)
     except FaultOptionError as exc:
-        _fail(f"{_FAULT_OPTION_FLAGS[exc.key]}: {exc}")
+        _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
     summary = summarise_aware(draws)
-    out_dir = out or Path("results") / f"{wl.config.name}-faults-aware"
+    out_dir = out or Path("results") / f"{chip.workload.config.name}-faults-aware"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "aware.csv", draws.to_csv(index=False))
     write_text(out_dir / "aware_summary.csv", summary.to_csv(index=False))
@@ -367,8 +368,8 @@ def _faults_aware(wl, arrays, net, aware: str, epochs: int, lr: Optional[float],
     shown = summary[["encoding", "rate", "strategy", "runs", "before", "after_as_trained", "after_on_chip",
                      "after_on_chip_std", "faulty_share"]]
     typer.echo(markdown_table(shown))
-    typer.echo(f"accuracy on the chip before fine-tuning and after {epochs} epoch(s) of it, mean of {runs} draw(s); "
-               "after_as_trained is the network as fine-tuning saw it")
+    typer.echo(f"accuracy on the chip before fine-tuning and after {epochs} epoch(s) of it, mean of {spec.runs} "
+               "draw(s); after_as_trained is the network as fine-tuning saw it")
     typer.echo(f"aware: {out_dir / 'aware_summary.csv'}")
 
 
@@ -378,7 +379,8 @@ def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optiona
     from dataclasses import replace
 
     from simulator.config import load_workload
-    from simulator.pipeline import load_data, prepare_network
+    from simulator.data.load import load_data
+    from simulator.preparation import prepare_network
 
     try:
         wl = load_workload(workload)
@@ -431,11 +433,13 @@ def map_network(
     """Map the workload's network at several crossbar sizes and strategies: tiles, bound, time."""
     import pandas as pd
 
+    from simulator.atomic import write_text
+    from simulator.hardware.study import energy_by_layer
+    from simulator.mapping.network import MappedNetwork
+    from simulator.mapping.setup import MappingSetup
     from simulator.mapping.sweep import seed_table, summary, sweep
-    from simulator.pipeline import input_shape
     from simulator.pruning.magnitude import global_magnitude, layerwise_magnitude
     from simulator.pruning.masks import apply_masks
-    from simulator.report.atomic import write_text
     from simulator.report.plots import saved_vs_size
     from simulator.report.results import markdown_table
 
@@ -450,16 +454,18 @@ def map_network(
     if method not in pruners:
         _fail(f"--method: unknown {method!r}; allowed: global, layerwise")
     wl, arrays, net = _load(workload, data_dir, quiet)
+
+    def on_chip(mapped: MappedNetwork) -> list[dict[str, Any]]:
+        return energy_by_layer(mapped, wl.hardware)
+
     original = {k: v.clone() for k, v in net.model.state_dict().items()}
     parts = []
     for d in densities:
         net.model.load_state_dict(original)
         if d is not None:
             apply_masks(net.model, pruners[method](net.model, d))
-        parts.append(sweep(net.model, input_shape(arrays), size_list, strategy_list,
-                           wl.config.mapping.weight_bits, wl.config.seed, d,
-                           hardware=wl.hardware if energy else None, encoding=wl.config.mapping.encoding,
-                           cell_bits=wl.config.mapping.cell_bits))
+        parts.append(sweep(net.model, _input_shape(arrays), MappingSetup.of(wl), size_list, strategy_list, d,
+                           columns=on_chip if energy else None))
     per_layer = pd.concat(parts, ignore_index=True)
     totals = summary(per_layer)
     shown = totals if density else totals.drop(columns="density")

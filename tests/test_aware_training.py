@@ -3,12 +3,14 @@ Linear layer of 4-bit weights in 1-bit cells (two-column: polarities a, b; slice
 
 from __future__ import annotations
 
+import mapped as mapping
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
+from simulator.config.faults import FaultSpec
 from simulator.config.workload import TrainSpec
 from simulator.faults.aware_training import (
     aware_study,
@@ -19,7 +21,7 @@ from simulator.faults.aware_training import (
 )
 from simulator.faults.cells import STUCK_ON
 from simulator.faults.effective import FaultMap
-from simulator.faults.montecarlo import chip_weights, fault_study, map_for_faults
+from simulator.faults.montecarlo import chip_weights, fault_study
 from simulator.network.train import TensorData
 
 # out x in = 3 x 4; scale = 0.7 / 7 = 0.1. (0, 1) is 0.1 = code 1; (2, 3) is pruned.
@@ -38,11 +40,12 @@ def layer() -> nn.Module:
 
 
 def frozen_faults(model: nn.Module, clip_quantile: float = 0.99):
-    layers = map_for_faults(model, (1, 1, 4), 4, "none", 4, 0, False)   # one tile: W is (in 4, out 3)
+    layers = mapping.mapped(model, (1, 1, 4), 4, "none", 4)              # one tile: W is (in 4, out 3)
     codes = np.zeros((2, 3, 4, 3), dtype=np.int8)                        # (polarity, slice, in, out)
     codes[0, 2, FAULTY[1], FAULTY[0]] = STUCK_ON
     codes[1, 0, STUCK_ZERO[1], STUCK_ZERO[0]] = STUCK_ON
-    maps = {"0": [FaultMap.build(layers[0].matrices[0], layers[0].tiles[0], [codes], "two-column", 4, 1)]}
+    maps = {"0": [FaultMap.build(layers.layers[0].matrices[0], layers.layers[0].tiles[0], [codes], "two-column", 4,
+                                 1)]}
     return layers, maps, layer_faults(model, layers, maps, clip_quantile)
 
 
@@ -148,14 +151,13 @@ def test_unknown_strategy() -> None:
 def test_study_is_deterministic_and_starts_from_the_fault_study_draw() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
-    layers = map_for_faults(model, (1, 1, 4), 4, "skip-empty", 8, 0, False)
-    kw = {"rates": [0.05], "encodings": ["two-column", "differential"], "runs": 2, "weight_bits": 8, "cell_bits": 2,
-          "seed": 3}
+    layers = mapping.mapped(model, (1, 1, 4), 4, "skip-empty", seed=3)
+    spec = FaultSpec(rates=[0.05], encodings=["two-column", "differential"], runs=2)
     d = data(48)
-    first = aware_study(model, layers, d, RECIPE, strategies=["keep_bit", "mask"], progress=False, **kw)
-    again = aware_study(model, layers, d, RECIPE, strategies=["keep_bit", "mask"], progress=False, **kw)
+    first = aware_study(model, layers, d, RECIPE, strategies=["keep_bit", "mask"], spec=spec, progress=False)
+    again = aware_study(model, layers, d, RECIPE, strategies=["keep_bit", "mask"], spec=spec, progress=False)
     pd.testing.assert_frame_equal(first.drop(columns="finetune_seconds"), again.drop(columns="finetune_seconds"))
-    plain = fault_study(model, layers, d.x_test, d.y_test, progress=False, **kw)
+    plain = fault_study(model, layers, d.x_test, d.y_test, spec, progress=False)
     before = first[first["strategy"] == "mask"].reset_index(drop=True)
     assert before["before"].tolist() == plain["accuracy"].tolist()
     summary = summarise_aware(first)

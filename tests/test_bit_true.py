@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mapped as mapping
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
+from simulator.config.faults import FaultSpec
 from simulator.config.loader import load_hardware
 from simulator.faults.bit_true import (
     CrossbarLayer,
@@ -32,7 +34,7 @@ from simulator.faults.bit_true import (
 )
 from simulator.faults.cells import HEALTHY, STUCK_OFF, FaultRates, apply_faults
 from simulator.faults.effective import faulty_levels, faulty_matrix
-from simulator.faults.montecarlo import fault_study, map_for_faults
+from simulator.faults.montecarlo import fault_study
 from simulator.lowering.layers import weight_matrices
 from simulator.mapping.encoding import ENCODINGS, get_encoding
 from simulator.mapping.mapper import map_matrix
@@ -232,19 +234,18 @@ def test_study_shares_the_weight_level_draws_and_a_wide_adc_loses_nothing() -> N
     g = torch.Generator().manual_seed(1)
     x, y = torch.randn(48, 2, 6, 6, generator=g), torch.randint(0, 3, (48,), generator=g)
     model = tiny()
-    layers = map_for_faults(model, (2, 6, 6), 4, "compact", 8, 0, False)
-    common = {"rates": [0.0, 0.2], "encodings": ["two-column", "differential"], "runs": 2, "weight_bits": 8,
-              "cell_bits": 2, "seed": 0, "progress": False}
-    plain = fault_study(model, layers, x, y, **common)
-    wide = bit_true_study(model, layers, x, y, x, periphery=Periphery(8, 2, 16), size=4, **common)
-    narrow = bit_true_study(model, layers, x, y, x, periphery=Periphery(8, 2, 3), size=4, **common)
+    layers = mapping.mapped(model, (2, 6, 6), 4, "compact")
+    spec = FaultSpec(rates=[0.0, 0.2], encodings=["two-column", "differential"], runs=2)
+    plain = fault_study(model, layers, x, y, spec, progress=False)
+    wide = bit_true_study(model, layers, x, y, x, spec, Periphery(8, 2, 16), progress=False)
+    narrow = bit_true_study(model, layers, x, y, x, spec, Periphery(8, 2, 3), progress=False)
     assert wide["accuracy"].tolist() == plain["accuracy"].tolist()
     assert wide["accuracy_bit_true"].tolist() == wide["accuracy_quantized_inputs"].tolist()
     assert (wide["adc_loss"] == 0).all()
     assert narrow["accuracy_quantized_inputs"].tolist() == wide["accuracy_quantized_inputs"].tolist()
     assert narrow["accuracy_bit_true"].tolist() != wide["accuracy_bit_true"].tolist()
-    pd.testing.assert_frame_equal(narrow, bit_true_study(model, layers, x, y, x, periphery=Periphery(8, 2, 3),
-                                                         size=4, **common))
+    pd.testing.assert_frame_equal(narrow, bit_true_study(model, layers, x, y, x, spec, Periphery(8, 2, 3),
+                                                         progress=False))
 
 
 def test_cli_faults_bit_true(tmp_path: Path, shared_data: Path) -> None:

@@ -16,10 +16,15 @@ from simulator.mapping.crossbar_pruning import (
     lowest_groups,
     remove_groups,
 )
+from simulator.mapping.setup import MappingSetup
 from simulator.pruning.masks import Masks, apply_masks, prunable
 
 SHAPE = (2, 6, 6)
-MAP = {"size": 4, "weight_bits": 8, "seed": 0}
+
+
+def setup(strategy: str) -> MappingSetup:
+    return MappingSetup(size=4, reorder=strategy, weight_bits=8, cell_bits=2, encoding="two-column", per_column=False,
+                        seed=0)
 
 
 def sparse_net(conv_groups: int = 1, seed: int = 0) -> tuple[nn.Module, Masks]:
@@ -58,7 +63,7 @@ def outside_masks_zero(model: nn.Module, masks: Masks) -> bool:
 @pytest.mark.parametrize("conv_groups", [1, 2])
 def test_groups_partition_the_held_nonzeros(strategy: str, conv_groups: int) -> None:
     model, masks = sparse_net(conv_groups)
-    groups = crossbar_row_groups(model, masks, SHAPE, strategy=strategy, **MAP)
+    groups = crossbar_row_groups(model, masks, SHAPE, setup(strategy))
     assert sum(g.size for g in groups) == nonzeros(model) == len(positions(groups))
     W = matrices(model)
     for g in groups:
@@ -71,7 +76,7 @@ def test_groups_partition_the_held_nonzeros(strategy: str, conv_groups: int) -> 
 @pytest.mark.parametrize("conv_groups", [1, 2])
 def test_remove_groups_zeroes_exactly_their_weights(conv_groups: int) -> None:
     model, masks = sparse_net(conv_groups)
-    groups = crossbar_row_groups(model, masks, SHAPE, strategy="compact", **MAP)
+    groups = crossbar_row_groups(model, masks, SHAPE, setup("compact"))
     chosen = groups[::3]
     expected = matrices(model)
     for g in chosen:
@@ -90,7 +95,7 @@ def test_remove_groups_zeroes_exactly_their_weights(conv_groups: int) -> None:
 def test_grouped_conv_index_mapping() -> None:
     model, masks = sparse_net(conv_groups=2)
     conv = model[0]                               # out_pg = 2, 1 input channel per group: r = kh*3 + kw
-    groups = [g for g in crossbar_row_groups(model, masks, SHAPE, strategy="skip-empty", **MAP)
+    groups = [g for g in crossbar_row_groups(model, masks, SHAPE, setup("skip-empty"))
               if g.layer == "0" and g.group == 1]
     g = groups[0]
     before = conv.weight.detach().clone()
@@ -103,8 +108,8 @@ def test_grouped_conv_index_mapping() -> None:
 
 def test_lowest_saliency_groups_go_first() -> None:
     model, masks = sparse_net()
-    groups = crossbar_row_groups(model, masks, SHAPE, strategy="skip-empty", **MAP)
-    _, steps = crossbar_grained_prune(model, masks, SHAPE, strategy="skip-empty", **MAP, step_fraction=0.25,
+    groups = crossbar_row_groups(model, masks, SHAPE, setup("skip-empty"))
+    _, steps = crossbar_grained_prune(model, masks, SHAPE, setup("skip-empty"), step_fraction=0.25,
                                       max_steps=1)
     removed = {(n, g, r, c) for n, ws in matrices(model).items() for g, w in enumerate(ws)
                for r, c in zip(*np.nonzero(w == 0))}
@@ -118,7 +123,7 @@ def test_lowest_saliency_groups_go_first() -> None:
 
 def test_lowest_groups_never_take_a_layers_last_grain() -> None:
     model, masks = sparse_net()
-    groups = crossbar_row_groups(model, masks, SHAPE, strategy="skip-empty", **MAP)
+    groups = crossbar_row_groups(model, masks, SHAPE, setup("skip-empty"))
     chosen = lowest_groups(groups, len(groups))
     assert len(chosen) == len(groups) - len(masks)
 
@@ -126,7 +131,7 @@ def test_lowest_groups_never_take_a_layers_last_grain() -> None:
 def test_steps_record_and_tiles_never_grow() -> None:
     model, masks = sparse_net()
     start = nonzeros(model)
-    new, steps = crossbar_grained_prune(model, masks, SHAPE, strategy="compact", **MAP, step_fraction=0.2,
+    new, steps = crossbar_grained_prune(model, masks, SHAPE, setup("compact"), step_fraction=0.2,
                                         max_steps=4, finetune=lambda m, k: None, evaluate=lambda m: 0.5)
     assert [s.step for s in steps] == list(range(5))
     assert steps[0].groups_removed == steps[0].params_pruned == 0 and steps[0].tiles_saved_fraction == 0
@@ -141,10 +146,10 @@ def test_steps_record_and_tiles_never_grow() -> None:
 
 def test_target_tiles_stops_early() -> None:
     model, masks = sparse_net()
-    _, probe = crossbar_grained_prune(model, masks, SHAPE, strategy="skip-empty", **MAP, step_fraction=0.1,
+    _, probe = crossbar_grained_prune(model, masks, SHAPE, setup("skip-empty"), step_fraction=0.1,
                                       max_steps=0)
     target = probe[0].tiles_placed - 3
-    _, steps = crossbar_grained_prune(model, masks, SHAPE, strategy="skip-empty", **MAP, step_fraction=0.1,
+    _, steps = crossbar_grained_prune(model, masks, SHAPE, setup("skip-empty"), step_fraction=0.1,
                                       max_steps=50, target_tiles=target)
     assert steps[-1].tiles_placed <= target < steps[-2].tiles_placed
     assert len(steps) < 51
@@ -161,7 +166,7 @@ def test_accuracy_floor_rolls_back_the_last_step() -> None:
                 layer.weight.mul_(1.01)
         seen.append(({n: t.clone() for n, t in m.state_dict().items()}, {n: t.clone() for n, t in k.items()}))
 
-    new, steps = crossbar_grained_prune(model, masks, SHAPE, strategy="skip-empty", **MAP, step_fraction=0.1,
+    new, steps = crossbar_grained_prune(model, masks, SHAPE, setup("skip-empty"), step_fraction=0.1,
                                         max_steps=10, accuracy_floor=0.6, finetune=finetune,
                                         evaluate=lambda m: next(accuracies))
     assert [s.reverted for s in steps] == [False, False, False, True]
@@ -174,9 +179,9 @@ def test_accuracy_floor_rolls_back_the_last_step() -> None:
 
 def test_no_layer_is_emptied() -> None:
     model, masks = sparse_net()
-    new, steps = crossbar_grained_prune(model, masks, SHAPE, strategy="skip-empty", **MAP, step_fraction=1.0,
+    new, steps = crossbar_grained_prune(model, masks, SHAPE, setup("skip-empty"), step_fraction=1.0,
                                         max_steps=3)
     assert len(steps) == 2                        # step 2 finds nothing it may remove
-    groups = crossbar_row_groups(model, new, SHAPE, strategy="skip-empty", **MAP)
+    groups = crossbar_row_groups(model, new, SHAPE, setup("skip-empty"))
     assert sorted(g.layer for g in groups) == sorted(masks)
     assert all(int(m.sum()) > 0 for m in new.values())

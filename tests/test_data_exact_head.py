@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from simulator.cli import app
 from simulator.config import ConfigError, load_workload
 from simulator.data.datasets import DataError, TestSetError, load_dataset, read_data_file, write_parts
-from simulator.pipeline import load_data
+from simulator.data.load import load_data
 
 REPO = Path(__file__).resolve().parents[1]
 N_TRAIN, N_TEST, N_HEAD = 10, 7, 3
@@ -185,7 +185,7 @@ def test_workload_test_set_is_a_data_option(tmp_path: Path) -> None:
 def test_remembered_dataset_ids_keep_the_test_sets_apart(tmp_path: Path, monkeypatch) -> None:
     """`resim run --no-accuracy` reads the data set id from a record instead of loading the data:
     one record per test set, so one choice never picks up the other's id."""
-    from simulator.hardware import study
+    from simulator.data import identity as study
 
     monkeypatch.setenv("RESIM_CACHE", str(tmp_path / "cache"))
     write_npz(tmp_path / "data")

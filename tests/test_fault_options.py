@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import mapped as mapping
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from simulator.config.errors import ConfigError
+from simulator.config.faults import FaultModel, FaultOptionError, FaultSpec, UnknownLayerError
 from simulator.faults.cells import (
     HEALTHY,
     STUCK_OFF,
@@ -26,14 +28,7 @@ from simulator.faults.effective import (
     faulty_matrix,
     tile_fault_codes,
 )
-from simulator.faults.montecarlo import (
-    FaultOptionError,
-    FaultOptions,
-    UnknownLayerError,
-    fault_study,
-    faulty_weights,
-    map_for_faults,
-)
+from simulator.faults.montecarlo import Draw, DrawPlan, fault_study, faulty_weights, line_rates
 from simulator.mapping.encoding import get_encoding
 from simulator.mapping.mapper import map_matrix
 from simulator.mapping.quantize import dequantize, quantize
@@ -173,15 +168,16 @@ def tiny() -> nn.Module:
 
 def test_layer_multiplier_zero_leaves_that_layer_untouched_and_the_others_as_drawn() -> None:
     model = tiny()
-    layers = map_for_faults(model, (2, 6, 6), 4, "skip-empty", 8, 0, False)
+    layers = mapping.mapped(model, (2, 6, 6), 4, "skip-empty")
     rates, lines = FaultRates.from_total(0.2), LineRates(0.1, 0.1)
 
     def draw(multipliers):
-        return faulty_weights(layers, model, "two-column", 8, 2, rates, np.random.default_rng(7), False,
-                              multipliers=multipliers, lines=lines, line_rng=np.random.default_rng(8))
+        generators = np.random.default_rng(7), np.random.default_rng(8)
+        return faulty_weights(layers, model, Draw("two-column", rates, *generators),
+                              DrawPlan(multipliers=multipliers, lines=lines))
 
     every, conv_off = draw(None), draw({"0": 0.0, "3": 1.0})
-    clean = dequantize(quantize(layers[0].matrices[0], 8))
+    clean = dequantize(quantize(layers.layers[0].matrices[0], 8))
     assert torch.equal(conv_off["0"], torch.from_numpy(clean.T.copy()).reshape(model[0].weight.shape).float())
     assert not torch.equal(every["0"], conv_off["0"])
     assert torch.equal(every["3"], conv_off["3"])
@@ -189,33 +185,34 @@ def test_layer_multiplier_zero_leaves_that_layer_untouched_and_the_others_as_dra
 
 def test_options_multipliers_only_layers_and_unknown_names() -> None:
     names = ["conv1", "fc1", "fc2"]
-    assert FaultOptions().multipliers(names) == {"conv1": 1.0, "fc1": 1.0, "fc2": 1.0}
-    options = FaultOptions(layers={"fc1": 2.0, "fc2": 0.5}, only_layers=("fc1", "conv1"))
+    assert FaultModel().multipliers(names) == {"conv1": 1.0, "fc1": 1.0, "fc2": 1.0}
+    options = FaultModel(layers={"fc1": 2.0, "fc2": 0.5}, only_layers=["fc1", "conv1"])
     assert options.multipliers(names) == {"conv1": 1.0, "fc1": 2.0, "fc2": 0.0}
     with pytest.raises(UnknownLayerError, match="unknown layer 'conv9'; allowed: conv1, fc1, fc2") as err:
-        FaultOptions(only_layers=("conv9",)).multipliers(names)
+        FaultModel(only_layers=["conv9"]).multipliers(names)
     assert err.value.key == "only_layers"
     with pytest.raises(ValueError):
-        FaultOptions(layers={"fc1": -1.0})
+        FaultModel(layers={"fc1": -1.0})
     with pytest.raises(FaultOptionError) as err:
-        FaultOptions(stuck_rows_rate=0.1).check_chip("adjacent-columns")
+        FaultModel(stuck_rows_rate=0.1).check_chip("adjacent-columns")
     assert err.value.key == "stuck_rows_rate"
-    FaultOptions(stuck_cols_rate=0.1).check_chip("adjacent-columns")
+    FaultModel(stuck_cols_rate=0.1).check_chip("adjacent-columns")
+    # hpp's fault_mix names the same ratios
+    assert FaultModel(ratio="stuck-on").ratio == (0.0, 1.0) and FaultModel(ratio="seed003").ratio == (1.0, 5.2)
 
 
 def test_study_takes_the_split_and_scaled_rates_must_stay_probabilities() -> None:
     model = tiny()
-    layers = map_for_faults(model, (2, 6, 6), 4, "skip-empty", 8, 0, False)
+    layers = mapping.mapped(model, (2, 6, 6), 4, "skip-empty")
     g = torch.Generator().manual_seed(1)
     x, y = torch.randn(32, 2, 6, 6, generator=g), torch.randint(0, 3, (32,), generator=g)
-    kw = {"rates": [0.1], "encodings": ["two-column"], "runs": 2, "weight_bits": 8, "cell_bits": 2, "seed": 0,
-          "progress": False}
-    on_only = fault_study(model, layers, x, y, options=FaultOptions(ratio=(0.0, 1.0)), **kw)
+    kw = {"rates": [0.1], "encodings": ["two-column"], "runs": 2}
+    on_only = fault_study(model, layers, x, y, FaultSpec(ratio=(0.0, 1.0), **kw), progress=False)
     assert on_only["p_sa0"].eq(0.0).all() and on_only["p_sa1"].eq(0.1).all()
-    default = fault_study(model, layers, x, y, **kw)
-    assert default.equals(fault_study(model, layers, x, y, options=FaultOptions(), **kw))
+    default = fault_study(model, layers, x, y, FaultSpec(**kw), progress=False)
+    assert default.equals(fault_study(model, layers, x, y, FaultSpec(ratio="seed003", **kw), progress=False))
     with pytest.raises(ValueError, match="multiplier 20 of layer '3' exceeds 1"):
-        fault_study(model, layers, x, y, options=FaultOptions(layers={"3": 20.0}), **kw)
+        fault_study(model, layers, x, y, FaultSpec(layers={"3": 20.0}, **kw), progress=False)
 
 
 # ---------------------------------------------------------------- workload and command line
@@ -234,9 +231,9 @@ def test_workload_fault_options_validate(tmp_path: Path) -> None:
 
     spec = load_workload(workload_file(tmp_path, "faults:\n  ratio: [0, 1]\n  layers: {conv1: 2}\n"
                                                  "  only_layers: [conv1]\n  stuck_cols_rate: 0.01\n")).config.faults
-    options = FaultOptions.from_spec(spec)
-    assert options.ratio == (0.0, 1.0) and options.layers == {"conv1": 2.0} and options.only_layers == ("conv1",)
-    assert options.lines == LineRates(0.0, 0.01, (0.0, 1.0))
+    assert spec is not None
+    assert spec.ratio == (0.0, 1.0) and spec.layers == {"conv1": 2.0} and spec.only_layers == ["conv1"]
+    assert line_rates(spec) == LineRates(0.0, 0.01, (0.0, 1.0))
     with pytest.raises(ConfigError, match=r"faults.layers: rate multipliers must be finite numbers >= 0"):
         load_workload(workload_file(tmp_path, "faults:\n  layers: {conv1: -1}\n"))
     with pytest.raises(ConfigError, match=r"faults.stuck_rows_rate: Input should be less than or equal to 1"):
@@ -245,14 +242,22 @@ def test_workload_fault_options_validate(tmp_path: Path) -> None:
 
 def test_unknown_layer_in_a_workload_names_file_and_key(tmp_path: Path, shared_data: Path) -> None:
     from simulator.config import load_workload
-    from simulator.pipeline import load_data, prepare_network, run_fault_study
+    from simulator.data.load import input_shape, load_data
+    from simulator.faults.study import run_fault_study
+    from simulator.mapping.network import map_network
+    from simulator.mapping.setup import MappingSetup
+    from simulator.network.tensors import tensors_of
+    from simulator.preparation import prepare_network
 
-    path = workload_file(tmp_path, "faults:\n  only_layers: [conv9]\n")
+    path = workload_file(tmp_path, "faults:\n  only_layers: [conv9]\n  rates: [0.0]\n  runs: 1\n")
     workload = load_workload(path)
     arrays = load_data(workload, shared_data)
     net = prepare_network(workload, arrays, progress=False)
+    mapped = map_network(net.model, input_shape(arrays), MappingSetup.of(workload))
+    assert workload.config.faults is not None
     with pytest.raises(ConfigError) as err:
-        run_fault_study(workload, net, arrays, rates=[0.0], encodings=["two-column"], runs=1, progress=False)
+        run_fault_study(workload, net.model, mapped, tensors_of(arrays), workload.config.faults, progress=False,
+                        from_workload=True)
     assert str(err.value) == (f"{path}: faults.only_layers: unknown layer 'conv9'; allowed: conv1, conv2, fc1, fc2, "
                               "fc3 (got 'conv9')")
 

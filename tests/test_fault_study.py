@@ -8,13 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mapped as mapping
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from simulator.faults.montecarlo import fault_study, map_for_faults, summarise, to_weight
+from simulator.config.faults import FaultSpec
+from simulator.faults.montecarlo import fault_study, to_weight
+from simulator.faults.summary import summarise
 from simulator.lowering.layers import weight_matrices
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,9 +41,9 @@ def test_to_weight_inverts_weight_matrices() -> None:
 
 def study(model: nn.Module, rates: list[float], runs: int = 3, seed: int = 0) -> pd.DataFrame:
     x, y = data()
-    layers = map_for_faults(model, (2, 6, 6), 4, "compact", 8, 0, False)
-    return fault_study(model, layers, x, y, rates=rates, encodings=["two-column", "differential"], runs=runs,
-                       weight_bits=8, cell_bits=2, seed=seed, progress=False)
+    layers = mapping.mapped(model, (2, 6, 6), 4, "compact", seed=seed)
+    return fault_study(model, layers, x, y, FaultSpec(rates=rates, encodings=["two-column", "differential"], runs=runs),
+                       progress=False)
 
 
 def test_zero_rate_gives_the_quantized_network_and_leaves_the_model_alone() -> None:
@@ -59,6 +62,22 @@ def test_draws_are_deterministic_and_faults_hurt() -> None:
     faulty = a[a["rate"] == 0.3]
     assert faulty["p_sa1"].iloc[0] == pytest.approx(0.3 * 5.2 / 6.2)
     assert study(tiny(), [0.3], seed=1)["accuracy"].tolist() != faulty["accuracy"].tolist()
+
+
+def test_faults_lower_the_accuracy_of_a_network_that_fits_its_data() -> None:
+    # Labels from the network itself: fault-free it is (nearly) always right, so a drop is the faults'.
+    model = tiny()
+    x, _ = data()
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    layers = mapping.mapped(model, (2, 6, 6), 4, "compact")
+    draws = fault_study(model, layers, x, y, FaultSpec(rates=[0.0, 0.01, 0.3], encodings=["two-column", "differential"],
+                                                       runs=3), progress=False)
+    mean = draws.groupby(["encoding", "rate"])["accuracy"].mean()
+    for encoding in ("two-column", "differential"):
+        assert mean[(encoding, 0.0)] >= 0.95, encoding      # only 8-bit quantization in the way
+        assert mean[(encoding, 0.3)] < mean[(encoding, 0.0)] - 0.2, encoding
+        assert mean[(encoding, 0.3)] <= mean[(encoding, 0.01)], encoding
 
 
 def test_summary_statistics() -> None:
@@ -88,7 +107,7 @@ def test_cli_faults_json(tmp_path: Path, shared_data: Path) -> None:
 
 
 def test_tolerable_rate_interpolates_in_log_rate() -> None:
-    from simulator.faults.montecarlo import tolerable_rate
+    from simulator.faults.summary import tolerable_rate
 
     rates = np.array([1e-4, 1e-3, 1e-2])
     assert tolerable_rate(rates, np.array([0.99, 0.98, 0.90]), clean=0.99) == pytest.approx(1e-3)

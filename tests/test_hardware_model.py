@@ -61,14 +61,14 @@ def test_two_layer_network_matches_the_hand_count() -> None:
     per_event = {"array_cell_reads": 0.001831, "dac_drives": 2.734 * 8 / 128, "sample_holds": 0.000977, "adc_conversions": 1.20,
                  "shift_adds": 0.021, "tree_compositions": 0.0, "index_bits": 0.121, "buffer_accesses": 20.45,
                  "bus_bits": 0.054, "network_bits": 0.081}
-    components = result.components.set_index("event")
+    components = result.components_table().set_index("event")
     for event, energy in per_event.items():
         events = hand_a[event] + hand_b[event]
         assert components.loc[event, "events"] == events
         assert components.loc[event, "dynamic_pj"] == pytest.approx(events * energy, rel=1e-12)
-    assert result.summary["static_energy_pj"] == 0.0   # every leakage in prime.yaml is 0
+    assert result.summary.static_energy_pj == 0.0   # every leakage in prime.yaml is 0
     total = sum((hand_a[e] + hand_b[e]) * v for e, v in per_event.items())
-    assert result.summary["energy_per_inference_pj"] == pytest.approx(total, rel=1e-12)
+    assert result.summary.energy_per_inference_pj == pytest.approx(total, rel=1e-12)
 
     # Latency by hand: per vector fetch (bits / bandwidth), 2 phases of 100 ns reads overlapping the
     # conversions of the busiest ADC (3 values of one array at 1.28 GS/s), then the write.
@@ -79,9 +79,9 @@ def test_two_layer_network_matches_the_hand_count() -> None:
     assert layers.loc["a", "latency_closed_ns"] == pytest.approx(2 * vec_a, rel=1e-12)
     assert layers.loc["b", "latency_closed_ns"] == pytest.approx(vec_b, rel=1e-12)
     # Nothing contends (one copy per layer, layers in turn): the event model agrees cycle for cycle.
-    assert result.summary["latency_ns"] == pytest.approx(2 * vec_a + vec_b, rel=1e-12)
-    assert result.summary["latency_closed_form_ns"] == pytest.approx(result.summary["latency_ns"], rel=1e-12)
-    assert result.summary["contention_wait_ns"] == 0.0
+    assert result.summary.latency_ns == pytest.approx(2 * vec_a + vec_b, rel=1e-12)
+    assert result.summary.latency_closed_form_ns == pytest.approx(result.summary.latency_ns, rel=1e-12)
+    assert result.summary.contention_wait_ns == 0.0
 
 
 def test_slow_adc_sets_the_pace_of_the_phases() -> None:
@@ -92,7 +92,7 @@ def test_slow_adc_sets_the_pace_of_the_phases() -> None:
     assert row["adc_ns"] == pytest.approx(300.0)
     # r + a + (phases - 1) max(r, a) = 100 + 300 + 300
     assert row["vector_ns"] - (24 / 256 + 24 / 129.6 + 18 / 129.6 + 18 / 256) == pytest.approx(700.0)
-    assert result.summary["latency_ns"] == pytest.approx(row["vector_ns"], rel=1e-12)
+    assert result.summary.latency_ns == pytest.approx(row["vector_ns"], rel=1e-12)
 
 
 def test_replicas_share_vectors_and_contention_never_beats_the_closed_form() -> None:
@@ -100,11 +100,11 @@ def test_replicas_share_vectors_and_contention_never_beats_the_closed_form() -> 
     single = evaluate(layers, no_replicas(PRIME), encoding="two-column", weight_bits=8, cell_bits=4, size=8)
     many = evaluate(layers, PRIME, encoding="two-column", weight_bits=8, cell_bits=4, size=8)
     assert (many.layers["replicas"] > 1).all()
-    assert many.summary["latency_ns"] < single.summary["latency_ns"]
+    assert many.summary.latency_ns < single.summary.latency_ns
     # Copies on one tile wait for its buffer: the event model is never below the closed form.
-    assert many.summary["latency_ns"] >= many.summary["latency_closed_form_ns"] - 1e-9
+    assert many.summary.latency_ns >= many.summary.latency_closed_form_ns - 1e-9
     # Replicas change where events happen, not how many.
-    assert np.allclose(many.components["events"], single.components["events"])
+    assert np.allclose(many.components_table()["events"], single.components_table()["events"])
 
 
 def test_pipeline_interval_is_the_slowest_layer() -> None:
@@ -113,10 +113,10 @@ def test_pipeline_interval_is_the_slowest_layer() -> None:
     hw = hw.model_copy(update={"chip": hw.chip.model_copy(update={"execution": "pipelined"}),
                                "tile": hw.tile.model_copy(update={"arrays": 4})})
     result = evaluate(two_layers(), hw, encoding="two-column", weight_bits=8, cell_bits=4, size=256, images=3)
-    assert result.summary["contention_wait_ns"] == 0.0
+    assert result.summary.contention_wait_ns == 0.0
     closed = result.layers["latency_closed_ns"]
-    assert result.summary["interval_ns"] == pytest.approx(closed.max(), rel=1e-9)
-    assert result.summary["latency_ns"] == pytest.approx(closed.sum(), rel=1e-9)
+    assert result.summary.interval_ns == pytest.approx(closed.max(), rel=1e-9)
+    assert result.summary.latency_ns == pytest.approx(closed.sum(), rel=1e-9)
 
 
 def test_analog_tree_converts_one_value_per_weight_column() -> None:
@@ -139,7 +139,7 @@ def test_conductance_model_charges_low_resistance_cells() -> None:
     # 2x2 tile, 4 arrays (16 cells); levels sum 0 (all high resistance) vs 16 x 15 (all low resistance).
     low, high = (LayerDemand(**{**base.__dict__, "tile_levels": np.array([s])}) for s in (0, 16 * 15))
     e_low, e_high = (evaluate([d], hw, encoding="two-column", weight_bits=8, cell_bits=4, size=8)
-                     .components.set_index("component").loc["array"] for d in (low, high))
+                     .components_table().set_index("component").loc["array"] for d in (low, high))
     per_us = 0.2 ** 2 * 10.0 * 1e-3          # pJ per microsiemens read
     assert e_low["dynamic_pj"] == pytest.approx(2 * 16 * (1e6 / 20000) * per_us)     # 2 phases
     assert e_high["dynamic_pj"] == pytest.approx(2 * 16 * (1e6 / 1000) * per_us)
@@ -204,9 +204,28 @@ def test_analog_tree_needs_adjacent_columns(tmp_path: Path) -> None:
 
 
 def test_every_hardware_file_cites_every_number() -> None:
+    from simulator.config.hardware import SourcedBlock
+
+    def blocks(block: SourcedBlock, prefix: str):
+        yield prefix, block
+        for name in type(block).model_fields:
+            child = getattr(block, name)
+            if isinstance(child, SourcedBlock):
+                yield from blocks(child, f"{prefix}.{name}" if prefix else name)
+
     for name in ("prime", "isaac", "sparse_small"):
         hw = load_hardware(REPO / "hwconfigs" / f"{name}.yaml")
-        assert math.isfinite(hw.adc.energy_pj)
+        cited = 0
+        for where, block in blocks(hw, ""):
+            for field in block.numeric_fields():
+                value = getattr(block, field)
+                numbers = value.values() if isinstance(value, dict) else [value]
+                assert all(math.isfinite(v) for v in numbers), f"{name}: {where}.{field}"
+                assert block.source.get(field, "").strip(), f"{name}: {where}.{field} has no source"
+                cited += 1
+        # The energies the model charges are among the cited numbers, not defaults.
+        assert cited >= 10, f"{name}: only {cited} numbers written"
+        assert "energy_pj" in hw.adc.numeric_fields() or "energy_pj_by_bits" in hw.adc.numeric_fields(), name
 
 
 def test_baseline_mapping_is_shared_across_the_workloads_crossbar_sizes(tmp_path: Path) -> None:
@@ -223,7 +242,10 @@ def test_baseline_mapping_is_shared_across_the_workloads_crossbar_sizes(tmp_path
     doc["hardware_study"]["baseline"] = str(repo / "hwconfigs" / "prime.yaml")
     if doc["model"].get("checkpoint"):   # the copy lives elsewhere: point at the shipped file
         doc["model"]["checkpoint"] = str((repo / "workloads" / doc["model"]["checkpoint"]).resolve())
-    data = study.DataIdentity(spec=None, dataset_id="cifar10-test")
+    from simulator.data.identity import DataIdentity
+    from simulator.preparation import network_identity
+
+    data = DataIdentity(spec=None, dataset_id="cifar10-test")
 
     def keys(size: int, crossbar_prune: bool) -> dict[str, str]:
         doc["mapping"]["crossbar"]["size"] = size
@@ -235,7 +257,7 @@ def test_baseline_mapping_is_shared_across_the_workloads_crossbar_sizes(tmp_path
         path.write_text(yaml.safe_dump(doc))
         workload = load_workload(path)
         requests = study.requests(workload, study.baseline_hardware(workload))
-        return {r.label: study.mapping_key(workload, data, r) for r in requests}
+        return {r.label: study.mapping_key(workload, network_identity(workload, data), r) for r in requests}
 
     small, large = keys(32, False), keys(64, False)
     assert small["baseline"] == large["baseline"]

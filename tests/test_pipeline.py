@@ -14,13 +14,13 @@ import torch
 import yaml
 from torch import nn
 
+from simulator.atomic import atomic_replace, write_text
 from simulator.config import load_workload
 from simulator.lowering.layers import lower_network, weight_matrices
 from simulator.mapping.mapper import map_matrix, programmed_masks, segment_counts
 from simulator.mapping.tiling import arrays_per_tile
 from simulator.network.checkpoint import load_checkpoint
 from simulator.pipeline import run
-from simulator.report.atomic import atomic_replace, write_text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,17 +61,21 @@ def test_run_trains_caches_reuses_and_writes_results(tmp_path: Path, shared_data
     assert "| **Sum**" in (out / "report.md").read_text()
 
     _, second = run(workload, out=out, progress=False)
-    assert second["network"]["reused_checkpoint"] is True
-    assert second["accuracy"] == first["accuracy"]
+    assert second.network is not None and second.network.reused_checkpoint is True
+    assert second.accuracy == first.accuracy
 
     _, third = run(workload, out=out, progress=False, force=True)
-    assert third["network"]["reused_checkpoint"] is False
-    assert third["accuracy"] == first["accuracy"]  # same seed, same numbers
+    assert third.network is not None and third.network.reused_checkpoint is False
+    assert third.accuracy == first.accuracy  # same seed, same numbers
 
     # Hardware only, mappings cached: neither the data nor the network is loaded, same figures.
     _, fourth = run(workload, out=tmp_path / "hw", progress=False, accuracy=False)
-    assert fourth["accuracy"] is None and fourth["network"] is None and "network" in fourth["skipped"]
-    assert fourth["hardware"]["summary"] == third["hardware"]["summary"]
+    assert fourth.accuracy is None and fourth.network is None and "network" in fourth.skipped
+    assert fourth.hardware.summary == third.hardware.summary
+    # The stages it did not run are those it skipped, each with its reason.
+    assert fourth.stages_run == ["mapping", "hardware"]
+    assert set(fourth.skipped) == {"data", "network", "crossbar pruning", "accuracy", "faults"}
+    assert "stages run: mapping, hardware" in (tmp_path / "hw" / "report.md").read_text()
 
 
 def test_training_is_deterministic_and_checkpoint_is_safe_to_load(tmp_path: Path, shared_data: Path,
@@ -81,12 +85,13 @@ def test_training_is_deterministic_and_checkpoint_is_safe_to_load(tmp_path: Path
     for name in ("a", "b"):
         monkeypatch.setenv("RESIM_CACHE", str(tmp_path / name))
         _, report = run(workload, out=tmp_path / f"out-{name}", progress=False)
-        saved = torch.load(report["network"]["checkpoint"], weights_only=True)
+        assert report.network is not None and report.accuracy is not None
+        saved = torch.load(report.network.checkpoint, weights_only=True)
         states.append(saved["state_dict"])
-        loaded = load_checkpoint(Path(report["network"]["checkpoint"]))
+        loaded = load_checkpoint(Path(report.network.checkpoint))
         assert loaded["masks"] == {} and loaded["producer"]["seed"] == 0
-        assert loaded["dataset_id"] == report["data"]["dataset_id"]
-        assert loaded["metrics"]["test_accuracy"] == pytest.approx(report["accuracy"]["test_accuracy"])
+        assert loaded["dataset_id"] == report.data.dataset_id
+        assert loaded["metrics"]["test_accuracy"] == pytest.approx(report.accuracy.test_accuracy)
     assert states[0].keys() == states[1].keys()
     for key in states[0]:
         assert torch.equal(states[0][key], states[1][key]), key
@@ -95,8 +100,9 @@ def test_training_is_deterministic_and_checkpoint_is_safe_to_load(tmp_path: Path
 def test_changed_recipe_does_not_reuse_checkpoint(tmp_path: Path, shared_data: Path, cache: Path) -> None:
     _, a = run(quick_workload(tmp_path, shared_data), out=tmp_path / "a", progress=False)
     _, b = run(quick_workload(tmp_path, shared_data, lr=0.01), out=tmp_path / "b", progress=False)
-    assert a["network"]["checkpoint"] != b["network"]["checkpoint"]
-    assert b["network"]["reused_checkpoint"] is False
+    assert a.network is not None and b.network is not None
+    assert a.network.checkpoint != b.network.checkpoint
+    assert b.network.reused_checkpoint is False
 
 
 def test_cli_run_reports_missing_data_in_one_clear_error(tmp_path: Path, cache: Path) -> None:
@@ -213,13 +219,15 @@ def test_run_with_pruning_and_crossbar_pruning(tmp_path: Path, shared_data: Path
                       "crossbar_prune": {"step_fraction": 0.1, "max_steps": 2, "finetune_epochs": 0}}
     workload.write_text(yaml.safe_dump(doc))
     _, report = run(workload, out=tmp_path / "out", progress=False)
-    prune = report["network"]["training"]["prune"]
+    assert report.network is not None and report.network.prune is not None
+    prune = report.network.prune
     assert prune["method"] == "one-shot-improved" and abs(prune["density"] - 0.1) < 1e-4
-    steps = report["crossbar_pruning"]
-    assert [s["step"] for s in steps] == [0, 1, 2]
-    assert steps[-1]["tiles_placed"] <= steps[0]["tiles_placed"]
+    steps = report.crossbar_pruning
+    assert [s.step for s in steps] == [0, 1, 2]
+    assert steps[-1].tiles_placed <= steps[0].tiles_placed
+    assert "crossbar pruning" in report.stages_run
     layers = pd.read_csv(tmp_path / "out" / "layers.csv")
-    assert int(layers["tiles_placed"].sum()) == steps[-1]["tiles_placed"]
+    assert int(layers["tiles_placed"].sum()) == steps[-1].tiles_placed
     assert int(layers["nonzeros"].sum()) < prune["density"] * int(layers["total"].sum()) + 1
     md = (tmp_path / "out" / "report.md").read_text()
     assert "Crossbar-grained pruning" in md and "Pruning: one-shot-improved" in md
@@ -302,7 +310,7 @@ def test_run_includes_the_workload_fault_study(tmp_path: Path, shared_data: Path
     doc["faults"] = {"rates": [0.0, 0.01], "encodings": ["differential"], "runs": 2}
     workload.write_text(yaml.safe_dump(doc))
     _, report = run(workload, out=tmp_path / "out", progress=False)
-    assert [(p["encoding"], p["rate"], p["runs"]) for p in report["faults"]] == [("differential", 0.0, 2),
+    assert [(p.encoding, p.rate, p.runs) for p in report.faults or []] == [("differential", 0.0, 2),
                                                                                 ("differential", 0.01, 2)]
     draws = pd.read_csv(tmp_path / "out" / "accuracy.csv")
     assert len(draws) == 4

@@ -12,15 +12,23 @@ from torch import nn
 
 from simulator.config import ConfigError, load_workload
 from simulator.config.workload import HppSpec, PruneSpec, TrainSpec
+from simulator.mapping.setup import MappingSetup
 from simulator.network.train import TensorData, train
 from simulator.pruning.masks import density, full_masks, prunable
 from simulator.pruning.methods import prune
-from simulator.pruning.progressive import (CrossbarSetup, blocks_of, candidate_ratios, fault_accuracy,
-                                           FaultObjective, hierarchical_progressive, prune_block)
+from simulator.pruning.progressive import (
+    Crossbars,
+    FaultObjective,
+    blocks_of,
+    candidate_ratios,
+    fault_accuracy,
+    hierarchical_progressive,
+    prune_block,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-SETUP = CrossbarSetup(input_shape=(1, 8, 8), size=16, strategy="skip-empty", weight_bits=8, cell_bits=2,
-                      per_column=False)
+SETUP = Crossbars(MappingSetup(size=16, reorder="skip-empty", weight_bits=8, cell_bits=2, encoding="two-column",
+                                per_column=False, seed=0), (1, 8, 8))
 RECIPE = TrainSpec(epochs=3, batch_size=16, lr=0.05, schedule="none", eval_batch_size=64)
 
 
@@ -200,7 +208,8 @@ def test_bad_hpp_block_names_the_key(tmp_path: Path, prune_block_doc: dict, key_
 
 
 def test_pipeline_runs_and_caches_hpp(tmp_path: Path, shared_data: Path, cache: Path) -> None:
-    from simulator.pipeline import load_data, prepare_network
+    from simulator.data.load import load_data
+    from simulator.preparation import prepare_network
 
     doc = yaml.safe_load((REPO / "workloads" / "lenet5_mnist.yaml").read_text())
     doc["hardware"] = str(REPO / "hwconfigs" / "prime.yaml")

@@ -16,6 +16,7 @@ from conftest import shared_data_dir
 
 from simulator.pipeline import run
 from simulator.report.html import format_cell, render_html, table_of
+from simulator.report.model import RunReport
 
 REPO = Path(__file__).resolve().parents[1]
 # Elements without an end tag in HTML5; every other start tag must be closed, in order.
@@ -76,7 +77,7 @@ class Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunReport]:
     """One run of the shipped LeNet-5 checkpoint with every section: hardware, 32x32 tiles (so the
     utilisation histogram has several bars), a small fault study and the pruning log."""
     data = shared_data_dir()
@@ -96,7 +97,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
         return run(workload, out=folder / "out", progress=False)
 
 
-def test_report_html_is_self_contained_well_formed_and_embeds_every_png(results: tuple[Path, dict]) -> None:
+def test_report_html_is_self_contained_well_formed_and_embeds_every_png(results: tuple[Path, RunReport]) -> None:
     out, _ = results
     text = (out / "report.html").read_text(encoding="utf-8")
     for external in ('src="http', "src='http", "<link", "@import", "url(", "<script"):
@@ -110,7 +111,7 @@ def test_report_html_is_self_contained_well_formed_and_embeds_every_png(results:
     assert embedded == sorted(p.read_bytes() for p in pngs)
 
 
-def test_report_html_has_report_md_sections_and_tables(results: tuple[Path, dict]) -> None:
+def test_report_html_has_report_md_sections_and_tables(results: tuple[Path, RunReport]) -> None:
     out, report = results
     page = Page((out / "report.html").read_text(encoding="utf-8"))
     markdown = (out / "report.md").read_text()
@@ -123,31 +124,32 @@ def test_report_html_has_report_md_sections_and_tables(results: tuple[Path, dict
     layers = next(t for t in page.tables if t[0][:2] == ["layer", "type"])
     csv = pd.read_csv(out / "layers.csv")
     assert [row[0] for row in layers[1:]] == [*csv["layer"], "Sum"]
-    assert layers[-1][layers[0].index("tiles placed")] == str(report["totals"]["tiles_placed"])
+    assert layers[-1][layers[0].index("tiles placed")] == str(report.totals.tiles_placed)
     faults = next(t for t in page.tables if t[0][:2] == ["encoding", "rate"])
     assert [(row[0], float(row[1])) for row in faults[1:]] == [("two-column", 1e-3), ("two-column", 1e-2)]
     utilisation = next(t for t in page.tables if t[0][0] == "tile utilisation")
-    assert len(utilisation) == 1 + len(report["utilization_histogram"]["bin_upper_edges"])
-    rounds = report["network"]["training"]["prune"]["rounds"]
+    assert len(utilisation) == 1 + len(report.utilization_histogram.bin_upper_edges)
+    assert report.network is not None and report.network.prune is not None
+    rounds = report.network.prune["rounds"]
     assert len(next(t for t in page.tables if t[0] == list(pd.DataFrame(rounds).columns))) == 1 + len(rounds)
 
 
-def test_report_html_embeds_unknown_plots_and_notes_missing_ones(results: tuple[Path, dict], tmp_path: Path) -> None:
+def test_report_html_embeds_unknown_plots_and_notes_missing_ones(results: tuple[Path, RunReport], tmp_path: Path) -> None:
     out, report = results
     folder = tmp_path / "copy"
     shutil.copytree(out, folder)
     (folder / "energy_by_layer.png").unlink()
     shutil.copy(out / "energy_by_layer.png", folder / "extra plot.png")
-    text = render_html(report, pd.read_csv(out / "layers.csv"), folder)
+    text = render_html(report, folder)
     page = Page(text)
     assert page.errors == [] and "Other plots" in page.headings
     assert len(page.images) == 3
     assert "No plot in the results folder for this section." in text
 
 
-def test_report_html_escapes_text_from_the_report(results: tuple[Path, dict]) -> None:
+def test_report_html_escapes_text_from_the_report(results: tuple[Path, RunReport]) -> None:
     out, report = results
-    text = render_html({**report, "workload": "<b>net</b> & co"}, pd.read_csv(out / "layers.csv"), out)
+    text = render_html(report.model_copy(update={"workload": "<b>net</b> & co"}), out)
     assert "<b>net</b>" not in text and "&lt;b&gt;net&lt;/b&gt; &amp; co" in text
     assert Page(text).errors == []
 
@@ -161,7 +163,7 @@ def test_cells_are_formatted_like_report_md() -> None:
 
 
 @pytest.mark.slow
-def test_report_html_renders_every_plot_in_headless_chromium(results: tuple[Path, dict], tmp_path: Path) -> None:
+def test_report_html_renders_every_plot_in_headless_chromium(results: tuple[Path, RunReport], tmp_path: Path) -> None:
     """Issue #7's acceptance: report.html opens in headless Chromium with every plot rendered and
     makes no request but for itself. RESIM_REPORT_SCREENSHOT=path keeps the full-page screenshot."""
     out, _ = results

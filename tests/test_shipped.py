@@ -10,8 +10,11 @@ import torch
 import yaml
 
 from simulator.config import load_workload
+from simulator.data.load import input_shape, load_data
+from simulator.mapping.network import map_network
+from simulator.mapping.setup import MappingSetup
 from simulator.network.compact import load_compact
-from simulator.pipeline import input_shape, layer_table, load_data, map_network, prepare_network
+from simulator.preparation import prepare_network
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p for p in (REPO / "workloads").glob("*.yaml")
@@ -34,7 +37,7 @@ def test_shipped_checkpoint_density_table_matches_file(path: Path, shared_data: 
     arrays = load_data(workload, shared_data)
     net = prepare_network(workload, arrays, progress=False)
     assert net.metrics["checkpoint_matches_workload"] is True
-    table = layer_table(workload, map_network(workload, net.model, input_shape(arrays))).set_index("layer")
+    table = map_network(net.model, input_shape(arrays), MappingSetup.of(workload)).table().set_index("layer")
     assert set(table.index) == set(masks)
     for name, mask in masks.items():
         assert table.loc[name, "nonzeros"] == int(mask.sum()), name

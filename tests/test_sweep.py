@@ -106,7 +106,7 @@ def _values(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=["results", "seconds"]).sort_values("point_id").reset_index(drop=True)
 
 
-def test_resume_runs_only_the_unfinished_point(tmp_path, shared_data, cache, monkeypatch):
+def test_resume_runs_only_the_unfinished_point(tmp_path, shared_data, cache):
     calls: list[int] = []
     armed = [True]
     real = pipeline.run
@@ -117,18 +117,18 @@ def test_resume_runs_only_the_unfinished_point(tmp_path, shared_data, cache, mon
             raise KeyboardInterrupt  # the machine goes down while this point is in flight
         return real(workload, **kwargs)
 
-    monkeypatch.setattr(pipeline, "run", interrupted)
     grid = grid_from_sets(LENET, [SIZES])
     out = tmp_path / "sweep"
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(grid, out=out, data_dir=shared_data, accuracy=False, workers=1, progress=False)
+        run_sweep(grid, run=interrupted, out=out, data_dir=shared_data, accuracy=False, workers=1, progress=False)
     assert calls == [16, 32]
     first = pd.read_csv(out / "results.csv")
     assert first["mapping.crossbar.size"].tolist() == [16]
     # The interrupted sweep still wrote its report, of the point that finished.
     assert "2 in the grid: 1 finished, 0 failed, 1 not run yet" in (out / "report.html").read_text()
 
-    result = run_sweep(grid, out=out, data_dir=shared_data, accuracy=False, workers=1, progress=False)
+    result = run_sweep(grid, run=interrupted, out=out, data_dir=shared_data, accuracy=False, workers=1,
+                       progress=False)
     assert calls == [16, 32, 32]  # 16 was not run again
     assert len(result.skipped) == 1 and len(result.ran) == 1
     assert sorted(result.table["mapping.crossbar.size"]) == [16, 32]
@@ -139,7 +139,7 @@ def test_resume_runs_only_the_unfinished_point(tmp_path, shared_data, cache, mon
     lines = (out / "results.csv").read_text().splitlines(keepends=True)
     (out / "results.csv").write_text(lines[0] + lines[1] + lines[2][: len(lines[2]) // 2])
     calls.clear()
-    again = run_sweep(grid, out=out, data_dir=shared_data, accuracy=False, workers=1, progress=False)
+    again = run_sweep(grid, run=interrupted, out=out, data_dir=shared_data, accuracy=False, workers=1, progress=False)
     assert calls == [32] and len(again.skipped) == 1
     with open(out / "results.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -147,7 +147,7 @@ def test_resume_runs_only_the_unfinished_point(tmp_path, shared_data, cache, mon
     assert _values(again.table).equals(_values(result.table))
 
 
-def test_a_failing_point_is_reported_and_left_out_of_the_table(tmp_path, shared_data, cache, monkeypatch):
+def test_a_failing_point_is_reported_and_left_out_of_the_table(tmp_path, shared_data, cache):
     real = pipeline.run
 
     def broken_at_32(workload, **kwargs):
@@ -155,10 +155,9 @@ def test_a_failing_point_is_reported_and_left_out_of_the_table(tmp_path, shared_
             raise ConfigError([Problem(Path(workload), "mapping", "cannot map here")])
         return real(workload, **kwargs)
 
-    monkeypatch.setattr(pipeline, "run", broken_at_32)
     out = tmp_path / "sweep"
-    result = run_sweep(grid_from_sets(LENET, [SIZES]), out=out, data_dir=shared_data, accuracy=False, workers=1,
-                       progress=False)
+    result = run_sweep(grid_from_sets(LENET, [SIZES]), run=broken_at_32, out=out, data_dir=shared_data,
+                       accuracy=False, workers=1, progress=False)
     assert len(result.ran) == 1 and len(result.failures) == 1
     assert "ConfigError" in next(iter(result.failures.values()))
     assert "cannot map here" in next(iter(result.failures.values()))
@@ -171,12 +170,13 @@ def test_a_failing_point_is_reported_and_left_out_of_the_table(tmp_path, shared_
 def test_dask_executor_gives_the_local_table(tmp_path, shared_data, cache):
     distributed = pytest.importorskip("dask.distributed")
     grid = grid_from_sets(LENET, [SIZES])
-    local = run_sweep(grid, out=tmp_path / "local", data_dir=shared_data, accuracy=False, workers=2,
+    local = run_sweep(grid, run=pipeline.run, out=tmp_path / "local", data_dir=shared_data, accuracy=False, workers=2,
                       progress=False)
     # Threads in one process, but the client talks to the scheduler over TCP on loopback.
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
                                   host="127.0.0.1", dashboard_address=None) as cluster:
-        remote = run_sweep(grid, out=tmp_path / "dask", data_dir=shared_data, accuracy=False, executor="dask",
+        remote = run_sweep(grid, run=pipeline.run, out=tmp_path / "dask", data_dir=shared_data, accuracy=False,
+                           executor="dask",
                            scheduler=cluster.scheduler_address, progress=False)
     assert len(local.ran) == len(remote.ran) == 2
     assert _values(remote.table).equals(_values(local.table))
@@ -210,7 +210,8 @@ def test_a_dead_worker_fails_its_points_not_the_sweep(tmp_path):
 
     future = Future()
     future.set_exception(BrokenProcessPool("terminated abruptly"))
-    task = PointTask("abc", {"mapping.crossbar.size": 16}, "hash", tmp_path / "w.yaml", tmp_path, None, False)
+    task = PointTask("abc", {"mapping.crossbar.size": 16}, "hash", tmp_path / "w.yaml", tmp_path, None, False,
+                     pipeline.run)
     outcome = _outcome(future, task)
     assert outcome.point_id == "abc" and outcome.row is None
     assert "worker process died" in outcome.error and "terminated abruptly" in outcome.error

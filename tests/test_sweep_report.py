@@ -174,10 +174,11 @@ def sweep_folder(tmp_path: Path, shared_data: Path, cache: Path) -> Path:
     sizes with accuracy, so all four plots are drawn."""
     if folder := os.environ.get("RESIM_SWEEP_FOLDER"):
         return Path(folder)
+    from simulator.pipeline import run
     from simulator.sweep import grid_from_sets, run_sweep
 
     grid = grid_from_sets(LENET, ["mapping.crossbar.size=16,32,64"])
-    return run_sweep(grid, out=tmp_path / "sweep", data_dir=shared_data, workers=1, progress=False).folder
+    return run_sweep(grid, run=run, out=tmp_path / "sweep", data_dir=shared_data, workers=1, progress=False).folder
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import yaml
 
 from simulator.config import load_workload
 from simulator.network.compact import load_compact
-from simulator.pipeline import sparse_producer
+from simulator.preparation import sparse_producer
 
 REPO = Path(__file__).resolve().parents[1]
 WORKLOADS = REPO / "workloads"

@@ -11,9 +11,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-def field(default: Any = ..., *, description: str, unit: str, **constraints: Any) -> Any:
-    """A pydantic Field with a mandatory description and unit ("1" for dimensionless counts)."""
-    return Field(default, description=description, json_schema_extra={"unit": unit}, **constraints)
+def field(default: Any = ..., *, description: str, unit: str, flag: str | None = None, **constraints: Any) -> Any:
+    """A pydantic Field with a mandatory description and unit ("1" for dimensionless counts);
+    `flag` names the command-line option that sets it (simulator.config.faults)."""
+    extra: dict[str, Any] = {"unit": unit} if flag is None else {"unit": unit, "flag": flag}
+    return Field(default, description=description, json_schema_extra=extra, **constraints)
+
+
+def flag_of(model: type[BaseModel], name: str) -> str | None:
+    """The command-line option of field `name` of `model`, if it has one."""
+    extra = model.model_fields[name].json_schema_extra
+    return extra.get("flag") if isinstance(extra, dict) else None  # type: ignore[return-value]
 
 
 class StrictModel(BaseModel):

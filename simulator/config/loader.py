@@ -138,11 +138,6 @@ class Workload:
         """Tile size N: the workload's, else the hardware array's rows."""
         return self.config.mapping.crossbar.size or self.hardware.array.rows
 
-    @property
-    def cell_bits(self) -> int:
-        """Bits per cell: the workload's, else the hardware array's."""
-        return self.config.mapping.cell_bits or self.hardware.array.cell_bits
-
     def data_dir(self, override: str | Path | None) -> Path | None:
         """--data-dir wins, then the workload's data.dir (relative to the workload file)."""
         if override is not None:
@@ -157,7 +152,7 @@ class Workload:
             "workload": self.config.model_dump(mode="json", by_alias=True),
             "hardware": self.hardware.model_dump(mode="json"),
             "crossbar_size": self.crossbar_size,
-            "cell_bits": self.cell_bits,
+            "cell_bits": self.config.mapping.cell_bits_on(self.hardware),
         }
 
     def config_hash(self) -> str:

@@ -14,12 +14,13 @@ from typing import Any, Literal
 
 from pydantic import StrictBool, StrictInt, ValidationInfo, field_validator, model_serializer, model_validator
 
+from simulator.config.faults import Encoding, FaultSpec, RatioPreset
 from simulator.config.fields import StrictModel, field
+from simulator.config.hardware import HardwareConfig
 from simulator.mapping.strategies import STRATEGY_NAMES
 from simulator.network.names import ZOO_MODEL_NAMES
 
 DatasetName = Literal["mnist", "fashion-mnist", "cifar10", "cifar100"]
-Encoding = Literal["two-column", "differential", "offset"]
 ZooName = Literal[ZOO_MODEL_NAMES]  # type: ignore[valid-type]
 
 _IMPORT_SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_]\w*$")
@@ -64,7 +65,7 @@ class ModelSpec(StrictModel):
         return value
 
     @model_validator(mode="after")
-    def _exactly_one_source(self) -> "ModelSpec":
+    def _exactly_one_source(self) -> ModelSpec:
         if (self.name is None) == (self.import_ is None):
             raise ValueError("give exactly one of 'name' (a zoo model) or 'import'")
         return self
@@ -216,7 +217,7 @@ class TrainSpec(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _nesterov_needs_momentum(self) -> "TrainSpec":
+    def _nesterov_needs_momentum(self) -> TrainSpec:
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer 'sgd' with momentum > 0")
         return self
@@ -280,8 +281,8 @@ class HppSpec(StrictModel):
     fault_rate: float = field(
         1e-3, description="Total cell fault rate p_sa0 + p_sa1 of the objective", unit="1", ge=0, le=1
     )
-    fault_mix: Literal["seed003", "stuck-off", "stuck-on"] = field(
-        "seed003", description="Split of fault_rate: seed003 stuck-off : stuck-on = 1 : 5.2 (seed 003 V.A), or one kind alone (stuck-off: seed 003 Fig. 3)",
+    fault_mix: RatioPreset = field(
+        "seed003", description="Split of fault_rate (a named fault ratio): seed003 stuck-off : stuck-on = 1 : 5.2 (seed 003 V.A), or one kind alone (stuck-off: seed 003 Fig. 3)",
         unit="text",
     )
     encoding: Encoding = field("two-column", description="Sign encoding of the objective's crossbars", unit="text")
@@ -326,7 +327,7 @@ class PruneSpec(StrictModel):
     hpp: HppSpec = field(default_factory=HppSpec, description="hpp settings", unit="block")
 
     @model_validator(mode="after")
-    def _hpp_prunes_something(self) -> "PruneSpec":
+    def _hpp_prunes_something(self) -> PruneSpec:
         if self.method == "hpp" and self.density >= 1:
             raise ValueError(f"method 'hpp' searches pruning ratios up to 1 - density, so density must be < 1 (got {self.density})")
         return self
@@ -389,71 +390,10 @@ class MappingSpec(StrictModel):
         unit="text",
     )
 
-
-class FaultSpec(StrictModel):
-    """Stuck-at fault study (seed 003): accuracy over Monte-Carlo fault draws per rate and encoding."""
-
-    rates: list[float] = field(
-        default_factory=lambda: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
-        description="Total cell fault rates p_sa0 + p_sa1, split stuck-off : stuck-on = 1 : 5.2 (seed 003)",
-        unit="1", min_length=1,
-    )
-    encodings: list[Encoding] | None = field(
-        None, description="Sign encodings compared; default: mapping.encoding", unit="text", min_length=1
-    )
-    runs: StrictInt = field(100, description="Fault draws per point (seed 003 averages 100)", unit="draws", ge=1, le=100000)
-    slice_index: StrictInt | None = field(
-        None, description="Confine faults to this bit slice (0 = least significant; seed 001's bit-position study)",
-        unit="1", ge=0,
-    )
-    ratio: tuple[float, float] = field(
-        (1.0, 5.2), description="Split of every fault rate, stuck-off : stuck-on (seed 003: 1 : 5.2; [0, 1]: "
-        "stuck-on only, seed 001's stuck-at-1; [1, 0]: stuck-off only)", unit="1",
-    )
-    layers: dict[str, float] | None = field(
-        None, description="Fault-rate multiplier per layer, cells and lines (e.g. {conv1: 2.0, fc1: 0}); layers not "
-        "listed keep 1; names are checked against the network when it is built", unit="1",
-    )
-    only_layers: list[str] | None = field(
-        None, description="Only these layers get faults, the others none (seed 001: one layer at a time); "
-        "combines with layers", unit="text", min_length=1,
-    )
-    stuck_rows_rate: float = field(
-        0.0, description="Probability that a whole wordline (row) of a physical array is stuck, every cell on it "
-        "at one level (split by ratio)", unit="1 (per wordline)", ge=0, le=1,
-    )
-    stuck_cols_rate: float = field(
-        0.0, description="Probability that a whole bitline (column) of a physical array is stuck, every cell on it "
-        "at one level (split by ratio)", unit="1 (per bitline)", ge=0, le=1,
-    )
-    bit_true: StrictBool = field(
-        False, description="Also evaluate every draw bit-true through the tiles: inputs at the hardware's "
-        "input_bits in DAC phases, each converted column through the ADC (simulator/faults/bit_true.py); "
-        "reports the ADC-induced accuracy loss. Slow: for small networks or few test images", unit="flag",
-    )
-
-    @field_validator("rates")
-    @classmethod
-    def _rates_in_range(cls, value: list[float]) -> list[float]:
-        bad = [r for r in value if not 0 <= r <= 1]
-        if bad:
-            raise ValueError(f"fault rates must lie in [0, 1], got {bad}")
-        return value
-
-    @field_validator("ratio")
-    @classmethod
-    def _ratio_splits(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if min(value) < 0 or sum(value) <= 0 or not all(v < float("inf") for v in value):
-            raise ValueError(f"ratio must be two finite numbers >= 0, not both 0, got {list(value)}")
-        return value
-
-    @field_validator("layers")
-    @classmethod
-    def _multipliers_non_negative(cls, value: dict[str, float] | None) -> dict[str, float] | None:
-        bad = {name: m for name, m in (value or {}).items() if not 0 <= m < float("inf")}
-        if bad:
-            raise ValueError(f"rate multipliers must be finite numbers >= 0, got {bad}")
-        return value
+    def cell_bits_on(self, hardware: HardwareConfig) -> int:
+        """Bits per cell on `hardware`: this mapping's cell_bits, else the array's. The one place
+        this default is resolved (the workload's chip, the dense baseline chip, a size sweep)."""
+        return self.cell_bits if self.cell_bits is not None else hardware.array.cell_bits
 
 
 class HardwareStudySpec(StrictModel):

@@ -53,18 +53,20 @@ import pandas as pd
 import torch
 from torch import nn
 
-from simulator.faults.cells import FaultRates
+from simulator.config.faults import FaultSpec
+from simulator.config.workload import TrainSpec
 from simulator.faults.effective import FaultMap
 from simulator.faults.montecarlo import (
-    FaultOptions,
-    MappedLayer,
-    check_layer_rates,
     chip_weights,
-    draw_generators,
     fault_maps,
+    study_draws,
+    study_plan,
+    take_draw,
     to_weight,
 )
+from simulator.mapping.network import MappedLayer, MappedNetwork
 from simulator.mapping.quantize import qmax
+from simulator.network.train import TensorData
 
 STRATEGIES = ("keep_weight", "keep_bit", "mask", "clip")
 
@@ -275,13 +277,13 @@ def make_strategy(name: str, layers: list[LayerFaults]) -> AwareStrategy:
     return _CLASSES[name](layers)
 
 
-def layer_faults(model: nn.Module, layers: list[MappedLayer], maps: dict[str, list[FaultMap]],
+def layer_faults(model: nn.Module, mapped: MappedNetwork, maps: dict[str, list[FaultMap]],
                  clip_quantile: float = 0.99) -> list[LayerFaults]:
     """`LayerFaults` of every mapped layer of ``model`` for one frozen draw."""
     if not 0 <= clip_quantile <= 1:
         raise ValueError(f"clip_quantile must lie in [0, 1], got {clip_quantile}")
     modules = dict(model.named_modules())
-    return [LayerFaults.build(modules[layer.name], layer, maps[layer.name], clip_quantile) for layer in layers]
+    return [LayerFaults.build(modules[layer.name], layer, maps[layer.name], clip_quantile) for layer in mapped.layers]
 
 
 def _load(model: nn.Module, weights: dict[str, torch.Tensor]) -> None:
@@ -291,8 +293,8 @@ def _load(model: nn.Module, weights: dict[str, torch.Tensor]) -> None:
             modules[name].weight.copy_(weight)
 
 
-def fine_tune(strategy: AwareStrategy, model: nn.Module, recipe, data, seed: int, progress: bool = True,
-              label: str = "") -> None:
+def fine_tune(strategy: AwareStrategy, model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
+              progress: bool = True, label: str = "") -> None:
     """Fine-tune ``model`` in place under ``strategy`` with the project's training loop."""
     from simulator.network.train import train
 
@@ -300,10 +302,8 @@ def fine_tune(strategy: AwareStrategy, model: nn.Module, recipe, data, seed: int
     train(model, recipe, data, seed, progress, masks=masks, on_step=strategy.on_step, label=label)
 
 
-def aware_study(model: nn.Module, layers: list[MappedLayer], data, recipe, *, strategies: list[str],
-                rates: list[float], encodings: list[str], runs: int, weight_bits: int, cell_bits: int,
-                seed: int, per_column: bool = False, slice_index: int | None = None,
-                options: FaultOptions | None = None, clip_quantile: float = 0.99, batch_size: int = 1000,
+def aware_study(model: nn.Module, mapped: MappedNetwork, data: TensorData, recipe: TrainSpec, *,
+                strategies: list[str], spec: FaultSpec, clip_quantile: float = 0.99, batch_size: int = 1000,
                 progress: bool = True) -> pd.DataFrame:
     """One row per (encoding, rate, draw, strategy): accuracy on the chip before fine-tuning,
     after fine-tuning as fine-tuning saw the network, and after fine-tuning on the chip.
@@ -317,44 +317,38 @@ def aware_study(model: nn.Module, layers: list[MappedLayer], data, recipe, *, st
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:
         raise ValueError(f"unknown fault-aware strategy {', '.join(unknown) or '(none)'}; allowed: {', '.join(STRATEGIES)}")
-    options = options or FaultOptions()
-    multipliers = options.multipliers([layer.name for layer in layers])
-    for rate in rates:
-        check_layer_rates(rate, multipliers)
-    lines = options.lines
+    plan = study_plan(spec, mapped)
+    seed = mapped.setup.seed
     work = copy.deepcopy(model).cpu()
     state = copy.deepcopy(work.state_dict())
     console = Console(stderr=True, quiet=not progress)
     rows = []
-    for e, encoding in enumerate(encodings):
-        for r, rate in enumerate(rates):
-            fault_rates = FaultRates.from_total(rate, options.ratio)
-            for run in range(runs):
-                rng, line_rng = draw_generators(seed, e, r, run, lines)
-                work.load_state_dict(state)
-                maps = fault_maps(layers, encoding, weight_bits, cell_bits, fault_rates, rng, per_column,
-                                  slice_index, multipliers, lines, line_rng)
-                faults = layer_faults(work, layers, maps, clip_quantile)
-                _load(work, {f.name: f.chip for f in faults})
-                before = evaluate(work, data.x_test, data.y_test, batch_size)
-                for name in strategies:
-                    work.load_state_dict(state)
-                    strategy = make_strategy(name, faults)
-                    started = time.perf_counter()
-                    fine_tune(strategy, work, recipe, data, seed + _TRAIN_SEED_OFFSET + run, progress,
-                              label=f"{name} {encoding} rate {rate:g} draw {run}: ")
-                    seconds = time.perf_counter() - started
-                    trained = evaluate(work, data.x_test, data.y_test, batch_size)
-                    _load(work, chip_weights(layers, maps, strategy.programmed()))
-                    chip = evaluate(work, data.x_test, data.y_test, batch_size)
-                    rows.append({"encoding": encoding, "rate": rate, "p_sa0": fault_rates.p_sa0,
-                                 "p_sa1": fault_rates.p_sa1, "run": run, "strategy": name,
-                                 "faulty_weights": int(sum(int(f.faulty.sum()) for f in faults)),
-                                 "weights_held": int(sum(int(f.held.sum()) for f in faults)),
-                                 "before": before, "after_as_trained": trained, "after_on_chip": chip,
-                                 "finetune_seconds": seconds})
-                    console.print(f"{name}, {encoding}, rate {rate:g}, draw {run}: before {before:.2%}, "
-                                  f"after {trained:.2%} as trained, {chip:.2%} on the chip")
+    for index in study_draws(spec, mapped):
+        draw = take_draw(spec, mapped, plan, index)
+        work.load_state_dict(state)
+        maps = fault_maps(mapped, draw, plan)
+        faults = layer_faults(work, mapped, maps, clip_quantile)
+        _load(work, {f.name: f.chip for f in faults})
+        before = evaluate(work, data.x_test, data.y_test, batch_size)
+        where = f"{index.encoding}, rate {index.rate:g}, draw {index.run}"
+        for name in strategies:
+            work.load_state_dict(state)
+            strategy = make_strategy(name, faults)
+            started = time.perf_counter()
+            fine_tune(strategy, work, recipe, data, seed + _TRAIN_SEED_OFFSET + index.run, progress,
+                      label=f"{name} {index.encoding} rate {index.rate:g} draw {index.run}: ")
+            seconds = time.perf_counter() - started
+            trained = evaluate(work, data.x_test, data.y_test, batch_size)
+            _load(work, chip_weights(mapped, maps, strategy.programmed()))
+            chip = evaluate(work, data.x_test, data.y_test, batch_size)
+            rows.append({"encoding": index.encoding, "rate": index.rate, "p_sa0": draw.rates.p_sa0,
+                         "p_sa1": draw.rates.p_sa1, "run": index.run, "strategy": name,
+                         "faulty_weights": int(sum(int(f.faulty.sum()) for f in faults)),
+                         "weights_held": int(sum(int(f.held.sum()) for f in faults)),
+                         "before": before, "after_as_trained": trained, "after_on_chip": chip,
+                         "finetune_seconds": seconds})
+            console.print(f"{name}, {where}: before {before:.2%}, after {trained:.2%} as trained, "
+                          f"{chip:.2%} on the chip")
     return pd.DataFrame(rows)
 
 
@@ -368,24 +362,3 @@ def summarise_aware(draws: pd.DataFrame) -> pd.DataFrame:
     out["after_on_chip_std"] = grouped["after_on_chip"].std().fillna(0.0).to_numpy()
     out["faulty_share"] = (grouped["faulty_weights"].sum() / grouped["weights_held"].sum()).to_numpy()
     return out
-
-
-def run_aware_study(workload, net, arrays, *, strategies: list[str], epochs: int, lr: float | None,
-                    rates: list[float], encodings: list[str], runs: int, slice_index: int | None = None,
-                    options: FaultOptions | None = None, progress: bool = True) -> pd.DataFrame:
-    """`aware_study` of a workload's prepared network on its data, fine-tuning with its training
-    recipe for ``epochs`` epochs at ``lr`` (default train.lr / 10, as pruning's fine-tuning)."""
-    from simulator.faults.montecarlo import map_for_faults
-    from simulator.pipeline import input_shape, tensors_of
-
-    cfg = workload.config
-    options = options or FaultOptions()
-    options.check_chip(workload.hardware.array.packing)
-    recipe = cfg.train.model_copy(update={"epochs": epochs, "lr": lr or cfg.train.lr / 10})
-    layers = map_for_faults(net.model, input_shape(arrays), workload.crossbar_size, cfg.mapping.reorder,
-                            cfg.mapping.weight_bits, cfg.seed, cfg.mapping.per_column_scale)
-    return aware_study(net.model, layers, tensors_of(arrays), recipe, strategies=strategies, rates=rates,
-                       encodings=encodings, runs=runs, weight_bits=cfg.mapping.weight_bits,
-                       cell_bits=workload.cell_bits, seed=cfg.seed, per_column=cfg.mapping.per_column_scale,
-                       slice_index=slice_index, options=options, batch_size=cfg.train.eval_batch_size,
-                       progress=progress)

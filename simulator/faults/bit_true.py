@@ -59,9 +59,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from simulator.faults.cells import FaultRates
+from simulator.config.faults import FaultSpec
 from simulator.faults.effective import faulty_levels
-from simulator.mapping.encoding import Offset, get_encoding
+from simulator.faults.montecarlo import Draw, DrawPlan, study_draws, study_plan, take_draw, to_weight
+from simulator.faults.summary import summarise
+from simulator.mapping.encoding import get_encoding
+from simulator.mapping.network import MappedNetwork
 from simulator.mapping.slicing import top_level
 from simulator.mapping.tiles import Tile
 
@@ -231,7 +234,7 @@ def compile_matrix(shape: tuple[int, int], tiles: list[Tile], levels: list[np.nd
             cols=torch.from_numpy(np.concatenate([np.asarray(tiles[i].cols, dtype=np.int64) for i in members])),
             levels=torch.from_numpy(np.ascontiguousarray(block.reshape(block.shape[0], -1).T)).to(dtype)))
     weights = _digital_weights(polarities, slices, cell_bits, periphery, adc.step)
-    offset = Offset.offset(weight_bits) if isinstance(enc, Offset) else 0
+    offset = enc.input_offset(weight_bits)
     return CrossbarMatrix(shape=tuple(shape), groups=groups, channels=len(weights[0]), weights=weights,
                           adc=adc, offset=offset, periphery=periphery, dtype=dtype)
 
@@ -450,40 +453,37 @@ def _decode(shape: tuple[int, int], tiles: list[Tile], levels: list[np.ndarray],
 
 
 @torch.no_grad()
-def load_draw(layers: list[Any], work: nn.Module, crossbars: nn.Module, encoding: str, weight_bits: int,
-              cell_bits: int, rates: FaultRates, rng: np.random.Generator, *, periphery: Periphery, size: int,
-              per_column: bool = False, slice_index: int | None = None,
-              multipliers: dict[str, float] | None = None, lines: Any = None,
-              line_rng: np.random.Generator | None = None) -> None:
+def load_draw(mapped: MappedNetwork, work: nn.Module, crossbars: nn.Module, draw: Draw, plan: DrawPlan,
+              periphery: Periphery) -> None:
     """Draw one fault map over every mapped layer and load it twice: decoded into the weights of
     `work` (weight level) and as tile levels into the `CrossbarLayer`s of `crossbars`.
 
     Draws as `montecarlo.fault_maps` does (same generators, layers and groups in the same order,
     rates scaled per layer), so both see the very cells the weight-level study sees."""
-    from simulator.faults.montecarlo import to_weight
-
+    setup = mapped.setup
     work_modules, crossbar_modules = dict(work.named_modules()), dict(crossbars.named_modules())
-    for layer in layers:
-        factor = 1.0 if multipliers is None else multipliers.get(layer.name, 1.0)
-        layer_lines = lines.scaled(factor) if lines is not None else None
+    for layer in mapped.layers:
+        factor = plan.factor(layer.name)
+        layer_lines = plan.lines.scaled(factor) if plan.lines is not None else None
         effective, matrices, weight_scales = [], [], []
         for W, tiles in zip(layer.matrices, layer.tiles):
-            quantized, levels = faulty_levels(W, tiles, encoding, weight_bits, cell_bits, rates.scaled(factor), rng,
-                                              per_column, slice_index, layer_lines, line_rng)
-            effective.append(_decode(W.shape, tiles, levels, encoding, weight_bits, cell_bits) * quantized.scale)
-            matrices.append(compile_matrix(W.shape, tiles, levels, encoding, weight_bits, cell_bits, periphery, size))
+            quantized, levels = faulty_levels(W, tiles, draw.encoding, setup.weight_bits, setup.cell_bits,
+                                              draw.rates.scaled(factor), draw.rng, setup.per_column, plan.slice_index,
+                                              layer_lines, draw.line_rng)
+            effective.append(_decode(W.shape, tiles, levels, draw.encoding, setup.weight_bits, setup.cell_bits)
+                             * quantized.scale)
+            matrices.append(compile_matrix(W.shape, tiles, levels, draw.encoding, setup.weight_bits, setup.cell_bits,
+                                           periphery, setup.size))
             weight_scales.append(quantized.scale)
         module = work_modules[layer.name]
         module.weight.copy_(to_weight(effective, module.weight))
         crossbar_modules[layer.name].load(matrices, weight_scales)
 
 
-def bit_true_study(model: nn.Module, layers: list[Any], x: torch.Tensor, y: torch.Tensor,
-                   calibration: torch.Tensor, *, rates: list[float], encodings: list[str], runs: int,
-                   weight_bits: int, cell_bits: int, seed: int, periphery: Periphery, size: int,
-                   per_column: bool = False, slice_index: int | None = None, batch_size: int = 1000,
-                   bit_true_batch_size: int = 16, progress: bool = True, options: Any = None) -> pd.DataFrame:
-    """One row per fault draw with three accuracies of the same faulty cells:
+def bit_true_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: torch.Tensor,
+                   calibration: torch.Tensor, spec: FaultSpec, periphery: Periphery, *, batch_size: int = 1000,
+                   bit_true_batch_size: int = 16, progress: bool = True) -> pd.DataFrame:
+    """One row per fault draw of `spec` with three accuracies of the same faulty cells:
 
     - ``accuracy``: weight level (effective weights, float inputs), equal to
       `montecarlo.fault_study` with the same arguments: draws are seeded alike from
@@ -493,58 +493,42 @@ def bit_true_study(model: nn.Module, layers: list[Any], x: torch.Tensor, y: torc
     - ``accuracy_bit_true``: the bit-true emulation (DAC phases, ADC per converted column);
 
     and ``adc_loss = accuracy_quantized_inputs - accuracy_bit_true``, what the converters cost.
-    `layers` are `montecarlo.map_for_faults` layers, `size` the crossbar size N, `calibration` the
-    images that set the input scales, `options` a `montecarlo.FaultOptions`."""
+    The ADC range follows the mapping's crossbar size N; `calibration` are the images that set the
+    input scales."""
     from rich.progress import Progress
 
-    from simulator.faults.montecarlo import (
-        FaultOptions,
-        check_layer_rates,
-        draw_generators,
-    )
-
-    options = options or FaultOptions()
-    names = [layer.name for layer in layers]
-    multipliers = options.multipliers(names)
-    for rate in rates:
-        check_layer_rates(rate, multipliers)
-    scales = calibrate_input_scales(model, names, calibration, periphery.input_bits)
+    plan = study_plan(spec, mapped)
+    scales = calibrate_input_scales(model, mapped.names, calibration, periphery.input_bits)
     work = copy.deepcopy(model).eval()
     crossbars = crossbar_network(model, scales, periphery)
     rows = []
+    indices = study_draws(spec, mapped)
     with Progress(disable=not progress) as bar:
-        draws = bar.add_task("bit-true fault draws", total=len(rates) * len(encodings) * runs)
+        draws = bar.add_task("bit-true fault draws", total=len(indices))
         images = bar.add_task("bit-true images", total=len(x))
-        for e, encoding in enumerate(encodings):
-            for r, rate in enumerate(rates):
-                fault_rates = FaultRates.from_total(rate, options.ratio)
-                for run in range(runs):
-                    rng, line_rng = draw_generators(seed, e, r, run, options.lines)
-                    load_draw(layers, work, crossbars, encoding, weight_bits, cell_bits, fault_rates, rng,
-                              periphery=periphery, size=size, per_column=per_column, slice_index=slice_index,
-                              multipliers=multipliers, lines=options.lines, line_rng=line_rng)
-                    weight_level = _accuracy(work, x, y, batch_size)
-                    hooks = quantize_inputs_of(work, scales, periphery.input_bits)
-                    try:
-                        quantized_inputs = _accuracy(work, x, y, batch_size)
-                    finally:
-                        for handle in hooks:
-                            handle.remove()
-                    bar.reset(images)
-                    bit_true = _accuracy(crossbars, x, y, bit_true_batch_size, bar, images)
-                    rows.append({"encoding": encoding, "rate": rate, "p_sa0": fault_rates.p_sa0,
-                                 "p_sa1": fault_rates.p_sa1, "run": run, "accuracy": weight_level,
-                                 "accuracy_quantized_inputs": quantized_inputs, "accuracy_bit_true": bit_true,
-                                 "adc_loss": quantized_inputs - bit_true})
-                    bar.advance(draws)
+        for index in indices:
+            draw = take_draw(spec, mapped, plan, index)
+            load_draw(mapped, work, crossbars, draw, plan, periphery)
+            weight_level = _accuracy(work, x, y, batch_size)
+            hooks = quantize_inputs_of(work, scales, periphery.input_bits)
+            try:
+                quantized_inputs = _accuracy(work, x, y, batch_size)
+            finally:
+                for handle in hooks:
+                    handle.remove()
+            bar.reset(images)
+            bit_true = _accuracy(crossbars, x, y, bit_true_batch_size, bar, images)
+            rows.append({"encoding": index.encoding, "rate": index.rate, "p_sa0": draw.rates.p_sa0,
+                         "p_sa1": draw.rates.p_sa1, "run": index.run, "accuracy": weight_level,
+                         "accuracy_quantized_inputs": quantized_inputs, "accuracy_bit_true": bit_true,
+                         "adc_loss": quantized_inputs - bit_true})
+            bar.advance(draws)
     return pd.DataFrame(rows)
 
 
 def summarise_bit_true(draws: pd.DataFrame) -> pd.DataFrame:
     """`montecarlo.summarise` of the weight-level accuracy plus, per (encoding, rate), the mean
     accuracy with quantized inputs, the mean bit-true accuracy and the mean ADC-induced loss."""
-    from simulator.faults.montecarlo import summarise
-
     means = (draws.groupby(["encoding", "rate"], sort=False)[["accuracy_quantized_inputs", "accuracy_bit_true",
                                                               "adc_loss"]]
              .mean().reset_index()

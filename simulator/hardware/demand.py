@@ -8,11 +8,16 @@ sum of its cell levels. This summary is small, so it is what the mapping cache s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from simulator.mapping.encoding import get_encoding
+from simulator.mapping.network import MappedLayer
 from simulator.mapping.quantize import quantize
+from simulator.mapping.setup import MappingSetup
+from simulator.mapping.tiles import Tile
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class LayerDemand:
         return int(self.tile_rows.size)
 
 
-def tile_level_sums(matrix: np.ndarray, tiles, encoding: str, weight_bits: int, cell_bits: int,
+def tile_level_sums(matrix: np.ndarray, tiles: list[Tile], encoding: str, weight_bits: int, cell_bits: int,
                     per_column: bool) -> np.ndarray:
     """Sum of programmed cell levels per tile: held weights encoded, covered-but-not-held positions
     encoded as zero (design.md: a zero is (0, 0) in two-column, (L, L) in differential)."""
@@ -48,34 +53,37 @@ def tile_level_sums(matrix: np.ndarray, tiles, encoding: str, weight_bits: int, 
     return out
 
 
-def layer_demand(layer, layout, matrices: list[np.ndarray] | None = None, *, encoding: str = "two-column",
-                 weight_bits: int = 8, cell_bits: int = 2, per_column: bool = False) -> LayerDemand:
-    """Summarise a lowered layer and its LayerMapping; with `matrices`, also the cells' level sums
+def layer_demand(layer: MappedLayer, setup: MappingSetup, *, levels: bool = False) -> LayerDemand:
+    """Summarise a mapped layer for the hardware; with `levels`, also the cells' level sums
     (needed only by the conductance read-energy model)."""
-    rows, cols, levels = [], [], []
+    rows: list[int] = []
+    cols: list[int] = []
+    sums: list[np.ndarray] = []
     rows_used = cols_used = 0
-    for g, group in enumerate(layout.groups):
+    for matrix, group in zip(layer.matrices, layer.layout.groups):
         rows.extend(len(t.rows) for t in group.tiles)
         cols.extend(len(t.cols) for t in group.tiles)
         if group.tiles:
             rows_used += int(np.unique(np.concatenate([t.rows for t in group.tiles])).size)
             cols_used += int(np.unique(np.concatenate([t.cols for t in group.tiles])).size)
-        if matrices is not None:
-            levels.append(tile_level_sums(matrices[g], group.tiles, encoding, weight_bits, cell_bits, per_column))
-    tile_levels = np.concatenate(levels) if levels else np.full(len(rows), -1, dtype=np.int64)
-    return LayerDemand(layer.name, layer.vectors, np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64),
-                       tile_levels.astype(np.int64), rows_used, cols_used, layout.registers("bits"),
-                       layer.macs, layer.nonzeros)
+        if levels:
+            sums.append(tile_level_sums(matrix, group.tiles, setup.encoding, setup.weight_bits, setup.cell_bits,
+                                        setup.per_column))
+    tile_levels = np.concatenate(sums) if sums else np.full(len(rows), -1, dtype=np.int64)
+    lowered = layer.lowered
+    return LayerDemand(lowered.name, lowered.vectors, np.asarray(rows, dtype=np.int64),
+                       np.asarray(cols, dtype=np.int64), tile_levels.astype(np.int64), rows_used, cols_used,
+                       layer.index_register_bits, lowered.macs, lowered.nonzeros)
 
 
 _SCALARS = ("vectors", "rows_used", "cols_used", "index_bits", "macs", "nonzeros")
 
 
-def save_demands(path, demands: list[LayerDemand], meta: dict) -> None:
+def save_demands(path: Path, demands: list[LayerDemand], meta: dict[str, Any]) -> None:
     """Write the layer demands (the mapping as the hardware sees it) atomically to one .npz."""
     import json
 
-    from simulator.report.atomic import atomic_replace
+    from simulator.atomic import atomic_replace
 
     arrays = {"meta": np.frombuffer(json.dumps(meta, sort_keys=True, default=str).encode(), dtype=np.uint8),
               "names": np.array([d.name for d in demands]),
@@ -88,7 +96,7 @@ def save_demands(path, demands: list[LayerDemand], meta: dict) -> None:
             np.savez(handle, **arrays)
 
 
-def load_demands(path) -> list[LayerDemand]:
+def load_demands(path: Path) -> list[LayerDemand]:
     """Read layer demands written by save_demands (no pickles)."""
     with np.load(path, allow_pickle=False) as data:
         names, scalars, offsets = data["names"], data["scalars"], data["offsets"]

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config.hardware import HardwareConfig
 from simulator.hardware.closed_form import closed_form
@@ -22,14 +21,85 @@ from simulator.hardware.events import simulate
 from simulator.hardware.placement import place, replicate
 
 
-@dataclass
+class ChipSummary(BaseModel):
+    """One mapped network on one chip, per inference (design.md stage 6)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hardware: str = Field(description="Hardware description's name")
+    execution: str = Field(description="layer-sequential or pipelined")
+    crossbar_size: int = Field(description="Array size N (cells per side)")
+    images_simulated: int = Field(description="Images the event model ran")
+    tiles: int = Field(description="Tiles on the chip")
+    arrays_per_tile: int = Field(description="N x N arrays per tile")
+    arrays_chip: int = Field(description="Arrays on the chip")
+    arrays_mapped: int = Field(description="Arrays the mapping occupies (one copy of every layer)")
+    arrays_with_replicas: int = Field(description="Arrays occupied with the layers' replicas")
+    energy_per_inference_pj: float = Field(description="Dynamic plus static energy per inference (pJ)")
+    dynamic_energy_pj: float = Field(description="Energy of the events (pJ)")
+    static_energy_pj: float = Field(description="Leakage over the time per inference (pJ)")
+    latency_ns: float = Field(description="One image through every layer, event model (ns)")
+    latency_cycles: float = Field(description="latency_ns in chip cycles")
+    interval_ns: float = Field(description="Between finished images in steady state (ns)")
+    inferences_per_second: float = Field(description="1 / time per image")
+    latency_closed_form_ns: float = Field(description="Latency of the closed form (ns)")
+    interval_closed_form_ns: float = Field(description="Interval of the closed form (ns)")
+    contention_wait_ns: float = Field(description="Time spent waiting for shared buffers, buses and ports (ns)")
+    simulation_events: int = Field(description="simpy events processed")
+    tops_per_watt_dense_equivalent: float = Field(description="Dense operations per pJ (= TOPS/W)")
+    tops_per_watt_nonzero: float = Field(description="Nonzero operations per pJ (= TOPS/W)")
+    area_mm2: float = Field(description="Chip area (mm^2)")
+    array_utilization: float = Field(description="Busy array time / (time per image x arrays)")
+    adc_utilization: float = Field(description="Busy ADC time / (time per image x ADCs)")
+
+    @property
+    def per_image_ns(self) -> float:
+        """Time per inference: the pipeline interval, or the latency when layers run in turn."""
+        return self.interval_ns if self.execution == "pipelined" else self.latency_ns
+
+
+class ComponentEnergy(BaseModel):
+    """One component of the chip per inference: events, energies and area."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    component: str = Field(description="Component name")
+    event: str = Field(description="The event whose count drives its energy")
+    events: float = Field(description="Events per inference")
+    energy_per_event_pj: float = Field(description="pJ per event")
+    dynamic_pj: float = Field(description="events x energy per event (pJ)")
+    static_pj: float = Field(description="Leakage of every instance over the time per inference (pJ)")
+    instances: int = Field(description="Instances on the chip")
+    area_um2: float = Field(description="Area of every instance (um^2)")
+    energy_pj: float = Field(description="dynamic_pj + static_pj")
+
+
+class Comparison(BaseModel):
+    """One chip result against another, per inference."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    energy_efficiency: float = Field(description="The other's energy / this one's (x, higher is better)")
+    speedup: float = Field(description="The other's time per image / this one's (x, higher is better)")
+
+
+@dataclass(frozen=True)
 class HardwareResult:
     """Energy, latency and area of one mapped network on one chip."""
 
-    summary: dict[str, Any]
+    summary: ChipSummary
     layers: pd.DataFrame          # one row per layer
-    components: pd.DataFrame      # one row per component: events, dynamic and static energy, area
+    components: list[ComponentEnergy]
     timings: dict[str, float] = field(default_factory=dict)
+
+    def versus(self, other: HardwareResult) -> Comparison:
+        """Energy efficiency (other's energy / mine) and speed-up (other's time / mine) per inference."""
+        return Comparison(
+            energy_efficiency=other.summary.energy_per_inference_pj / self.summary.energy_per_inference_pj,
+            speedup=other.summary.per_image_ns / self.summary.per_image_ns)
+
+    def components_table(self) -> pd.DataFrame:
+        return pd.DataFrame([c.model_dump() for c in self.components])
 
 
 def evaluate(demands: list[LayerDemand], hw: HardwareConfig, *, encoding: str, weight_bits: int, cell_bits: int,
@@ -87,9 +157,9 @@ def evaluate(demands: list[LayerDemand], hw: HardwareConfig, *, encoding: str, w
 
     component_rows = []
     for c in components:
-        events = float(sum(e[c.event] for e in per_layer_events))
-        component_rows.append({"component": c.name, "event": c.event, "events": events,
-                               "energy_per_event_pj": c.energy_pj, "dynamic_pj": c.energy(events),
+        count = float(sum(e[c.event] for e in per_layer_events))
+        component_rows.append({"component": c.name, "event": c.event, "events": count,
+                               "energy_per_event_pj": c.energy_pj, "dynamic_pj": c.energy(count),
                                "static_pj": c.static_energy(seconds), "instances": c.instances,
                                "area_um2": c.area_total_um2})
     table = pd.DataFrame(component_rows)
@@ -100,7 +170,7 @@ def evaluate(demands: list[LayerDemand], hw: HardwareConfig, *, encoding: str, w
     used_arrays = int(sum(c.arrays * n for c, n in zip(costs, counts)))
     busy_array_ns = float(sum(sim.ops[i] / images * c.read_ns * c.arrays for i, c in enumerate(costs)))
     busy_adc_ns = float(sum(sim.ops[i] / images * c.adc_ns * c.adcs for i, c in enumerate(costs)))
-    summary = {
+    summary = ChipSummary(**{
         "hardware": hw.name, "execution": execution, "crossbar_size": size, "images_simulated": images,
         "tiles": geo.tiles, "arrays_per_tile": geo.arrays_per_tile, "arrays_chip": geo.arrays,
         "arrays_mapped": int(sum(c.arrays for c in costs)), "arrays_with_replicas": used_arrays,
@@ -115,7 +185,8 @@ def evaluate(demands: list[LayerDemand], hw: HardwareConfig, *, encoding: str, w
         "area_mm2": float(table["area_um2"].sum()) * 1e-6,
         "array_utilization": busy_array_ns / (per_image_ns * geo.arrays) if per_image_ns else 0.0,
         "adc_utilization": busy_adc_ns / (per_image_ns * geo.arrays * geo.adcs_per_array) if per_image_ns else 0.0,
-    }
+    })
     timings = {"placement_seconds": placed_s, "simulation_seconds": simulated_s,
                "energy_seconds": time.perf_counter() - clock}
-    return HardwareResult(summary, layers, table, timings)
+    return HardwareResult(summary, layers, [ComponentEnergy(**row) for row in table.to_dict(orient="records")],
+                          timings)

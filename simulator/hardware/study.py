@@ -9,24 +9,24 @@ a warm cache and no accuracy asked for, `resim run` needs neither the data set n
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
 
 from simulator.cache import cache_dir, stable_key
 from simulator.config import Workload
 from simulator.config.hardware import HardwareConfig
-from simulator.report.atomic import write_text
+from simulator.hardware.demand import LayerDemand, layer_demand, load_demands, save_demands
+from simulator.hardware.model import HardwareResult, evaluate
+from simulator.mapping.network import MappedNetwork, UtilizationHistogram, map_network
+from simulator.mapping.setup import MappingSetup
 
-
-@dataclass(frozen=True)
-class DataIdentity:
-    """What the cache keys need of a data set: its spec and content id (duck-types Arrays)."""
-
-    spec: Any
-    dataset_id: str
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,15 @@ class MappingRequest:
     hardware: HardwareConfig
     size: int
     reorder: str
+
+    def setup(self, workload: Workload) -> MappingSetup:
+        """The workload's mapping on this request's chip, size and strategy."""
+        return MappingSetup.of(workload, self.hardware, size=self.size, reorder=self.reorder)
+
+    @property
+    def levels(self) -> bool:
+        """Whether the chip's read energy needs the tiles' cell levels (conductance model)."""
+        return self.hardware.array.read_energy_model == "conductance"
 
 
 def requests(workload: Workload, baseline: HardwareConfig | None) -> list[MappingRequest]:
@@ -57,60 +66,12 @@ def baseline_hardware(workload: Workload) -> HardwareConfig | None:
     return None if name is None else load_hardware((workload.path.parent / name).resolve())
 
 
-# ----------------------------------------------------------------------------- data set ids
-
-def _fingerprint(path: Path) -> str:
-    """Cheap identity of a data file or folder: names, sizes and modification times."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    blob = json.dumps([(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]).encode()
-    return hashlib.sha1(blob, usedforsecurity=False).hexdigest()
-
-
-def _data_location(workload: Workload, data_dir) -> tuple[Any, Path | None]:
-    from simulator.data.datasets import _locate, _search_dirs, _spec, resolve_data_dir
-
-    spec = _spec(workload.config.data.dataset)
-    found = _locate(spec, _search_dirs(spec, resolve_data_dir(workload.data_dir(data_dir))))
-    return spec, (found[0] if found else None)
-
-
-def _id_file(workload: Workload, path: Path) -> Path:
-    data = workload.config.data
-    # test_set only where it is not the default, so the records written before it existed still match.
-    chosen = {"test_set": data.test_set} if data.test_set != "all" else {}
-    key = stable_key({"fingerprint": _fingerprint(path), "train": data.train_samples, "test": data.test_samples,
-                      **chosen})
-    return cache_dir() / "dataset_ids" / f"{workload.config.data.dataset}-{key}.json"
-
-
-def cached_identity(workload: Workload, data_dir) -> DataIdentity | None:
-    """The data set's id from the cache, without loading it, when it was loaded before unchanged."""
-    spec, path = _data_location(workload, data_dir)
-    if path is None:
-        return None
-    record = _id_file(workload, path)
-    if not record.is_file():
-        return None
-    return DataIdentity(spec, json.loads(record.read_text())["dataset_id"])
-
-
-def remember_identity(workload: Workload, data_dir, dataset_id: str) -> None:
-    _, path = _data_location(workload, data_dir)
-    if path is not None:
-        write_text(_id_file(workload, path), json.dumps({"dataset_id": dataset_id}))
-
-
 # ----------------------------------------------------------------------------- mapping cache
 
-def mapping_key(workload: Workload, data: Any, request: MappingRequest) -> str:
-    """Hash of what produced the mapping of `request`."""
-    from simulator.pipeline import sparse_producer
-
+def mapping_key(workload: Workload, network: dict[str, Any], request: MappingRequest) -> str:
+    """Hash of what produced the mapping of `request`: `network`, the identity of the mapped
+    network (simulator.preparation.network_identity), and the mapping."""
     cfg = workload.config
-    made_by = sparse_producer(workload, data)
-    if cfg.model.checkpoint is not None:
-        shipped = (workload.path.parent / cfg.model.checkpoint).resolve()
-        made_by["shipped_sha1"] = hashlib.sha1(shipped.read_bytes(), usedforsecurity=False).hexdigest()
     mapping = cfg.mapping.model_dump(mode="json")
     if cfg.mapping.crossbar_prune is None:
         # The request carries the size and strategy it maps at; without crossbar-grained pruning
@@ -118,84 +79,86 @@ def mapping_key(workload: Workload, data: Any, request: MappingRequest) -> str:
         # strategy do not change this mapping, so a sweep over them reuses the baseline's.
         mapping.pop("crossbar")
         mapping.pop("reorder")
-    levels = request.hardware.array.read_energy_model == "conductance"
-    return stable_key({"network": made_by, "mapping": mapping, "size": request.size, "reorder": request.reorder,
-                       "cell_bits": request.hardware.array.cell_bits if cfg.mapping.cell_bits is None else cfg.mapping.cell_bits,
-                       "levels": levels})
+    return stable_key({"network": network, "mapping": mapping, "size": request.size, "reorder": request.reorder,
+                       "cell_bits": request.setup(workload).cell_bits, "levels": request.levels})
 
 
 def mapping_path(workload: Workload, key: str) -> Path:
     return cache_dir() / "mappings" / f"{workload.config.name}-{key}.npz"
 
 
-def cell_bits_for(workload: Workload, hardware: HardwareConfig) -> int:
-    return workload.config.mapping.cell_bits or hardware.array.cell_bits
-
-
-@dataclass
+@dataclass(frozen=True)
 class StoredMapping:
-    """A mapping as the hardware and the report need it."""
+    """A mapped network as the hardware and the report need it (what the mapping cache holds):
+    the layers' demands on the chip, the mapping's layer table and its utilisation histogram."""
 
-    demands: list
-    layers: Any                # pandas DataFrame: the mapping's layer table (pipeline.layer_table)
-    histogram: dict[str, list]
+    demands: list[LayerDemand]
+    table: pd.DataFrame            # MappedNetwork.table()
+    histogram: UtilizationHistogram
 
 
-def load_mapping(workload: Workload, data: Any, request: MappingRequest) -> StoredMapping | None:
+def load_mapping(workload: Workload, network: dict[str, Any], request: MappingRequest) -> StoredMapping | None:
     """The cached mapping of `request`, if any."""
-    import pandas as pd
-
-    from simulator.hardware.demand import load_demands
-
-    path = mapping_path(workload, mapping_key(workload, data, request))
+    path = mapping_path(workload, mapping_key(workload, network, request))
     if not path.is_file():
         return None
-    import numpy as np
-
     with np.load(path, allow_pickle=False) as stored:
         meta = json.loads(stored["meta"].tobytes().decode())
-    return StoredMapping(load_demands(path), pd.DataFrame(meta["layers"]), meta["histogram"])
+    return StoredMapping(load_demands(path), pd.DataFrame(meta["layers"]), UtilizationHistogram(**meta["histogram"]))
 
 
-def compute_mapping(workload: Workload, data: Any, request: MappingRequest, model, shape) -> StoredMapping:
+def compute_mapping(workload: Workload, network: dict[str, Any], request: MappingRequest, model: nn.Module,
+                    input_shape: tuple[int, int, int]) -> StoredMapping:
     """Map the network for `request`, summarise it for the hardware and cache it."""
-    from simulator import pipeline
-    from simulator.hardware.demand import layer_demand, save_demands
-    from simulator.lowering.layers import weight_matrices
-
-    cfg = workload.config.mapping
-    mapped = pipeline.map_network(workload, model, shape, size=request.size, reorder=request.reorder)
-    layers = pipeline.layer_table(workload, mapped)
-    histogram = pipeline.utilization_histogram(mapped)
-    levels = request.hardware.array.read_energy_model == "conductance"
-    modules = dict(model.named_modules())
-    demands = [layer_demand(layer, layout, weight_matrices(modules[layer.name]) if levels else None,
-                            encoding=cfg.encoding, weight_bits=cfg.weight_bits,
-                            cell_bits=cell_bits_for(workload, request.hardware), per_column=cfg.per_column_scale)
-               for layer, layout in mapped]
-    save_demands(mapping_path(workload, mapping_key(workload, data, request)), demands,
-                 {"layers": json.loads(layers.to_json(orient="records")), "histogram": histogram,
+    mapped = map_network(model, input_shape, request.setup(workload))
+    table, histogram = mapped.table(), mapped.histogram()
+    demands = [layer_demand(layer, mapped.setup, levels=request.levels) for layer in mapped.layers]
+    save_demands(mapping_path(workload, mapping_key(workload, network, request)), demands,
+                 {"layers": json.loads(table.to_json(orient="records")), "histogram": histogram.as_dict(),
                   "request": {"label": request.label, "hardware": request.hardware.name, "size": request.size,
                               "reorder": request.reorder}})
-    return StoredMapping(demands, layers, histogram)
+    return StoredMapping(demands, table, histogram)
 
 
-def evaluate_request(workload: Workload, request: MappingRequest, stored: StoredMapping):
+def evaluate_request(workload: Workload, request: MappingRequest, stored: StoredMapping) -> HardwareResult:
     """Energy, latency and area of one mapping on its chip."""
-    from simulator.hardware.model import evaluate
-
-    cfg = workload.config
-    return evaluate(stored.demands, request.hardware, encoding=cfg.mapping.encoding,
-                    weight_bits=cfg.mapping.weight_bits, cell_bits=cell_bits_for(workload, request.hardware),
-                    size=request.size, images=cfg.hardware_study.images)
+    setup = request.setup(workload)
+    return evaluate(stored.demands, request.hardware, encoding=setup.encoding, weight_bits=setup.weight_bits,
+                    cell_bits=setup.cell_bits, size=request.size, images=workload.config.hardware_study.images)
 
 
-def per_image_ns(summary: dict[str, Any]) -> float:
-    """Time per inference: the pipeline interval, or the latency when layers run in turn."""
-    return summary["interval_ns"] if summary["execution"] == "pipelined" else summary["latency_ns"]
+@dataclass(frozen=True)
+class HardwareStudy:
+    """The hardware stage's result: the workload's mapping on its chip, and, where the workload
+    asks for them, the dense mapping on the same chip and the dense baseline chip."""
+
+    workload: HardwareResult
+    dense: HardwareResult | None = None
+    baseline: HardwareResult | None = None
+
+    def others(self) -> dict[str, HardwareResult]:
+        """The comparisons present, by label ("dense", "baseline")."""
+        return {label: result for label, result in (("dense", self.dense), ("baseline", self.baseline))
+                if result is not None}
 
 
-def comparison(mine: dict[str, Any], other: dict[str, Any]) -> dict[str, float]:
-    """Energy efficiency (other's energy / mine) and speed-up (other's time / mine) per inference."""
-    return {"energy_efficiency": other["energy_per_inference_pj"] / mine["energy_per_inference_pj"],
-            "speedup": per_image_ns(other) / per_image_ns(mine)}
+def hardware_study(workload: Workload, mappings: list[tuple[MappingRequest, StoredMapping]]) -> HardwareStudy:
+    """Evaluate every requested mapping on its chip (`requests` order: the workload's first)."""
+    results = {request.label: evaluate_request(workload, request, stored) for request, stored in mappings}
+    return HardwareStudy(results["workload"], results.get("dense"), results.get("baseline"))
+
+
+def energy_by_layer(mapped: MappedNetwork, hardware: HardwareConfig) -> list[dict[str, Any]]:
+    """Per layer of `mapped`: its energy per inference (its events' energy plus its share of the
+    static energy, in proportion to its dynamic energy), its event-model latency and its arrays
+    on `hardware` built from arrays of the mapping's tile size (seed 004 Fig. 8, `resim map --energy`)."""
+    levels = hardware.array.read_energy_model == "conductance"
+    setup = mapped.setup
+    result = evaluate([layer_demand(layer, setup, levels=levels) for layer in mapped.layers], hardware,
+                      encoding=setup.encoding, weight_bits=setup.weight_bits, cell_bits=setup.cell_bits,
+                      size=setup.size)
+    summary = result.summary
+    return [{"energy_pj": row["energy_pj"] + summary.static_energy_pj * (
+                row["energy_pj"] / max(summary.dynamic_energy_pj, 1e-30)),
+             "latency_ns": row["latency_event_ns"], "arrays": row["arrays"]}
+            for _, row in result.layers.iterrows()]

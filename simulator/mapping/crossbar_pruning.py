@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from simulator.lowering.layers import lower_network, weight_matrices
-from simulator.mapping.mapper import LayerMapping, map_layer
+from simulator.mapping.network import MappedNetwork, map_network
+from simulator.mapping.setup import MappingSetup
 from simulator.pruning.masks import Masks, apply_masks, prunable
 
 
@@ -68,53 +68,35 @@ class CrossbarPruneStep:
     reverted: bool = False
 
 
-@dataclass
-class _Mapped:
-    """The network as mapped: each layer's matrices (masked weights) and mapping, in call order."""
-
-    matrices: dict[str, list[np.ndarray]]
-    layers: dict[str, LayerMapping]
-
-    @property
-    def tiles_placed(self) -> int:
-        return sum(layer.total("placed") for layer in self.layers.values())
-
-
-def _map_network(model: nn.Module, masks: Masks, input_shape: tuple[int, int, int], size: int,
-                 strategy: str, weight_bits: int, seed: int) -> _Mapped:
-    """Zero `model` outside `masks`, then map every Conv2d / Linear onto tiles (design.md stage 4)."""
+def _map_network(model: nn.Module, masks: Masks, input_shape: tuple[int, int, int],
+                 setup: MappingSetup) -> MappedNetwork:
+    """Zero `model` outside `masks`, then map it (design.md stage 4)."""
     apply_masks(model, masks)
-    modules = dict(model.named_modules())
-    matrices = {layer.name: weight_matrices(modules[layer.name])
-                for layer in lower_network(model, input_shape)}
-    layers = {name: map_layer(name, mats, size, strategy, weight_bits, seed)
-              for name, mats in matrices.items()}
-    return _Mapped(matrices, layers)
+    return map_network(model, input_shape, setup)
 
 
-def _row_groups(mapped: _Mapped) -> list[CrossbarRowGroup]:
+def _row_groups(mapped: MappedNetwork) -> list[CrossbarRowGroup]:
     """Every nonempty tile row of every tile, in (layer order, g, tile, r) order."""
     groups = []
-    for name, layer in mapped.layers.items():
-        for g, matrix in enumerate(layer.groups):
-            W = mapped.matrices[name][g]
-            for t, tile in enumerate(matrix.tiles):
+    for layer in mapped.layers:
+        for g, (W, tiles) in enumerate(zip(layer.matrices, layer.tiles)):
+            for t, tile in enumerate(tiles):
                 for i, r in enumerate(tile.rows):
                     cols = tile.cols[tile.held[i]]
                     if len(cols):
-                        groups.append(CrossbarRowGroup(name, g, t, int(r), cols,
+                        groups.append(CrossbarRowGroup(layer.name, g, t, int(r), cols,
                                                        float(np.abs(W[r, cols]).sum())))
     return groups
 
 
-def crossbar_row_groups(model: nn.Module, masks: Masks, input_shape: tuple[int, int, int], size: int,
-                        strategy: str, weight_bits: int, seed: int) -> list[CrossbarRowGroup]:
-    """The crossbar-row grains of the masked `model` mapped on `size` x `size` crossbars (seed 004
-    section IV), in (layer call order, g, tile, r) order.
+def crossbar_row_groups(model: nn.Module, masks: Masks, input_shape: tuple[int, int, int],
+                        setup: MappingSetup) -> list[CrossbarRowGroup]:
+    """The crossbar-row grains of the masked `model` mapped by `setup` (seed 004 section IV), in
+    (layer call order, g, tile, r) order.
 
     Zeroes `model`'s weights outside `masks` first. The grains partition the programmed nonzeros:
-    a weight that quantizes to zero at `weight_bits` sits on no crossbar and in no grain."""
-    return _row_groups(_map_network(model, masks, input_shape, size, strategy, weight_bits, seed))
+    a weight that quantizes to zero at the setup's weight bits sits on no crossbar and in no grain."""
+    return _row_groups(_map_network(model, masks, input_shape, setup))
 
 
 def _completed(model: nn.Module, masks: Masks) -> Masks:
@@ -165,11 +147,8 @@ def crossbar_grained_prune(
     model: nn.Module,
     masks: Masks,
     input_shape: tuple[int, int, int],
+    setup: MappingSetup,
     *,
-    size: int,
-    strategy: str,
-    weight_bits: int,
-    seed: int,
     step_fraction: float,
     max_steps: int,
     target_tiles: int | None = None,
@@ -177,7 +156,8 @@ def crossbar_grained_prune(
     finetune: Callable[[nn.Module, Masks], None] | None = None,
     evaluate: Callable[[nn.Module], float] | None = None,
 ) -> tuple[Masks, list[CrossbarPruneStep]]:
-    """Seed 004 section IV's "Pruning - Finetuning - Pruning" on crossbar-row grains, in place.
+    """Seed 004 section IV's "Pruning - Finetuning - Pruning" on crossbar-row grains, in place,
+    on the network as `setup` maps it.
 
     Step 0 records the mapped starting point. Each step maps the current masked model, removes the
     lowest-saliency `step_fraction` of all grains of all layers (at least one; never a layer's last
@@ -194,8 +174,8 @@ def crossbar_grained_prune(
         raise ValueError("an accuracy floor needs an evaluate function")
     masks = _completed(model, masks)
 
-    def mapped() -> _Mapped:
-        return _map_network(model, masks, input_shape, size, strategy, weight_bits, seed)
+    def mapped() -> MappedNetwork:
+        return _map_network(model, masks, input_shape, setup)
 
     def record(step: int, removed: int, tiles: int) -> CrossbarPruneStep:
         return CrossbarPruneStep(step, removed, pruned, pruned / nonzeros if nonzeros else 0.0, tiles,

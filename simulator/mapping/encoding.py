@@ -57,6 +57,11 @@ class SignEncoding(Protocol):
         """Effective integer weights; the exact inverse of ``encode`` when no cell is faulty."""
         ...
 
+    def input_offset(self, weight_bits: int) -> int:
+        """The constant every decoded weight carries, subtracted digitally per unit of input
+        (``offset x sum(inputs)``, simulator/faults/bit_true.py); 0 when decoding needs none."""
+        ...
+
 
 def _check_levels(levels: np.ndarray, shape: tuple[int, int], level: int) -> np.ndarray:
     """Reject level arrays of the wrong leading shape or outside ``0..L``."""
@@ -94,6 +99,10 @@ class _Polar(ABC):
         shape = (2, self.slices(weight_bits, cell_bits))
         levels = _check_levels(levels, shape, top_level(cell_bits))
         return compose(levels[0].astype(np.int16) - levels[1], cell_bits)
+
+    def input_offset(self, weight_bits: int) -> int:
+        """The polarity subtraction leaves no constant to remove."""
+        return 0
 
 
 class TwoColumn(_Polar):
@@ -149,10 +158,17 @@ class Offset:
         levels = _check_levels(levels, shape, top_level(cell_bits))
         return compose(levels[0], cell_bits) - self.offset(weight_bits)
 
+    def input_offset(self, weight_bits: int) -> int:
+        """Every stored code is ``q + offset``: ``offset`` per unit of input is subtracted."""
+        return self.offset(weight_bits)
+
 
 ENCODINGS: dict[str, type[SignEncoding]] = {
     cls.name: cls for cls in (TwoColumn, Differential, Offset)
 }
+
+# The names the workload schema and `resim faults --encodings` accept (simulator.config.faults).
+ENCODING_NAMES: tuple[str, ...] = tuple(ENCODINGS)
 
 
 def get_encoding(name: str | SignEncoding) -> SignEncoding:

@@ -90,38 +90,58 @@ class LayerMapping:
     segments: dict[str, int]
     flushed: int   # nonzero weights that quantized to zero (not programmed)
     grid_utilizations: np.ndarray   # held / N^2 of every dense-grid tile (the baseline of Fig. 4)
+    scales: list[np.ndarray] = field(default_factory=list)   # quantization scale of each group matrix
 
     def total(self, attribute: str) -> int:
-        return sum(getattr(g, attribute) for g in self.groups)
+        return int(sum(getattr(g, attribute) for g in self.groups))
 
     def registers(self, key: str) -> int:
         return sum(g.registers.get(key, 0) for g in self.groups)
+
+
+@dataclass(frozen=True)
+class LayerQuantization:
+    """A layer's group matrices quantized: the programmed nonzero masks, the scale of each group
+    matrix (0-d, or (1, C) per output column) and the nonzero weights flushed to zero."""
+
+    masks: list[np.ndarray]
+    scales: list[np.ndarray]
+    flushed: int
+
+
+def quantize_layer(matrices: list[np.ndarray], weight_bits: int, per_column: bool = False) -> LayerQuantization:
+    """Quantize a layer's group matrices with one scale per layer (shared by its groups) or one
+    per output column."""
+    if per_column:
+        quantized = [quantize(m, weight_bits, per_column=True) for m in matrices]
+        return LayerQuantization([q.q != 0 for q in quantized], [q.scale for q in quantized],
+                                 sum(int(q.flushed) for q in quantized))
+    stacked = np.concatenate([m.reshape(-1) for m in matrices])
+    whole = quantize(stacked, weight_bits)
+    masks, start = [], 0
+    for m in matrices:
+        masks.append(whole.q[start:start + m.size].reshape(m.shape) != 0)
+        start += m.size
+    return LayerQuantization(masks, [whole.scale] * len(matrices), int(whole.flushed))
 
 
 def programmed_masks(matrices: list[np.ndarray], weight_bits: int,
                      per_column: bool = False) -> tuple[list[np.ndarray], int]:
     """Nonzero masks after quantization (one scale per layer, or per output column), and how
     many nonzero weights it flushed to zero."""
-    if per_column:
-        quantized = [quantize(m, weight_bits, per_column=True) for m in matrices]
-        return [q.q != 0 for q in quantized], sum(int(q.flushed) for q in quantized)
-    stacked = np.concatenate([m.reshape(-1) for m in matrices])
-    quantized = quantize(stacked, weight_bits)
-    masks, start = [], 0
-    for m in matrices:
-        masks.append(quantized.q[start:start + m.size].reshape(m.shape) != 0)
-        start += m.size
-    return masks, int(quantized.flushed)
+    quantized = quantize_layer(matrices, weight_bits, per_column)
+    return quantized.masks, quantized.flushed
 
 
 def map_layer(name: str, matrices: list[np.ndarray], size: int, strategy: str, weight_bits: int,
               seed: int, per_column: bool = False) -> LayerMapping:
-    """Map every group matrix of one layer."""
-    masks, flushed = programmed_masks(matrices, weight_bits, per_column)
-    groups = [map_matrix(mask, size, strategy, seed) for mask in masks]
+    """Map every group matrix of one layer (simulator.mapping.network.map_network calls it for
+    each layer of a network)."""
+    quantized = quantize_layer(matrices, weight_bits, per_column)
+    groups = [map_matrix(mask, size, strategy, seed) for mask in quantized.masks]
     segments: dict[str, int] = {}
-    for mask in masks:
+    for mask in quantized.masks:
         for key, value in segment_counts(mask, size).items():
             segments[key] = segments.get(key, 0) + value
-    grid = np.concatenate([grid_utilizations(mask, size) for mask in masks])
-    return LayerMapping(name, groups, segments, flushed, grid)
+    grid = np.concatenate([grid_utilizations(mask, size) for mask in quantized.masks])
+    return LayerMapping(name, groups, segments, quantized.flushed, grid, quantized.scales)

@@ -3,52 +3,38 @@ saved-crossbar tables for several global densities."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pandas as pd
 from torch import nn
 
-from simulator.lowering.layers import lower_network, weight_matrices
-from simulator.mapping.mapper import map_layer
+from simulator.lowering.layers import lower_network
+from simulator.mapping.network import MappedNetwork, map_lowered
+from simulator.mapping.setup import MappingSetup
+
+# Extra columns per layer for one mapped network (`resim map --energy`: its energy and latency on
+# a chip built from arrays of the network's tile size), one dict per layer in layer order.
+LayerColumns = Callable[[MappedNetwork], list[dict[str, Any]]]
 
 
-def _layers(model: nn.Module, shape: tuple[int, int, int]) -> list[tuple[str, list]]:
-    modules = dict(model.named_modules())
-    return [(layer.name, weight_matrices(modules[layer.name])) for layer in lower_network(model, shape)]
-
-
-def sweep(model: nn.Module, shape: tuple[int, int, int], sizes: Iterable[int], strategies: Iterable[str],
-          weight_bits: int, seed: int, density: float | None = None, hardware=None, encoding: str = "two-column",
-          cell_bits: int | None = None) -> pd.DataFrame:
-    """One row per (strategy, size, layer): tiles dense / placed, lower bound, seconds; with a
-    `hardware` description also the layer's energy per inference and its latency on that chip
-    built from arrays of the size (seed 004 Fig. 8)."""
-    from simulator.hardware.demand import layer_demand
-    from simulator.hardware.model import evaluate
-
+def sweep(model: nn.Module, shape: tuple[int, int, int], setup: MappingSetup, sizes: Iterable[int],
+          strategies: Iterable[str], density: float | None = None,
+          columns: LayerColumns | None = None) -> pd.DataFrame:
+    """One row per (strategy, size, layer): tiles dense / placed, lower bound, seconds, with
+    `columns`' figures of each layer added; the network is lowered once and mapped by `setup`
+    at every size and strategy."""
     lowered = lower_network(model, shape)
-    modules = dict(model.named_modules())
-    layers = [(layer, weight_matrices(modules[layer.name])) for layer in lowered]
     rows = []
     for strategy in strategies:
         for size in sizes:
-            demands, first = [], len(rows)
-            for layer, matrices in layers:
-                mapped = map_layer(layer.name, matrices, size, strategy, weight_bits, seed)
+            mapped = map_lowered(model, lowered, setup.at(size=size, reorder=strategy))
+            extra = columns(mapped) if columns is not None else [{} for _ in mapped.layers]
+            for layer, more in zip(mapped.layers, extra, strict=True):
                 rows.append({"density": density, "strategy": strategy, "size": size, "layer": layer.name,
-                             "tiles_dense": mapped.total("dense"), "tiles_placed": mapped.total("placed"),
-                             "lower_bound": mapped.total("bound"),
-                             "seconds": sum(g.seconds for g in mapped.groups)})
-                if hardware is not None:
-                    demands.append(layer_demand(layer, mapped))
-            if hardware is not None:
-                result = evaluate(demands, hardware, encoding=encoding, weight_bits=weight_bits,
-                                  cell_bits=cell_bits or hardware.array.cell_bits, size=size)
-                for row, (_, hw_row) in zip(rows[first:], result.layers.iterrows()):
-                    row["energy_pj"] = hw_row["energy_pj"] + result.summary["static_energy_pj"] * (
-                        hw_row["energy_pj"] / max(result.summary["dynamic_energy_pj"], 1e-30))
-                    row["latency_ns"] = hw_row["latency_event_ns"]
-                    row["arrays"] = hw_row["arrays"]
+                             "tiles_dense": layer.tiles_dense, "tiles_placed": layer.tiles_placed,
+                             "lower_bound": layer.layout.total("bound"),
+                             "seconds": sum(g.seconds for g in layer.layout.groups), **more})
     return pd.DataFrame(rows)
 
 

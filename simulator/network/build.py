@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from torch import nn
 
+from simulator.config.loader import Workload
 from simulator.config.workload import ModelSpec
+from simulator.data.datasets import Arrays
 from simulator.network.zoo import build_zoo_model
 
 
@@ -21,7 +24,7 @@ def build_model(spec: ModelSpec, *, in_channels: int, num_classes: int, input_si
     return _import_builder(spec.import_, base_dir)(**shape, **spec.kwargs)
 
 
-def _import_builder(target: str, base_dir: Path):
+def _import_builder(target: str, base_dir: Path) -> Callable[..., nn.Module]:
     # The workload's folder goes first on the path so that a user's model file beside the
     # workload is found without installing it.
     module_name, func_name = target.split(":")
@@ -33,3 +36,14 @@ def _import_builder(target: str, base_dir: Path):
     if not callable(builder):
         raise ValueError(f"model.import: '{target}': {module_name} has no callable '{func_name}'")
     return builder
+
+
+def build_network(workload: Workload, arrays: Arrays, seed: int | None = None) -> nn.Module:
+    """The workload's network freshly initialised for its data set; its initial weights come from
+    `seed` (default: the workload's)."""
+    import torch
+
+    torch.manual_seed(workload.config.seed if seed is None else seed)
+    return build_model(workload.config.model, in_channels=arrays.spec.channels,
+                       num_classes=arrays.spec.num_classes, input_size=arrays.spec.size,
+                       base_dir=workload.path.parent)

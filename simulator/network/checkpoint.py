@@ -6,16 +6,14 @@ A checkpoint is a plain dict of tensors, strings and numbers, so it loads with
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from simulator.atomic import atomic_replace
 from simulator.cache import cache_dir, stable_key  # noqa: F401  (cache_dir re-exported)
-from simulator.report.atomic import atomic_replace
 
 FORMAT = "resim-checkpoint"
 FORMAT_VERSION = 1

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from simulator.report.atomic import atomic_replace
+from simulator.atomic import atomic_replace
 
 FORMAT = "resim-compact"
 FORMAT_VERSION = 1

@@ -15,16 +15,19 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
+from simulator.atomic import atomic_replace
 from simulator.config.workload import PruneSpec, TrainSpec
 from simulator.network.train import TensorData, evaluate, train
 from simulator.pruning.magnitude import bounded_global_magnitude, global_magnitude, layerwise_magnitude
 from simulator.pruning.masks import Masks, apply_masks, density, prunable
-from simulator.report.atomic import atomic_replace
+
+if TYPE_CHECKING:
+    from simulator.pruning.progressive import Crossbars
 
 
 @dataclass
@@ -174,21 +177,21 @@ def ssl(model: nn.Module, spec: PruneSpec, recipe: TrainSpec, data: TensorData, 
 
 
 def hpp(model: nn.Module, spec: PruneSpec, recipe: TrainSpec, data: TensorData, seed: int,
-        progress: bool, crossbars: Any) -> PruneResult:
+        progress: bool, crossbars: Crossbars | None) -> PruneResult:
     """Seed 003's hierarchical progressive pruning, its objective measured on `crossbars`."""
     from simulator.pruning.progressive import hierarchical_progressive
 
     if crossbars is None:
-        raise ValueError("prune.method 'hpp' measures accuracy under faults on crossbars: pass crossbars=CrossbarSetup")
+        raise ValueError("prune.method 'hpp' measures accuracy under faults on crossbars: pass crossbars=Crossbars")
     masks, log = hierarchical_progressive(model, spec, recipe, data, seed, progress, crossbars)
     return PruneResult(masks, log)
 
 
 def prune(model: nn.Module, spec: PruneSpec, recipe: TrainSpec, data: TensorData, seed: int,
           progress: bool, initial: Callable[[int], nn.Module], state_dir: Path | None,
-          crossbars: Any = None) -> PruneResult:
-    """Run `spec.method` on the trained `model` (in place); `crossbars` (a
-    progressive.CrossbarSetup) is where hpp's objective draws faults."""
+          crossbars: Crossbars | None = None) -> PruneResult:
+    """Run `spec.method` on the trained `model` (in place); `crossbars` (the workload's mapping,
+    simulator.pruning.progressive.Crossbars) is where hpp's objective draws faults."""
     if spec.method == "imp":
         return imp(model, spec, recipe, data, seed, progress, initial, state_dir)
     if spec.method == "ssl":

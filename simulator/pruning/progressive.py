@@ -44,44 +44,21 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from simulator.config.faults import FaultModel
 from simulator.config.workload import HppSpec, PruneSpec, TrainSpec
-from simulator.faults.cells import SEED_003_RATIO, FaultRates
-from simulator.faults.montecarlo import accuracy, faulty_weights, map_for_faults
+from simulator.faults.cells import FaultRates
+from simulator.faults.montecarlo import Draw, accuracy, faulty_weights
+from simulator.mapping.network import map_network
+from simulator.mapping.setup import Crossbars
 from simulator.network.train import TensorData, evaluate, train
 from simulator.pruning.masks import Masks, apply_masks, density, full_masks, prunable
-
-# Stuck-off : stuck-on of each `fault_mix` (seed 003 V.A uses 1 : 5.2; Fig. 3 stuck-off alone).
-FAULT_MIXES: dict[str, tuple[float, float]] = {
-    "seed003": SEED_003_RATIO, "stuck-off": (1.0, 0.0), "stuck-on": (0.0, 1.0)}
-
-
-@dataclass(frozen=True)
-class CrossbarSetup:
-    """The crossbars the network will sit on: what decides which cells can fail and how."""
-
-    input_shape: tuple[int, int, int]
-    size: int
-    strategy: str
-    weight_bits: int
-    cell_bits: int
-    per_column: bool
-
-    @classmethod
-    def of(cls, workload: Any, input_shape: tuple[int, int, int]) -> "CrossbarSetup":
-        """The setup of a workload's mapping section (and its hardware's defaults)."""
-        mapping = workload.config.mapping
-        return cls(tuple(input_shape), workload.crossbar_size, mapping.reorder, mapping.weight_bits,
-                   workload.cell_bits, mapping.per_column_scale)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "input_shape": list(self.input_shape)}
 
 
 @dataclass(frozen=True)
@@ -93,8 +70,10 @@ class FaultObjective:
     draws: int
 
     @classmethod
-    def of(cls, spec: HppSpec) -> "FaultObjective":
-        return cls(FaultRates.from_total(spec.fault_rate, FAULT_MIXES[spec.fault_mix]), spec.encoding, spec.draws)
+    def of(cls, spec: HppSpec) -> FaultObjective:
+        """`prune.hpp`'s objective: `fault_mix` is a named ratio of the one fault model."""
+        model = FaultModel(ratio=spec.fault_mix)
+        return cls(FaultRates.from_total(spec.fault_rate, model.ratio), spec.encoding, spec.draws)
 
 
 def blocks_of(model: nn.Module, rule: str) -> list[list[str]]:
@@ -138,8 +117,8 @@ def prune_block(model: nn.Module, names: list[str], keep_share: float, masks: Ma
     return out
 
 
-def fault_accuracy(model: nn.Module, setup: CrossbarSetup, objective: FaultObjective, x: torch.Tensor,
-                   y: torch.Tensor, seed: int, batch_size: int = 1000, progress: bool = False,
+def fault_accuracy(model: nn.Module, crossbars: Crossbars, objective: FaultObjective, x: torch.Tensor,
+                   y: torch.Tensor, seed: int, *, batch_size: int = 1000, progress: bool = False,
                    label: str = "fault draws") -> float:
     """Mean accuracy of `model` on (x, y) over the objective's fault draws on its crossbars.
 
@@ -147,8 +126,7 @@ def fault_accuracy(model: nn.Module, setup: CrossbarSetup, objective: FaultObjec
     search sees the same fault draws (common random numbers)."""
     from rich.progress import Progress
 
-    layers = map_for_faults(model, setup.input_shape, setup.size, setup.strategy, setup.weight_bits, seed,
-                            setup.per_column)
+    mapped = map_network(model, crossbars.input_shape, crossbars.setup)
     work = copy.deepcopy(model)
     modules = dict(work.named_modules())
     total = 0.0
@@ -156,8 +134,7 @@ def fault_accuracy(model: nn.Module, setup: CrossbarSetup, objective: FaultObjec
         task = bar.add_task(label, total=objective.draws)
         for draw in range(objective.draws):
             rng = np.random.default_rng([seed, draw])
-            weights = faulty_weights(layers, model, objective.encoding, setup.weight_bits, setup.cell_bits,
-                                     objective.rates, rng, setup.per_column)
+            weights = faulty_weights(mapped, model, Draw(objective.encoding, objective.rates, rng))
             with torch.no_grad():
                 for name, weight in weights.items():
                     modules[name].weight.copy_(weight)
@@ -190,11 +167,12 @@ def _snapshot(model: nn.Module, masks: Masks, score: float) -> _Candidate:
 
 
 def hierarchical_progressive(model: nn.Module, spec: PruneSpec, recipe: TrainSpec, data: TensorData, seed: int,
-                             progress: bool, setup: CrossbarSetup,
-                             finetune: Callable[[nn.Module, Masks, int], None] | None = None) -> tuple[Masks, list[dict]]:
+                             progress: bool, crossbars: Crossbars,
+                             finetune: Callable[[nn.Module, Masks, int], None] | None = None
+                             ) -> tuple[Masks, list[dict[str, Any]]]:
     """Seed 003 Algorithm 1 on the trained `model` (left holding the result: M_best, or M_cur
-    with `hpp.result` last); returns its masks and one log entry per candidate tried (`best`
-    marks each new M_best) plus a last entry for the result.
+    with `hpp.result` last), its objective on `crossbars`; returns its masks and one log entry
+    per candidate tried (`best` marks each new M_best) plus a last entry for the result.
 
     `finetune(model, masks, step)` replaces the default fine-tuning (tests)."""
     from simulator.pruning.methods import finetune_recipe
@@ -213,7 +191,8 @@ def hierarchical_progressive(model: nn.Module, spec: PruneSpec, recipe: TrainSpe
             train(model, tune_recipe, data, seed + 1 + step, progress, masks=masks, label=f"hpp step {step} ")
 
     def score(label: str) -> float:
-        return fault_accuracy(model, setup, objective, x_eval, y_eval, seed, recipe.eval_batch_size, progress, label)
+        return fault_accuracy(model, crossbars, objective, x_eval, y_eval, seed, batch_size=recipe.eval_batch_size,
+                              progress=progress, label=label)
 
     masks = full_masks(model)
     current = _snapshot(model, masks, score("hpp: M_init fault draws"))        # lines 6-7
@@ -255,7 +234,7 @@ def hierarchical_progressive(model: nn.Module, spec: PruneSpec, recipe: TrainSpe
                 "block_ratios": {" ".join(b): block_ratio(chosen.masks, b) for b in blocks},
                 "objective": {"fault_rate": hpp.fault_rate, "fault_mix": hpp.fault_mix,
                               "encoding": hpp.encoding, "draws": hpp.draws,
-                              "eval_images": len(y_eval), "crossbars": setup.as_dict()}})
+                              "eval_images": len(y_eval), "crossbars": crossbars.key()}})
     return chosen.masks, log
 
 

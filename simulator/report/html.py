@@ -13,16 +13,29 @@ import math
 from dataclasses import dataclass
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 # report.md's own frames for these tables, so the two reports cannot disagree on a column.
-from simulator.report.markdown import _layer_rows, _summary_rows
+from simulator.report.markdown import (
+    COMPARISONS,
+    TRAINING_COLUMNS,
+    chip_rows,
+    component_rows,
+    fault_rows,
+    hardware_layer_rows,
+    layer_rows,
+    pruning_rows,
+)
+from simulator.report.model import RunReport
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE = "report.html.j2"
 
-# The plot each section shows, as pipeline.run names it in the results folder.
+# The plot each section shows, as `resim run` names it in the results folder.
 SECTION_PLOTS = {
     "hardware": "energy_by_layer.png",
     "utilization": "utilization_histogram.png",
@@ -92,117 +105,81 @@ def _plot(folder: Path, name: str) -> Plot | None:
     return Plot(name, data_uri(path)) if path.is_file() else None
 
 
-def _summary(report: dict[str, Any]) -> list[tuple[str, str]]:
+def _summary(report: RunReport) -> list[tuple[str, str]]:
     """The bullet list at the top of report.md, as (label, text) pairs."""
-    mapping, acc, data = report["mapping"], report["accuracy"], report["data"]
-    net = report["network"] or {}
-    skipped = report.get("skipped", {})
-    if data["test_images"] is not None:
-        data_text = (f"{data['dataset']} ({data['train_images']} train / {data['test_images']} test images), "
-                     f"id {data['dataset_id']}")
+    mapping, acc, data, net = report.mapping, report.accuracy, report.data, report.network
+    skipped = report.skipped
+    if data.test_images is not None:
+        data_text = (f"{data.dataset} ({data.train_images} train / {data.test_images} test images), "
+                     f"id {data.dataset_id}")
     else:
-        data_text = f"{data['dataset']}, id {data['dataset_id']} (not loaded)"
+        data_text = f"{data.dataset}, id {data.dataset_id} (not loaded)"
     if net:
-        network_text = f"{net['checkpoint']} ({'reused' if net['reused_checkpoint'] else 'trained now'})"
+        network_text = f"{net.checkpoint} ({'reused' if net.reused_checkpoint else 'trained now'})"
     else:
         network_text = f"not loaded ({skipped.get('network', '')})"
     if acc:
-        accuracy_text = f"{acc['test_accuracy']:.2%} on {acc['test_images']} images"
+        accuracy_text = f"{acc.test_accuracy:.2%} on {acc.test_images} images"
     else:
         accuracy_text = f"skipped ({skipped.get('accuracy', '')})"
-    size = mapping["crossbar_size"]
-    mapping_text = (f"{size}x{size} tiles, strategy {mapping['reorder']}, {mapping['encoding']} encoding, "
-                    f"{mapping['weight_bits']}-bit weights in {mapping['cell_bits']}-bit cells")
+    size = mapping.crossbar_size
+    mapping_text = (f"{size}x{size} tiles, strategy {mapping.reorder}, {mapping.encoding} encoding, "
+                    f"{mapping.weight_bits}-bit weights in {mapping.cell_bits}-bit cells")
     return [
-        ("workload", f"{report['workload_file']} (config hash {report['config_hash']}, seed {report['seed']})"),
-        ("hardware", report["hardware_file"]),
+        ("workload", f"{report.workload_file} (config hash {report.config_hash}, seed {report.seed})"),
+        ("hardware", report.hardware_file),
         ("data", data_text),
         ("checkpoint", network_text),
         ("test accuracy", accuracy_text),
         *[(f"skipped {stage}", why) for stage, why in skipped.items() if stage not in ("accuracy", "network")],
         ("mapping", mapping_text),
-        ("not built yet", ", ".join(report["stages_not_built"])),
+        ("stages run", ", ".join(report.stages_run)),
     ]
 
 
-def _layers(report: dict[str, Any], layers: pd.DataFrame) -> Table:
-    frame = _layer_rows(layers, report["totals"])
+def _layers(report: RunReport) -> Table:
+    frame = layer_rows(report.layers, report.totals)
     # report.md bolds its sum row with Markdown; here the template styles it.
     frame.iloc[-1, frame.columns.get_loc("layer")] = "Sum"
     return table_of(frame, total_last=True)
 
 
-def _hardware(hardware: dict[str, Any] | None, layers: pd.DataFrame) -> dict[str, Any] | None:
+def _hardware(report: RunReport) -> dict[str, Any]:
     """Chip summary with its comparisons, energy by component and by layer (report.md's
     "Energy, latency and area" section)."""
-    if not hardware:
-        return None
-    mine = hardware["summary"]
-    rows = [_summary_rows("this workload", mine)]
-    versus = []
-    for label, name in (("dense", "dense mapping, same chip"), ("baseline", "dense baseline chip")):
-        if label in hardware:
-            rows.append(_summary_rows(name, hardware[label]["summary"]))
-            versus.append((name, hardware[label]["versus"]))
-    components = pd.DataFrame(hardware["components"])
-    components = components[components["instances"] > 0]
-    by_component = pd.DataFrame({
-        "component": components["component"], "events / inference": components["events"],
-        "pJ / event": components["energy_per_event_pj"], "dynamic (nJ)": components["dynamic_pj"] / 1e3,
-        "static (nJ)": components["static_pj"] / 1e3, "instances": components["instances"],
-        "area (mm^2)": components["area_um2"] / 1e6,
-    })
-    by_layer = pd.DataFrame({
-        "layer": layers["layer"], "arrays": layers["arrays"], "replicas": layers["replicas"],
-        "array ops": layers["array_ops"], "ADC conversions": layers["adc_conversions"],
-        "energy (nJ)": layers["energy_pj"] / 1e3,
-        "latency event (us)": layers["latency_event_ns"] / 1e3,
-        "latency closed form (us)": layers["latency_closed_ns"] / 1e3,
-    })
-    return {"summary": mine, "chips": table_of(pd.DataFrame(rows)), "versus": versus,
-            "components": table_of(by_component), "layers": table_of(by_layer)}
+    hardware = report.hardware
+    others = hardware.others()
+    versus = [(name, others[label].versus) for label, name in COMPARISONS if label in others]
+    return {"summary": hardware.summary, "chips": table_of(chip_rows(hardware)), "versus": versus,
+            "components": table_of(component_rows(hardware)), "layers": table_of(hardware_layer_rows(report.layers))}
 
 
-def _utilization(report: dict[str, Any]) -> Table | None:
-    hist = report.get("utilization_histogram")
-    if not hist:
-        return None
-    upper = hist["bin_upper_edges"]
+def _utilization(report: RunReport) -> Table:
+    hist = report.utilization_histogram
+    upper = hist.bin_upper_edges
     lower = [0.0, *upper[:-1]]
     return table_of(pd.DataFrame({
         "tile utilisation": [f"{lo:.0%} - {hi:.0%}" for lo, hi in zip(lower, upper)],
-        "dense grid (share of tiles)": [f"{v:.1%}" for v in hist["dense"]],
-        f"{report['mapping']['reorder']} (share of tiles)": [f"{v:.1%}" for v in hist["mapped"]],
+        "dense grid (share of tiles)": [f"{v:.1%}" for v in hist.dense],
+        f"{report.mapping.reorder} (share of tiles)": [f"{v:.1%}" for v in hist.mapped],
     }))
 
 
-def _faults(report: dict[str, Any]) -> Table | None:
-    faults = report.get("faults")
-    if not faults:
-        return None
-    return table_of(pd.DataFrame(faults)[["encoding", "rate", "runs", "mean", "std", "ci95_low", "ci95_high"]])
+def _optional_table(frame: pd.DataFrame | None) -> Table | None:
+    return table_of(frame) if frame is not None else None
 
 
-def _crossbar_pruning(report: dict[str, Any]) -> Table | None:
-    steps = report.get("crossbar_pruning")
-    if not steps:
-        return None
-    return table_of(pd.DataFrame(steps)[["step", "groups_removed", "params_pruned", "params_pruned_fraction",
-                                         "tiles_placed", "tiles_saved_fraction", "test_accuracy", "reverted"]])
-
-
-def _training(report: dict[str, Any]) -> tuple[dict[str, Any] | None, Table | None]:
-    training = (report["network"] or {}).get("training", {})
-    prune = training.get("prune")
+def _training(report: RunReport) -> tuple[dict[str, Any] | None, Table | None]:
+    net = report.network
+    prune = net.prune if net else None
     pruning = ({"method": prune["method"], "target": prune["target_density"], "reached": prune["density"],
                 "rounds": table_of(pd.DataFrame(prune["rounds"]))} if prune else None)
-    history = training.get("history") or []
-    columns = ["epoch", "lr", "train_loss", "train_accuracy", "test_accuracy", "seconds"]
-    return pruning, table_of(pd.DataFrame(history)[columns]) if history else None
+    history = net.history if net else []
+    return pruning, table_of(pd.DataFrame(history)[TRAINING_COLUMNS]) if history else None
 
 
 @functools.lru_cache(maxsize=1)
-def _environment():
+def _environment() -> jinja2.Environment:
     import jinja2
 
     return jinja2.Environment(
@@ -216,7 +193,7 @@ def render_template(name: str, **context: Any) -> str:
     return _environment().get_template(name).render(**context)
 
 
-def render_html(report: dict[str, Any], layers: pd.DataFrame, folder: Path) -> str:
+def render_html(report: RunReport, folder: Path) -> str:
     """The self-contained HTML report of one run whose plots lie in `folder`.
 
     Each section shows its plot when the file exists; any other PNG of the folder is embedded at
@@ -227,7 +204,7 @@ def render_html(report: dict[str, Any], layers: pd.DataFrame, folder: Path) -> s
               if p.name not in SECTION_PLOTS.values()]
     pruning, training = _training(report)
     return _environment().get_template(TEMPLATE).render(
-        report=report, summary=_summary(report), layers=_layers(report, layers),
-        hardware=_hardware(report.get("hardware"), layers), utilization=_utilization(report),
-        faults=_faults(report), crossbar_pruning=_crossbar_pruning(report), pruning=pruning,
-        training=training, plots=plots, other_plots=others)
+        report=report, summary=_summary(report), layers=_layers(report),
+        hardware=_hardware(report), utilization=_utilization(report),
+        faults=_optional_table(fault_rows(report)), crossbar_pruning=_optional_table(pruning_rows(report)),
+        pruning=pruning, training=training, plots=plots, other_plots=others)

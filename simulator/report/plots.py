@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulator.report.atomic import atomic_replace
+from simulator.atomic import atomic_replace
+from simulator.mapping.network import UtilizationHistogram
 
 
 def pyplot():
@@ -90,25 +91,41 @@ def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
     save_figure(fig, path)
 
 
-def utilization_histogram_plot(histogram: dict[str, list], path: Path, title: str, strategy: str) -> None:
+def utilization_histogram_plot(histogram: UtilizationHistogram, path: Path, title: str, strategy: str) -> None:
     """Seed 004 Fig. 4: share of tiles per utilisation decile (share of a tile's cells holding a
     nonzero weight), the dense grid beside the strategy's placed tiles."""
     import numpy as np
 
     plt = pyplot()
 
-    upper = np.asarray(histogram["bin_upper_edges"], dtype=float)
+    upper = np.asarray(histogram.bin_upper_edges, dtype=float)
     lower = np.concatenate([[0.0], upper[:-1]])
     labels = [f"{100 * lo:.0f}-{100 * hi:.0f}" for lo, hi in zip(lower, upper)]
     x = np.arange(len(labels))
     width = 0.4
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    ax.bar(x - width / 2, 100 * np.asarray(histogram["dense"]), width, label="dense grid")
-    ax.bar(x + width / 2, 100 * np.asarray(histogram["mapped"]), width, label=f"{strategy} (placed tiles)")
+    ax.bar(x - width / 2, 100 * np.asarray(histogram.dense), width, label="dense grid")
+    ax.bar(x + width / 2, 100 * np.asarray(histogram.mapped), width, label=f"{strategy} (placed tiles)")
     ax.set_xticks(x, labels, rotation=45)
     ax.set_xlabel("tile utilisation: nonzero weights / N x N cells (%)")
     ax.set_ylabel("share of tiles (%)")
     ax.grid(True, axis="y", alpha=0.3)
+    ax.set_title(title)
+    ax.legend()
+    save_figure(fig, path)
+
+
+def accuracy_vs_rate_plot(summary: pd.DataFrame, path: Path, title: str) -> None:
+    """Seed 003 Fig. 6: accuracy against fault rate per encoding, log rate axis, 95 % bands."""
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2), dpi=120)
+    for encoding, group in summary.groupby("encoding", sort=False):
+        ax.plot(group["rate"], 100 * group["mean"], marker="o", label=encoding)
+        ax.fill_between(group["rate"], 100 * group["ci95_low"], 100 * group["ci95_high"], alpha=0.2)
+    if (summary["rate"] > 0).all():
+        ax.set_xscale("log")
+    ax.set_xlabel("cell fault rate p_sa0 + p_sa1 (stuck-off : stuck-on = 1 : 5.2)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3, which="both")
     ax.set_title(title)
     ax.legend()
     save_figure(fig, path)

@@ -6,11 +6,11 @@ import importlib.metadata
 import json
 import platform
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel
 
-from simulator.report.atomic import write_text
+from simulator.atomic import write_text
 
 _PACKAGES = ("resim", "numpy", "torch", "simpy", "pandas", "pyyaml", "matplotlib", "pydantic",
              "typer", "rich", "scipy", "scikit-learn", "tabulate")
@@ -32,10 +32,10 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return frame.to_markdown(index=False, floatfmt=floatfmt)
 
 
-def write_results(out_dir: Path, report: dict[str, Any], layers: pd.DataFrame, markdown: str) -> None:
+def write_results(out_dir: Path, report: BaseModel, layers: pd.DataFrame, markdown: str) -> None:
     """Write the three files of a results folder; each appears whole or not at all."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "layers.csv", layers.to_csv(index=False))
     write_text(out_dir / "report.md", markdown)
     # report.json last: its presence says the folder is complete.
-    write_text(out_dir / "report.json", json.dumps(report, indent=2, sort_keys=False, default=str) + "\n")
+    write_text(out_dir / "report.json", json.dumps(report.model_dump(), indent=2, sort_keys=False, default=str) + "\n")

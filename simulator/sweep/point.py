@@ -1,5 +1,6 @@
 """Running one grid point where an executor puts it (this process, a local worker process or a
-Dask worker): the point's workload copy through simulator.pipeline.run into its own folder.
+Dask worker): the point's workload copy through the task's `run` (`resim run`'s orchestrator, which
+the command line hands in) into its own folder.
 
 The outcome travels back as plain data: exceptions such as ConfigError do not survive pickling
 with their message intact, so a failure comes back as its text.
@@ -9,9 +10,16 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from simulator.report.model import RunReport
+
+# `resim run` on one workload file: (workload, *, data_dir, out, progress, accuracy) -> (folder,
+# report). A module-level function (simulator.pipeline.run), so that it pickles to workers by name.
+RunWorkload = Callable[..., tuple[Path, RunReport]]
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class PointTask:
     out: Path                   # the point's results folder
     data_dir: Path | None
     accuracy: bool
+    run: RunWorkload
 
 
 @dataclass(frozen=True)
@@ -47,17 +56,15 @@ def single_threaded() -> None:
 
 def run_point(task: PointTask) -> PointOutcome:
     """Run one point; never raises for the point's own failures (they come back as text)."""
-    from simulator import pipeline
+    from simulator.errors import user_errors
     from simulator.sweep.table import row_of
 
     started = time.perf_counter()
     try:
-        out_dir, report = pipeline.run(task.workload, data_dir=task.data_dir, out=task.out, progress=False,
-                                       accuracy=task.accuracy)
+        out_dir, report = task.run(task.workload, data_dir=task.data_dir, out=task.out, progress=False,
+                                   accuracy=task.accuracy)
     except Exception as exc:  # noqa: BLE001 - reported per point; the sweep goes on with the others
-        from simulator.cli import _user_errors
-
-        detail = str(exc) if isinstance(exc, _user_errors()) else traceback.format_exc()
+        detail = str(exc) if isinstance(exc, user_errors()) else traceback.format_exc()
         return PointOutcome(task.point_id, None, f"{type(exc).__name__}: {detail}")
     row = row_of(task.overrides, task.point_id, task.config_hash, report, Path(out_dir),
                  time.perf_counter() - started)

@@ -27,16 +27,23 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.report.atomic import write_text
+from simulator.atomic import write_text
 from simulator.report.html import Plot, data_uri, render_template, table_of
 from simulator.report.plots import pyplot, save_figure
 from simulator.report.results import markdown_table
 from simulator.sweep.grid import key_unit
+from simulator.sweep.table import figure_columns
 
 SIZE_KEY = "mapping.crossbar.size"
-SHOWN = ("energy_per_inference_uj", "latency_us", "inferences_per_second", "tops_per_watt", "tiles_placed",
-         "tiles_dense", "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense", "speedup_vs_dense",
-         "energy_efficiency_vs_baseline", "speedup_vs_baseline", "seconds", "point_id")
+SHOWN = figure_columns("energy_per_inference_uj", "latency_us", "inferences_per_second", "tops_per_watt",
+                       "tiles_placed", "tiles_dense", "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense",
+                       "speedup_vs_dense", "energy_efficiency_vs_baseline", "speedup_vs_baseline", "seconds",
+                       "point_id")
+# The results.csv columns the plots read (SweepRow's fields).
+(ENERGY, LATENCY, TILES_PLACED, TILES_DENSE, ACCURACY, POINT_ID, EFFICIENCY_DENSE, EFFICIENCY_BASELINE,
+ SPEEDUP_DENSE, SPEEDUP_BASELINE) = figure_columns(
+    "energy_per_inference_uj", "latency_us", "tiles_placed", "tiles_dense", "test_accuracy", "point_id",
+    "energy_efficiency_vs_dense", "energy_efficiency_vs_baseline", "speedup_vs_dense", "speedup_vs_baseline")
 HTML_NAME = "report.html"
 TEMPLATE = "sweep.html.j2"
 
@@ -60,7 +67,7 @@ def read_table(path: Path) -> pd.DataFrame:
 def in_grid_order(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     """The rows sorted as the grid lists the points (the table holds them as they finished)."""
     rank = {point: i for i, point in enumerate(order)}
-    return table.assign(_rank=table["point_id"].map(rank)).sort_values("_rank", na_position="last").drop(columns="_rank")
+    return table.assign(_rank=table[POINT_ID].map(rank)).sort_values("_rank", na_position="last").drop(columns="_rank")
 
 
 # ----------------------------------------------------------------------------- axes
@@ -224,11 +231,11 @@ def _style_legend(ax, extra: list[tuple[str, str, str]] = ()) -> None:
 
 def energy_latency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Path, title: str) -> bool:
     """Energy and latency per inference vs the axis (seed 004 Fig. 8)."""
-    if not _has(table, "energy_per_inference_uj", "latency_us"):
+    if not _has(table, ENERGY, LATENCY):
         return False
     plt = pyplot()
     fig, panels = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
-    for ax, column, ylabel in zip(panels, ("energy_per_inference_uj", "latency_us"),
+    for ax, column, ylabel in zip(panels, (ENERGY, LATENCY),
                                   ("energy per inference (uJ)", "latency per inference (us)")):
         _log_if_decades(ax, _lines(ax, table, axis, others, column))
         axis.style(ax, table[axis.key])
@@ -243,16 +250,16 @@ def energy_latency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path
 
 def crossbars_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Path, title: str) -> bool:
     """Tiles placed vs dense tiles, and the share of crossbars saved, vs the axis (seed 001)."""
-    if not _has(table, "tiles_placed") or not _has(table, "tiles_dense"):
+    if not _has(table, TILES_PLACED) or not _has(table, TILES_DENSE):
         return False
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
-    drawn = _lines(left, table, axis, others, "tiles_placed", shared_colours=True)
-    drawn += _lines(left, table, axis, others, "tiles_dense", linestyle="--", marker="s", shared_colours=True)
+    drawn = _lines(left, table, axis, others, TILES_PLACED, shared_colours=True)
+    drawn += _lines(left, table, axis, others, TILES_DENSE, linestyle="--", marker="s", shared_colours=True)
     _log_if_decades(left, drawn)
     left.set_ylabel("crossbars per network (N x N tiles)")
     _style_legend(left, [("-", "o", "placed by the mapping"), ("--", "s", "dense (every tile)")])
-    saved = table.assign(_saved=100 * (1 - table["tiles_placed"] / table["tiles_dense"]))
+    saved = table.assign(_saved=100 * (1 - table[TILES_PLACED] / table[TILES_DENSE]))
     shares = _lines(right, saved, axis, others, "_saved", "saved")
     right.set_ylim(min(0.0, *shares) if shares else 0.0, 100)
     right.set_ylabel("crossbars saved vs dense (%)")
@@ -269,7 +276,7 @@ def crossbars_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pat
 def efficiency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Path, title: str) -> bool:
     """Energy efficiency and speed-up over the dense mapping (same chip) and the dense baseline
     chip vs the axis; 1x drawn as the break-even line."""
-    pairs = (("energy_efficiency_vs_dense", "energy_efficiency_vs_baseline"), ("speedup_vs_dense", "speedup_vs_baseline"))
+    pairs = ((EFFICIENCY_DENSE, EFFICIENCY_BASELINE), (SPEEDUP_DENSE, SPEEDUP_BASELINE))
     if not _has(table, *pairs[0], *pairs[1]):
         return False
     plt = pyplot()
@@ -298,11 +305,11 @@ def efficiency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pa
 def accuracy_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Path, title: str) -> bool:
     """Test accuracy vs the axis (e.g. the pruned density), one line per combination of the
     other keys (lines coincide where those keys do not change the network, e.g. the crossbar size)."""
-    if not _has(table, "test_accuracy"):
+    if not _has(table, ACCURACY):
         return False
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    percent = table.assign(_accuracy=100 * table["test_accuracy"])
+    percent = table.assign(_accuracy=100 * table[ACCURACY])
     markers = "osD^vP*X"
     for i, (combo, group) in enumerate(_combinations(percent, others)):
         frame = pd.DataFrame({"x": axis.positions(group[axis.key]), "y": group["_accuracy"]}).dropna().sort_values("x")
@@ -372,7 +379,7 @@ class Counts:
 
 def counts(table: pd.DataFrame, order: list[str], failures: dict[str, str]) -> Counts:
     in_grid = set(order)
-    finished = int(table["point_id"].isin(in_grid).sum()) if len(table) else 0
+    finished = int(table[POINT_ID].isin(in_grid).sum()) if len(table) else 0
     failed = len([p for p in failures if p in in_grid])
     return Counts(len(order), finished, failed, max(0, len(order) - finished - failed), len(table) - finished)
 

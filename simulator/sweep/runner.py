@@ -5,19 +5,20 @@ finished point appended to `results.csv` at once; a rerun skips the points alrea
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from simulator.atomic import write_text
 from simulator.cache import stable_key
 from simulator.config.errors import ConfigError, Problem
 from simulator.config.loader import load_workload
-from simulator.report.atomic import write_text
 from simulator.sweep.executors import run_points
 from simulator.sweep.grid import Grid, Point, build_points
-from simulator.sweep.point import PointTask
+from simulator.sweep.point import PointTask, RunWorkload
 from simulator.sweep.report import write_report
 from simulator.sweep.table import ResultsTable, columns
 
@@ -41,7 +42,7 @@ def default_folder(grid: Grid) -> Path:
     return Path("results") / f"{workload.config.name}-sweep-{key}"
 
 
-def prepare_task(point: Point, folder: Path, data_dir: Path | None, accuracy: bool) -> PointTask:
+def prepare_task(point: Point, folder: Path, data_dir: Path | None, accuracy: bool, run: RunWorkload) -> PointTask:
     """Write the point's workload copy into its results folder and load it back (its hardware
     files included), so the worker runs exactly what was validated here."""
     out = (folder / "points" / point.point_id).resolve()
@@ -49,7 +50,7 @@ def prepare_task(point: Point, folder: Path, data_dir: Path | None, accuracy: bo
     write_text(copy, yaml.safe_dump(point.document, sort_keys=False))
     workload = load_workload(copy)
     return PointTask(point.point_id, point.overrides, workload.config_hash(), copy, out,
-                     Path(data_dir).resolve() if data_dir is not None else None, accuracy)
+                     Path(data_dir).resolve() if data_dir is not None else None, accuracy, run)
 
 
 def _check_not_stale(table: ResultsTable, finished: dict[str, dict[str, str]], tasks: list[PointTask]) -> None:
@@ -66,7 +67,7 @@ def _check_not_stale(table: ResultsTable, finished: dict[str, dict[str, str]], t
 
 
 @contextlib.contextmanager
-def _progress_bar(total: int, enabled: bool):
+def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
     """A rich progress bar over the points (a no-op advance when disabled)."""
     if not enabled:
         yield lambda: None
@@ -84,24 +85,25 @@ def _progress_bar(total: int, enabled: bool):
         yield lambda: bar.advance(task)
 
 
-def run_sweep(grid: Grid, *, out: Path | None = None, data_dir: Path | None = None, accuracy: bool = True,
-              workers: int = 1, executor: str = "local", scheduler: str | None = None,
+def run_sweep(grid: Grid, *, run: RunWorkload, out: Path | None = None, data_dir: Path | None = None,
+              accuracy: bool = True, workers: int = 1, executor: str = "local", scheduler: str | None = None,
               progress: bool = True) -> SweepResult:
-    """Run every point of `grid` not yet in the sweep folder's results.csv; write sweep.md,
-    report.html and the plots (also when interrupted, from the points finished so far)."""
+    """Run every point of `grid` not yet in the sweep folder's results.csv through `run` (`resim
+    run` on one workload: simulator.pipeline.run); write sweep.md, report.html and the plots (also
+    when interrupted, from the points finished so far)."""
     points = build_points(grid)
     folder = Path(out) if out is not None else default_folder(grid)
     folder.mkdir(parents=True, exist_ok=True)
     keys = list(grid.axes)
     table = ResultsTable(folder / "results.csv", columns(keys))
     finished = table.finished()
-    tasks = [prepare_task(p, folder, data_dir, accuracy) for p in points]
+    tasks = [prepare_task(p, folder, data_dir, accuracy, run) for p in points]
     _check_not_stale(table, finished, tasks)
     todo = [t for t in tasks if t.point_id not in finished]
     result = SweepResult(folder, pd.DataFrame(), skipped=[t.point_id for t in tasks if t.point_id in finished])
     title = f"Sweep of {load_workload(grid.workload).config.name}: {', '.join(keys)}"
 
-    def report():
+    def report() -> pd.DataFrame:
         return write_report(folder, keys, [p.point_id for p in points], title, result.failures,
                             axes=grid.axes, workload=grid.workload)
 

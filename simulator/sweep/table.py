@@ -14,16 +14,66 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulator.atomic import write_text
 from simulator.config.errors import ConfigError, Problem
-from simulator.report.atomic import write_text
+from simulator.report.model import RunReport
+
+
+class SweepRow(BaseModel):
+    """The figures of one finished point, after the grid's own columns (results.csv), from the
+    point's `RunReport`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    point_id: str = Field(description="The point's id (hash of its overrides)")
+    config_hash: str = Field(description="Hash of the point's resolved workload")
+    energy_per_inference_uj: float = Field(description="Energy per inference on the workload's chip (uJ)")
+    latency_us: float = Field(description="Latency of one inference (us)")
+    inferences_per_second: float = Field(description="Inferences per second")
+    tops_per_watt: float = Field(description="Dense-equivalent TOPS/W")
+    tiles_placed: int = Field(description="Tiles the mapping places")
+    tiles_dense: int = Field(description="Tiles of the dense grid")
+    arrays_placed: int = Field(description="Physical arrays of the placed tiles")
+    density: float = Field(description="Weight density of the mapped network")
+    test_accuracy: float | None = Field(description="Test accuracy; empty when not measured")
+    energy_efficiency_vs_dense: float | None = Field(description="Over the dense mapping on the same chip (x)")
+    speedup_vs_dense: float | None = Field(description="Over the dense mapping on the same chip (x)")
+    energy_efficiency_vs_baseline: float | None = Field(description="Over the dense baseline chip (x)")
+    speedup_vs_baseline: float | None = Field(description="Over the dense baseline chip (x)")
+    results: str = Field(description="The point's results folder")
+    seconds: float = Field(description="Wall time of the point (s)")
+
+    @classmethod
+    def of(cls, point_id: str, config_hash: str, report: RunReport, results: Path, seconds: float) -> SweepRow:
+        summary, totals = report.hardware.summary, report.totals
+        dense, baseline = report.hardware.dense, report.hardware.baseline
+        return cls(point_id=point_id, config_hash=config_hash,
+                   energy_per_inference_uj=summary.energy_per_inference_pj / 1e6,
+                   latency_us=summary.latency_ns / 1e3, inferences_per_second=summary.inferences_per_second,
+                   tops_per_watt=summary.tops_per_watt_dense_equivalent,
+                   tiles_placed=totals.tiles_placed, tiles_dense=totals.tiles_dense,
+                   arrays_placed=totals.arrays_placed, density=totals.density,
+                   test_accuracy=report.accuracy.test_accuracy if report.accuracy else None,
+                   energy_efficiency_vs_dense=dense.versus.energy_efficiency if dense else None,
+                   speedup_vs_dense=dense.versus.speedup if dense else None,
+                   energy_efficiency_vs_baseline=baseline.versus.energy_efficiency if baseline else None,
+                   speedup_vs_baseline=baseline.versus.speedup if baseline else None,
+                   results=str(results), seconds=round(seconds, 3))
+
 
 # The figures of every row after the grid's own columns, in this order.
-FIGURES = (
-    "point_id", "config_hash", "energy_per_inference_uj", "latency_us", "inferences_per_second",
-    "tops_per_watt", "tiles_placed", "tiles_dense", "arrays_placed", "density", "test_accuracy",
-    "energy_efficiency_vs_dense", "speedup_vs_dense", "energy_efficiency_vs_baseline", "speedup_vs_baseline",
-    "results", "seconds",
-)
+FIGURES: tuple[str, ...] = tuple(SweepRow.model_fields)
+
+
+def figure_columns(*names: str) -> tuple[str, ...]:
+    """`names`, each checked to be a column of `SweepRow` (readers of results.csv name their
+    columns through this, so a renamed figure fails on import, not in a plot)."""
+    unknown = [name for name in names if name not in SweepRow.model_fields]
+    if unknown:
+        raise KeyError(f"not a results.csv figure: {', '.join(unknown)}; figures: {', '.join(FIGURES)}")
+    return names
 
 
 def columns(grid_keys: list[str]) -> list[str]:
@@ -31,28 +81,10 @@ def columns(grid_keys: list[str]) -> list[str]:
     return [*grid_keys, *FIGURES]
 
 
-def row_of(overrides: dict[str, Any], point_id: str, config_hash: str, report: dict[str, Any],
+def row_of(overrides: dict[str, Any], point_id: str, config_hash: str, report: RunReport,
            results: Path, seconds: float) -> dict[str, Any]:
-    """One table row from a point's report (simulator.pipeline.run's second return value)."""
-    hardware = report["hardware"]
-    summary = hardware["summary"]
-    totals = report["totals"]
-    accuracy = report.get("accuracy") or {}
-    row = {**overrides,
-           "point_id": point_id, "config_hash": config_hash,
-           "energy_per_inference_uj": summary["energy_per_inference_pj"] / 1e6,
-           "latency_us": summary["latency_ns"] / 1e3,
-           "inferences_per_second": summary["inferences_per_second"],
-           "tops_per_watt": summary["tops_per_watt_dense_equivalent"],
-           "tiles_placed": totals["tiles_placed"], "tiles_dense": totals["tiles_dense"],
-           "arrays_placed": totals["arrays_placed"], "density": totals["density"],
-           "test_accuracy": accuracy.get("test_accuracy"),
-           "results": str(results), "seconds": round(seconds, 3)}
-    for label in ("dense", "baseline"):
-        versus = hardware.get(label, {}).get("versus", {})
-        row[f"energy_efficiency_vs_{label}"] = versus.get("energy_efficiency")
-        row[f"speedup_vs_{label}"] = versus.get("speedup")
-    return row
+    """One table row from a point's report (`resim run`'s `RunReport`)."""
+    return {**overrides, **SweepRow.of(point_id, config_hash, report, results, seconds).model_dump()}
 
 
 def _cell(value: Any) -> str:

@@ -1,0 +1,84 @@
+"""The fault stage of a workload (design.md stage 5): Monte-Carlo accuracy under stuck-at faults on
+its mapped network, bit-true through the tiles when asked, and seed 001's fault-aware fine-tuning
+(`resim faults --aware`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from torch import nn
+
+from simulator.config.errors import ConfigError, Problem
+from simulator.config.faults import FaultOptionError, FaultSpec
+from simulator.config.loader import Workload
+from simulator.faults.montecarlo import fault_study
+from simulator.faults.summary import FaultPoint, summarise, tolerable_rates
+from simulator.mapping.network import MappedNetwork
+from simulator.network.train import TensorData
+
+
+@dataclass(frozen=True)
+class FaultStudy:
+    """The fault stage's result: one row per draw, its summary per (encoding, rate), and the
+    spec it ran."""
+
+    spec: FaultSpec
+    draws: pd.DataFrame
+    summary: pd.DataFrame
+    bit_true: bool = False
+
+    def points(self) -> list[FaultPoint]:
+        return [FaultPoint(**row) for row in self.summary.to_dict(orient="records")]
+
+    def tolerable_rates(self, clean: float, drop: float = 0.01) -> dict[str, float]:
+        """Per encoding, the rate at which the mean accuracy falls `drop` below `clean`."""
+        return tolerable_rates(self.summary, clean, drop)
+
+
+def run_fault_study(workload: Workload, model: nn.Module, mapped: MappedNetwork, data: TensorData,
+                    spec: FaultSpec, *, progress: bool = True, from_workload: bool = False) -> FaultStudy:
+    """Monte-Carlo accuracy of `model` under stuck-at faults on its crossbars as `mapped`.
+
+    With `spec.bit_true`, every draw is also evaluated through the bit-true crossbar emulation
+    (simulator.faults.bit_true) on the workload's hardware periphery. A fault option that does not
+    fit the network or the chip raises FaultOptionError naming its field, or, when the spec is the
+    workload's own (`from_workload`), a ConfigError naming `faults.<field>` in its file."""
+    batch_size = workload.config.train.eval_batch_size
+    try:
+        spec.check_chip(workload.hardware.array.packing)
+        if spec.bit_true:
+            from simulator.faults.bit_true import CALIBRATION_IMAGES, Periphery, bit_true_study, summarise_bit_true
+
+            draws = bit_true_study(model, mapped, data.x_test, data.y_test, data.x_train[:CALIBRATION_IMAGES], spec,
+                                   Periphery.from_hardware(workload.hardware), batch_size=batch_size,
+                                   progress=progress)
+            return FaultStudy(spec, draws, summarise_bit_true(draws), bit_true=True)
+        draws = fault_study(model, mapped, data.x_test, data.y_test, spec, batch_size=batch_size, progress=progress)
+    except FaultOptionError as exc:
+        if not from_workload:
+            raise
+        raise ConfigError([Problem(workload.path, f"faults.{exc.key}", str(exc), exc.value)]) from None
+    return FaultStudy(spec, draws, summarise(draws))
+
+
+def clean_accuracy(model: nn.Module, mapped: MappedNetwork, data: TensorData, encoding: str,
+                   batch_size: int) -> float:
+    """Accuracy of the programmed, fault-free network (quantization only)."""
+    spec = FaultSpec(rates=[0.0], encodings=[encoding], runs=1)
+    return float(summarise(fault_study(model, mapped, data.x_test, data.y_test, spec, batch_size=batch_size,
+                                       progress=False))["mean"].iloc[0])
+
+
+def run_aware_study(workload: Workload, model: nn.Module, mapped: MappedNetwork, data: TensorData,
+                    spec: FaultSpec, *, strategies: list[str], epochs: int, lr: float | None,
+                    progress: bool = True) -> pd.DataFrame:
+    """`aware_study` of a workload's network on its data, fine-tuning with its training recipe for
+    ``epochs`` epochs at ``lr`` (default train.lr / 10, as pruning's fine-tuning)."""
+    from simulator.faults.aware_training import aware_study
+
+    cfg = workload.config
+    spec.check_chip(workload.hardware.array.packing)
+    recipe = cfg.train.model_copy(update={"epochs": epochs, "lr": lr or cfg.train.lr / 10})
+    return aware_study(model, mapped, data, recipe, strategies=strategies, spec=spec,
+                       batch_size=cfg.train.eval_batch_size, progress=progress)
