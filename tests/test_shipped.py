@@ -29,15 +29,18 @@ def test_some_checkpoints_are_shipped() -> None:
 def test_shipped_checkpoint_density_table_matches_file(path: Path, shared_data: Path) -> None:
     workload = load_workload(path)
     checkpoint = (path.parent / workload.config.model.checkpoint).resolve()
-    assert checkpoint.stat().st_size < 5 * 2**20
+    assert checkpoint.stat().st_size < 8 * 2**20
     assert torch.load(checkpoint, weights_only=True)["format"] == "resim-compact"
     _, masks, info = load_compact(checkpoint)
-    assert info["reproduce"].startswith(f"resim train workloads/{path.name}")
+    # Made by this workload, or by the GPU recipe whose blocks it copies (tests/test_workloads.py).
+    assert info["reproduce"].startswith((f"resim train workloads/{path.name}", "resim train workloads/gpu/"))
 
     arrays = load_data(workload, shared_data)
     net = prepare_network(workload, arrays, progress=False)
     assert net.metrics["checkpoint_matches_workload"] is True
-    table = map_network(net.model, input_shape(arrays), MappingSetup.of(workload)).table().set_index("layer")
+    # The density table does not depend on the tiling strategy: the fastest one keeps the test cheap.
+    setup = MappingSetup.of(workload, reorder="skip-empty")
+    table = map_network(net.model, input_shape(arrays), setup).table().set_index("layer")
     assert set(table.index) == set(masks)
     for name, mask in masks.items():
         assert table.loc[name, "nonzeros"] == int(mask.sum()), name

@@ -1,5 +1,6 @@
-"""The shipped workloads of issue #7: present, valid, and (for those that stand in for a GPU-trained
-checkpoint) consistent with the GPU recipe that will replace them. Cheap: no data, no mapping."""
+"""The shipped workloads of issues #7 and #17: present, valid, the GPU-trained ones made by the GPU
+recipe they name, and the untrained stand-in consistent with the recipe that will replace it.
+Cheap: no data, no mapping."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ ALL = sorted(WORKLOADS.glob("*.yaml"))
 ISSUE7 = ["lenet5_mnist_sparse", "vgg11_sparse", "vgg16_sparse", "vgg19_sparse", "resnet18_sparse",
           "resnet20_cifar_sparse", "alexnet_sparse"]
 # Untrained stand-ins for the GPU checkpoints of issue #8: layerwise-pruned initial weights.
-UNTRAINED = ["vgg11_sparse", "vgg16_sparse", "vgg19_sparse", "resnet18_sparse", "alexnet_sparse"]
+UNTRAINED = ["vgg11_sparse"]
+# Issue #17: workloads shipping a checkpoint trained on a GPU by the recipe of workloads/gpu/ named here.
+GPU_TRAINED = {"vgg16_sparse": "vgg16_cifar_sparse_7.5", "vgg16_sparse_4": "vgg16_cifar_sparse_4",
+               "vgg19_sparse": "vgg19_cifar_sparse_4", "vgg19_sparse_2": "vgg19_cifar_sparse_2",
+               "resnet18_sparse": "resnet18_cifar_sparse_25", "alexnet_sparse": "alexnet_cifar_sparse_11"}
 
 
 def test_issue7_workloads_are_shipped() -> None:
@@ -61,6 +66,27 @@ def test_untrained_standin_names_its_gpu_recipe(name: str) -> None:
         gpu = load_workload(REPO / recipe).config
         # Batch norm is folded into no crossbar: vgg16 and vgg16_bn have the same weight matrices.
         assert gpu.model.name.removesuffix("_bn") == cfg.model.name.removesuffix("_bn"), recipe
+
+
+@pytest.mark.parametrize("name", sorted(GPU_TRAINED))
+def test_gpu_trained_checkpoint_was_made_by_the_recipe_it_names(name: str) -> None:
+    recipe = GPU_TRAINED[name]
+    path = WORKLOADS / f"{name}.yaml"
+    workload = load_workload(path)
+    gpu = load_workload(WORKLOADS / "gpu" / f"{recipe}.yaml").config
+    cfg = workload.config
+    assert (cfg.model.model_dump(exclude={"checkpoint"}), cfg.data, cfg.seed, cfg.train, cfg.prune) == \
+        (gpu.model.model_dump(exclude={"checkpoint"}), gpu.data, gpu.seed, gpu.train, gpu.prune)
+    assert cfg.model.checkpoint is not None and Path(cfg.model.checkpoint).name == f"{recipe}.pt"
+    _, masks, info = load_compact((path.parent / cfg.model.checkpoint).resolve())
+    arrays = SimpleNamespace(dataset_id=info["producer"]["dataset_id"])
+    assert info["producer"] == sparse_producer(workload, arrays)
+    assert info["reproduce"] == (f"resim train workloads/gpu/{recipe}.yaml --data-dir ../shared/data --device cuda "
+                                 f"--export checkpoints/{recipe}.pt")
+    nonzeros = sum(int(m.sum()) for m in masks.values())
+    assert nonzeros / sum(m.numel() for m in masks.values()) == pytest.approx(cfg.prune.density, abs=1e-4)
+    header = "\n".join(line for line in path.read_text().splitlines() if line.startswith("#"))
+    assert f"workloads/gpu/{recipe}.yaml" in header
 
 
 def test_lenet5_sparse_checkpoint_matches_its_workload() -> None:
