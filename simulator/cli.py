@@ -435,6 +435,7 @@ def map_network(
 
     from simulator.atomic import write_text
     from simulator.hardware.study import energy_by_layer
+    from simulator.lowering.dataflow import dataflow
     from simulator.mapping.network import MappedNetwork
     from simulator.mapping.setup import MappingSetup
     from simulator.mapping.sweep import seed_table, summary, sweep
@@ -454,9 +455,11 @@ def map_network(
     if method not in pruners:
         _fail(f"--method: unknown {method!r}; allowed: global, layerwise")
     wl, arrays, net = _load(workload, data_dir, quiet)
+    flow = dataflow(net.model, _input_shape(arrays)) if energy else None
 
     def on_chip(mapped: MappedNetwork) -> list[dict[str, Any]]:
-        return energy_by_layer(mapped, wl.hardware)
+        assert flow is not None
+        return energy_by_layer(mapped, wl.hardware, flow)
 
     original = {k: v.clone() for k, v in net.model.state_dict().items()}
     parts = []

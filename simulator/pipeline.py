@@ -86,6 +86,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     test_accuracy = None
     clock = time.perf_counter()
     if stored is None:
+        from simulator.data.datasets import has_images
         from simulator.data.load import input_shape, load_data
         from simulator.network.tensors import accuracy_on_test_set
         from simulator.preparation import crossbar_prune, network_identity, prepare_network
@@ -102,7 +103,9 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
             clock = time.perf_counter()
             net, crossbar_steps = crossbar_prune(workload, arrays, net, force=force, progress=progress)
             log.done("crossbar pruning", clock)
-        if accuracy:
+        if accuracy and not has_images(arrays):
+            log.skip("accuracy", f"the data set {arrays.spec.name} has shapes only, no images")
+        elif accuracy:
             clock = time.perf_counter()
             test_accuracy = accuracy_on_test_set(net.model, arrays, workload.config.train.eval_batch_size)
             log.done("accuracy", clock)

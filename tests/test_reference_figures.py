@@ -2,7 +2,9 @@
 accuracy of `lenet5_mnist_sparse` (every stage, its fault study included) and of `vgg16_sparse
 --no-accuracy`, compared with the values stored in tests/reference_figures.json.
 
-The stored values were produced on main at 367f7cc (before issue #13's redesign) by
+The stored values were first produced on main at 367f7cc (before issue #13's redesign, which kept
+them); issue #14's cycle-level chip model moved every hardware figure by design and they were
+produced again, after it, by
 
     python tests/test_reference_figures.py --write
 

@@ -354,6 +354,17 @@ class ChipConfig(SourcedBlock):
         description="Fill arrays left free by the mapping with replicas of the slowest layers (seed 004's speed-up)",
         unit="bool",
     )
+    power_gating: Literal["none", "idle-arrays"] = field(
+        "idle-arrays",
+        description=(
+            "Chip model: which arrays' periphery (drivers, sample-and-holds, ADCs, shift-and-add, tree) leaks. "
+            "none: every instance on the chip for the whole time per image; idle-arrays: only the arrays holding "
+            "weights, and only while their layer runs (a layer-sequential chip powers one layer at a time; a "
+            "pipelined chip runs every layer at once, so there it is the arrays in use for the whole time). "
+            "Buffers, routers, bus and index registers always leak"
+        ),
+        unit="text",
+    )
 
 
 class HardwareConfig(SourcedBlock):

@@ -20,7 +20,7 @@ from simulator.config.hardware import HardwareConfig
 from simulator.mapping.strategies import STRATEGY_NAMES
 from simulator.network.names import ZOO_MODEL_NAMES
 
-DatasetName = Literal["mnist", "fashion-mnist", "cifar10", "cifar100"]
+DatasetName = Literal["mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet-shape"]
 ZooName = Literal[ZOO_MODEL_NAMES]  # type: ignore[valid-type]
 
 _IMPORT_SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_]\w*$")
@@ -97,7 +97,9 @@ class ModelSpec(StrictModel):
 class DataSpec(StrictModel):
     """The data set and how much of it to use."""
 
-    dataset: DatasetName = field(description="Data set name", unit="text")
+    dataset: DatasetName = field(
+        description="Data set name; imagenet-shape: 3x224x224 inputs and 1000 classes with no images, for hardware "
+                    "studies of untrained networks (no training, no accuracy)", unit="text")
     dir: str | None = field(
         None,
         description=(
@@ -406,8 +408,31 @@ class HardwareStudySpec(StrictModel):
         None, description="Hardware file of a dense baseline chip (seed 004 compares with dense PRIME), relative "
                           "to this workload; mapped with reorder none at its own array size", unit="path")
     images: StrictInt | None = field(
-        None, description="Images simulated; default 1 (layer-sequential) or 2 (pipelined, to measure the interval)",
+        None, description="Images simulated; default 1 (layer-sequential) or 3 (pipelined, to measure the interval)",
         unit="images", ge=1, le=1000)
+    sizing: Literal["fixed", "fit", "iso-area"] = field(
+        "fit", description=(
+            "How many tiles each chip of the study has, the same rule for the workload's chip and every "
+            "comparison: fixed, the tiles its hardware file declares; fit, the fewest tiles that hold one copy of "
+            "every layer plus replica_budget more arrays; iso-area, the workload's chip and the dense mapping on "
+            "it get the area of the baseline chip (sized by fit), so arrays the sparse mapping saves hold "
+            "replicas"), unit="text")
+    replica_budget: float = field(
+        0.0, description="fit and the baseline of iso-area: arrays added for replicas of the slowest layers, as a "
+                         "share of the arrays one copy of every layer needs", unit="1", ge=0, le=100)
+    replicate: StrictBool = field(
+        True, description="Fill arrays the mapping leaves free with replicas of the slowest layers (every chip of "
+                          "the study alike); the hardware file's chip.replicate is not read by this model",
+        unit="bool")
+    execution: Literal["file", "layer-sequential", "pipelined"] = field(
+        "file", description="file: each chip as its hardware file says (chip.execution); otherwise every chip of "
+                            "the study runs this way", unit="text")
+
+    @model_validator(mode="after")
+    def _iso_area_needs_a_baseline(self) -> "HardwareStudySpec":
+        if self.sizing == "iso-area" and self.baseline is None:
+            raise ValueError("sizing iso-area gives the workload's chip the baseline chip's area: name a baseline")
+        return self
 
     @field_validator("baseline")
     @classmethod

@@ -150,6 +150,12 @@ DATASETS: dict[str, DatasetSpec] = {
         mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762),
         files=_archive("cifar-100-python.tar.gz", "eb9058c3a382ffc7106e4002c42a8d85"),
     ),
+    # Shape only: no images. For hardware studies of ImageNet-size networks (untrained weights
+    # pruned layer by layer); training and accuracy need a data set with images. Normalisation:
+    # the usual ImageNet statistics (unused without images).
+    "imagenet-shape": DatasetSpec(
+        name="imagenet-shape", num_classes=1000, channels=3, size=224, mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225), files=()),
 }
 
 
@@ -261,6 +267,8 @@ def load_dataset(
     spec = _spec(name)
     if test_set not in TEST_SETS:
         raise TestSetError(f"test_set {test_set!r} is not one of {', '.join(map(repr, TEST_SETS))}", test_set)
+    if not spec.files:
+        return shape_only(spec)
     root = resolve_data_dir(data_dir)
     searched = _search_dirs(spec, root)
     path, read = _locate(spec, searched) or _download_and_locate(
@@ -279,6 +287,18 @@ def load_dataset(
         y_test=arrays.y_test[:n_test],
         x_test_exact_head=None if head is None else head[:n_test],
     )
+
+
+def shape_only(spec: DatasetSpec) -> Arrays:
+    """A data set of `spec`'s image shape and classes with no images (hardware studies only)."""
+    empty = np.zeros((0, *spec.image_shape), dtype=np.uint8)
+    labels = np.zeros(0, dtype=np.int64)
+    return Arrays(empty, labels, empty, labels, spec, "shape only: no images")
+
+
+def has_images(arrays: Arrays) -> bool:
+    """Whether `arrays` holds test images (a shape-only data set does not)."""
+    return len(arrays.y_test) > 0
 
 
 def select_test_set(arrays: Arrays, test_set: str) -> Arrays:

@@ -243,7 +243,8 @@ def simulate(setup: EngineSetup) -> EngineResult:
     for c, layer in enumerate(layers):
         for slot in range(len(layer.producers)):
             qs = sorted(copies_of[c], key=lambda q: setup.copies[q].index)
-            receivers[c, slot] = (qs, np.array([inbox[q][slot].lo for q in qs]), np.array([inbox[q][slot].hi for q in qs]))
+            receivers[c, slot] = (qs, np.array([inbox[q][slot].lo for q in qs]),
+                                  np.array([inbox[q][slot].hi for q in qs]))
 
     peak = [0.0] * len(setup.copies)
     links: dict[int, simpy.Resource] = {}

@@ -22,6 +22,7 @@ from simulator.report.markdown import (
     COMPARISONS,
     TRAINING_COLUMNS,
     chip_rows,
+    wait_rows,
     component_rows,
     fault_rows,
     hardware_layer_rows,
@@ -151,6 +152,7 @@ def _hardware(report: RunReport) -> dict[str, Any]:
     others = hardware.others()
     versus = [(name, others[label].versus) for label, name in COMPARISONS if label in others]
     return {"summary": hardware.summary, "chips": table_of(chip_rows(hardware)), "versus": versus,
+            "waits": table_of(wait_rows(hardware)),
             "components": table_of(component_rows(hardware)), "layers": table_of(hardware_layer_rows(report.layers))}
 
 

@@ -35,8 +35,8 @@ from simulator.sweep.grid import key_unit
 from simulator.sweep.table import figure_columns
 
 SIZE_KEY = "mapping.crossbar.size"
-SHOWN = figure_columns("energy_per_inference_uj", "latency_us", "inferences_per_second", "tops_per_watt",
-                       "tiles_placed", "tiles_dense", "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense",
+SHOWN = figure_columns("energy_per_inference_uj", "static_energy_uj", "latency_us", "inferences_per_second",
+                       "tops_per_watt", "area_mm2", "power_mw", "adc_bits", "tiles_placed", "tiles_dense", "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense",
                        "speedup_vs_dense", "energy_efficiency_vs_baseline", "speedup_vs_baseline", "seconds",
                        "point_id")
 # The results.csv columns the plots read (SweepRow's fields).
