@@ -58,9 +58,9 @@ def test_two_layer_network_matches_the_hand_count() -> None:
         for key, value in hand.items():
             assert layers.loc[name, key] == value, (name, key)
     # A drive charges a wordline of N = 8 cells; prime.yaml's 2.734 pJ is for 128 cells.
-    per_event = {"array_cell_reads": 0.001831, "dac_drives": 2.734 * 8 / 128, "sample_holds": 0.000977, "adc_conversions": 1.20,
-                 "shift_adds": 0.021, "tree_compositions": 0.0, "index_bits": 0.121, "buffer_accesses": 20.45,
-                 "bus_bits": 0.054, "network_bits": 0.081}
+    per_event = {"array_cell_reads": 0.001831, "dac_drives": 2.734 * 8 / 128, "sample_holds": 0.000977,
+                 "adc_conversions": 1.20, "shift_adds": 0.021, "tree_compositions": 0.0, "index_bits": 0.121,
+                 "buffer_accesses": 20.45, "bus_bits": 0.054, "network_bits": 0.081}
     components = result.components_table().set_index("event")
     for event, energy in per_event.items():
         events = hand_a[event] + hand_b[event]

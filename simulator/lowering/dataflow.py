@@ -120,7 +120,7 @@ def dataflow(model: nn.Module, input_shape: tuple[int, int, int]) -> Dataflow:
     names = [g.name for g in layers]
     producers = traced_producers(model, names)
     traced = producers is not None and all(p < i for i, ps in enumerate(producers) for p in ps)
-    if not traced:
+    if producers is None or not traced:
         producers = [(i - 1,) if i else () for i in range(len(layers))]
     return Dataflow(tuple(layers), tuple(tuple(p) for p in producers), traced)
 
