@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import inspect
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, NoReturn, Optional
 
 import typer
+
+if TYPE_CHECKING:   # the commands import these where they run (module docstring)
+    from simulator.config.loader import Workload
+    from simulator.data.datasets import Arrays
+    from simulator.preparation import PreparedNetwork
 
 app = typer.Typer(
     name="resim",
@@ -24,7 +28,7 @@ app = typer.Typer(
 DATA_DIR_HELP = "Data directory (overrides the workload's data.dir; else RESIM_DATA, else ~/.cache/resim/data)"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(1)
 
@@ -145,7 +149,7 @@ def sweep(
         result = run_sweep(grid, run=run_workload, out=out, data_dir=data_dir, accuracy=not no_accuracy,
                            workers=workers or os.cpu_count() or 1, executor=executor, scheduler=scheduler,
                            progress=not quiet)
-    except (*_user_errors(), ExecutorError) as exc:
+    except _user_errors() + (ExecutorError,) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted: finished points are in the sweep folder's results.csv; rerun the same command to "
@@ -240,7 +244,8 @@ def faults(
         None, "--aware", help="Instead of the rate study, fine-tune under one fault draw with these strategies "
         "(keep_weight,keep_bit,mask,clip; seed 001) and compare accuracy on the chip before and after"),
     aware_epochs: int = typer.Option(1, "--aware-epochs", min=1, help="Fine-tuning epochs per strategy and draw"),
-    aware_lr: Optional[float] = typer.Option(None, "--aware-lr", min=0.0, help="Fine-tuning learning rate (default train.lr / 10)"),
+    aware_lr: Optional[float] = typer.Option(
+        None, "--aware-lr", min=0.0, help="Fine-tuning learning rate (default train.lr / 10)"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for faults.csv, faults_summary.csv and the plot"),
@@ -373,7 +378,8 @@ def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[
     typer.echo(f"aware: {out_dir / 'aware_summary.csv'}")
 
 
-def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optional[str] = None, **prepare):
+def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optional[str] = None,
+          **prepare: bool) -> tuple[Workload, Arrays, PreparedNetwork]:
     """(workload, data, prepared network), user errors printed as one line and exit 1; `device`
     replaces the workload's train.device."""
     from dataclasses import replace
@@ -425,7 +431,8 @@ def map_network(
         "global", "--method", help="With --density: 'global' magnitude pruning (seed 001) or 'layerwise' "
         "(every layer at the density; use it for untrained weights, where global pruning empties whole layers)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png"),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
     energy: bool = typer.Option(False, "--energy", help="Also energy per inference and latency on the workload's "
                                 "chip built from arrays of each size (seed 004 Fig. 8); plot energy_vs_size.png"),
@@ -561,4 +568,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

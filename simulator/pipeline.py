@@ -174,7 +174,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                for label, other in hardware.others().items()}),
         crossbar_pruning=[PruneStep(**vars(step)) for step in crossbar_steps],
         faults=faults.points() if faults is not None else None,
-        layers=[LayerRecord(**row) for row in layers.to_dict(orient="records")],
+        layers=[LayerRecord.model_validate(row) for row in layers.to_dict(orient="records")],
         stages_run=log.ran,
         timings={**log.timings, "plot_seconds": plot_seconds},
     )

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_data_dir
 
 from simulator.data import datasets
 from simulator.data.datasets import DATASETS, DataError, load_dataset, resolve_data_dir
-
-from conftest import shared_data_dir
 
 SHARED_DATA = shared_data_dir()
 IDX_NAMES = (

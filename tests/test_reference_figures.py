@@ -67,7 +67,8 @@ def run_workload(name: str, data_dir: Path, out: Path) -> dict[str, Any]:
     """`resim run workloads/<name>.yaml` (with --no-accuracy where RUNS says) into `out`; its report.json."""
     from simulator.pipeline import run
 
-    run(REPO / "workloads" / f"{name}.yaml", data_dir=data_dir, out=out, progress=False, accuracy=RUNS[name]["accuracy"])
+    run(REPO / "workloads" / f"{name}.yaml", data_dir=data_dir, out=out, progress=False,
+        accuracy=RUNS[name]["accuracy"])
     return json.loads((out / "report.json").read_text())
 
 

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from simulator.pruning.masks import WeightLayer, prunable
+
 
 @dataclass(frozen=True)
 class LoweredLayer:
@@ -38,7 +40,7 @@ class LoweredLayer:
         return self.rows * self.cols * self.groups * self.vectors
 
 
-def weight_matrices(module: nn.Module) -> list[np.ndarray]:
+def weight_matrices(module: WeightLayer) -> list[np.ndarray]:
     """The (R, C) matrix of each group: rows in unfold order (channel, kh, kw), columns = outputs."""
     weight = module.weight.detach().cpu()
     groups = getattr(module, "groups", 1)
@@ -55,7 +57,7 @@ def lower_network(model: nn.Module, input_shape: tuple[int, int, int]) -> list[L
     order: list[str] = []
     names = {module: name for name, module in model.named_modules()}
 
-    def hook(module: nn.Module, _inputs, output: torch.Tensor) -> None:
+    def hook(module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         name = names[module]
         if name not in vectors:
             order.append(name)
@@ -72,11 +74,11 @@ def lower_network(model: nn.Module, input_shape: tuple[int, int, int]) -> list[L
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    modules = dict(model.named_modules())
+    modules = prunable(model)
     return [_lower(name, modules[name], vectors[name]) for name in order]
 
 
-def _lower(name: str, module: nn.Module, vectors: int) -> LoweredLayer:
+def _lower(name: str, module: WeightLayer, vectors: int) -> LoweredLayer:
     weight = module.weight.detach()
     groups = getattr(module, "groups", 1)
     rows = int(np.prod(weight.shape[1:]))

@@ -21,6 +21,7 @@ def build_model(spec: ModelSpec, *, in_channels: int, num_classes: int, input_si
     shape = {"in_channels": in_channels, "num_classes": num_classes, "input_size": input_size}
     if spec.name is not None:
         return build_zoo_model(spec.name, **shape, **spec.kwargs)
+    assert spec.import_ is not None, "ModelSpec holds exactly one of name and import (its validator)"
     return _import_builder(spec.import_, base_dir)(**shape, **spec.kwargs)
 
 

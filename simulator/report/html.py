@@ -141,7 +141,7 @@ def _summary(report: RunReport) -> list[tuple[str, str]]:
 def _layers(report: RunReport) -> Table:
     frame = layer_rows(report.layers, report.totals)
     # report.md bolds its sum row with Markdown; here the template styles it.
-    frame.iloc[-1, frame.columns.get_loc("layer")] = "Sum"
+    frame.iloc[-1, list(frame.columns).index("layer")] = "Sum"
     return table_of(frame, total_last=True)
 
 

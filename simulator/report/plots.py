@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Hashable
+from numbers import Real
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from simulator.atomic import atomic_replace
 from simulator.mapping.network import UtilizationHistogram
 
+if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn
+    from matplotlib.figure import Figure
 
-def pyplot():
+
+def pyplot() -> ModuleType:
     """matplotlib.pyplot on the Agg backend (files only, no display needed)."""
     import matplotlib
 
@@ -20,12 +28,19 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path: Path) -> None:
+def save_figure(fig: Figure, path: Path) -> None:
     """Lay out `fig`, write it as PNG atomically (never a half-written plot) and close it."""
     fig.tight_layout()
     with atomic_replace(path) as tmp:
         fig.savefig(tmp, format="png")
     pyplot().close(fig)
+
+
+def _line_label(strategy: Hashable, density: Hashable) -> str:
+    """A sweep line's legend: the strategy, with the density where the sweep set one (else NaN)."""
+    if isinstance(density, Real) and not math.isnan(density):
+        return f"{strategy}, density {density:.1%}"
+    return str(strategy)
 
 
 def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
@@ -34,7 +49,7 @@ def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     for (density, strategy), group in totals.groupby(["density", "strategy"], dropna=False, sort=False):
-        label = strategy if pd.isna(density) else f"{strategy}, density {density:.1%}"
+        label = _line_label(strategy, density)
         ax.plot(group["size"], 100 * group["saved_fraction"], marker="o", label=label)
     ax.set_xscale("log", base=2)
     sizes = sorted(totals["size"].unique())
@@ -75,7 +90,7 @@ def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
     for (density, strategy), group in totals.groupby(["density", "strategy"], dropna=False, sort=False):
-        label = strategy if pd.isna(density) else f"{strategy}, density {density:.1%}"
+        label = _line_label(strategy, density)
         left.plot(group["size"], group["energy_uj"], marker="o", label=label)
         right.plot(group["size"], group["latency_us"], marker="o", label=label)
     sizes = sorted(totals["size"].unique())
