@@ -449,7 +449,7 @@ class HardwareStudySpec(StrictModel):
                             "the study runs this way", unit="text")
 
     @model_validator(mode="after")
-    def _iso_area_needs_a_baseline(self) -> "HardwareStudySpec":
+    def _iso_area_needs_a_baseline(self) -> HardwareStudySpec:
         if self.sizing == "iso-area" and self.baseline is None:
             raise ValueError("sizing iso-area gives the workload's chip the baseline chip's area: name a baseline")
         return self

@@ -22,12 +22,12 @@ from simulator.report.markdown import (
     COMPARISONS,
     TRAINING_COLUMNS,
     chip_rows,
-    wait_rows,
     component_rows,
     fault_rows,
     hardware_layer_rows,
     layer_rows,
     pruning_rows,
+    wait_rows,
 )
 from simulator.report.model import RunReport
 

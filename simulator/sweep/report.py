@@ -41,9 +41,9 @@ if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn
 
 SIZE_KEY = "mapping.crossbar.size"
 SHOWN = figure_columns("energy_per_inference_uj", "static_energy_uj", "latency_us", "inferences_per_second",
-                       "tops_per_watt", "area_mm2", "power_mw", "adc_bits", "tiles_placed", "tiles_dense", "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense",
-                       "speedup_vs_dense", "energy_efficiency_vs_baseline", "speedup_vs_baseline", "seconds",
-                       "point_id")
+                       "tops_per_watt", "area_mm2", "power_mw", "adc_bits", "tiles_placed", "tiles_dense",
+                       "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense", "speedup_vs_dense",
+                       "energy_efficiency_vs_baseline", "speedup_vs_baseline", "seconds", "point_id")
 # The results.csv columns the plots read (SweepRow's fields).
 (ENERGY, LATENCY, TILES_PLACED, TILES_DENSE, ACCURACY, POINT_ID, EFFICIENCY_DENSE, EFFICIENCY_BASELINE,
  SPEEDUP_DENSE, SPEEDUP_BASELINE) = figure_columns(
