@@ -46,7 +46,13 @@ def _id_file(workload: Workload, path: Path) -> Path:
 
 
 def cached_identity(workload: Workload, data_dir: str | Path | None) -> DataIdentity | None:
-    """The data set's id from the cache, without loading it, when it was loaded before unchanged."""
+    """The data set's id from the cache, without loading it, when it was loaded before unchanged
+    (a shape-only data set has no files: its id is known without any)."""
+    spec = _spec(workload.config.data.dataset)
+    if not spec.files:
+        from simulator.data.datasets import shape_only
+
+        return DataIdentity(spec, shape_only(spec).dataset_id)
     spec, path = _data_location(workload, data_dir)
     if path is None:
         return None
