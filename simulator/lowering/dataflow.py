@@ -76,7 +76,6 @@ def _pair(value: int | tuple[int, ...] | Any) -> tuple[int, int]:
 def layer_geometry(model: nn.Module, input_shape: tuple[int, int, int]) -> list[LayerGeometry]:
     """Geometry of every Conv2d / Linear of `model` for one input of shape (C, H, W), in call order
     (the order of simulator.lowering.layers.lower_network)."""
-    import torch
     from torch import nn
 
     found: dict[str, LayerGeometry] = {}
@@ -95,16 +94,9 @@ def layer_geometry(model: nn.Module, input_shape: tuple[int, int, int]) -> list[
             positions = int(np.prod(output.shape[1:-1])) if output.dim() > 2 else 1
             found[name] = LayerGeometry(name, "linear", (1, 1), (positions, 1))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    from simulator.lowering.layers import run_with_layer_hooks
+
+    run_with_layer_hooks(model, input_shape, hook)
     return list(found.values())
 
 

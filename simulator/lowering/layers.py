@@ -7,6 +7,7 @@ one such matrix per group, fed H_out * W_out input vectors per inference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,17 @@ def lower_network(model: nn.Module, input_shape: tuple[int, int, int]) -> list[L
             # Conv: one input vector per output pixel; Linear: one per leading position.
             vectors[name] = int(np.prod(output.shape[2:])) if isinstance(module, nn.Conv2d) \
                 else int(np.prod(output.shape[1:-1]))
+    run_with_layer_hooks(model, input_shape, hook)
+    modules = prunable(model)
+    return [_lower(name, modules[name], vectors[name]) for name in order]
+
+
+LayerHook = Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]
+
+
+def run_with_layer_hooks(model: nn.Module, input_shape: tuple[int, int, int], hook: LayerHook) -> None:
+    """One zero input of shape (C, H, W) through `model` in eval mode, `hook(module, inputs, output)`
+    called after every Conv2d and Linear; the model's mode and hooks are as before afterwards."""
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     was_training = model.training
     model.eval()
@@ -74,8 +86,6 @@ def lower_network(model: nn.Module, input_shape: tuple[int, int, int]) -> list[L
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    modules = prunable(model)
-    return [_lower(name, modules[name], vectors[name]) for name in order]
 
 
 def _lower(name: str, module: WeightLayer, vectors: int) -> LoweredLayer:
