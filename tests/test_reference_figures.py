@@ -39,7 +39,7 @@ RUNS = {
 
 _CHIP = ("energy_per_inference_pj", "dynamic_energy_pj", "static_energy_pj", "latency_ns", "interval_ns",
          "latency_closed_form_ns", "inferences_per_second", "arrays_mapped", "arrays_with_replicas", "area_mm2",
-         "tops_per_watt_dense_equivalent", "simulation_events")
+         "tops_per_watt_dense_equivalent")   # not simulation_events: how many events the model needs is not a figure
 _TOTALS = ("macs", "nonzeros", "total", "tiles_dense", "tiles_placed", "tiles_saved", "lower_bound",
            "arrays_placed", "index_registers", "index_register_bits", "density")
 _LAYER = ("tiles_dense", "tiles_placed", "lower_bound", "arrays_placed", "index_registers", "energy_pj",
