@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from simulator.hardware.model import ChipSummary
+from simulator.report.explain import caveats, why_lines, why_rows
 from simulator.report.model import HardwareSection, LayerRecord, RunReport, Totals
 from simulator.report.results import markdown_table
 
@@ -145,6 +146,9 @@ def render_run(report: RunReport) -> str:
         "bound = lower bound on placed tiles; arrays = physical arrays (polarities x bit slices per tile).",
         "",
     ]
+    notes = caveats(report)
+    if notes:
+        lines[2:2] = ["**Read first:**", "", *[f"- {note}" for note in notes], ""]
     lines += render_hardware(report.hardware, report.layers)
     hist = report.utilization_histogram
     frame = pd.DataFrame({
@@ -174,6 +178,15 @@ def render_run(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def why_section(hardware: HardwareSection) -> list[str]:
+    """"Why this result": the structure of each chip and the components that make the energy gap."""
+    if not hardware.others():
+        return []
+    return ["### Why this result", "", *[f"- {line}" for line in why_lines(hardware)], "",
+            "The components whose energy per inference differs most (positive: this chip spends more):", "",
+            markdown_table(why_rows(hardware)), ""]
+
+
 def render_hardware(hardware: HardwareSection, layers: list[LayerRecord]) -> list[str]:
     """Energy, latency and area: chip summary, comparisons, contention, components, per layer."""
     mine = hardware.summary
@@ -201,6 +214,7 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord]) -> lis
         f"chip.power_gating says" + ("" if mine.dataflow_traced else "; layer producers taken as the layer called "
                                     "before (the model could not be traced)") + ".", "",
         markdown_table(chip_rows(hardware)), "", *notes, "",
+        *why_section(hardware),
         "### Contention (time windows waited, per resource class, summed over windows)", "",
         markdown_table(wait_rows(hardware)), "",
         "arrays: a window's inputs were there while its copy was busy (pipelined chips); adcs: a converter "
