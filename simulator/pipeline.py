@@ -57,9 +57,12 @@ class StageLog:
         self.skipped[stage] = why
 
 
-def default_out_dir(workload: Workload) -> Path:
-    """results/<workload>-<config hash>/ under the current folder."""
-    return Path("results") / f"{workload.config.name}-{workload.config_hash()}"
+def default_out_dir(workload: Workload, *, accuracy: bool = True) -> Path:
+    """results/<workload>-<config hash>/ under the current folder; a hardware-only run (no
+    accuracy, no fault study) writes results/<workload>-<config hash>-hardware/, so it never
+    overwrites the folder of a full run of the same workload."""
+    suffix = "" if accuracy else "-hardware"
+    return Path("results") / f"{workload.config.name}-{workload.config_hash()}{suffix}"
 
 
 def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: str | Path | None = None,
@@ -134,7 +137,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     layers = stored[0].table.merge(mine.layers.drop(columns=["tiles", "vectors", "macs", "nonzeros"]), on="layer",
                                    how="left")
 
-    out_dir = Path(out) if out is not None else default_out_dir(workload)
+    out_dir = Path(out) if out is not None else default_out_dir(workload, accuracy=accuracy)
     faults: FaultStudy | None = None
     if spec is None:
         log.skip("faults", "the workload has no faults: section")

@@ -56,3 +56,14 @@ def test_caveats_follow_what_the_report_holds() -> None:
     assert any("untrained" in n for n in notes) and any("shapes only" in n for n in notes)
     assert any("could not be traced" in n for n in notes) and any("20%" in n for n in notes)
     assert caveats(report(trained, "mnist")) == []
+
+
+def test_a_hardware_only_run_never_overwrites_a_full_runs_folder() -> None:
+    from pathlib import Path
+
+    from simulator.config import load_workload
+    from simulator.pipeline import default_out_dir
+
+    workload = load_workload(Path(__file__).resolve().parents[1] / "workloads" / "vgg16_sparse.yaml")
+    full, hardware = default_out_dir(workload), default_out_dir(workload, accuracy=False)
+    assert full != hardware and hardware.name == f"{full.name}-hardware"
