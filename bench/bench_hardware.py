@@ -39,12 +39,14 @@ def command(workload: Path, data_dir: Path, out: Path) -> list[str]:
     return [*head, "run", str(workload), "--data-dir", str(data_dir), "--no-accuracy", "--quiet", "--out", str(out)]
 
 
-def whole_run(data_dir: Path, repeat: int) -> tuple[float, float, dict]:
-    """Median wall seconds and peak RSS (GB) of the cached hardware-only main job, and its report."""
+def whole_run(data_dir: Path, repeat: int) -> tuple[float, float, float, dict]:
+    """Median wall and CPU (user + system) seconds and peak RSS (GB) of the cached hardware-only
+    main job, and its report. CPU time is what an idle machine's wall time would be (one thread);
+    wall time on a shared machine also holds the waits for a core."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         subprocess.run(command(MAIN, data_dir, out), check=True, capture_output=True)   # warm the caches
-        times, peaks = [], []
+        times, cpus, peaks = [], [], []
         for _ in range(repeat):
             start = time.perf_counter()
             child = subprocess.Popen(command(MAIN, data_dir, out), stdout=subprocess.DEVNULL,
@@ -55,8 +57,9 @@ def whole_run(data_dir: Path, repeat: int) -> tuple[float, float, dict]:
             if os.waitstatus_to_exitcode(status):
                 raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), command(MAIN, data_dir, out))
             peaks.append(usage.ru_maxrss)
+            cpus.append(usage.ru_utime + usage.ru_stime)
         report = json.loads((out / "report.json").read_text())
-    return statistics.median(times), max(peaks) / 1024**2, report
+    return statistics.median(times), statistics.median(cpus), max(peaks) / 1024**2, report
 
 
 def hardware_stage(name: str, data_dir: Path, repeat: int) -> tuple[float, int, int, float]:
@@ -93,9 +96,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, python {platform.python_version()}")
-    wall, peak_gb, report = whole_run(args.data_dir, args.repeat)
+    wall, cpu, peak_gb, report = whole_run(args.data_dir, args.repeat)
     summary = report["hardware"]["summary"]
-    print(f"resim run vgg16_sparse --no-accuracy, cached mappings: {wall:.2f} s wall (median of {args.repeat}), "
+    print(f"load average {os.getloadavg()[0]:.1f}; resim run vgg16_sparse --no-accuracy, cached mappings: "
+          f"{wall:.2f} s wall, {cpu:.2f} s CPU (medians of {args.repeat}), "
           f"peak {peak_gb:.2f} GB; {summary['energy_per_inference_pj'] / 1e6:.4g} uJ, "
           f"{summary['latency_ns'] / 1e3:.4g} us per inference")
     print("\n| workload | windows / inference | simpy events (workload chip) | hardware study, 3 chips (s) "
