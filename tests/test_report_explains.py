@@ -67,3 +67,19 @@ def test_a_hardware_only_run_never_overwrites_a_full_runs_folder() -> None:
     workload = load_workload(Path(__file__).resolve().parents[1] / "workloads" / "vgg16_sparse.yaml")
     full, hardware = default_out_dir(workload), default_out_dir(workload, accuracy=False)
     assert full != hardware and hardware.name == f"{full.name}-hardware"
+
+
+def test_run_shows_each_stage_on_stderr_unless_quiet(capsys) -> None:   # type: ignore[no-untyped-def]
+    from simulator.pipeline import StageLog
+
+    shown, quiet = StageLog(show=True), StageLog()
+    for log in (shown, quiet):
+        clock = log.start("hardware", "simulating 3 chips")
+        log.done("hardware", clock)
+        log.skip("faults", "the workload has no faults: section")
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == ["hardware: simulating 3 chips ...", err.splitlines()[1],
+                                "faults: skipped (the workload has no faults: section)"]
+    assert err.splitlines()[1].startswith("hardware: done in ")
+    assert shown.ran == quiet.ran == ["hardware"] and shown.skipped == quiet.skipped
