@@ -394,6 +394,27 @@ def _shown(table: pd.DataFrame, grid_keys: list[str]) -> list[str]:
     return [c for c in (*grid_keys, *SHOWN) if c in table and table[c].notna().any()]
 
 
+# results.csv's figures as a reader names them, with their units (the HTML table's headers).
+HEADERS = {
+    "energy_per_inference_uj": "energy / inference (uJ)", "static_energy_uj": "of it static (uJ)",
+    "latency_us": "latency (us)", "inferences_per_second": "inferences / s", "tops_per_watt": "TOPS/W",
+    "area_mm2": "area (mm^2)", "power_mw": "power (mW)", "adc_bits": "ADC bits", "tiles_placed": "tiles placed",
+    "tiles_dense": "tiles of the dense grid", "arrays_placed": "arrays", "test_accuracy": "test accuracy (%)",
+    "energy_efficiency_vs_dense": "energy efficiency vs dense mapping (x)",
+    "speedup_vs_dense": "speed-up vs dense mapping (x)",
+    "energy_efficiency_vs_baseline": "energy efficiency vs baseline chip (x)",
+    "speedup_vs_baseline": "speed-up vs baseline chip (x)", "seconds": "wall time (s)", "point_id": "point",
+}
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with readable headers and accuracy in percent, for people rather than scripts."""
+    out = table.copy()
+    if "test_accuracy" in out:
+        out["test_accuracy"] = out["test_accuracy"] * 100
+    return out.rename(columns={c: HEADERS.get(c, c) for c in out.columns})
+
+
 def _grid_text(axes: dict[str, list[Any]]) -> list[tuple[str, str]]:
     return [(key, ", ".join(_value_text(v) for v in values)) for key, values in axes.items()]
 
@@ -441,7 +462,7 @@ def render_sweep_html(table: pd.DataFrame, grid_keys: list[str], title: str, fai
     return render_template(
         TEMPLATE, title=title, version=version, workload=workload, grid=_grid_text(axes),
         counts=counts(table, order, failures),
-        results=table_of(table[_shown(table, grid_keys)]) if len(table) else None,
+        results=table_of(readable(table[_shown(table, grid_keys)])) if len(table) else None,
         failures=[(p, m.splitlines()[0] if m else "") for p, m in failures.items()],
         plots=[(Plot(p.name, data_uri(folder / p.name)), p.caption) for p in plots])
 
