@@ -327,26 +327,41 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
     needed = sum(p.arrays for p in plans)
     budget = spec.arrays if sizing.policy != "fit" else min(spec.arrays, int(needed * (1.0 + sizing.replica_budget)))
     counts = replicate(plans, budget, execution, sizing.replicate)
-    replicas = place(plans, counts, spec.arrays_per_tile)
     images = images or (3 if execution == "pipelined" else 1)
-
     works = []
     for i, (plan, geo) in enumerate(zip(plans, flow.layers)):
         needs = [window_needs(geo, flow.layers[p]) for p in flow.producers[i]]
         works.append(LayerWork(plan.name, plan.windows, flow.producers[i], tuple(n[1] for n in needs),
                                tuple(n[0] for n in needs), plan.in_bits, plan.out_bits, plan.read_ns, plan.adc_ns,
                                plan.phases, plan.post_ns))
-    copies = [CopyPlan(r.layer, r.index, counts[r.layer], r.home) for r in replicas]
-    # A tile's eDRAM is shared by the input buffers of the copies whose home it is.
-    sharing: dict[int, int] = {}
-    for copy in copies:
-        sharing[copy.tile] = sharing.get(copy.tile, 0) + 1
-    room = spec.buffer.capacity_bytes * 8.0
-    setup = EngineSetup(works, copies, [room / sharing[copy.tile] for copy in copies],
-                        port_bits_per_ns=spec.buffer.bits_per_ns, link_bits_per_ns=spec.network.link_bits_per_ns,
-                        hop_ns=spec.network.hop_latency_ns, route=link_route(spec), execution=execution,
-                        images=images, aggregate=aggregate)
-    sim = simulate(setup)
+
+    def run(counts: list[int]) -> tuple[EngineResult, EngineSetup]:
+        replicas = place(plans, counts, spec.arrays_per_tile)
+        copies = [CopyPlan(r.layer, r.index, counts[r.layer], r.home) for r in replicas]
+        # A tile's eDRAM is shared by the input buffers of the copies whose home it is.
+        sharing: dict[int, int] = {}
+        for copy in copies:
+            sharing[copy.tile] = sharing.get(copy.tile, 0) + 1
+        room = spec.buffer.capacity_bytes * 8.0
+        setup = EngineSetup(works, copies, [room / sharing[copy.tile] for copy in copies],
+                            port_bits_per_ns=spec.buffer.bits_per_ns, link_bits_per_ns=spec.network.link_bits_per_ns,
+                            hop_ns=spec.network.hop_latency_ns, route=link_route(spec), execution=execution,
+                            images=images, aggregate=aggregate)
+        return simulate(setup), setup
+
+    sim, setup = run(counts)
+    if any(n > 1 for n in counts):
+        # The planner chose replicas by the closed form, which knows no buffer, port or link
+        # contention; keep them only if the event model confirms they pay.
+        alone = [1] * len(plans)
+        sim_alone, setup_alone = run(alone)
+
+        def per_image(result: EngineResult) -> float:
+            done = result.image_done_ns
+            return done[-1] - done[-2] if execution == "pipelined" and len(done) > 1 else done[0]
+
+        if per_image(sim_alone) < per_image(sim):
+            counts, sim, setup = alone, sim_alone, setup_alone
     closed = closed_form(setup)
     return _cost(plans, counts, spec, sim, closed.sequential_ns if execution != "pipelined" else closed.interval_ns,
                  closed.layer_ns, sizing, images, power_gating)
