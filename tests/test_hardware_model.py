@@ -79,7 +79,10 @@ def test_two_layer_network_matches_the_hand_count() -> None:
         row = components[components["event"] == event].iloc[0]
         assert row["events"] == hand_a[event] + hand_b[event], event
         assert row["dynamic_pj"] == pytest.approx(row["events"] * per_event[event], rel=1e-12), event
-    buffer_bits = 2 * (4 + 3) * 6 + 1 * (4 + 3) * 6
+    # Bits read: 2 windows x 4 rows + 1 x 4, 6 bits each. Written: a's outputs (2 x 3 values) into b's
+    # buffer, which keeps b's input vector (4 values: a linear consumer keeps its inputs out of the
+    # producer's map), and b's 3 outputs into its own.
+    buffer_bits = (2 * 4 + 4) * 6 + 4 * 6 + 3 * 6
     assert components.loc["buffer", "events"] == pytest.approx(buffer_bits / 8)
     assert components.loc["router", "events"] == 0
     # Latency by hand: per window the input read from the buffer, two phases of reads overlapping the
@@ -89,16 +92,17 @@ def test_two_layer_network_matches_the_hand_count() -> None:
     convert = spec.adc.convert_latency_ns()
     post = spec.shift_add.op_latency_ns()
 
-    def window(conversions: int) -> float:
+    def window(conversions: int, written: float) -> float:
         a = conversions * convert
         r = spec.read_ns
-        return 24 / port + (r + a + max(r, a)) + post + 18 / port
+        return 24 / port + (r + a + max(r, a)) + post + written / port
 
     assert layers.loc["a", "adc_ns"] == pytest.approx(6 * convert)
-    assert layers.loc["a", "latency_closed_ns"] == pytest.approx(2 * window(6), rel=1e-12)
-    assert layers.loc["b", "latency_closed_ns"] == pytest.approx(window(4), rel=1e-12)
+    # a writes what b's buffer keeps of its 18 output bits (b reads 24 of a's 36 bits), b its own 18
+    assert layers.loc["a", "latency_closed_ns"] == pytest.approx(2 * window(6, 18 * 24 / 36), rel=1e-12)
+    assert layers.loc["b", "latency_closed_ns"] == pytest.approx(window(4, 18), rel=1e-12)
     # Nothing contends (one copy per layer, layers in turn): the event model agrees to the picosecond.
-    assert result.summary.latency_ns == pytest.approx(2 * window(6) + window(4), rel=1e-12)
+    assert result.summary.latency_ns == pytest.approx(2 * window(6, 12) + window(4, 18), rel=1e-12)
     assert result.summary.latency_closed_form_ns == pytest.approx(result.summary.latency_ns, rel=1e-12)
     assert result.summary.contention_wait_ns == 0.0
     # Static energy: buffers, routers, bus and registers of the whole chip for the whole time, the

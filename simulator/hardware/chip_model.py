@@ -28,7 +28,7 @@ from simulator.hardware.chip.spec import ChipSpec
 from simulator.hardware.demand import LayerDemand
 from simulator.hardware.engine import CopyPlan, EngineResult, EngineSetup, LayerWork, closed_form, simulate
 from simulator.hardware.placement import ChipTooSmall, place, replicate
-from simulator.lowering.dataflow import Dataflow, window_needs
+from simulator.lowering.dataflow import Dataflow, LayerGeometry, window_needs
 from simulator.mapping.encoding import get_encoding
 from simulator.mapping.slicing import top_level
 
@@ -142,6 +142,19 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         read_ns=spec.read_ns if demand.tiles else 0.0, adc_ns=busiest * spec.adc.convert_latency_ns(),
         post_ns=(spec.shift_add.op_latency_ns() if demand.tiles else 0.0), phases=spec.phases,
         macs=demand.macs, nonzeros=demand.nonzeros)
+
+
+def kept_share(consumer: LayerGeometry, producer: LayerGeometry, consumer_plan: LayerPlan,
+               producer_plan: LayerPlan) -> float:
+    """Share of a producer's outputs the consumer's buffer keeps: pooling between them reduces
+    them as they arrive (k x k pooling keeps 1 / k^2, the buffer holds the pooled map, as ISAAC's
+    line buffers do); a linear consumer keeps its input vector out of the producer's whole map."""
+    if consumer.kind == "conv" and producer.kind == "conv":
+        produced = producer.out_hw[0] * producer.out_hw[1]
+        read = consumer.in_hw[0] * consumer.in_hw[1]
+        return min(1.0, read / produced) if produced else 1.0
+    produced_bits = producer_plan.windows * producer_plan.out_bits
+    return min(1.0, consumer_plan.in_bits / produced_bits) if produced_bits else 1.0
 
 
 def tiles_needed(plans: list[LayerPlan], arrays_per_tile: int) -> int:
@@ -331,9 +344,10 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
     works = []
     for i, (plan, geo) in enumerate(zip(plans, flow.layers)):
         needs = [window_needs(geo, flow.layers[p]) for p in flow.producers[i]]
+        kept = tuple(kept_share(geo, flow.layers[p], plan, plans[p]) for p in flow.producers[i])
         works.append(LayerWork(plan.name, plan.windows, flow.producers[i], tuple(n[1] for n in needs),
                                tuple(n[0] for n in needs), plan.in_bits, plan.out_bits, plan.read_ns, plan.adc_ns,
-                               plan.phases, plan.post_ns))
+                               plan.phases, plan.post_ns, kept))
 
     def run(counts: list[int]) -> tuple[EngineResult, EngineSetup]:
         replicas = place(plans, counts, spec.arrays_per_tile)

@@ -65,6 +65,11 @@ class LayerWork:
     adc_ns: float                             # one phase's conversions on the copy's busiest converter
     phases: int                               # bit-serial input phases per window
     post_ns: float = 0.0                      # shift-and-add or composition after the last conversion
+    kept: tuple[float, ...] = ()              # per producer: share of its outputs this layer's buffer
+                                              # keeps (1 / k^2 where k x k pooling lies between; default 1)
+
+    def kept_share(self, slot: int) -> float:
+        return self.kept[slot] if slot < len(self.kept) else 1.0
 
     @property
     def compute_ns(self) -> float:
@@ -200,8 +205,8 @@ def _check_room(setup: EngineSetup, rooms: Sequence[float | None]) -> None:
         first, last = plan.band(layer.windows)
         if first >= last:
             continue
-        span = sum((hi[first:last] - lo[first:last] + 1) * layers[p].out_bits
-                   for p, hi, lo in zip(layer.producers, layer.need_hi, layer.need_lo))
+        span = sum((hi[first:last] - lo[first:last] + 1) * layers[p].out_bits * layer.kept_share(slot)
+                   for slot, (p, hi, lo) in enumerate(zip(layer.producers, layer.need_hi, layer.need_lo)))
         widest = float(np.max(span))
         if widest > room + 1e-9:
             raise BufferTooSmall(f"layer {layer.name}: one window reads {widest / 8:.0f} bytes of its inputs at "
@@ -342,7 +347,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
             if keep_from <= entry.freed:
                 continue
             held = entry.holds[entry.freed:keep_from]
-            room = float(held.sum()) * layers[layer.producers[slot]].out_bits
+            room = float(held.sum()) * layers[layer.producers[slot]].out_bits * layer.kept_share(slot)
             held[:] = False
             entry.freed = keep_from
             if room > 0:
@@ -421,7 +426,8 @@ def simulate(setup: EngineSetup) -> EngineResult:
                     stop = int(np.searchsorted(lo, k, side="right"))
                     for target in qs[start:stop]:
                         sent = True
-                        yield from deliver(target, slot, g, home, layer.out_bits)
+                        yield from deliver(target, slot, g, home,
+                                           layer.out_bits * layers[consumer].kept_share(slot))
                 if not sent:   # the network's outputs (or outputs nobody reads) go to the own buffer
                     yield from use_port(home, layer.out_bits / setup.port_bits_per_ns)
                     counts["written"] += layer.out_bits
@@ -473,10 +479,10 @@ def closed_form(setup: EngineSetup) -> ClosedFormTimes:
     them), nothing waiting for anything else; layer-sequential latency is their sum, a pipeline's
     interval in steady state their maximum (the slowest stage sets the pace)."""
     layers = setup.layers
-    consumers: list[list[int]] = [[] for _ in layers]
+    consumers: list[list[tuple[int, int]]] = [[] for _ in layers]
     for c, layer in enumerate(layers):
-        for p in layer.producers:
-            consumers[p].append(c)
+        for slot, p in enumerate(layer.producers):
+            consumers[p].append((c, slot))
     first_copy = {plan.layer: plan for plan in setup.copies if plan.index == 0}
     copies = [first_copy[c].copies if c in first_copy else 1 for c in range(len(layers))]
 
@@ -489,8 +495,9 @@ def closed_form(setup: EngineSetup) -> ClosedFormTimes:
     for c, layer in enumerate(layers):
         src = first_copy[c].tile if c in first_copy else 0
         t = layer.in_bits / setup.port_bits_per_ns + layer.compute_ns
-        targets = [first_copy[d].tile for d in consumers[c] if d in first_copy] or [src]
-        t += sum(move(src, dst, layer.out_bits) for dst in targets)
+        targets = [(first_copy[d].tile, layer.out_bits * layers[d].kept_share(slot))
+                   for d, slot in consumers[c] if d in first_copy] or [(src, layer.out_bits)]
+        t += sum(move(src, dst, bits) for dst, bits in targets)
         per_window.append(t)
         layer_ns.append(-(-layer.windows // max(copies[c], 1)) * t)
     return ClosedFormTimes(layer_ns, float(sum(layer_ns)), float(max(layer_ns, default=0.0)), per_window)
