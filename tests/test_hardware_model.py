@@ -202,6 +202,9 @@ def test_fit_sizes_the_chip_to_the_mapping_and_iso_area_to_an_area() -> None:
     assert bigger.summary.tiles == 3
     assert bigger.summary.arrays_with_replicas > fit.summary.arrays_mapped
     assert bigger.summary.area_mm2 == pytest.approx(3 * fit.summary.area_mm2, rel=0.05)
+    # An area smaller than one tile holds no iso-area chip (it gave a one-tile chip before #15).
+    with pytest.raises(ChipTooSmall, match=r"one tile of 32x32 arrays .* more than the .* mm\^2 to fill"):
+        run(layers, SMALL, size=32, sizing=Sizing(policy="iso-area", area_um2=fit.summary.area_mm2 * 0.5e6))
 
 
 def test_demands_round_trip_through_the_cache_file(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from simulator.mapping.mapper import segment_counts
 from simulator.pruning.synthetic import (
+    channel_mask,
     global_magnitude_masks,
     layer_shapes,
     random_mask,
@@ -58,3 +59,24 @@ def test_global_magnitude_masks_meet_the_global_density() -> None:
     assert sum(int(m.mask.sum()) for m in masks) == round(0.044 * total)
     again = global_magnitude_masks("lenet5", 0.044, seed=0, input_shape=(1, 28, 28))
     assert all(np.array_equal(a.mask, b.mask) for a, b in zip(masks, again))
+
+
+@pytest.mark.parametrize(("shape", "per_channel", "density"), [
+    ((4608, 512), 9, 0.075), ((27, 64), 9, 0.075), ((512, 10), 1, 0.04), ((2304, 256), 9, 0.25)])
+def test_channel_mask_keeps_whole_channels_near_the_density(shape, per_channel, density) -> None:
+    mask = channel_mask(shape, per_channel, density, np.random.default_rng(3))
+    rows = mask.any(axis=1)
+    cols = mask.any(axis=0)
+    # One dense block: every kept row holds every kept column, and rows come in whole channels.
+    assert np.array_equal(mask, np.outer(rows, cols))
+    by_channel = rows.reshape(-1, per_channel)
+    assert (by_channel.all(axis=1) | ~by_channel.any(axis=1)).all()
+    # Whole channels round the density (a first conv keeps 1 of its 3 channels and 14 of 64 outputs).
+    assert mask.mean() == pytest.approx(density, rel=0.05)
+    again = channel_mask(shape, per_channel, density, np.random.default_rng(3))
+    assert np.array_equal(mask, again)
+
+
+def test_channel_mask_rejects_partial_channels() -> None:
+    with pytest.raises(ValueError, match="whole channels"):
+        channel_mask((10, 4), 9, 0.5, np.random.default_rng(0))

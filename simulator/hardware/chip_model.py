@@ -172,7 +172,14 @@ def sized_tiles(plans: list[LayerPlan], spec: ChipSpec, sizing: Sizing) -> int:
         return max(need, math.ceil(arrays / spec.arrays_per_tile))
     if sizing.area_um2 is None:
         raise ValueError("iso-area sizing needs the area to fill (the baseline chip's)")
-    return max(1, int(sizing.area_um2 // spec.tile_area_um2))
+    tiles = int(sizing.area_um2 // spec.tile_area_um2)
+    if tiles < 1:
+        # Not even one tile fits: a one-tile chip would not be iso-area (it was, before issue #15).
+        raise ChipTooSmall(
+            f"one tile of {spec.size}x{spec.size} arrays on {spec.name!r} takes {spec.tile_area_um2 * 1e-6:.3g} "
+            f"mm^2, more than the {sizing.area_um2 * 1e-6:.3g} mm^2 to fill; the mapping needs {need} tiles; "
+            "use sizing `fit`")
+    return tiles
 
 
 def fit_check(plans: list[LayerPlan], spec: ChipSpec) -> None:

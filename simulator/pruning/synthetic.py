@@ -22,6 +22,13 @@ Until their checkpoints exist, the mapping studies take their masks from here:
   Layer13 density"), where `init` gives 0 / 0 / 0. (`resim map --method layerwise` takes another
   way out: every layer at density d.)
 
+- `channel_mask`: whole input channels x whole output channels kept (every kernel position of a kept
+  input channel, for every kept output), the structure filter and channel pruning (seed 001's SSL,
+  Wen et al. 2016) leaves. Drawn independently per layer, so a layer's kept inputs need not be
+  the previous layer's kept outputs: the masks are not those of a network one could shrink, but
+  they place exactly what channel structure gives a reordering mapper (the kept weights form one
+  dense block after permuting rows and columns) at a layer's own density.
+
 Rows are inputs and columns outputs, as everywhere in the mapper (`simulator.lowering.layers`);
 one entry per group matrix of every Conv2d / Linear, in call order.
 """
@@ -75,6 +82,34 @@ def random_mask(shape: tuple[int, int], density: float, rng: np.random.Generator
     flat = np.zeros(size, dtype=bool)
     flat[rng.choice(size, keep, replace=False)] = True
     return flat.reshape(shape)
+
+
+def channel_mask(shape: tuple[int, int], rows_per_channel: int, density: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Bool mask of `shape` (R, C) keeping whole input channels (runs of `rows_per_channel` rows:
+    a conv's kh x kw kernel positions, 1 for a linear layer) crossed with whole output columns,
+    as close to `density` as whole channels allow.
+
+    About sqrt(density) of the input channels and of the outputs are kept (all inputs where a layer
+    has too few channels to thin, e.g. a first conv's 3), drawn uniformly without replacement."""
+    if not 0 <= density <= 1:
+        raise ValueError(f"density must be in [0, 1], got {density}")
+    rows, cols = shape
+    if rows_per_channel < 1 or rows % rows_per_channel:
+        raise ValueError(f"{rows} rows are not whole channels of {rows_per_channel} rows")
+    channels = rows // rows_per_channel
+    mask = np.zeros(shape, dtype=bool)
+    if density == 0 or rows == 0 or cols == 0:
+        return mask
+    keep_in = min(channels, max(1, round(np.sqrt(density) * channels)))
+    keep_out = min(cols, max(1, round(density * channels * cols / keep_in)))
+    if keep_out == cols and keep_in < channels:        # outputs exhausted: thin the inputs instead
+        keep_in = min(channels, max(1, round(density * channels)))
+    kept_in = rng.choice(channels, keep_in, replace=False)
+    kept_out = rng.choice(cols, keep_out, replace=False)
+    row_index = (kept_in[:, None] * rows_per_channel + np.arange(rows_per_channel)[None, :]).ravel()
+    mask[np.ix_(row_index, kept_out)] = True
+    return mask
 
 
 def random_masks(shapes: Sequence[tuple[str, tuple[int, int]]], densities: Mapping[str, float] | Sequence[float],
