@@ -7,9 +7,10 @@ the summary, the components and the layers; the report's energy, latency and are
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -123,6 +124,42 @@ class HardwareResult:
 
     def components_table(self) -> pd.DataFrame:
         return pd.DataFrame([c.model_dump() for c in self.components])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per layer: tiles, arrays, replicas, events, energy per component, timing."""
+        return self.layers.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able content: the summary, the components, the layers' rows and the timings."""
+        return {"summary": self.summary.model_dump(mode="json"),
+                "components": [c.model_dump(mode="json") for c in self.components],
+                "layers": json.loads(self.layers.to_json(orient="records")), "timings": dict(self.timings)}
+
+    def _repr_html_(self) -> str:
+        from simulator.html_summary import percent, summary_html
+
+        s = self.summary
+        components = self.components_table()
+        total = float(components["energy_pj"].sum()) if not components.empty else 0.0
+        shown = components.sort_values("energy_pj", ascending=False)[["component", "energy_pj", "area_um2"]]
+        shown = pd.DataFrame({"component": shown["component"],
+                              "energy per inference (nJ)": shown["energy_pj"].map(lambda pj: f"{pj / 1e3:,.3f}"),
+                              "share": shown["energy_pj"].map(lambda pj: percent(pj / total) if total else "-"),
+                              "area (mm^2)": shown["area_um2"].map(lambda um2: f"{um2 / 1e6:,.4f}")})
+        return summary_html(f"{s.hardware}: {s.crossbar_size}x{s.crossbar_size} arrays, {s.execution}, "
+                            f"sized {s.sizing}", chip_facts(s), [("energy by component", shown)])
+
+
+def chip_facts(s: ChipSummary) -> list[tuple[str, str]]:
+    """The headline figures of one chip, as a notebook summary shows them."""
+    return [("energy per inference", f"{s.energy_per_inference_pj / 1e6:,.4f} uJ"),
+            ("latency", f"{s.latency_ns / 1e3:,.3f} us"),
+            ("time per image", f"{s.per_image_ns / 1e3:,.3f} us ({s.inferences_per_second:,.0f} images/s)"),
+            ("area", f"{s.area_mm2:,.3f} mm^2"),
+            ("chip tiles", f"{s.tiles:,} ({s.arrays_per_tile:,} arrays each); the mapping occupies "
+                           f"{s.arrays_mapped:,} arrays, {s.arrays_with_replicas:,} with replicas"),
+            ("power", f"{s.power_mw:,.2f} mW"),
+            ("TOPS/W (dense equivalent)", f"{s.tops_per_watt_dense_equivalent:,.3f}")]
 
 
 @dataclass(frozen=True)

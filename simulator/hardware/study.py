@@ -5,6 +5,9 @@ The mapping cache holds what the hardware model needs (simulator.hardware.demand
 mapping's layer table, keyed by everything that produced them: the network (model, recipe, seed,
 data set, pruning, shipped checkpoint bytes) and the mapping (size, strategy, encoding, bits). With
 a warm cache and no accuracy asked for, `resim run` needs neither the data set nor torch.
+
+The study reads a workload through `StudyInputs` (its chip, mapping and hardware_study sections
+and seed), so the Python API (simulator.api) runs the same study on a network held in memory.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pandas as pd
 from simulator.cache import cache_dir, stable_key
 from simulator.config import Workload
 from simulator.config.hardware import HardwareConfig
+from simulator.config.workload import HardwareStudySpec, MappingSpec
 from simulator.hardware.chip_model import Sizing
 from simulator.hardware.demand import LayerDemand, layer_demand, load_demands, save_demands
 from simulator.hardware.model import ChipSetup, HardwareResult, evaluate
@@ -32,6 +36,30 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class StudyInputs:
+    """What the study reads of a workload: its chip, its mapping and hardware_study sections, and
+    the seed of randomised tiling strategies."""
+
+    hardware: HardwareConfig
+    mapping: MappingSpec
+    study: HardwareStudySpec
+    seed: int
+
+    @classmethod
+    def of(cls, source: Workload | StudyInputs) -> StudyInputs:
+        """The inputs of a workload file (or `source` itself)."""
+        if isinstance(source, StudyInputs):
+            return source
+        cfg = source.config
+        return cls(source.hardware, cfg.mapping, cfg.hardware_study, cfg.seed)
+
+    @property
+    def crossbar_size(self) -> int:
+        """Tile size N: the mapping's, else the chip's array rows (as `Workload.crossbar_size`)."""
+        return self.mapping.crossbar.size or self.hardware.array.rows
+
+
+@dataclass(frozen=True)
 class MappingRequest:
     """One mapping the study needs: on which chip, at which size, by which strategy."""
 
@@ -40,9 +68,11 @@ class MappingRequest:
     size: int
     reorder: str
 
-    def setup(self, workload: Workload) -> MappingSetup:
+    def setup(self, workload: Workload | StudyInputs) -> MappingSetup:
         """The workload's mapping on this request's chip, size and strategy."""
-        return MappingSetup.of(workload, self.hardware, size=self.size, reorder=self.reorder)
+        inputs = StudyInputs.of(workload)
+        return MappingSetup.from_spec(inputs.mapping, self.hardware, inputs.seed, size=self.size,
+                                      reorder=self.reorder)
 
     @property
     def levels(self) -> bool:
@@ -50,12 +80,13 @@ class MappingRequest:
         return self.hardware.array.read_energy_model == "conductance"
 
 
-def requests(workload: Workload, baseline: HardwareConfig | None) -> list[MappingRequest]:
+def requests(workload: Workload | StudyInputs, baseline: HardwareConfig | None) -> list[MappingRequest]:
     """The workload's mapping, the dense one on the same chip, the dense baseline chip."""
-    cfg = workload.config
-    out = [MappingRequest("workload", workload.hardware, workload.crossbar_size, cfg.mapping.reorder)]
-    if cfg.hardware_study.compare_dense and cfg.mapping.reorder != "none":
-        out.append(MappingRequest("dense", workload.hardware, workload.crossbar_size, "none"))
+    inputs = StudyInputs.of(workload)
+    chip, size = inputs.hardware, inputs.crossbar_size
+    out = [MappingRequest("workload", chip, size, inputs.mapping.reorder)]
+    if inputs.study.compare_dense and inputs.mapping.reorder != "none":
+        out.append(MappingRequest("dense", chip, size, "none"))
     if baseline is not None:
         out.append(MappingRequest("baseline", baseline, baseline.array.rows, "none"))
     return out
@@ -122,27 +153,31 @@ def load_mapping(workload: Workload, network: dict[str, Any], request: MappingRe
 def compute_mapping(workload: Workload, network: dict[str, Any], request: MappingRequest, model: nn.Module,
                     input_shape: tuple[int, int, int]) -> StoredMapping:
     """Map the network for `request`, summarise it for the hardware and cache it."""
-    mapped = map_network(model, input_shape, request.setup(workload))
-    table, histogram = mapped.table(), mapped.histogram()
-    demands = [layer_demand(layer, mapped.setup, levels=request.levels) for layer in mapped.layers]
-    flow = dataflow(model, input_shape)
-    save_demands(mapping_path(workload, mapping_key(workload, network, request)), demands,
-                 {"layers": json.loads(table.to_json(orient="records")), "histogram": histogram.as_dict(),
-                  "dataflow": flow.as_dict(),
+    stored = summarise_mapping(map_network(model, input_shape, request.setup(workload)), dataflow(model, input_shape),
+                               request)
+    save_demands(mapping_path(workload, mapping_key(workload, network, request)), stored.demands,
+                 {"layers": json.loads(stored.table.to_json(orient="records")),
+                  "histogram": stored.histogram.as_dict(), "dataflow": stored.flow.as_dict(),
                   "request": {"label": request.label, "hardware": request.hardware.name, "size": request.size,
                               "reorder": request.reorder}})
-    return StoredMapping(demands, table, histogram, flow)
+    return stored
 
 
-def chip_setup(workload: Workload, request: MappingRequest, sizing: Sizing) -> ChipSetup:
+def summarise_mapping(mapped: MappedNetwork, flow: Dataflow, request: MappingRequest) -> StoredMapping:
+    """What the study and the report read of a network mapped for `request` (what the cache holds)."""
+    demands = [layer_demand(layer, mapped.setup, levels=request.levels) for layer in mapped.layers]
+    return StoredMapping(demands, mapped.table(), mapped.histogram(), flow)
+
+
+def chip_setup(workload: Workload | StudyInputs, request: MappingRequest, sizing: Sizing) -> ChipSetup:
     """How the mapping of `request` meets its chip under the study's sizing and execution."""
     setup = request.setup(workload)
-    study = workload.config.hardware_study
+    study = StudyInputs.of(workload).study
     return ChipSetup(encoding=setup.encoding, weight_bits=setup.weight_bits, cell_bits=setup.cell_bits,
                      size=request.size, sizing=sizing, execution=study.execution, images=study.images)
 
 
-def evaluate_request(workload: Workload, request: MappingRequest, stored: StoredMapping,
+def evaluate_request(workload: Workload | StudyInputs, request: MappingRequest, stored: StoredMapping,
                      sizing: Sizing | None = None) -> HardwareResult:
     """Energy, latency and area of one mapping on its chip (default sizing: the study's, for fit
     and fixed; iso-area needs the baseline's area, see hardware_study)."""
@@ -150,10 +185,10 @@ def evaluate_request(workload: Workload, request: MappingRequest, stored: Stored
                     chip_setup(workload, request, sizing or study_sizing(workload)))
 
 
-def study_sizing(workload: Workload, area_um2: float | None = None) -> Sizing:
+def study_sizing(workload: Workload | StudyInputs, area_um2: float | None = None) -> Sizing:
     """The study's sizing rule; iso-area takes the area to fill, and the baseline chip of an
     iso-area study is sized by fit."""
-    study = workload.config.hardware_study
+    study = StudyInputs.of(workload).study
     policy = study.sizing if study.sizing != "iso-area" or area_um2 is not None else "fit"
     return Sizing(policy=policy, replica_budget=study.replica_budget, area_um2=area_um2, replicate=study.replicate)
 
@@ -173,13 +208,14 @@ class HardwareStudy:
                 if result is not None}
 
 
-def hardware_study(workload: Workload, mappings: list[tuple[MappingRequest, StoredMapping]]) -> HardwareStudy:
+def hardware_study(workload: Workload | StudyInputs,
+                   mappings: list[tuple[MappingRequest, StoredMapping]]) -> HardwareStudy:
     """Evaluate every requested mapping on its chip (`requests` order: the workload's first). Under
     iso-area the baseline chip is sized first (fit) and the others get its area."""
     by_label = dict((request.label, (request, stored)) for request, stored in mappings)
     results: dict[str, HardwareResult] = {}
     area = None
-    if workload.config.hardware_study.sizing == "iso-area" and "baseline" in by_label:
+    if StudyInputs.of(workload).study.sizing == "iso-area" and "baseline" in by_label:
         request, stored = by_label["baseline"]
         results["baseline"] = evaluate_request(workload, request, stored, study_sizing(workload))
         area = results["baseline"].summary.area_mm2 * 1e6
@@ -187,6 +223,13 @@ def hardware_study(workload: Workload, mappings: list[tuple[MappingRequest, Stor
         if label not in results:
             results[label] = evaluate_request(workload, request, stored, study_sizing(workload, area))
     return HardwareStudy(results["workload"], results.get("dense"), results.get("baseline"))
+
+
+def layer_table(stored: StoredMapping, result: HardwareResult) -> pd.DataFrame:
+    """The mapping's layer table with each layer's figures on the chip beside it (report.json's
+    layers)."""
+    return stored.table.merge(result.layers.drop(columns=["tiles", "vectors", "macs", "nonzeros"]), on="layer",
+                              how="left")
 
 
 def energy_by_layer(mapped: MappedNetwork, hardware: HardwareConfig, flow: Dataflow) -> list[dict[str, Any]]:

@@ -8,8 +8,10 @@ study's demands, the faults' tiles, the crossbar-row grains of crossbar-grained 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -150,6 +152,39 @@ class MappedNetwork:
                 "mapping_seconds": sum(g.seconds for g in layout.groups),
             })
         return pd.DataFrame(rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The layer table (`table`): one row per Conv2d / Linear."""
+        return self.table()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able content: the setup, the whole-network totals, the utilisation histogram
+        and the layer table's rows."""
+        table = self.table()
+        return {"setup": dataclasses.asdict(self.setup), "totals": table_totals(table),
+                "histogram": self.histogram().as_dict(), "layers": json.loads(table.to_json(orient="records"))}
+
+    def _repr_html_(self) -> str:
+        from simulator.html_summary import percent, summary_html
+
+        table = self.table()
+        totals = table_totals(table)
+        setup = self.setup
+        saved = totals["tiles_saved"] / totals["tiles_dense"] if totals["tiles_dense"] else 0.0
+        facts = [("layers", str(len(self.layers))),
+                 ("weights kept", f"{totals['nonzeros']:,} of {totals['total']:,} ({percent(totals['density'])})"),
+                 ("tiles placed", f"{totals['tiles_placed']:,} of {totals['tiles_dense']:,} dense "
+                                  f"({percent(saved)} saved)"),
+                 ("physical arrays", f"{totals['arrays_placed']:,}"),
+                 ("index registers", f"{totals['index_registers']:,} ({totals['index_register_bits']:,} bits)")]
+        shown = table[["layer", "type", "R", "C", "density", "tiles_dense", "tiles_placed", "utilization_mean"]].copy()
+        shown["density"] = shown["density"].map(percent)
+        shown["utilization_mean"] = shown["utilization_mean"].map(percent)
+        shown.columns = ["layer", "type", "rows R", "columns C", "density", "tiles dense", "tiles placed",
+                         "mean tile utilisation"]
+        return summary_html(f"Mapped network: {setup.size}x{setup.size} tiles, {setup.reorder}, {setup.encoding}, "
+                            f"{setup.weight_bits}-bit weights in {setup.cell_bits}-bit cells", facts,
+                            [("per layer", shown)])
 
     def histogram(self, bins: int = 10) -> UtilizationHistogram:
         """Share of tiles per utilisation decile: the dense grid against the placed tiles."""

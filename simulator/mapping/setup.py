@@ -13,6 +13,7 @@ from typing import Any
 
 from simulator.config.hardware import HardwareConfig
 from simulator.config.loader import Workload
+from simulator.config.workload import MappingSpec
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,20 @@ class MappingSetup:
         """The setup of `workload`'s mapping section on `hardware` (default: the workload's own
         chip), at `size` and `reorder` when given (the dense and baseline mappings of the
         hardware study, `resim map`'s sweep)."""
-        chip = hardware if hardware is not None else workload.hardware
-        mapping = workload.config.mapping
-        return cls(size=size if size is not None else workload.crossbar_size,
+        return cls.from_spec(workload.config.mapping, hardware if hardware is not None else workload.hardware,
+                             workload.config.seed, size=size if size is not None else workload.crossbar_size,
+                             reorder=reorder)
+
+    @classmethod
+    def from_spec(cls, mapping: MappingSpec, hardware: HardwareConfig, seed: int, *, size: int | None = None,
+                  reorder: str | None = None) -> MappingSetup:
+        """The setup of a mapping section on `hardware` without a workload file (the Python API's
+        in-memory networks); `size` defaults to the mapping's crossbar size, else the array's rows."""
+        return cls(size=size if size is not None else mapping.crossbar.size or hardware.array.rows,
                    reorder=reorder if reorder is not None else mapping.reorder,
-                   weight_bits=mapping.weight_bits, cell_bits=mapping.cell_bits_on(chip),
-                   encoding=mapping.encoding, per_column=mapping.per_column_scale, seed=workload.config.seed,
-                   array_cols=chip.array.cols, packing=chip.array.packing)
+                   weight_bits=mapping.weight_bits, cell_bits=mapping.cell_bits_on(hardware),
+                   encoding=mapping.encoding, per_column=mapping.per_column_scale, seed=seed,
+                   array_cols=hardware.array.cols, packing=hardware.array.packing)
 
     def at(self, *, size: int | None = None, reorder: str | None = None) -> MappingSetup:
         """The same setup at another tile size or strategy."""
