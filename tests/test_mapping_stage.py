@@ -68,6 +68,7 @@ def test_mapping_setup_resolves_the_cell_bits_default_once(tmp_path: Path) -> No
     doc = yaml.safe_load((REPO / "workloads" / "vgg16_sparse.yaml").read_text())
     doc["hardware"] = str(REPO / "hwconfigs" / "sparse_small.yaml")
     doc["hardware_study"]["baseline"] = str(REPO / "hwconfigs" / "prime.yaml")
+    doc["model"]["checkpoint"] = str((REPO / "workloads" / doc["model"]["checkpoint"]).resolve())
     path = tmp_path / "w.yaml"
     path.write_text(yaml.safe_dump(doc))
     workload = load_workload(path)
