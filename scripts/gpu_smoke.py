@@ -41,7 +41,8 @@ def main() -> int:
     mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
     x = ((torch.randint(0, 256, (n, 3, 32, 32), generator=g).float() / 255) - torch.tensor(mean).view(1, 3, 1, 1)) \
         / torch.tensor(std).view(1, 3, 1, 1)
-    data = TensorData(x, torch.randint(0, 10, (n,), generator=g), x[:1000], torch.randint(0, 10, (min(n, 1000),), generator=g),
+    data = TensorData(x, torch.randint(0, 10, (n,), generator=g), x[:1000],
+                      torch.randint(0, 10, (min(n, 1000),), generator=g),
                       mean, std)
     recipe = TrainSpec(epochs=2, batch_size=512 if cuda else 32, optimizer="sgd", lr=0.1, nesterov=True,
                        schedule="onecycle", device=args.device, mixed_precision="bf16" if cuda else "off",

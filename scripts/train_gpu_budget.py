@@ -134,8 +134,8 @@ def bundle_checkpoints(folder: Path, max_files: int) -> list[Path]:
     bundles: list[Path] = []
     while len(files) + len(bundles) > max_files and len(files) >= 2:
         group, size = [], 0
-        while files and size + files[0].stat().st_size <= MAX_BUNDLE_BYTES and (len(group) < 2 or
-                                                                               len(files) + len(bundles) + 1 > max_files):
+        while files and size + files[0].stat().st_size <= MAX_BUNDLE_BYTES and (
+                len(group) < 2 or len(files) + len(bundles) + 1 > max_files):
             size += files[0].stat().st_size
             group.append(files.pop(0))
         if len(group) < 2:
@@ -153,10 +153,13 @@ def bundle_checkpoints(folder: Path, max_files: int) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default="../shared/data", help="data directory (cifar10/cifar10.npz or cifar10-parts/)")
+    parser.add_argument("--data-dir", default="../shared/data",
+                        help="data directory (cifar10/cifar10.npz or cifar10-parts/)")
     parser.add_argument("--out", required=True, type=Path, help="folder for the compact checkpoints and the log")
-    parser.add_argument("--time-limit", type=float, default=540.0, help="seconds from start by which every job has ended")
-    parser.add_argument("--jobs", nargs="*", default=list(JOBS), help=f"workloads of workloads/gpu/ (default: {' '.join(JOBS)})")
+    parser.add_argument("--time-limit", type=float, default=540.0,
+                        help="seconds from start by which every job has ended")
+    parser.add_argument("--jobs", nargs="*", default=list(JOBS),
+                        help=f"workloads of workloads/gpu/ (default: {' '.join(JOBS)})")
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny subset, one epoch per phase")
     args = parser.parse_args(argv)
 
@@ -198,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, "-c", "import sys; from simulator.cli import main; sys.exit(main())",
                    "train", str(relative), "--device", device, "--data-dir", args.data_dir, "--quiet",
                    "--export", f"checkpoints/{job.name}.pt"]
-        say(f"{job.name}: start ({epochs} epochs, about {estimate:.0f} s, {left:.0f} s left): resim {' '.join(command[3:])}")
+        say(f"{job.name}: start ({epochs} epochs, about {estimate:.0f} s, {left:.0f} s left): "
+            f"resim {' '.join(command[3:])}")
         began = time.monotonic()
         try:
             done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,

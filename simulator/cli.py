@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import inspect
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, NoReturn, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -29,6 +28,11 @@ class _OneLineErrors(TyperGroup):
             raise typer.Exit(1) from None
 
 
+if TYPE_CHECKING:   # the commands import these where they run (module docstring)
+    from simulator.config.loader import Workload
+    from simulator.data.datasets import Arrays
+    from simulator.preparation import PreparedNetwork
+
 app = typer.Typer(
     name="resim",
     help="Simulate sparse neural networks on PRIME-like ReRAM crossbar accelerators.",
@@ -41,7 +45,7 @@ app = typer.Typer(
 DATA_DIR_HELP = "Data directory (overrides the workload's data.dir; else RESIM_DATA, else ~/.cache/resim/data)"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(1)
 
@@ -172,7 +176,7 @@ def sweep(
         result = run_sweep(grid, run=run_workload, out=out, data_dir=data_dir, accuracy=not no_accuracy,
                            workers=workers or os.cpu_count() or 1, executor=executor, scheduler=scheduler,
                            progress=not quiet, notify=lambda line: typer.echo(line, err=True))
-    except (*_user_errors(), ExecutorError) as exc:
+    except _user_errors() + (ExecutorError,) as exc:
         _fail(_describe(exc))
     except KeyboardInterrupt as exc:
         # Ctrl-C or SIGTERM (runner.Terminated): the workers are stopped and the report written.
@@ -270,7 +274,8 @@ def faults(
         None, "--aware", help="Instead of the rate study, fine-tune under one fault draw with these strategies "
         "(keep_weight,keep_bit,mask,clip; seed 001) and compare accuracy on the chip before and after"),
     aware_epochs: int = typer.Option(1, "--aware-epochs", min=1, help="Fine-tuning epochs per strategy and draw"),
-    aware_lr: Optional[float] = typer.Option(None, "--aware-lr", min=0.0, help="Fine-tuning learning rate (default train.lr / 10)"),
+    aware_lr: Optional[float] = typer.Option(
+        None, "--aware-lr", min=0.0, help="Fine-tuning learning rate (default train.lr / 10)"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for faults.csv, faults_summary.csv and the plot"),
@@ -404,7 +409,8 @@ def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[
     typer.echo(f"aware: {out_dir / 'aware_summary.csv'}")
 
 
-def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optional[str] = None, **prepare):
+def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optional[str] = None,
+          **prepare: bool) -> tuple[Workload, Arrays, PreparedNetwork]:
     """(workload, data, prepared network), user errors printed as one line and exit 1; `device`
     replaces the workload's train.device."""
     from dataclasses import replace
@@ -456,7 +462,8 @@ def map_network(
         "global", "--method", help="With --density: 'global' magnitude pruning (seed 001) or 'layerwise' "
         "(every layer at the density; use it for untrained weights, where global pruning empties whole layers)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png"),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png"),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
     energy: bool = typer.Option(False, "--energy", help="Also energy per inference and latency on the workload's "
                                 "chip built from arrays of each size (seed 004 Fig. 8); plot energy_vs_size.png"),
@@ -466,6 +473,7 @@ def map_network(
 
     from simulator.atomic import write_text
     from simulator.hardware.study import energy_by_layer
+    from simulator.lowering.dataflow import dataflow
     from simulator.mapping.network import MappedNetwork
     from simulator.mapping.setup import MappingSetup
     from simulator.mapping.sweep import seed_table, summary, sweep
@@ -485,9 +493,11 @@ def map_network(
     if method not in pruners:
         _fail(f"--method: unknown {method!r}; allowed: global, layerwise")
     wl, arrays, net = _load(workload, data_dir, quiet)
+    flow = dataflow(net.model, _input_shape(arrays)) if energy else None
 
     def on_chip(mapped: MappedNetwork) -> list[dict[str, Any]]:
-        return energy_by_layer(mapped, wl.hardware)
+        assert flow is not None
+        return energy_by_layer(mapped, wl.hardware, flow)
 
     original = {k: v.clone() for k, v in net.model.state_dict().items()}
     parts = []
@@ -611,4 +621,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

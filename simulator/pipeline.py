@@ -7,6 +7,7 @@ This module only orchestrates; every stage lives in its own package, and none im
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,18 +51,34 @@ class StageLog:
     ran: list[Stage] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    show: bool = False              # print each stage as it starts and ends, on stderr
+
+    def say(self, text: str) -> None:
+        if self.show:
+            print(text, file=sys.stderr, flush=True)
+
+    def start(self, stage: Stage, what: str) -> float:
+        """Announce a stage; the clock to hand to `done`."""
+        self.say(f"{stage}: {what} ...")
+        return time.perf_counter()
 
     def done(self, stage: Stage, started: float) -> None:
         self.ran.append(stage)
-        self.timings[f"{stage.replace(' ', '_')}_seconds"] = time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        self.timings[f"{stage.replace(' ', '_')}_seconds"] = seconds
+        self.say(f"{stage}: done in {seconds:.1f} s")
 
     def skip(self, stage: Stage, why: str) -> None:
         self.skipped[stage] = why
+        self.say(f"{stage}: skipped ({why})")
 
 
-def default_out_dir(workload: Workload) -> Path:
-    """results/<workload>-<config hash>/ under the current folder."""
-    return Path("results") / f"{workload.config.name}-{workload.config_hash()}"
+def default_out_dir(workload: Workload, *, accuracy: bool = True) -> Path:
+    """results/<workload>-<config hash>/ under the current folder; a hardware-only run (no
+    accuracy, no fault study) writes results/<workload>-<config hash>-hardware/, so it never
+    overwrites the folder of a full run of the same workload."""
+    suffix = "" if accuracy else "-hardware"
+    return Path("results") / f"{workload.config.name}-{workload.config_hash()}{suffix}"
 
 
 def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: str | Path | None = None,
@@ -70,7 +87,8 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
 
     With `accuracy` off, neither the test-set accuracy nor the fault study runs, and when the
     mappings are cached (and `force` is off) neither the data set nor the network is loaded."""
-    log = StageLog()
+    log = StageLog(show=progress)
+    log.say(f"resim run {workload_path}: reading the workload ...")
     workload = load_workload(workload_path)
     requests = study.requests(workload, study.baseline_hardware(workload))
     spec = workload.config.faults
@@ -88,6 +106,8 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     test_accuracy = None
     clock = time.perf_counter()
     if stored is None:
+        clock = log.start("data", f"loading {workload.config.data.dataset}")
+        from simulator.data.datasets import has_images
         from simulator.data.load import input_shape, load_data
         from simulator.network.tensors import accuracy_on_test_set
         from simulator.preparation import crossbar_prune, network_identity, prepare_network
@@ -97,24 +117,27 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         remember_identity(workload, data_dir, arrays.dataset_id)
         log.done("data", clock)
 
-        clock = time.perf_counter()
+        clock = log.start("network", "loading, or training and pruning, the network")
         net = prepare_network(workload, arrays, force=force, progress=progress)
         log.done("network", clock)
         if crossbar_spec is not None:
-            clock = time.perf_counter()
+            clock = log.start("crossbar pruning", "pruning whole crossbars")
             net, crossbar_steps = crossbar_prune(workload, arrays, net, force=force, progress=progress)
             log.done("crossbar pruning", clock)
-        if accuracy:
-            clock = time.perf_counter()
+        if accuracy and not has_images(arrays):
+            log.skip("accuracy", f"the data set {arrays.spec.name} has shapes only, no images")
+        elif accuracy:
+            clock = log.start("accuracy", f"testing on {len(arrays.y_test)} images")
             test_accuracy = accuracy_on_test_set(net.model, arrays, workload.config.train.eval_batch_size)
             log.done("accuracy", clock)
-        clock = time.perf_counter()
+        clock = log.start("mapping", f"mapping {len(requests)} ways (the workload's, and its comparisons)")
         network = network_identity(workload, arrays)
         stored = []
         for request in requests:
             cached = None if force else _load_mapping(workload, network, request)
             stored.append(cached or study.compute_mapping(workload, network, request, net.model, input_shape(arrays)))
     else:
+        log.say(f"mapping: {len(requests)} mappings reused from the cache")
         reused = "mappings reused from the cache; the network was not loaded"
         log.skip("data", "mappings reused from the cache; the data set was not loaded")
         log.skip("network", reused)
@@ -126,14 +149,14 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         log.skip("accuracy", "not asked for (--no-accuracy)")
     log.done("mapping", clock)
 
-    clock = time.perf_counter()
+    clock = log.start("hardware", f"simulating {len(requests)} chips")
     hardware = _hardware_study(workload, requests, stored)
     log.done("hardware", clock)
     mine = hardware.workload
     layers = stored[0].table.merge(mine.layers.drop(columns=["tiles", "vectors", "macs", "nonzeros"]), on="layer",
                                    how="left")
 
-    out_dir = Path(out) if out is not None else default_out_dir(workload)
+    out_dir = Path(out) if out is not None else default_out_dir(workload, accuracy=accuracy)
     faults: FaultStudy | None = None
     if spec is None:
         log.skip("faults", "the workload has no faults: section")
@@ -173,7 +196,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                for label, other in hardware.others().items()}),
         crossbar_pruning=[PruneStep(**vars(step)) for step in crossbar_steps],
         faults=faults.points() if faults is not None else None,
-        layers=[LayerRecord(**row) for row in layers.to_dict(orient="records")],
+        layers=[LayerRecord.model_validate(row) for row in layers.to_dict(orient="records")],
         stages_run=log.ran,
         timings={**log.timings, "plot_seconds": plot_seconds},
     )
@@ -256,7 +279,7 @@ def _fault_study(workload: Workload, net: PreparedNetwork, arrays: Arrays, out_d
     from simulator.report.plots import accuracy_vs_rate_plot
 
     assert workload.config.faults is not None
-    clock = time.perf_counter()
+    clock = log.start("faults", "drawing stuck-at faults and testing under them")
     mapped = map_network(net.model, input_shape(arrays), MappingSetup.of(workload))
     faults = run_fault_study(workload, net.model, mapped, tensors_of(arrays), workload.config.faults,
                              progress=progress, from_workload=True)

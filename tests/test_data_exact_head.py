@@ -136,7 +136,8 @@ def test_parts_without_the_head_say_to_split_again(tmp_path: Path) -> None:
     old = read_data_file(write_npz(tmp_path / "whole", head=None))
     folder = write_parts(old, tmp_path / "cifar10-parts", 2)
     assert "test_exact_head" not in json.loads((folder / "manifest.json").read_text())
-    with pytest.raises(TestSetError, match=rf"the parts in {folder} hold no array 'x_test_exact_head'.*resim data split"):
+    with pytest.raises(TestSetError,
+                       match=rf"the parts in {folder} hold no array 'x_test_exact_head'.*resim data split"):
         load_dataset("cifar10", folder, test_set="exact-head", download=False)
 
 

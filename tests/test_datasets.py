@@ -21,11 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_data_dir
 
 from simulator.data import datasets
 from simulator.data.datasets import DATASETS, DataError, load_dataset, resolve_data_dir
-
-from conftest import shared_data_dir
 
 SHARED_DATA = shared_data_dir()
 IDX_NAMES = (
@@ -280,7 +279,7 @@ def test_offline_error_lists_system_dir_and_archive(tmp_path: Path) -> None:
 
 
 def test_unknown_name_lists_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="cifar10, cifar100, fashion-mnist, mnist"):
+    with pytest.raises(DataError, match="cifar10, cifar100, fashion-mnist, imagenet-shape, mnist"):
         load_dataset("imagenet", tmp_path)
 
 
@@ -531,10 +530,19 @@ def test_load_uses_resim_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_specs_are_consistent() -> None:
-    assert set(DATASETS) == {"mnist", "fashion-mnist", "cifar10", "cifar100"}
+    assert set(DATASETS) == {"mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet-shape"}
     for name, spec in DATASETS.items():
         assert spec.name == name
         assert len(spec.mean) == len(spec.std) == spec.channels
-        assert spec.size == (28 if "mnist" in name else 32)
+        assert spec.size == (28 if "mnist" in name else 224 if name == "imagenet-shape" else 32)
         assert all(len(file.md5) == 32 and file.url.endswith(file.name) for file in spec.files)
     assert DATASETS["cifar100"].num_classes == 100
+
+
+def test_shape_only_data_set_has_the_shape_and_no_images(tmp_path: Path) -> None:
+    from simulator.data.datasets import has_images
+
+    arrays = load_dataset("imagenet-shape", tmp_path / "absent")
+    assert arrays.x_train.shape == (0, 224, 224, 3) and arrays.spec.num_classes == 1000
+    assert not has_images(arrays) and not (tmp_path / "absent").exists()
+    assert arrays.dataset_id == load_dataset("imagenet-shape").dataset_id

@@ -18,8 +18,7 @@ from simulator.config.loader import validate
 from simulator.config.workload import TrainSpec, WorkloadConfig
 from simulator.network.checkpoint import checkpoint_key
 from simulator.network.compact import load_compact
-from simulator.network.train import (DeviceError, TensorData, autocast_dtype, augment, on_device,
-                                     resolve_device, train)
+from simulator.network.train import DeviceError, TensorData, augment, autocast_dtype, on_device, resolve_device, train
 from simulator.pruning.masks import density
 
 REPO = Path(__file__).resolve().parents[1]

@@ -102,8 +102,9 @@ def test_cli_faults_json(tmp_path: Path, shared_data: Path) -> None:
     assert by["differential"] > by["two-column"]  # stuck-on dominates: zeros shielded only in differential
     assert {p.name for p in tmp_path.iterdir()} == {"faults.csv", "faults_summary.csv", "accuracy_vs_fault_rate.png",
                                                     "tolerable_rates.json"}
-    bad = subprocess.run([sys.executable, "-m", "simulator.cli", "faults", str(REPO / "workloads" / "lenet5_mnist.yaml"),
-                          "--encodings", "ternary"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run([sys.executable, "-m", "simulator.cli", "faults",
+                          str(REPO / "workloads" / "lenet5_mnist.yaml"), "--encodings", "ternary"],
+                         capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "allowed: two-column" in bad.stderr
 
 

@@ -285,7 +285,7 @@ def test_cli_map_writes_tables_and_plot(tmp_path: Path, shared_data: Path, cache
     assert {p.name for p in out.iterdir()} == {"map.csv", "map_summary.csv", "map.md", "saved_vs_size.png"}
     summary = pd.read_csv(out / "map_summary.csv")
     assert len(summary) == 2 * 2 * 2
-    for (d, n), group in summary.groupby(["density", "size"]):
+    for _, group in summary.groupby(["density", "size"]):
         placed = dict(zip(group["strategy"], group["tiles_placed"]))
         assert group["lower_bound"].iloc[0] <= placed["compact"] <= placed["skip-empty"]
     assert "Saved crossbars, 8x8, compact (seed 001's format)" in (out / "map.md").read_text()
@@ -322,7 +322,8 @@ def test_cli_map_energy_per_crossbar_size(tmp_path: Path, shared_data: Path, cac
     out = tmp_path / "map"
     proc = subprocess.run([sys.executable, "-m", "simulator.cli", "map",
                            str(REPO / "workloads" / "lenet5_mnist_sparse_1.8.yaml"), "--data-dir", str(shared_data),
-                           "--sizes", "16,64", "--reorder", "none,skip-empty", "--energy", "--quiet", "--out", str(out)],
+                           "--sizes", "16,64", "--reorder", "none,skip-empty", "--energy", "--quiet",
+                           "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert (out / "energy_vs_size.png").is_file()

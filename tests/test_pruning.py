@@ -14,8 +14,7 @@ from simulator.config.workload import BoundSpec, PruneSpec, TrainSpec
 from simulator.network.compact import export_compact, load_compact
 from simulator.network.train import TensorData, train
 from simulator.pruning import methods
-from simulator.pruning.magnitude import (bounded_global_magnitude, global_magnitude, layer_bounds,
-                                         layerwise_magnitude)
+from simulator.pruning.magnitude import bounded_global_magnitude, global_magnitude, layer_bounds, layerwise_magnitude
 from simulator.pruning.masks import apply_masks, density, density_table, prunable
 from simulator.pruning.methods import group_lasso, imp, imp_schedule, prune, structured_masks
 

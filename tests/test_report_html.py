@@ -134,7 +134,9 @@ def test_report_html_has_report_md_sections_and_tables(results: tuple[Path, RunR
     assert len(next(t for t in page.tables if t[0] == list(pd.DataFrame(rounds).columns))) == 1 + len(rounds)
 
 
-def test_report_html_embeds_unknown_plots_and_notes_missing_ones(results: tuple[Path, RunReport], tmp_path: Path) -> None:
+def test_report_html_embeds_unknown_plots_and_notes_missing_ones(
+    results: tuple[Path, RunReport], tmp_path: Path
+) -> None:
     out, report = results
     folder = tmp_path / "copy"
     shutil.copytree(out, folder)

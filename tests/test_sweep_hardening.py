@@ -21,7 +21,8 @@ KEYS = ["mapping.crossbar.size"]
 
 def row(size: int, point: str, energy: float = 0.25) -> dict:
     figures = SweepRow(point_id=point, config_hash="0123456789", energy_per_inference_uj=energy, latency_us=2.5,
-                       inferences_per_second=4e5, tops_per_watt=3.0, tiles_placed=35, tiles_dense=73,
+                       inferences_per_second=4e5, tops_per_watt=3.0, static_energy_uj=0.01, area_mm2=2.0,
+                       power_mw=100.0, adc_bits=8, tiles_placed=35, tiles_dense=73,
                        arrays_placed=179, density=0.08, test_accuracy=None, energy_efficiency_vs_dense=1.03,
                        speedup_vs_dense=None, energy_efficiency_vs_baseline=None, speedup_vs_baseline=None,
                        results="/r", seconds=1.5)
@@ -41,7 +42,7 @@ def test_rows_that_are_not_finished_points_are_set_aside(tmp_path: Path) -> None
     finished = table.finished()
     assert list(finished) == ["aaaaaaaaaaaa"]          # the second point runs again
     assert [note.split(": ", 1)[1].split(";")[0] for note in table.set_aside] == [
-        "not a row of this table (2 fields where the header has 18)",
+        f"not a row of this table (2 fields where the header has {len(columns(KEYS))})",
         "energy_per_inference_uj is 'lots', not a number",
         "a second row of point aaaaaaaaaaaa",
         "a row cut short (the sweep stopped while writing it)"]

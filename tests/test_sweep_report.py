@@ -112,10 +112,11 @@ def test_sweep_report_html_is_self_contained_with_table_and_plots(tmp_path: Path
              "accuracy_vs_prune_density.png"]
     _embedded(tmp_path, page, plots)
     header, *rows = page.rows
-    assert header[:3] == [SIZE_KEY, "prune.density", "energy_per_inference_uj"]
+    # Readable headers with units; results.csv keeps the machine names.
+    assert header[:3] == [SIZE_KEY, "prune.density", "energy / inference (uJ)"]
     # Grid order, although results.csv holds the rows in reverse.
     assert [(int(r[0]), float(r[1])) for r in rows] == list(itertools.product(*axes.values()))
-    assert [r[header.index("point_id")] for r in rows] == table["point_id"].tolist()
+    assert [r[header.index("point")] for r in rows] == table["point_id"].tolist()
     assert "6 finished, 0 failed, 0 not run yet" in text and "workloads/test.yaml" in text
     markdown = (tmp_path / "sweep.md").read_text()
     assert all(f"]({name})" in markdown for name in plots) and "report.html" in markdown

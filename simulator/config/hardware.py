@@ -28,7 +28,7 @@ class SourcedBlock(StrictModel):
     def numeric_fields(self) -> list[str]:
         """Names of fields written in the file holding a number or a table of numbers (the ones
         that need a source; a default left unwritten is documented in the schema instead)."""
-        def numeric(value) -> bool:
+        def numeric(value: object) -> bool:
             return isinstance(value, (int, float)) and not isinstance(value, bool)
 
         return [
@@ -95,7 +95,7 @@ class ArrayConfig(SourcedBlock):
                           "read latency; unset: the wire RC term is neglected", unit="ohm/um", ge=0)
 
     @model_validator(mode="after")
-    def _off_above_on(self) -> "ArrayConfig":
+    def _off_above_on(self) -> ArrayConfig:
         if self.r_off_ohm <= self.r_on_ohm:
             raise ValueError(
                 f"r_off_ohm ({self.r_off_ohm}) must exceed r_on_ohm ({self.r_on_ohm})"
@@ -183,7 +183,7 @@ class AdcConfig(SourcedBlock):
     )
 
     @model_validator(mode="after")
-    def _bits_in_tables(self) -> "AdcConfig":
+    def _bits_in_tables(self) -> AdcConfig:
         for name in ("energy_pj_by_bits", "area_um2_by_bits"):
             table = getattr(self, name)
             if self.bits not in table:
@@ -323,7 +323,7 @@ class NetworkConfig(LinkConfig):
         None, description="Chip model: energy of one bit over one mm of link wire (C V^2)", unit="pJ/mm", ge=0)
 
     @model_validator(mode="after")
-    def _htree_has_no_concentration(self) -> "NetworkConfig":
+    def _htree_has_no_concentration(self) -> NetworkConfig:
         if self.topology == "htree" and self.tiles_per_router != 1:
             raise ValueError("an htree has one tile per leaf: tiles_per_router must be 1 "
                              f"(got {self.tiles_per_router})")
@@ -353,6 +353,17 @@ class ChipConfig(SourcedBlock):
         True,
         description="Fill arrays left free by the mapping with replicas of the slowest layers (seed 004's speed-up)",
         unit="bool",
+    )
+    power_gating: Literal["none", "idle-arrays"] = field(
+        "idle-arrays",
+        description=(
+            "Chip model: which arrays' periphery (drivers, sample-and-holds, ADCs, shift-and-add, tree) leaks. "
+            "none: every instance on the chip for the whole time per image; idle-arrays: only the arrays holding "
+            "weights, and only while their layer runs (a layer-sequential chip powers one layer at a time; a "
+            "pipelined chip runs every layer at once, so there it is the arrays in use for the whole time). "
+            "Buffers, routers, bus and index registers always leak"
+        ),
+        unit="text",
     )
 
 
@@ -390,7 +401,7 @@ class HardwareConfig(SourcedBlock):
     chip: ChipConfig = field(description="Chip organisation", unit="block")
 
     @model_validator(mode="after")
-    def _tree_needs_adjacent_columns(self) -> "HardwareConfig":
+    def _tree_needs_adjacent_columns(self) -> HardwareConfig:
         if self.composition.slices == "analog-tree" and self.array.packing != "adjacent-columns":
             raise ValueError("composition.slices analog-tree composes the slice columns of one array: "
                              "it needs array.packing adjacent-columns")

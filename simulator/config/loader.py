@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from simulator.config import safe_yaml
 from simulator.config.errors import _NO_VALUE, ConfigError, Problem
@@ -64,7 +65,7 @@ def validate(model: type[M], data: dict[str, Any], path: Path) -> M:
         raise ConfigError([_problem(model, err, path) for err in exc.errors()]) from None
 
 
-def _problem(model: type[BaseModel], err: dict[str, Any], path: Path) -> Problem:
+def _problem(model: type[BaseModel], err: ErrorDetails, path: Path) -> Problem:
     loc = [part for part in err["loc"] if not _is_union_tag(part)]
     key_path = _join(loc)
     value = err.get("input", _NO_VALUE)
@@ -82,7 +83,9 @@ def _problem(model: type[BaseModel], err: dict[str, Any], path: Path) -> Problem
 
 def _is_union_tag(part: Any) -> bool:
     # pydantic adds the union member's type name to the location ('int', 'literal[...]').
-    return isinstance(part, str) and (part in {"int", "str", "float", "bool", "none"} or part.startswith(("literal[", "function-")))
+    return isinstance(part, str) and (
+        part in {"int", "str", "float", "bool", "none"} or part.startswith(("literal[", "function-"))
+    )
 
 
 def _join(loc: list[Any]) -> str:
@@ -115,7 +118,8 @@ def check_sources(hardware: HardwareConfig, path: Path) -> None:
             if not block.source.get(name, "").strip():
                 problems.append(
                     Problem(path, _join([*filter(None, [prefix]), "source", name]),
-                            f"the number {name} = {getattr(block, name)} has no source; cite the paper and table or the derivation")
+                            f"the number {name} = {getattr(block, name)} has no source; "
+                            "cite the paper and table or the derivation")
                 )
         for name in block.source:
             if name not in type(block).model_fields or name == "source":
@@ -216,6 +220,7 @@ def validate_file(path: str | Path) -> str:
         load_hardware(path)
     else:
         raise ConfigError(
-            [Problem(path, "", "cannot tell the kind: a workload has 'model' and 'data', a hardware file has 'array' and 'chip'")]
+            [Problem(path, "", "cannot tell the kind: a workload has 'model' and 'data', "
+                     "a hardware file has 'array' and 'chip'")]
         )
     return kind

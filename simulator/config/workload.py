@@ -20,7 +20,7 @@ from simulator.config.hardware import HardwareConfig
 from simulator.mapping.strategies import STRATEGY_NAMES
 from simulator.network.names import ZOO_MODEL_NAMES
 
-DatasetName = Literal["mnist", "fashion-mnist", "cifar10", "cifar100"]
+DatasetName = Literal["mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet-shape"]
 ZooName = Literal[ZOO_MODEL_NAMES]  # type: ignore[valid-type]
 
 # Longest workload name: file names built from it add up to about 45 characters (".<name>-crossbar-<16-digit
@@ -122,7 +122,9 @@ def _module_file_exists(module: str, search: list[str]) -> bool:
 class DataSpec(StrictModel):
     """The data set and how much of it to use."""
 
-    dataset: DatasetName = field(description="Data set name", unit="text")
+    dataset: DatasetName = field(
+        description="Data set name; imagenet-shape: 3x224x224 inputs and 1000 classes with no images, for hardware "
+                    "studies of untrained networks (no training, no accuracy)", unit="text")
     dir: str | None = field(
         None,
         description=(
@@ -238,7 +240,8 @@ class TrainSpec(StrictModel):
         unit="text",
     )
     channels_last: StrictBool = field(
-        False, description="Channels-last memory layout of images and conv weights (faster on GPU tensor cores)", unit="flag"
+        False, description="Channels-last memory layout of images and conv weights (faster on GPU tensor cores)",
+        unit="flag",
     )
 
     @model_validator(mode="after")
@@ -278,8 +281,12 @@ class BoundSpec(StrictModel):
 class SslSpec(StrictModel):
     """Structured sparsity learning (seed 001 eq. 2): group lasso on filters and channels."""
 
-    filter_decay: float = field(1e-4, description="Group-lasso weight on output filters (conv) / neurons (linear)", unit="1", ge=0)
-    channel_decay: float = field(1e-4, description="Group-lasso weight on input channels (conv) / inputs (linear)", unit="1", ge=0)
+    filter_decay: float = field(
+        1e-4, description="Group-lasso weight on output filters (conv) / neurons (linear)", unit="1", ge=0
+    )
+    channel_decay: float = field(
+        1e-4, description="Group-lasso weight on input channels (conv) / inputs (linear)", unit="1", ge=0
+    )
     epochs: StrictInt = field(10, description="Training epochs with the regulariser", unit="epoch", ge=1, le=10000)
     threshold: float = field(
         1e-3, description="Groups whose L2 norm per weight falls below this are removed", unit="1", gt=0
@@ -292,34 +299,42 @@ class HppSpec(StrictModel):
     leaves the search whenever it does not. See simulator/pruning/progressive.py."""
 
     ratio_step: float = field(
-        0.1, description="Candidate pruning ratios (Algorithm 1 R_range): ratio_step, 2 ratio_step, ... up to 1 - prune.density, the last exactly that",
+        0.1, description="Candidate pruning ratios (Algorithm 1 R_range): ratio_step, 2 ratio_step, ... "
+        "up to 1 - prune.density, the last exactly that",
         unit="1", gt=0, lt=1,
     )
     threshold: float = field(
-        0.005, description="th of Algorithm 1 line 16: largest accepted fall of the mean accuracy under faults from the current model to a candidate",
+        0.005, description="th of Algorithm 1 line 16: largest accepted fall of the mean accuracy under faults "
+        "from the current model to a candidate",
         unit="1 (accuracy, 0.01 = 1 point)", ge=0, le=1,
     )
     blocks: Literal["channels", "layer"] = field(
-        "channels", description="Blocks of layers (seed 003 IV.C 'layers with 64 channels'): channels groups layers with the same number of output channels / units, layer makes one block per layer; smallest block first",
+        "channels", description="Blocks of layers (seed 003 IV.C 'layers with 64 channels'): channels groups "
+        "layers with the same number of output channels / units, layer makes one block per layer; "
+        "smallest block first",
         unit="text",
     )
     fault_rate: float = field(
         1e-3, description="Total cell fault rate p_sa0 + p_sa1 of the objective", unit="1", ge=0, le=1
     )
     fault_mix: RatioPreset = field(
-        "seed003", description="Split of fault_rate (a named fault ratio): seed003 stuck-off : stuck-on = 1 : 5.2 (seed 003 V.A), or one kind alone (stuck-off: seed 003 Fig. 3)",
+        "seed003", description="Split of fault_rate (a named fault ratio): seed003 stuck-off : stuck-on = "
+        "1 : 5.2 (seed 003 V.A), or one kind alone (stuck-off: seed 003 Fig. 3)",
         unit="text",
     )
     encoding: Encoding = field("two-column", description="Sign encoding of the objective's crossbars", unit="text")
     draws: StrictInt = field(
-        10, description="Fault draws averaged per evaluation (Algorithm 1 lines 11-15; seed 003 averages 100)", unit="draws", ge=1, le=10000
+        10, description="Fault draws averaged per evaluation (Algorithm 1 lines 11-15; seed 003 averages 100)",
+        unit="draws", ge=1, le=10000,
     )
     eval_samples: StrictInt | None = field(
-        2000, description="Training images (seeded random subset) the objective is measured on, so the test set never steers the search; null: all",
+        2000, description="Training images (seeded random subset) the objective is measured on, so the test set "
+        "never steers the search; null: all",
         unit="images", ge=1,
     )
     result: Literal["best", "last"] = field(
-        "best", description="best: the most accurate model under faults of the search (Algorithm 1 line 28, M_best); last: the last accepted one (M_cur), the sparsest whose every step stayed within threshold",
+        "best", description="best: the most accurate model under faults of the search (Algorithm 1 line 28, "
+        "M_best); last: the last accepted one (M_cur), the sparsest whose every step stayed within threshold",
         unit="text",
     )
 
@@ -330,10 +345,12 @@ class PruneSpec(StrictModel):
     method: Literal["one-shot", "one-shot-improved", "imp", "layerwise", "ssl", "hpp"] = field(
         description="Pruning method", unit="text"
     )
-    density: float = field(description="Target global density (nonzeros / weights of all Conv2d and Linear layers)", unit="1", gt=0, le=1)
+    density: float = field(
+        description="Target global density (nonzeros / weights of all Conv2d and Linear layers)", unit="1", gt=0, le=1
+    )
     finetune_epochs: StrictInt = field(
-        5, description="Fine-tuning epochs after pruning (one-shot, one-shot-improved, layerwise, ssl; hpp: after "
-                       "every candidate)", unit="epoch", ge=0, le=10000
+        5, description="Fine-tuning epochs after pruning (one-shot, one-shot-improved, layerwise, ssl; "
+        "hpp: after every candidate)", unit="epoch", ge=0, le=10000,
     )
     finetune_lr: float | None = field(
         None, description="Learning rate of fine-tuning; default: train.lr / 10", unit="1", gt=0, le=10
@@ -343,8 +360,8 @@ class PruneSpec(StrictModel):
         None, description="imp: training epochs per round; default: train.epochs", unit="epoch", ge=1, le=10000
     )
     rewind_iteration: StrictInt = field(
-        0, description="imp: rewind survivors to their values after this many training iterations (0: initial values; "
-                       ">0: late rewinding)", unit="iteration", ge=0, le=10**9
+        0, description="imp: rewind survivors to their values after this many training iterations "
+        "(0: initial values; >0: late rewinding)", unit="iteration", ge=0, le=10**9,
     )
     reinit: StrictBool = field(
         False, description="imp control: re-initialise survivors randomly instead of rewinding", unit="flag"
@@ -356,7 +373,8 @@ class PruneSpec(StrictModel):
     @model_validator(mode="after")
     def _hpp_prunes_something(self) -> PruneSpec:
         if self.method == "hpp" and self.density >= 1:
-            raise ValueError(f"method 'hpp' searches pruning ratios up to 1 - density, so density must be < 1 (got {self.density})")
+            raise ValueError("method 'hpp' searches pruning ratios up to 1 - density, "
+                             f"so density must be < 1 (got {self.density})")
         return self
 
 
@@ -395,7 +413,9 @@ class MappingSpec(StrictModel):
     """How weight matrices become crossbar tiles (design.md, stage 4)."""
 
     crossbar: CrossbarSpec = field(default_factory=CrossbarSpec, description="Tile size", unit="block")
-    weight_bits: StrictInt = field(8, description="Weight precision after quantization, sign included", unit="bit", ge=1, le=16)
+    weight_bits: StrictInt = field(
+        8, description="Weight precision after quantization, sign included", unit="bit", ge=1, le=16
+    )
     per_column_scale: StrictBool = field(
         False, description="Quantize with one scale per output column instead of one per layer", unit="flag"
     )
@@ -434,8 +454,31 @@ class HardwareStudySpec(StrictModel):
         None, description="Hardware file of a dense baseline chip (seed 004 compares with dense PRIME), relative "
                           "to this workload; mapped with reorder none at its own array size", unit="path")
     images: StrictInt | None = field(
-        None, description="Images simulated; default 1 (layer-sequential) or 2 (pipelined, to measure the interval)",
+        None, description="Images simulated; default 1 (layer-sequential) or 3 (pipelined, to measure the interval)",
         unit="images", ge=1, le=1000)
+    sizing: Literal["fixed", "fit", "iso-area"] = field(
+        "fit", description=(
+            "How many tiles each chip of the study has, the same rule for the workload's chip and every "
+            "comparison: fixed, the tiles its hardware file declares; fit, the fewest tiles that hold one copy of "
+            "every layer plus replica_budget more arrays; iso-area, the workload's chip and the dense mapping on "
+            "it get the area of the baseline chip (sized by fit), so arrays the sparse mapping saves hold "
+            "replicas"), unit="text")
+    replica_budget: float = field(
+        0.0, description="fit and the baseline of iso-area: arrays added for replicas of the slowest layers, as a "
+                         "share of the arrays one copy of every layer needs", unit="1", ge=0, le=100)
+    replicate: StrictBool = field(
+        True, description="Fill arrays the mapping leaves free with replicas of the slowest layers (every chip of "
+                          "the study alike); the hardware file's chip.replicate is not read by this model",
+        unit="bool")
+    execution: Literal["file", "layer-sequential", "pipelined"] = field(
+        "file", description="file: each chip as its hardware file says (chip.execution); otherwise every chip of "
+                            "the study runs this way", unit="text")
+
+    @model_validator(mode="after")
+    def _iso_area_needs_a_baseline(self) -> HardwareStudySpec:
+        if self.sizing == "iso-area" and self.baseline is None:
+            raise ValueError("sizing iso-area gives the workload's chip the baseline chip's area: name a baseline")
+        return self
 
     @field_validator("baseline")
     @classmethod

@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
@@ -150,6 +150,12 @@ DATASETS: dict[str, DatasetSpec] = {
         mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762),
         files=_archive("cifar-100-python.tar.gz", "eb9058c3a382ffc7106e4002c42a8d85"),
     ),
+    # Shape only: no images. For hardware studies of ImageNet-size networks (untrained weights
+    # pruned layer by layer); training and accuracy need a data set with images. Normalisation:
+    # the usual ImageNet statistics (unused without images).
+    "imagenet-shape": DatasetSpec(
+        name="imagenet-shape", num_classes=1000, channels=3, size=224, mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225), files=()),
 }
 
 
@@ -261,6 +267,8 @@ def load_dataset(
     spec = _spec(name)
     if test_set not in TEST_SETS:
         raise TestSetError(f"test_set {test_set!r} is not one of {', '.join(map(repr, TEST_SETS))}", test_set)
+    if not spec.files:
+        return shape_only(spec)
     root = resolve_data_dir(data_dir)
     searched = _search_dirs(spec, root)
     path, read = _locate(spec, searched) or _download_and_locate(
@@ -281,14 +289,29 @@ def load_dataset(
     )
 
 
-def locate_dataset(name: str, data_dir: str | Path | None = None, *, download: bool = True) -> Path:
+def locate_dataset(name: str, data_dir: str | Path | None = None, *, download: bool = True) -> Path | None:
     """Where data set `name` is (downloading its canonical files first if it is nowhere and
-    `download` allows), without reading it: a DataError saying what to put where otherwise."""
+    `download` allows), without reading it: a DataError saying what to put where otherwise; None
+    for a shape-only data set, which has no files."""
     spec = _spec(name)
+    if not spec.files:
+        return None   # a shape-only data set has no files to find
     root = resolve_data_dir(data_dir)
     searched = _search_dirs(spec, root)
     path, _ = _locate(spec, searched) or _download_and_locate(spec, searched, root / spec.name, download)
     return path
+
+
+def shape_only(spec: DatasetSpec) -> Arrays:
+    """A data set of `spec`'s image shape and classes with no images (hardware studies only)."""
+    empty = np.zeros((0, *spec.image_shape), dtype=np.uint8)
+    labels = np.zeros(0, dtype=np.int64)
+    return Arrays(empty, labels, empty, labels, spec, "shape only: no images")
+
+
+def has_images(arrays: Arrays) -> bool:
+    """Whether `arrays` holds test images (a shape-only data set does not)."""
+    return len(arrays.y_test) > 0
 
 
 def select_test_set(arrays: Arrays, test_set: str) -> Arrays:
@@ -360,6 +383,7 @@ def _locate(spec: DatasetSpec, dirs: Iterable[Path]) -> tuple[Path, _Reader] | N
 
 
 def _formats(spec: DatasetSpec) -> tuple[tuple[_Finder, _Reader], ...]:
+    canonical: tuple[tuple[_Finder, _Reader], ...]
     if spec.name in _CIFAR_LAYOUTS:
         canonical = (
             (_find_cifar_folder, _read_cifar_folder),
@@ -581,11 +605,11 @@ def _read_npz(spec: DatasetSpec, path: Path) -> Arrays:
                 raise DataError(
                     f"{path}: missing arrays {', '.join(missing)} (has {', '.join(archive.files)})"
                 )
-            loaded = [archive[key] for key in NPZ_KEYS]
+            x_train, y_train, x_test, y_test = (archive[key] for key in NPZ_KEYS)
             head = archive[EXACT_HEAD_KEY] if EXACT_HEAD_KEY in archive.files else None
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc})") from exc
-    return _arrays(spec, path, *loaded, exact_head=head)
+    return _arrays(spec, path, x_train, y_train, x_test, y_test, exact_head=head)
 
 
 # ----------------------------------------------------------------------------- parts
@@ -654,7 +678,8 @@ def write_parts(arrays: Arrays, out: str | Path, parts: int, *, progress: bool =
                 rows = {"train": [train_cuts[i], train_cuts[i + 1]], "test": [test_cuts[i], test_cuts[i + 1]]}
                 name = f"part-{i + 1:03d}-of-{parts:03d}.npz"
                 (a, b), (c, d) = rows["train"], rows["test"]
-                extra = {}
+                # Any: numpy's stub would match ** against savez_compressed's own allow_pickle flag.
+                extra: dict[str, Any] = {}
                 if head is not None:
                     rows["test_exact_head"] = [min(c, len(head)), min(d, len(head))]
                     extra[EXACT_HEAD_KEY] = head[slice(*rows["test_exact_head"])]
@@ -742,8 +767,8 @@ def _read_parts(spec: DatasetSpec, folder: Path) -> Arrays:
         raise DataError(f"{folder}: {', '.join(lacking)} lack the exact test head ({EXACT_HEAD_KEY}) that "
                         f"{manifest_path} or the other parts have; the split is incomplete or mixed up")
     head = np.concatenate([p.x_test_exact_head for p in pieces]) if all(with_head) else None
-    whole = _arrays(spec, folder, *(np.concatenate([getattr(p, key) for p in pieces]) for key in NPZ_KEYS),
-                    exact_head=head)
+    x_train, y_train, x_test, y_test = (np.concatenate([getattr(p, key) for p in pieces]) for key in NPZ_KEYS)
+    whole = _arrays(spec, folder, x_train, y_train, x_test, y_test, exact_head=head)
     if whole.dataset_id != manifest.get("dataset_id"):
         raise DataError(f"{folder}: the parts reassemble {whole.dataset_id}, but {manifest_path} "
                         f"promises {manifest.get('dataset_id')}; the split is incomplete or mixed up")
@@ -759,7 +784,12 @@ def _read_parts(spec: DatasetSpec, folder: Path) -> Arrays:
 # ----------------------------------------------------------------------------- IDX
 
 def _read_idx_dir(spec: DatasetSpec, directory: Path) -> Arrays:
-    paths = [_idx_path(directory, stem) for stem in _IDX_STEMS]
+    paths = []
+    for stem in _IDX_STEMS:
+        path = _idx_path(directory, stem)
+        if path is None:   # `_find_idx_dir` saw them all; this one has gone since
+            raise DataError(f"{directory}: {stem}.gz (or {stem}) not found")
+        paths.append(path)
     x_train, y_train, x_test, y_test = (
         _read_idx(path, _IDX_IMAGES_MAGIC if "images" in path.name else _IDX_LABELS_MAGIC)
         for path in paths
@@ -820,7 +850,7 @@ _PICKLE_GLOBALS: dict[tuple[str, str], object] = {
 class _RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that resolves only `_PICKLE_GLOBALS`, so a tampered batch cannot run code."""
 
-    def __init__(self, file: BinaryIO, source: str) -> None:
+    def __init__(self, file: IO[bytes], source: str) -> None:
         super().__init__(file, encoding="bytes")  # the batches were pickled by Python 2
         self._source = source
 
@@ -834,7 +864,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
 
-def _unpickle(file: BinaryIO, source: str) -> object:
+def _unpickle(file: IO[bytes], source: str) -> object:
     try:
         return _RestrictedUnpickler(file, source).load()
     except DataError:
@@ -896,7 +926,9 @@ def _read_cifar_archive(spec: DatasetSpec, path: Path) -> Arrays:
                 member = wanted.get(info.name.removeprefix("./"))
                 if member is not None and info.isfile():
                     source = f"{path}:{info.name}"
-                    with archive.extractfile(info) as f:
+                    stream = archive.extractfile(info)
+                    assert stream is not None, "a regular member (isfile) always has a stream"
+                    with stream as f:
                         batches[member] = _batch(spec, _unpickle(f, source), source)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: not a readable archive ({exc})") from exc

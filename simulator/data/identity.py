@@ -66,9 +66,15 @@ _ID = re.compile(r"^[a-z0-9-]+:[0-9a-f]{12}:train=\d+:test=\d+$")
 
 
 def cached_identity(workload: Workload, data_dir: str | Path | None) -> DataIdentity | None:
-    """The data set's id from the cache, without loading it, when it was loaded before unchanged.
-    A record that cannot be used (unreadable, or another key's) is named and None returned, so the
-    run loads the data set and records its id again."""
+    """The data set's id from the cache, without loading it, when it was loaded before unchanged
+    (a shape-only data set has no files: its id is known without any). A record that cannot be
+    used (unreadable, or another key's) is named and None returned, so the run loads the data set
+    and records its id again."""
+    spec = _spec(workload.config.data.dataset)
+    if not spec.files:
+        from simulator.data.datasets import shape_only
+
+        return DataIdentity(spec, shape_only(spec).dataset_id)
     spec, path = _data_location(workload, data_dir)
     if path is None:
         return None

@@ -15,9 +15,10 @@ def _offline() -> bool:
     return os.environ.get("RESIM_OFFLINE", "").lower() in {"1", "true", "yes"}
 
 
-def locate_data(dataset: str, data_dir: str | Path | None) -> Path:
+def locate_data(dataset: str, data_dir: str | Path | None) -> Path | None:
     """Where data set `dataset` is, in `data_dir` (else RESIM_DATA, else the default), downloading
-    it unless RESIM_OFFLINE is set; a DataError saying what to put where when it is not there."""
+    it unless RESIM_OFFLINE is set; a DataError saying what to put where when it is not there
+    (None for a shape-only data set, which has no files)."""
     return locate_dataset(dataset, data_dir, download=not _offline())
 
 

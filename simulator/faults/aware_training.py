@@ -67,6 +67,7 @@ from simulator.faults.montecarlo import (
 from simulator.mapping.network import MappedLayer, MappedNetwork
 from simulator.mapping.quantize import qmax
 from simulator.network.train import TensorData
+from simulator.pruning.masks import WeightLayer, prunable
 
 STRATEGIES = ("keep_weight", "keep_bit", "mask", "clip")
 
@@ -86,7 +87,7 @@ class LayerFaults:
     """One layer's frozen faults seen in the torch weight's shape."""
 
     name: str
-    param: nn.Parameter
+    param: torch.Tensor          # the layer's weight Parameter, trained in place
     original: torch.Tensor       # the weights before fine-tuning
     held: torch.Tensor           # bool: weights the tiles hold (the trainable ones)
     faulty: torch.Tensor         # bool: held weights with a stuck cell (seed 001's faulty weights)
@@ -99,7 +100,7 @@ class LayerFaults:
     _position: np.ndarray        # per faulty weight: its flat position in the group matrix
 
     @classmethod
-    def build(cls, module: nn.Module, layer: MappedLayer, maps: list[FaultMap], clip_quantile: float) -> LayerFaults:
+    def build(cls, module: WeightLayer, layer: MappedLayer, maps: list[FaultMap], clip_quantile: float) -> LayerFaults:
         weight = module.weight.detach().cpu()
         held = _as_weight([m.held for m in maps], weight)
         stuck = _as_weight([m.faulty for m in maps], weight)
@@ -282,7 +283,7 @@ def layer_faults(model: nn.Module, mapped: MappedNetwork, maps: dict[str, list[F
     """`LayerFaults` of every mapped layer of ``model`` for one frozen draw."""
     if not 0 <= clip_quantile <= 1:
         raise ValueError(f"clip_quantile must lie in [0, 1], got {clip_quantile}")
-    modules = dict(model.named_modules())
+    modules = prunable(model)
     return [LayerFaults.build(modules[layer.name], layer, maps[layer.name], clip_quantile) for layer in mapped.layers]
 
 
@@ -316,7 +317,8 @@ def aware_study(model: nn.Module, mapped: MappedNetwork, data: TensorData, recip
 
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:
-        raise ValueError(f"unknown fault-aware strategy {', '.join(unknown) or '(none)'}; allowed: {', '.join(STRATEGIES)}")
+        raise ValueError(f"unknown fault-aware strategy {', '.join(unknown) or '(none)'}; "
+                         f"allowed: {', '.join(STRATEGIES)}")
     plan = study_plan(spec, mapped)
     seed = mapped.setup.seed
     work = copy.deepcopy(model).cpu()

@@ -50,8 +50,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,10 @@ from simulator.mapping.encoding import get_encoding
 from simulator.mapping.network import MappedNetwork
 from simulator.mapping.slicing import top_level
 from simulator.mapping.tiles import Tile
+from simulator.pruning.masks import WeightLayer
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 # Integers up to 2**24 are exact in float32: input codes and the partial sums of one converted
 # column stay below it for all but the widest inputs and largest arrays, which switch to float64.
@@ -189,7 +194,9 @@ def _analog_channels(levels: np.ndarray, cell_bits: int, periphery: Periphery) -
     return levels
 
 
-def _digital_weights(polarities: int, slices: int, cell_bits: int, periphery: Periphery, step: int) -> list[list[float]]:
+def _digital_weights(
+    polarities: int, slices: int, cell_bits: int, periphery: Periphery, step: int
+) -> list[list[float]]:
     """``[phase][channel]``: what each converted code is worth in the digital shift-and-add:
     ``2**(p*dac_bits)`` for its phase, the sign of its polarity, ``2**(k*cell_bits)`` for its
     slice (channels that `_analog_channels` left, polarity-major), times the ADC step."""
@@ -235,7 +242,7 @@ def compile_matrix(shape: tuple[int, int], tiles: list[Tile], levels: list[np.nd
             levels=torch.from_numpy(np.ascontiguousarray(block.reshape(block.shape[0], -1).T)).to(dtype)))
     weights = _digital_weights(polarities, slices, cell_bits, periphery, adc.step)
     offset = enc.input_offset(weight_bits)
-    return CrossbarMatrix(shape=tuple(shape), groups=groups, channels=len(weights[0]), weights=weights,
+    return CrossbarMatrix(shape=(shape[0], shape[1]), groups=groups, channels=len(weights[0]), weights=weights,
                           adc=adc, offset=offset, periphery=periphery, dtype=dtype)
 
 
@@ -278,6 +285,7 @@ def crossbar_columns(codes: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tenso
             for k, weight in enumerate(per_channel):
                 term = converted[p, :, k]
                 composed = term * weight if composed is None else composed.add_(term, alpha=weight)
+        assert composed is not None, "a crossbar matrix has at least one phase and one channel"
         if matrix.offset:
             composed -= matrix.offset * _rows(codes, group).sum(1, keepdim=True)
         out.index_add_(1, group.cols, composed)
@@ -321,12 +329,20 @@ def quantize_inputs(x: torch.Tensor, scale: float, bits: int) -> torch.Tensor:
 # ---------------------------------------------------------------- layers and networks
 
 
-def _check_supported(module: nn.Module) -> None:
-    if isinstance(module, nn.Conv2d) and (isinstance(module.padding, str) or module.padding_mode != "zeros"):
-        raise ValueError(f"bit-true emulation supports numeric zero padding only, got padding={module.padding!r}, "
-                         f"padding_mode={module.padding_mode!r}")
+def _zero_padding(conv: nn.Conv2d) -> tuple[int, ...]:
+    """The numeric zero padding of `conv`, the only padding bit-true emulation supports."""
+    if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
+        raise ValueError(f"bit-true emulation supports numeric zero padding only, got padding={conv.padding!r}, "
+                         f"padding_mode={conv.padding_mode!r}")
+    return conv.padding
+
+
+def _check_supported(module: nn.Module) -> WeightLayer:
+    if isinstance(module, nn.Conv2d):
+        _zero_padding(module)
     if not isinstance(module, (nn.Conv2d, nn.Linear)):
         raise TypeError(f"bit-true emulation maps Conv2d and Linear layers, not {type(module).__name__}")
+    return module
 
 
 class CrossbarLayer(nn.Module):
@@ -337,8 +353,7 @@ class CrossbarLayer(nn.Module):
 
     def __init__(self, module: nn.Module, input_scale: float, periphery: Periphery) -> None:
         super().__init__()
-        _check_supported(module)
-        self.module = module
+        self.module = _check_supported(module)
         self.input_scale = float(input_scale)
         self.periphery = periphery
         self.matrices: list[CrossbarMatrix] = []
@@ -355,7 +370,7 @@ class CrossbarLayer(nn.Module):
         m = self.module
         if isinstance(m, nn.Linear):
             return x.reshape(-1, m.in_features).T.unsqueeze(0)
-        return F.unfold(x, m.kernel_size, dilation=m.dilation, padding=m.padding, stride=m.stride)
+        return F.unfold(x, m.kernel_size, dilation=m.dilation, padding=_zero_padding(m), stride=m.stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.matrices:
@@ -368,14 +383,15 @@ class CrossbarLayer(nn.Module):
             parts.append(product * (scale.to(product.dtype) * self.input_scale).view(1, -1, 1))
             start += rows
         y = torch.cat(parts, 1).to(x.dtype)            # (N, C_out, L)
-        if self.module.bias is not None:
-            y = y + self.module.bias.view(1, -1, 1)
+        bias = self.module.bias
+        if isinstance(bias, torch.Tensor):   # a Parameter, or None without bias
+            y = y + bias.view(1, -1, 1)
         if isinstance(self.module, nn.Linear):
             return y[0].T.reshape(*x.shape[:-1], -1)
         m = self.module
         height, width = (
             (size + 2 * pad - dil * (k - 1) - 1) // st + 1
-            for size, pad, dil, k, st in zip(x.shape[2:], m.padding, m.dilation, m.kernel_size, m.stride))
+            for size, pad, dil, k, st in zip(x.shape[2:], _zero_padding(m), m.dilation, m.kernel_size, m.stride))
         return y.view(x.shape[0], -1, height, width)
 
 
@@ -387,8 +403,8 @@ def calibrate_input_scales(model: nn.Module, names: list[str], images: torch.Ten
     modules = dict(model.named_modules())
     peaks = {name: 0.0 for name in names}
 
-    def hook(name: str):
-        def record(_module, inputs, _output) -> None:
+    def hook(name: str) -> Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]:
+        def record(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
             peaks[name] = max(peaks[name], float(inputs[0].abs().max()))
         return record
 
@@ -421,7 +437,7 @@ def quantize_inputs_of(model: nn.Module, scales: dict[str, float], bits: int) ->
     (the weight-level network with the crossbars' input precision); remove them when done."""
     modules = dict(model.named_modules())
 
-    def hook(scale: float):
+    def hook(scale: float) -> Callable[[nn.Module, tuple[torch.Tensor, ...]], tuple[torch.Tensor, ...]]:
         return lambda _module, args: (quantize_inputs(args[0], scale, bits) * scale, *args[1:])
 
     return [modules[name].register_forward_pre_hook(hook(scale)) for name, scale in scales.items()]
@@ -431,12 +447,13 @@ def quantize_inputs_of(model: nn.Module, scales: dict[str, float], bits: int) ->
 
 
 @torch.no_grad()
-def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, bar=None, task=None) -> float:
+def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+              bar: Progress | None = None, task: TaskID | None = None) -> float:
     model.eval()
     correct = 0
     for start in range(0, len(x), batch_size):
         correct += int((model(x[start:start + batch_size]).argmax(1) == y[start:start + batch_size]).sum())
-        if bar is not None:
+        if bar is not None and task is not None:
             bar.advance(task, min(batch_size, len(x) - start))
     return correct / max(len(x), 1)
 

@@ -68,7 +68,7 @@ def tile_fault_codes(
     for tile in tiles:
         shape = arrays + (len(tile.rows), len(tile.cols))
         codes = draw_cell_faults(shape, rates, rng, slice_index=slice_index, slice_axis=1)
-        if lines is not None:
+        if lines is not None and line_rng is not None:   # both or neither (checked above)
             codes = merge_faults(codes, draw_line_faults(shape, lines, line_rng, slice_index))
         out.append(codes)
     return out

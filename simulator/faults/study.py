@@ -29,7 +29,7 @@ class FaultStudy:
     bit_true: bool = False
 
     def points(self) -> list[FaultPoint]:
-        return [FaultPoint(**row) for row in self.summary.to_dict(orient="records")]
+        return [FaultPoint.model_validate(row) for row in self.summary.to_dict(orient="records")]
 
     def tolerable_rates(self, clean: float, drop: float = 0.01) -> dict[str, float]:
         """Per encoding, the rate at which the mean accuracy falls `drop` below `clean`."""

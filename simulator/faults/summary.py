@@ -105,5 +105,5 @@ def tolerable_rate(rates: np.ndarray, means: np.ndarray, clean: float, drop: flo
 
 def tolerable_rates(summary: pd.DataFrame, clean: float, drop: float = 0.01) -> dict[str, float]:
     """tolerable_rate per encoding of a fault-study summary."""
-    return {encoding: tolerable_rate(group["rate"].to_numpy(), group["mean"].to_numpy(), clean, drop)
+    return {str(encoding): tolerable_rate(group["rate"].to_numpy(), group["mean"].to_numpy(), clean, drop)
             for encoding, group in summary.groupby("encoding", sort=False)}

@@ -17,6 +17,7 @@ event model (simulator.hardware.engine), its energy counted from what ran.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -27,11 +28,13 @@ from simulator.hardware.chip.spec import ChipSpec
 from simulator.hardware.demand import LayerDemand
 from simulator.hardware.engine import CopyPlan, EngineResult, EngineSetup, LayerWork, closed_form, simulate
 from simulator.hardware.placement import ChipTooSmall, place, replicate
-from simulator.lowering.dataflow import Dataflow, window_needs
+from simulator.lowering.dataflow import Dataflow, LayerGeometry, window_needs
 from simulator.mapping.encoding import get_encoding
 from simulator.mapping.slicing import top_level
 
 SizingPolicy = Literal["fixed", "fit", "iso-area"]
+# Components that belong to an array (its periphery): power gating switches them off with it.
+ARRAY_PERIPHERY = ("array", "bitline", "dac", "sample_hold", "adc", "shift_add", "composition_tree")
 PHASE_EVENTS = ("array_cell_reads", "array_conductance_us", "bitline_charges", "dac_drives", "sample_holds",
                 "adc_conversions", "shift_adds", "tree_compositions")
 
@@ -71,7 +74,7 @@ class LayerPlan:
         r, a, p = self.read_ns, self.adc_ns, self.phases
         return r + a + (p - 1) * max(r, a) + self.post_ns
 
-    # The protocol placement.replicate / place use (as LayerCost did).
+    # What placement.replicate and place ask of a layer (placement.LayerCost).
     @property
     def vectors(self) -> int:
         return self.windows
@@ -119,13 +122,14 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         per_phase["array_conductance_us"] = cells * g_off + (g_on - g_off) / level * float(demand.tile_levels.sum())
     else:
         per_phase["array_cell_reads"] = cells
-    # The busiest ADC: an array's conversions over its ADCs, or, where one ADC serves several
-    # arrays, the conversions of the arrays it serves.
-    per_array = -(-conv_t // np.maximum(arrays_t, 1)) if packing != "across-arrays" else c * (per_pol // pol or 1)
+    # The busiest ADC: a tile's conversions spread over its arrays (an analog-subtracted pair of
+    # arrays converts once per column), then over an array's ADCs, or, where one ADC serves several
+    # arrays, gathered from the arrays it serves.
+    per_array = conv_t / np.maximum(arrays_t, 1)
     if spec.adcs_per_array:
-        per_adc = -(-per_array // spec.adcs_per_array)
+        per_adc = np.ceil(per_array / spec.adcs_per_array)
     else:
-        per_adc = per_array * spec.arrays_per_adc
+        per_adc = np.ceil(per_array * min(spec.arrays_per_adc, int(arrays_t.max()) if arrays_t.size else 1))
     busiest = int(per_adc.max()) if per_adc.size else 0
     regs = spec.index_registers
     reordered = demand.index_bits > 0       # grid strategies place tiles where they are: no registers
@@ -138,6 +142,19 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         read_ns=spec.read_ns if demand.tiles else 0.0, adc_ns=busiest * spec.adc.convert_latency_ns(),
         post_ns=(spec.shift_add.op_latency_ns() if demand.tiles else 0.0), phases=spec.phases,
         macs=demand.macs, nonzeros=demand.nonzeros)
+
+
+def kept_share(consumer: LayerGeometry, producer: LayerGeometry, consumer_plan: LayerPlan,
+               producer_plan: LayerPlan) -> float:
+    """Share of a producer's outputs the consumer's buffer keeps: pooling between them reduces
+    them as they arrive (k x k pooling keeps 1 / k^2, the buffer holds the pooled map, as ISAAC's
+    line buffers do); a linear consumer keeps its input vector out of the producer's whole map."""
+    if consumer.kind == "conv" and producer.kind == "conv":
+        produced = producer.out_hw[0] * producer.out_hw[1]
+        read = consumer.in_hw[0] * consumer.in_hw[1]
+        return min(1.0, read / produced) if produced else 1.0
+    produced_bits = producer_plan.windows * producer_plan.out_bits
+    return min(1.0, consumer_plan.in_bits / produced_bits) if produced_bits else 1.0
 
 
 def tiles_needed(plans: list[LayerPlan], arrays_per_tile: int) -> int:
@@ -169,7 +186,7 @@ def fit_check(plans: list[LayerPlan], spec: ChipSpec) -> None:
             f"{need_tiles - spec.tiles} tiles ({need_arrays / spec.arrays - 1:.0%} more arrays); use sizing `fit`")
 
 
-def link_route(spec: ChipSpec):
+def link_route(spec: ChipSpec) -> Callable[[int, int], tuple[int, ...]]:
     """Link ids between two tiles of the chip's network (each direction of a link its own id)."""
     net = spec.network
     routers = net.routers()
@@ -241,6 +258,8 @@ class LayerRow:
     read_ns: float
     macs: int
     nonzeros: int
+    events: dict[str, float] = field(default_factory=dict)          # per inference, by event
+    energies: dict[str, float] = field(default_factory=dict)        # dynamic pJ per inference, by component
 
 
 @dataclass
@@ -276,6 +295,7 @@ class ChipResult:
     layers: list[LayerRow] = field(default_factory=list)
     peak_buffer_bytes: float = 0.0
     buffer_bytes_per_tile: float = 0.0
+    traced: bool = True
 
     @property
     def per_image_ns(self) -> float:
@@ -304,7 +324,7 @@ class ChipResult:
 
 def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, encoding: str, weight_bits: int,
              packing: str, polarity: str, r_on_ohm: float, r_off_ohm: float, sizing: Sizing = Sizing(),
-             images: int | None = None, aggregate: bool = True) -> ChipResult:
+             images: int | None = None, aggregate: bool = True, power_gating: str = "none") -> ChipResult:
     """Size the chip, place the copies, simulate, and cost what ran."""
     if [d.name for d in demands] != [g.name for g in flow.layers]:
         raise ValueError("the mapped layers and the dataflow's layers differ")
@@ -315,30 +335,50 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
         spec = _resize(spec, tiles)
     fit_check(plans, spec)
     execution = spec.execution
-    counts = replicate(plans, spec.arrays, execution, sizing.replicate)   # type: ignore[arg-type]
-    replicas = place(plans, counts, spec.arrays_per_tile)                 # type: ignore[arg-type]
+    # Replicas fill the chip (fixed, iso-area), or exactly the budget fit granted: arrays left over
+    # in fit's last tile stay empty, so fit chips of different tile sizes get the same replicas.
+    needed = sum(p.arrays for p in plans)
+    budget = spec.arrays if sizing.policy != "fit" else min(spec.arrays, int(needed * (1.0 + sizing.replica_budget)))
+    counts = replicate(plans, budget, execution, sizing.replicate)
     images = images or (3 if execution == "pipelined" else 1)
-
     works = []
     for i, (plan, geo) in enumerate(zip(plans, flow.layers)):
         needs = [window_needs(geo, flow.layers[p]) for p in flow.producers[i]]
+        kept = tuple(kept_share(geo, flow.layers[p], plan, plans[p]) for p in flow.producers[i])
         works.append(LayerWork(plan.name, plan.windows, flow.producers[i], tuple(n[1] for n in needs),
                                tuple(n[0] for n in needs), plan.in_bits, plan.out_bits, plan.read_ns, plan.adc_ns,
-                               plan.phases, plan.post_ns))
-    copies = [CopyPlan(r.layer, r.index, counts[r.layer], r.home) for r in replicas]
-    # A tile's eDRAM is shared by the input buffers of the copies whose home it is.
-    sharing: dict[int, int] = {}
-    for copy in copies:
-        sharing[copy.tile] = sharing.get(copy.tile, 0) + 1
-    room = spec.buffer.capacity_bytes * 8.0
-    setup = EngineSetup(works, copies, [room / sharing[copy.tile] for copy in copies],
-                        port_bits_per_ns=spec.buffer.bits_per_ns, link_bits_per_ns=spec.network.link_bits_per_ns,
-                        hop_ns=spec.network.hop_latency_ns, route=link_route(spec), execution=execution,
-                        images=images, aggregate=aggregate)
-    sim = simulate(setup)
+                               plan.phases, plan.post_ns, kept))
+
+    def run(counts: list[int]) -> tuple[EngineResult, EngineSetup]:
+        replicas = place(plans, counts, spec.arrays_per_tile)
+        copies = [CopyPlan(r.layer, r.index, counts[r.layer], r.home) for r in replicas]
+        # A tile's eDRAM is shared by the input buffers of the copies whose home it is.
+        sharing: dict[int, int] = {}
+        for copy in copies:
+            sharing[copy.tile] = sharing.get(copy.tile, 0) + 1
+        room = spec.buffer.capacity_bytes * 8.0
+        setup = EngineSetup(works, copies, [room / sharing[copy.tile] for copy in copies],
+                            port_bits_per_ns=spec.buffer.bits_per_ns, link_bits_per_ns=spec.network.link_bits_per_ns,
+                            hop_ns=spec.network.hop_latency_ns, route=link_route(spec), execution=execution,
+                            images=images, aggregate=aggregate)
+        return simulate(setup), setup
+
+    sim, setup = run(counts)
+    if any(n > 1 for n in counts):
+        # The planner chose replicas by the closed form, which knows no buffer, port or link
+        # contention; keep them only if the event model confirms they pay.
+        alone = [1] * len(plans)
+        sim_alone, setup_alone = run(alone)
+
+        def per_image(result: EngineResult) -> float:
+            done = result.image_done_ns
+            return done[-1] - done[-2] if execution == "pipelined" and len(done) > 1 else done[0]
+
+        if per_image(sim_alone) < per_image(sim):
+            counts, sim, setup = alone, sim_alone, setup_alone
     closed = closed_form(setup)
     return _cost(plans, counts, spec, sim, closed.sequential_ns if execution != "pipelined" else closed.interval_ns,
-                 closed.layer_ns, sizing, images)
+                 closed.layer_ns, sizing, images, power_gating)
 
 
 def _resize(spec: ChipSpec, tiles: int) -> ChipSpec:
@@ -347,7 +387,7 @@ def _resize(spec: ChipSpec, tiles: int) -> ChipSpec:
 
 
 def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: EngineResult, closed_ns: float,
-          closed_layers: list[float], sizing: Sizing, images: int) -> ChipResult:
+          closed_layers: list[float], sizing: Sizing, images: int, power_gating: str) -> ChipResult:
     execution = spec.execution
     latency = sim.image_done_ns[0]
     interval = (sim.image_done_ns[-1] - sim.image_done_ns[-2]) if images > 1 else latency
@@ -369,28 +409,47 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
                                    for (src, dst), bits in sim.traffic.items()) / images
     stored = sum(p.index_bits_stored * n for p, n in zip(plans, counts))
     seconds = per_image * 1e-9
+    # Array-instance-seconds that leak: every array for the whole time, or (power gating) the arrays
+    # holding weights, while their layer runs (layer-sequential) or all the time (pipelined).
+    if power_gating == "none":
+        array_seconds = spec.arrays * seconds
+    elif execution == "pipelined":
+        array_seconds = sum(p.arrays * n for p, n in zip(plans, counts)) * seconds
+    else:
+        array_seconds = sum(p.arrays * n * (sim.layer_end_ns[i] - sim.layer_start_ns[i]) * 1e-9
+                            for i, (p, n) in enumerate(zip(plans, counts)))
     rows = []
     for comp in spec.components(stored):
         n = float(events.get(comp.event, 0.0))
+        if comp.name in ARRAY_PERIPHERY and spec.arrays:
+            static = comp.leakage_mw * comp.instances / spec.arrays * array_seconds * 1e9
+        else:
+            static = comp.static_energy_pj(seconds)
         rows.append(ComponentRow(comp.name, comp.event, n, comp.energy_pj, n * comp.energy_pj,
-                                 comp.static_energy_pj(seconds), comp.leakage_total_mw, comp.instances,
-                                 comp.area_total_um2))
+                                 static, comp.leakage_total_mw, comp.instances, comp.area_total_um2))
     dynamic = sum(r.dynamic_pj for r in rows)
     static = sum(r.static_pj for r in rows)
     energy = dynamic + static
     area_mm2 = sum(r.area_um2 for r in rows) * 1e-6
-    by_event = {r.event: r.energy_per_event_pj for r in rows}
     layer_rows = []
+    by_name = {r.event: r for r in rows}
     for i, (plan, n) in enumerate(zip(plans, counts)):
         reads = sim.phases[i] / images
-        dyn = sum(reads * plan.per_phase[k] * by_event.get(k, 0.0) for k in PHASE_EVENTS)
-        dyn += sim.windows[i] / images * (plan.index_bits * by_event.get("index_bits", 0.0)
-                                          + plan.in_bits * by_event.get("bus_bits", 0.0))
-        layer_rows.append(LayerRow(plan.name, plan.tiles, plan.arrays, n, plan.windows, int(reads), dyn,
-                                   sim.layer_start_ns[i], sim.layer_end_ns[i], closed_layers[i], plan.window_ns,
-                                   plan.adc_ns, plan.read_ns, plan.macs, plan.nonzeros))
+        windows = sim.windows[i] / images
+        counted = {k: reads * plan.per_phase[k] for k in PHASE_EVENTS}
+        counted["index_bits"] = windows * plan.index_bits
+        counted["bus_bits"] = windows * plan.in_bits
+        energies = {row.name: counted.get(row.event, 0.0) * row.energy_per_event_pj for row in by_name.values()
+                    if row.event in counted}
+        layer_rows.append(LayerRow(plan.name, plan.tiles, plan.arrays, n, plan.windows, int(reads),
+                                   float(sum(energies.values())), sim.layer_start_ns[i], sim.layer_end_ns[i],
+                                   closed_layers[i], plan.window_ns, plan.adc_ns, plan.read_ns, plan.macs,
+                                   plan.nonzeros, counted, energies))
+
     def adcs_of(plan: LayerPlan) -> float:
-        return plan.arrays * spec.adcs_per_array if spec.adcs_per_array else math.ceil(plan.arrays / spec.arrays_per_adc)
+        if spec.adcs_per_array:
+            return plan.arrays * spec.adcs_per_array
+        return math.ceil(plan.arrays / spec.arrays_per_adc)
 
     busy_arrays = sum(sim.phases[i] / images * p.read_ns * p.arrays for i, p in enumerate(plans))
     # An upper bound: every ADC of a copy busy as long as its busiest one.

@@ -87,13 +87,14 @@ def save_demands(path: Path, demands: list[LayerDemand], meta: dict[str, Any]) -
 
     arrays = {"meta": np.frombuffer(json.dumps(meta, sort_keys=True, default=str).encode(), dtype=np.uint8),
               "names": np.array([d.name for d in demands]),
-              "scalars": np.array([[getattr(d, k) for k in _SCALARS] for d in demands], dtype=np.int64).reshape(-1, len(_SCALARS)),
+              "scalars": np.array([[getattr(d, k) for k in _SCALARS] for d in demands],
+                                  dtype=np.int64).reshape(-1, len(_SCALARS)),
               "offsets": np.cumsum([0] + [d.tiles for d in demands]).astype(np.int64)}
     for key in ("tile_rows", "tile_cols", "tile_levels"):
         arrays[key] = np.concatenate([getattr(d, key) for d in demands]) if demands else np.zeros(0, np.int64)
     with atomic_replace(path) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **arrays)   # type: ignore[arg-type]  # numpy's stub types **kwds as bool
 
 
 def load_demands(path: Path) -> list[LayerDemand]:

@@ -24,9 +24,10 @@ producers' maps under its band. Every copy has an input buffer in its tile's eDR
    outputs have not arrived there yet) stalls until the consumer has finished the windows that read
    the oldest outputs. The layer-sequential chip keeps whole maps (no room limit).
 
-Links are held wormhole-style: a transfer takes every link of its route at once for
-hops x hop_ns + bits / link bandwidth, in one global order of link ids (no two transfers can each
-hold a link the other waits for). Waits are recorded per resource class: arrays (a window's inputs
+A transfer reserves every link of its route for one span, hops x hop_ns + bits / link
+bandwidth, starting when the last of them is free (circuit-style: it never holds one link while
+waiting for another). Ports and links are first-come first-served servers kept as "free from"
+times, one event per use. Waits are recorded per resource class: arrays (a window's inputs
 were there while its copy was busy; pipelined only: in a layer-sequential chip every window of a
 layer is ready when the layer starts), adcs, buffer ports, buffer space (a stalled producer) and
 network.
@@ -64,6 +65,11 @@ class LayerWork:
     adc_ns: float                             # one phase's conversions on the copy's busiest converter
     phases: int                               # bit-serial input phases per window
     post_ns: float = 0.0                      # shift-and-add or composition after the last conversion
+    kept: tuple[float, ...] = ()              # per producer: share of its outputs this layer's buffer
+                                              # keeps (1 / k^2 where k x k pooling lies between; default 1)
+
+    def kept_share(self, slot: int) -> float:
+        return self.kept[slot] if slot < len(self.kept) else 1.0
 
     @property
     def compute_ns(self) -> float:
@@ -199,8 +205,8 @@ def _check_room(setup: EngineSetup, rooms: Sequence[float | None]) -> None:
         first, last = plan.band(layer.windows)
         if first >= last:
             continue
-        span = sum((hi[first:last] - lo[first:last] + 1) * layers[p].out_bits
-                   for p, hi, lo in zip(layer.producers, layer.need_hi, layer.need_lo))
+        span = sum((hi[first:last] - lo[first:last] + 1) * layers[p].out_bits * layer.kept_share(slot)
+                   for slot, (p, hi, lo) in enumerate(zip(layer.producers, layer.need_hi, layer.need_lo)))
         widest = float(np.max(span))
         if widest > room + 1e-9:
             raise BufferTooSmall(f"layer {layer.name}: one window reads {widest / 8:.0f} bytes of its inputs at "
@@ -224,7 +230,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
         copies_of[plan.layer].append(q)
 
     progress = [_Progress(env, layer.windows * images) for layer in layers]
-    ports = {t: simpy.Resource(env, capacity=1) for t in {plan.tile for plan in setup.copies}}
+    port_free = {t: 0.0 for t in {plan.tile for plan in setup.copies}}   # when each port is next free
     boxes = [simpy.Container(env, capacity=room, init=room) if room is not None else None for room in rooms]
     # inbox[q][slot]: what consumer copy q reads of its producer in `slot`.
     inbox: list[list[_Inbox]] = []
@@ -243,10 +249,11 @@ def simulate(setup: EngineSetup) -> EngineResult:
     for c, layer in enumerate(layers):
         for slot in range(len(layer.producers)):
             qs = sorted(copies_of[c], key=lambda q: setup.copies[q].index)
-            receivers[c, slot] = (qs, np.array([inbox[q][slot].lo for q in qs]), np.array([inbox[q][slot].hi for q in qs]))
+            receivers[c, slot] = (qs, np.array([inbox[q][slot].lo for q in qs]),
+                                  np.array([inbox[q][slot].hi for q in qs]))
 
     peak = [0.0] * len(setup.copies)
-    links: dict[int, simpy.Resource] = {}
+    link_free: dict[int, float] = {}            # when each link is next free
     groups: dict[int, simpy.Resource] = {}
     waits = dict.fromkeys(WAIT_CLASSES, 0.0)
     busy = dict.fromkeys(WAIT_CLASSES, 0.0)
@@ -273,33 +280,36 @@ def simulate(setup: EngineSetup) -> EngineResult:
             yield env.timeout(duration)
         counts["events"] += 2
 
+    def use_port(tile: int, duration: float) -> Generator[Any, Any, None]:
+        """The tile's buffer port as a first-come first-served server: service starts when it is
+        free (the same times as a simpy Resource of capacity 1, in one event instead of two)."""
+        start = max(env.now, port_free[tile])
+        waits["buffer_ports"] += start - env.now
+        busy["buffer_ports"] += duration
+        port_free[tile] = start + duration
+        counts["events"] += 1
+        yield env.timeout(start + duration - env.now)
+
     def transfer(src: int, dst: int, bits: float) -> Generator[Any, Any, None]:
+        """Reserve every link of the route for one span, from when the last of them is free."""
         if src == dst or bits <= 0:
             return
         route = routes.get((src, dst))
         if route is None:
-            route = routes[src, dst] = tuple(sorted(setup.route(src, dst)))
+            route = routes[src, dst] = tuple(setup.route(src, dst))
         if not route:
             return
-        asked = env.now
-        requests = []
-        for link in route:
-            resource = links.get(link)
-            if resource is None:
-                resource = links[link] = simpy.Resource(env, capacity=1)
-            request = resource.request()
-            requests.append((resource, request))
-            yield request
-        waits["network"] += env.now - asked
         duration = len(route) * setup.hop_ns + bits / setup.link_bits_per_ns
+        start = max(env.now, max(link_free.get(link, 0.0) for link in route))
+        for link in route:
+            link_free[link] = start + duration
+        waits["network"] += start - env.now
         busy["network"] += duration * len(route)
         counts["bit_hops"] += bits * len(route)
         counts["bits"] += bits
         traffic[src, dst] = traffic.get((src, dst), 0.0) + bits
-        counts["events"] += len(route) + 1
-        yield env.timeout(duration)
-        for resource, request in requests:
-            resource.release(request)
+        counts["events"] += 1
+        yield env.timeout(start + duration - env.now)
 
     def deliver(q: int, slot: int, window: int, src: int, bits: float) -> Generator[Any, Any, None]:
         """Producer window `window` (global) into consumer copy q's buffer: in raster order and
@@ -318,7 +328,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
             waits["buffer_space"] += env.now - asked
         target = setup.copies[q].tile
         yield from transfer(src, target, bits)
-        yield from hold(ports[target], bits / setup.port_bits_per_ns, "buffer_ports")
+        yield from use_port(target, bits / setup.port_bits_per_ns)
         counts["written"] += bits
         if entry.arrived is not None:
             entry.arrived.advance(entry.ordinal(window) + 1)
@@ -337,7 +347,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
             if keep_from <= entry.freed:
                 continue
             held = entry.holds[entry.freed:keep_from]
-            room = float(held.sum()) * layers[layer.producers[slot]].out_bits
+            room = float(held.sum()) * layers[layer.producers[slot]].out_bits * layer.kept_share(slot)
             held[:] = False
             entry.freed = keep_from
             if room > 0:
@@ -398,7 +408,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
                     waits["arrays"] += reached - ready
                 if np.isnan(started[c]) and image == 0:
                     started[c] = env.now
-                yield from hold(ports[home], layer.in_bits / setup.port_bits_per_ns, "buffer_ports")
+                yield from use_port(home, layer.in_bits / setup.port_bits_per_ns)
                 counts["read"] += layer.in_bits
                 if not phase_events:
                     yield env.timeout(layer.compute_ns)
@@ -416,9 +426,10 @@ def simulate(setup: EngineSetup) -> EngineResult:
                     stop = int(np.searchsorted(lo, k, side="right"))
                     for target in qs[start:stop]:
                         sent = True
-                        yield from deliver(target, slot, g, home, layer.out_bits)
+                        yield from deliver(target, slot, g, home,
+                                           layer.out_bits * layers[consumer].kept_share(slot))
                 if not sent:   # the network's outputs (or outputs nobody reads) go to the own buffer
-                    yield from hold(ports[home], layer.out_bits / setup.port_bits_per_ns, "buffer_ports")
+                    yield from use_port(home, layer.out_bits / setup.port_bits_per_ns)
                     counts["written"] += layer.out_bits
                 progress[c].finish(g)
                 release(q, k + 1 if k + 1 < last else None, image)
@@ -468,10 +479,10 @@ def closed_form(setup: EngineSetup) -> ClosedFormTimes:
     them), nothing waiting for anything else; layer-sequential latency is their sum, a pipeline's
     interval in steady state their maximum (the slowest stage sets the pace)."""
     layers = setup.layers
-    consumers: list[list[int]] = [[] for _ in layers]
+    consumers: list[list[tuple[int, int]]] = [[] for _ in layers]
     for c, layer in enumerate(layers):
-        for p in layer.producers:
-            consumers[p].append(c)
+        for slot, p in enumerate(layer.producers):
+            consumers[p].append((c, slot))
     first_copy = {plan.layer: plan for plan in setup.copies if plan.index == 0}
     copies = [first_copy[c].copies if c in first_copy else 1 for c in range(len(layers))]
 
@@ -484,8 +495,9 @@ def closed_form(setup: EngineSetup) -> ClosedFormTimes:
     for c, layer in enumerate(layers):
         src = first_copy[c].tile if c in first_copy else 0
         t = layer.in_bits / setup.port_bits_per_ns + layer.compute_ns
-        targets = [first_copy[d].tile for d in consumers[c] if d in first_copy] or [src]
-        t += sum(move(src, dst, layer.out_bits) for dst in targets)
+        targets = [(first_copy[d].tile, layer.out_bits * layers[d].kept_share(slot))
+                   for d, slot in consumers[c] if d in first_copy] or [(src, layer.out_bits)]
+        t += sum(move(src, dst, bits) for dst, bits in targets)
         per_window.append(t)
         layer_ns.append(-(-layer.windows // max(copies[c], 1)) * t)
     return ClosedFormTimes(layer_ns, float(sum(layer_ns)), float(max(layer_ns, default=0.0)), per_window)

@@ -1,24 +1,26 @@
-"""The hardware stage: mapped layers -> placement -> event simulation -> energy, latency, area.
+"""The hardware stage's typed result: one mapped network on one chip (design.md stage 6).
 
-`evaluate` runs the event model and the closed form side by side and returns tables per layer
-and per component (design.md stage 6; the report's energy, latency and area come from here).
+`evaluate` resolves the chip at the mapping's crossbar size (simulator.hardware.chip.spec), sizes
+it by the study's policy, runs the event model (simulator.hardware.chip_model, engine) and returns
+the summary, the components and the layers; the report's energy, latency and area come from here.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config.hardware import HardwareConfig
-from simulator.hardware.closed_form import closed_form
-from simulator.hardware.components import EVENTS, chip_components, geometry
-from simulator.hardware.costs import layer_cost
+from simulator.hardware.chip.spec import chip_spec
+from simulator.hardware.chip_model import ChipResult, Sizing
+from simulator.hardware.chip_model import evaluate as run_chip
 from simulator.hardware.demand import LayerDemand
-from simulator.hardware.events import simulate
-from simulator.hardware.placement import place, replicate
+from simulator.hardware.engine import WAIT_CLASSES
+from simulator.lowering.dataflow import Dataflow
 
 
 class ChipSummary(BaseModel):
@@ -28,6 +30,7 @@ class ChipSummary(BaseModel):
 
     hardware: str = Field(description="Hardware description's name")
     execution: str = Field(description="layer-sequential or pipelined")
+    sizing: str = Field(description="How the chip was sized: fixed, fit or iso-area")
     crossbar_size: int = Field(description="Array size N (cells per side)")
     images_simulated: int = Field(description="Images the event model ran")
     tiles: int = Field(description="Tiles on the chip")
@@ -35,22 +38,34 @@ class ChipSummary(BaseModel):
     arrays_chip: int = Field(description="Arrays on the chip")
     arrays_mapped: int = Field(description="Arrays the mapping occupies (one copy of every layer)")
     arrays_with_replicas: int = Field(description="Arrays occupied with the layers' replicas")
+    adc_bits: int = Field(description="ADC resolution at this N (ISAAC's rule, capped, or the file's)")
+    cycle_ns: float = Field(description="Slowest per-phase stage: max(array read, conversions of one read) (ns)")
     energy_per_inference_pj: float = Field(description="Dynamic plus static energy per inference (pJ)")
-    dynamic_energy_pj: float = Field(description="Energy of the events (pJ)")
-    static_energy_pj: float = Field(description="Leakage over the time per inference (pJ)")
+    dynamic_energy_pj: float = Field(description="Energy of the events that ran (pJ)")
+    static_energy_pj: float = Field(description="Leakage over the time per image: buffers, routers, bus, registers "
+                                                "always; array periphery as chip.power_gating says (pJ)")
     latency_ns: float = Field(description="One image through every layer, event model (ns)")
-    latency_cycles: float = Field(description="latency_ns in chip cycles")
+    latency_cycles: float = Field(description="latency_ns in cycles of cycle_ns")
     interval_ns: float = Field(description="Between finished images in steady state (ns)")
     inferences_per_second: float = Field(description="1 / time per image")
-    latency_closed_form_ns: float = Field(description="Latency of the closed form (ns)")
-    interval_closed_form_ns: float = Field(description="Interval of the closed form (ns)")
-    contention_wait_ns: float = Field(description="Time spent waiting for shared buffers, buses and ports (ns)")
+    latency_closed_form_ns: float = Field(description="Closed form without contention: sequential latency or "
+                                                      "pipeline interval, as the chip executes (ns)")
+    interval_closed_form_ns: float = Field(description="Closed-form pipeline interval (slowest layer) (ns)")
+    contention_wait_ns: float = Field(description="Time windows spent waiting for shared resources, all classes (ns)")
+    waits_ns: dict[str, float] = Field(description="Waiting per resource class: arrays, adcs, buffer_ports, "
+                                                   "buffer_space, network (ns, summed over windows)")
     simulation_events: int = Field(description="simpy events processed")
+    power_mw: float = Field(description="Average power: energy per inference / time per image (mW)")
+    edp_uj_us: float = Field(description="Energy-delay product: energy per inference x latency (uJ x us)")
     tops_per_watt_dense_equivalent: float = Field(description="Dense operations per pJ (= TOPS/W)")
     tops_per_watt_nonzero: float = Field(description="Nonzero operations per pJ (= TOPS/W)")
+    tops_per_mm2: float = Field(description="Dense operations per second per mm^2 of chip (TOPS/mm^2)")
     area_mm2: float = Field(description="Chip area (mm^2)")
     array_utilization: float = Field(description="Busy array time / (time per image x arrays)")
-    adc_utilization: float = Field(description="Busy ADC time / (time per image x ADCs)")
+    adc_utilization: float = Field(description="Busy ADC time / (time per image x ADCs), an upper bound")
+    peak_buffer_bytes: float = Field(description="Most bytes one copy's input buffer held (pipelined chips)")
+    buffer_bytes_per_tile: float = Field(description="eDRAM per tile, shared by the copies on it (bytes)")
+    dataflow_traced: bool = Field(description="Layer producers from the module graph (else: the layer called before)")
 
     @property
     def per_image_ns(self) -> float:
@@ -59,7 +74,7 @@ class ChipSummary(BaseModel):
 
 
 class ComponentEnergy(BaseModel):
-    """One component of the chip per inference: events, energies and area."""
+    """One component of the chip per inference: events, energies, leakage and area."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -69,18 +84,22 @@ class ComponentEnergy(BaseModel):
     energy_per_event_pj: float = Field(description="pJ per event")
     dynamic_pj: float = Field(description="events x energy per event (pJ)")
     static_pj: float = Field(description="Leakage of every instance over the time per inference (pJ)")
+    leakage_mw: float = Field(description="Static power of every instance on the chip (mW)")
     instances: int = Field(description="Instances on the chip")
     area_um2: float = Field(description="Area of every instance (um^2)")
     energy_pj: float = Field(description="dynamic_pj + static_pj")
 
 
 class Comparison(BaseModel):
-    """One chip result against another, per inference."""
+    """One chip result against another, per inference; area and power beside every ratio."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     energy_efficiency: float = Field(description="The other's energy / this one's (x, higher is better)")
     speedup: float = Field(description="The other's time per image / this one's (x, higher is better)")
+    edp_improvement: float = Field(description="The other's energy-delay product / this one's (x)")
+    area_ratio: float = Field(description="This chip's area / the other's")
+    power_ratio: float = Field(description="This chip's average power / the other's")
 
 
 @dataclass(frozen=True)
@@ -94,99 +113,79 @@ class HardwareResult:
 
     def versus(self, other: HardwareResult) -> Comparison:
         """Energy efficiency (other's energy / mine) and speed-up (other's time / mine) per inference."""
+        me, them = self.summary, other.summary
         return Comparison(
-            energy_efficiency=other.summary.energy_per_inference_pj / self.summary.energy_per_inference_pj,
-            speedup=other.summary.per_image_ns / self.summary.per_image_ns)
+            energy_efficiency=them.energy_per_inference_pj / me.energy_per_inference_pj,
+            speedup=them.per_image_ns / me.per_image_ns,
+            edp_improvement=them.edp_uj_us / me.edp_uj_us if me.edp_uj_us else 0.0,
+            area_ratio=me.area_mm2 / them.area_mm2 if them.area_mm2 else 0.0,
+            power_ratio=me.power_mw / them.power_mw if them.power_mw else 0.0)
 
     def components_table(self) -> pd.DataFrame:
         return pd.DataFrame([c.model_dump() for c in self.components])
 
 
-def evaluate(demands: list[LayerDemand], hw: HardwareConfig, *, encoding: str, weight_bits: int, cell_bits: int,
-             size: int, images: int | None = None, replicate_layers: bool | None = None) -> HardwareResult:
-    """Place, simulate and cost `demands` on the chip `hw` built from N x N arrays (N = `size`).
+@dataclass(frozen=True)
+class ChipSetup:
+    """How one mapped network meets one chip: the mapping's encoding and bits, the array size, and
+    the study's sizing, execution and images."""
 
-    `images`: images simulated (default 1 layer-sequential, 2 pipelined, so the steady-state
-    interval is measured)."""
+    encoding: str
+    weight_bits: int
+    cell_bits: int
+    size: int
+    sizing: Sizing = Sizing()
+    execution: Literal["file", "layer-sequential", "pipelined"] = "file"
+    images: int | None = None
+
+
+def evaluate(demands: list[LayerDemand], flow: Dataflow, hw: HardwareConfig, setup: ChipSetup, *,
+             aggregate: bool = True) -> HardwareResult:
+    """Resolve the chip at `setup.size`, size it, place, simulate and cost `demands` on it."""
     clock = time.perf_counter()
-    execution = hw.chip.execution
-    images = images or (2 if execution == "pipelined" else 1)
-    geo = geometry(hw, size)
-    costs = [layer_cost(d, hw, geo, encoding, weight_bits, cell_bits) for d in demands]
-    counts = replicate(costs, geo.arrays, execution, hw.chip.replicate if replicate_layers is None else replicate_layers)
-    replicas = place(costs, counts, geo.arrays_per_tile)
-    placed_s = time.perf_counter() - clock
+    spec = chip_spec(hw, setup.size, cell_bits=setup.cell_bits)
+    if setup.execution != "file":
+        spec = replace(spec, execution=setup.execution)
+    result = run_chip(demands, flow, spec, encoding=setup.encoding, weight_bits=setup.weight_bits,
+                      packing=hw.array.packing, polarity=hw.composition.polarity, r_on_ohm=hw.array.r_on_ohm,
+                      r_off_ohm=hw.array.r_off_ohm, sizing=setup.sizing, images=setup.images, aggregate=aggregate,
+                      power_gating=hw.chip.power_gating)
+    seconds = time.perf_counter() - clock
+    return _typed(result, flow.traced, seconds)
 
-    clock = time.perf_counter()
-    sim = simulate(costs, replicas, geo.tiles, execution, images)
-    simulated_s = time.perf_counter() - clock
 
-    clock = time.perf_counter()
-    closed = closed_form(costs, counts, execution, images)
-    latency_ns = sim.image_done_ns[0]
-    interval_ns = (sim.image_done_ns[-1] - sim.image_done_ns[-2]) if images > 1 else latency_ns
-    if execution == "pipelined" and images > 1:
-        per_image_ns = interval_ns
-    else:
-        per_image_ns = latency_ns
-    # Event counts per inference, from what the event model executed.
-    per_layer_events = []
-    for i, cost in enumerate(costs):
-        ops, vectors = sim.ops[i] / images, sim.vectors[i] / images
-        per_layer_events.append({e: ops * cost.per_op.get(e, 0.0) + vectors * cost.per_vector.get(e, 0.0)
-                                 for e in EVENTS})
-    stored_index_bits = int(sum(d.index_bits * n for d, n in zip(demands, counts)))
-    components = chip_components(hw, geo, stored_index_bits)
-    seconds = per_image_ns * 1e-9
-
-    layer_rows = []
-    for i, (cost, demand, n) in enumerate(zip(costs, demands, counts)):
-        events = per_layer_events[i]
-        energies = {f"energy_{c.name}_pj": c.energy(events[c.event]) for c in components}
-        layer_rows.append({
-            "layer": cost.name, "tiles": cost.tiles, "arrays": cost.arrays, "replicas": n,
-            "arrays_with_replicas": cost.arrays * n, "vectors": cost.vectors, "phases": cost.phases,
-            "array_ops": float(sim.ops[i] / images), **events, **energies,
-            "energy_pj": float(sum(energies.values())),
-            "latency_event_ns": sim.layer_ns[i], "latency_closed_ns": closed.layer_ns[i],
-            "latency_event_cycles": sim.layer_ns[i] / hw.cycle_ns,
-            "read_ns": cost.read_ns, "adc_ns": cost.adc_ns, "vector_ns": cost.vector_ns,
-            "macs": cost.macs, "nonzeros": demand.nonzeros,
-        })
-    layers = pd.DataFrame(layer_rows)
-
-    component_rows = []
-    for c in components:
-        count = float(sum(e[c.event] for e in per_layer_events))
-        component_rows.append({"component": c.name, "event": c.event, "events": count,
-                               "energy_per_event_pj": c.energy_pj, "dynamic_pj": c.energy(count),
-                               "static_pj": c.static_energy(seconds), "instances": c.instances,
-                               "area_um2": c.area_total_um2})
-    table = pd.DataFrame(component_rows)
-    table["energy_pj"] = table["dynamic_pj"] + table["static_pj"]
-    energy_pj = float(table["energy_pj"].sum())
-    dense_ops = 2.0 * float(sum(c.macs for c in costs))
-    sparse_ops = 2.0 * float(sum(d.nonzeros * d.vectors for d in demands))
-    used_arrays = int(sum(c.arrays * n for c, n in zip(costs, counts)))
-    busy_array_ns = float(sum(sim.ops[i] / images * c.read_ns * c.arrays for i, c in enumerate(costs)))
-    busy_adc_ns = float(sum(sim.ops[i] / images * c.adc_ns * c.adcs for i, c in enumerate(costs)))
-    summary = ChipSummary(**{
-        "hardware": hw.name, "execution": execution, "crossbar_size": size, "images_simulated": images,
-        "tiles": geo.tiles, "arrays_per_tile": geo.arrays_per_tile, "arrays_chip": geo.arrays,
-        "arrays_mapped": int(sum(c.arrays for c in costs)), "arrays_with_replicas": used_arrays,
-        "energy_per_inference_pj": energy_pj,
-        "dynamic_energy_pj": float(table["dynamic_pj"].sum()), "static_energy_pj": float(table["static_pj"].sum()),
-        "latency_ns": latency_ns, "latency_cycles": latency_ns / hw.cycle_ns,
-        "interval_ns": interval_ns, "inferences_per_second": 1e9 / per_image_ns if per_image_ns else float("inf"),
-        "latency_closed_form_ns": closed.latency_ns, "interval_closed_form_ns": closed.interval_ns,
-        "contention_wait_ns": sim.wait_ns, "simulation_events": sim.events,
-        "tops_per_watt_dense_equivalent": dense_ops / energy_pj if energy_pj else 0.0,   # ops/pJ = TOPS/W
-        "tops_per_watt_nonzero": sparse_ops / energy_pj if energy_pj else 0.0,
-        "area_mm2": float(table["area_um2"].sum()) * 1e-6,
-        "array_utilization": busy_array_ns / (per_image_ns * geo.arrays) if per_image_ns else 0.0,
-        "adc_utilization": busy_adc_ns / (per_image_ns * geo.arrays * geo.adcs_per_array) if per_image_ns else 0.0,
-    })
-    timings = {"placement_seconds": placed_s, "simulation_seconds": simulated_s,
-               "energy_seconds": time.perf_counter() - clock}
-    return HardwareResult(summary, layers, [ComponentEnergy(**row) for row in table.to_dict(orient="records")],
-                          timings)
+def _typed(r: ChipResult, traced: bool, seconds: float) -> HardwareResult:
+    waits = {k: float(r.waits_ns.get(k, 0.0)) for k in WAIT_CLASSES}
+    summary = ChipSummary(
+        hardware=r.hardware, execution=r.execution, sizing=r.sizing, crossbar_size=r.crossbar_size,
+        images_simulated=r.images_simulated, tiles=r.tiles, arrays_per_tile=r.arrays_per_tile,
+        arrays_chip=r.arrays_chip, arrays_mapped=r.arrays_mapped, arrays_with_replicas=r.arrays_with_replicas,
+        adc_bits=r.adc_bits, cycle_ns=r.cycle_ns, energy_per_inference_pj=r.energy_pj,
+        dynamic_energy_pj=r.dynamic_pj, static_energy_pj=r.static_pj, latency_ns=r.latency_ns,
+        latency_cycles=r.latency_ns / r.cycle_ns if r.cycle_ns else 0.0, interval_ns=r.interval_ns,
+        inferences_per_second=r.inferences_per_second,
+        latency_closed_form_ns=r.closed_form_ns, interval_closed_form_ns=max((row.closed_form_ns for row in r.layers),
+                                                                            default=0.0),
+        contention_wait_ns=float(sum(waits.values())), waits_ns=waits, simulation_events=r.events,
+        power_mw=r.power_mw, edp_uj_us=r.energy_pj * 1e-6 * r.latency_ns * 1e-3,
+        tops_per_watt_dense_equivalent=r.tops_per_watt,
+        tops_per_watt_nonzero=r.nonzero_ops / r.energy_pj if r.energy_pj else 0.0,
+        tops_per_mm2=r.tops_per_mm2, area_mm2=r.area_mm2,
+        array_utilization=float(r.utilization["arrays"]), adc_utilization=float(r.utilization["adcs"]),
+        peak_buffer_bytes=r.peak_buffer_bytes, buffer_bytes_per_tile=r.buffer_bytes_per_tile,
+        dataflow_traced=traced)
+    components = [ComponentEnergy(component=c.name, event=c.event, events=c.events,
+                                  energy_per_event_pj=c.energy_per_event_pj, dynamic_pj=c.dynamic_pj,
+                                  static_pj=c.static_pj, leakage_mw=c.leakage_mw, instances=c.instances,
+                                  area_um2=c.area_um2, energy_pj=c.energy_pj) for c in r.components]
+    rows = []
+    for row in r.layers:
+        rows.append({"layer": row.name, "tiles": row.tiles, "arrays": row.arrays, "replicas": row.copies,
+                     "arrays_with_replicas": row.arrays * row.copies, "vectors": row.windows,
+                     "array_ops": float(row.array_reads), **row.events,
+                     **{f"energy_{name}_pj": value for name, value in row.energies.items()},
+                     "energy_pj": row.energy_pj, "latency_event_ns": row.end_ns - row.start_ns,
+                     "latency_closed_ns": row.closed_form_ns, "start_ns": row.start_ns, "end_ns": row.end_ns,
+                     "read_ns": row.read_ns, "adc_ns": row.adc_ns, "window_ns": row.window_ns,
+                     "macs": row.macs, "nonzeros": row.nonzeros})
+    return HardwareResult(summary, pd.DataFrame(rows), components, {"hardware_seconds": seconds})

@@ -12,9 +12,21 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from simulator.hardware.costs import LayerCost
+
+class LayerCost(Protocol):
+    """What placement needs of a layer: its arrays per copy, its windows and its time with n copies."""
+
+    @property
+    def arrays(self) -> int: ...
+
+    @property
+    def vectors(self) -> int: ...
+
+    def time_ns(self, replicas: int) -> float: ...
 
 
 class ChipTooSmall(ValueError):
@@ -39,7 +51,7 @@ def _next_useful(vectors: int, replicas: int) -> int | None:
     return math.ceil(vectors / (per - 1))
 
 
-def replicate(costs: list[LayerCost], budget: int, execution: str, enabled: bool = True) -> list[int]:
+def replicate(costs: Sequence[LayerCost], budget: int, execution: str, enabled: bool = True) -> list[int]:
     """Replicas per layer (at least one) under the chip's array budget."""
     needed = sum(c.arrays for c in costs)
     if needed > budget:
@@ -49,7 +61,7 @@ def replicate(costs: list[LayerCost], budget: int, execution: str, enabled: bool
         return counts
     free = budget - needed
     if execution == "layer-sequential":
-        heap = []
+        heap: list[tuple[float, int, int, int]] = []
 
         def push(i: int) -> None:
             cost = costs[i]
@@ -74,14 +86,14 @@ def replicate(costs: list[LayerCost], budget: int, execution: str, enabled: bool
     while True:
         slowest = max(range(len(costs)), key=lambda i: costs[i].time_ns(counts[i]))
         cost = costs[slowest]
-        target = _next_useful(cost.vectors, counts[slowest]) if cost.arrays else None
-        if target is None or (target - counts[slowest]) * cost.arrays > free:
+        step = _next_useful(cost.vectors, counts[slowest]) if cost.arrays else None
+        if step is None or (step - counts[slowest]) * cost.arrays > free:
             return counts
-        free -= (target - counts[slowest]) * cost.arrays
-        counts[slowest] = target
+        free -= (step - counts[slowest]) * cost.arrays
+        counts[slowest] = step
 
 
-def place(costs: list[LayerCost], counts: list[int], arrays_per_tile: int) -> list[Replica]:
+def place(costs: Sequence[LayerCost], counts: list[int], arrays_per_tile: int) -> list[Replica]:
     """Copies onto tiles in layer order, filling each tile's arrays before the next; a copy's
     vectors are its share of the layer's (the first copies take one more when they do not divide)."""
     replicas, cursor = [], 0

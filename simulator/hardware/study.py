@@ -20,8 +20,10 @@ import pandas as pd
 from simulator.cache import cache_dir, stable_key
 from simulator.config import Workload
 from simulator.config.hardware import HardwareConfig
+from simulator.hardware.chip_model import Sizing
 from simulator.hardware.demand import LayerDemand, layer_demand, load_demands, save_demands
-from simulator.hardware.model import HardwareResult, evaluate
+from simulator.hardware.model import ChipSetup, HardwareResult, evaluate
+from simulator.lowering.dataflow import Dataflow, dataflow
 from simulator.mapping.network import MappedNetwork, UtilizationHistogram, map_network
 from simulator.mapping.setup import MappingSetup
 
@@ -80,7 +82,13 @@ def mapping_key(workload: Workload, network: dict[str, Any], request: MappingReq
         mapping.pop("crossbar")
         mapping.pop("reorder")
     return stable_key({"network": network, "mapping": mapping, "size": request.size, "reorder": request.reorder,
-                       "cell_bits": request.setup(workload).cell_bits, "levels": request.levels})
+                       "cell_bits": request.setup(workload).cell_bits, "levels": request.levels,
+                       "stored": MAPPING_CACHE_VERSION})
+
+
+# What a cached mapping holds; a new version maps again instead of reading an entry without it.
+# 2: the network's dataflow (layer geometry and producers) for the event model's pipeline.
+MAPPING_CACHE_VERSION = 2
 
 
 def mapping_path(workload: Workload, key: str) -> Path:
@@ -95,6 +103,7 @@ class StoredMapping:
     demands: list[LayerDemand]
     table: pd.DataFrame            # MappedNetwork.table()
     histogram: UtilizationHistogram
+    flow: Dataflow                 # which outputs each layer's windows read (the pipeline)
 
 
 def load_mapping(workload: Workload, network: dict[str, Any], request: MappingRequest) -> StoredMapping | None:
@@ -104,7 +113,10 @@ def load_mapping(workload: Workload, network: dict[str, Any], request: MappingRe
         return None
     with np.load(path, allow_pickle=False) as stored:
         meta = json.loads(stored["meta"].tobytes().decode())
-    return StoredMapping(load_demands(path), pd.DataFrame(meta["layers"]), UtilizationHistogram(**meta["histogram"]))
+    if "dataflow" not in meta:
+        return None
+    return StoredMapping(load_demands(path), pd.DataFrame(meta["layers"]), UtilizationHistogram(**meta["histogram"]),
+                         Dataflow.from_dict(meta["dataflow"]))
 
 
 def compute_mapping(workload: Workload, network: dict[str, Any], request: MappingRequest, model: nn.Module,
@@ -113,18 +125,37 @@ def compute_mapping(workload: Workload, network: dict[str, Any], request: Mappin
     mapped = map_network(model, input_shape, request.setup(workload))
     table, histogram = mapped.table(), mapped.histogram()
     demands = [layer_demand(layer, mapped.setup, levels=request.levels) for layer in mapped.layers]
+    flow = dataflow(model, input_shape)
     save_demands(mapping_path(workload, mapping_key(workload, network, request)), demands,
                  {"layers": json.loads(table.to_json(orient="records")), "histogram": histogram.as_dict(),
+                  "dataflow": flow.as_dict(),
                   "request": {"label": request.label, "hardware": request.hardware.name, "size": request.size,
                               "reorder": request.reorder}})
-    return StoredMapping(demands, table, histogram)
+    return StoredMapping(demands, table, histogram, flow)
 
 
-def evaluate_request(workload: Workload, request: MappingRequest, stored: StoredMapping) -> HardwareResult:
-    """Energy, latency and area of one mapping on its chip."""
+def chip_setup(workload: Workload, request: MappingRequest, sizing: Sizing) -> ChipSetup:
+    """How the mapping of `request` meets its chip under the study's sizing and execution."""
     setup = request.setup(workload)
-    return evaluate(stored.demands, request.hardware, encoding=setup.encoding, weight_bits=setup.weight_bits,
-                    cell_bits=setup.cell_bits, size=request.size, images=workload.config.hardware_study.images)
+    study = workload.config.hardware_study
+    return ChipSetup(encoding=setup.encoding, weight_bits=setup.weight_bits, cell_bits=setup.cell_bits,
+                     size=request.size, sizing=sizing, execution=study.execution, images=study.images)
+
+
+def evaluate_request(workload: Workload, request: MappingRequest, stored: StoredMapping,
+                     sizing: Sizing | None = None) -> HardwareResult:
+    """Energy, latency and area of one mapping on its chip (default sizing: the study's, for fit
+    and fixed; iso-area needs the baseline's area, see hardware_study)."""
+    return evaluate(stored.demands, stored.flow, request.hardware,
+                    chip_setup(workload, request, sizing or study_sizing(workload)))
+
+
+def study_sizing(workload: Workload, area_um2: float | None = None) -> Sizing:
+    """The study's sizing rule; iso-area takes the area to fill, and the baseline chip of an
+    iso-area study is sized by fit."""
+    study = workload.config.hardware_study
+    policy = study.sizing if study.sizing != "iso-area" or area_um2 is not None else "fit"
+    return Sizing(policy=policy, replica_budget=study.replica_budget, area_um2=area_um2, replicate=study.replicate)
 
 
 @dataclass(frozen=True)
@@ -143,22 +174,34 @@ class HardwareStudy:
 
 
 def hardware_study(workload: Workload, mappings: list[tuple[MappingRequest, StoredMapping]]) -> HardwareStudy:
-    """Evaluate every requested mapping on its chip (`requests` order: the workload's first)."""
-    results = {request.label: evaluate_request(workload, request, stored) for request, stored in mappings}
+    """Evaluate every requested mapping on its chip (`requests` order: the workload's first). Under
+    iso-area the baseline chip is sized first (fit) and the others get its area."""
+    by_label = dict((request.label, (request, stored)) for request, stored in mappings)
+    results: dict[str, HardwareResult] = {}
+    area = None
+    if workload.config.hardware_study.sizing == "iso-area" and "baseline" in by_label:
+        request, stored = by_label["baseline"]
+        results["baseline"] = evaluate_request(workload, request, stored, study_sizing(workload))
+        area = results["baseline"].summary.area_mm2 * 1e6
+    for label, (request, stored) in by_label.items():
+        if label not in results:
+            results[label] = evaluate_request(workload, request, stored, study_sizing(workload, area))
     return HardwareStudy(results["workload"], results.get("dense"), results.get("baseline"))
 
 
-def energy_by_layer(mapped: MappedNetwork, hardware: HardwareConfig) -> list[dict[str, Any]]:
+def energy_by_layer(mapped: MappedNetwork, hardware: HardwareConfig, flow: Dataflow) -> list[dict[str, Any]]:
     """Per layer of `mapped`: its energy per inference (its events' energy plus its share of the
-    static energy, in proportion to its dynamic energy), its event-model latency and its arrays
-    on `hardware` built from arrays of the mapping's tile size (seed 004 Fig. 8, `resim map --energy`)."""
+    chip's buffer, network and static energy, in proportion to its dynamic energy), its event-model
+    time and its arrays on `hardware` built from arrays of the mapping's tile size, sized to fit
+    (seed 004 Fig. 8, `resim map --energy`)."""
     levels = hardware.array.read_energy_model == "conductance"
     setup = mapped.setup
-    result = evaluate([layer_demand(layer, setup, levels=levels) for layer in mapped.layers], hardware,
-                      encoding=setup.encoding, weight_bits=setup.weight_bits, cell_bits=setup.cell_bits,
-                      size=setup.size)
+    result = evaluate([layer_demand(layer, setup, levels=levels) for layer in mapped.layers], flow, hardware,
+                      ChipSetup(encoding=setup.encoding, weight_bits=setup.weight_bits, cell_bits=setup.cell_bits,
+                                size=setup.size, sizing=Sizing(policy="fit")))
     summary = result.summary
-    return [{"energy_pj": row["energy_pj"] + summary.static_energy_pj * (
-                row["energy_pj"] / max(summary.dynamic_energy_pj, 1e-30)),
+    own = float(result.layers["energy_pj"].sum())
+    rest = summary.energy_per_inference_pj - own
+    return [{"energy_pj": row["energy_pj"] + rest * (row["energy_pj"] / max(own, 1e-30)),
              "latency_ns": row["latency_event_ns"], "arrays": row["arrays"]}
             for _, row in result.layers.iterrows()]

@@ -15,10 +15,13 @@ every layer reads the layer called before it, which is exact for chains and says
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:   # torch only where a network is traced: the mapping cache's copy needs none
+    import torch
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,33 @@ class Dataflow:
     producers: tuple[tuple[int, ...], ...]
     traced: bool
 
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-able content (the mapping cache stores it beside the mapping)."""
+        return {"traced": self.traced, "producers": [list(p) for p in self.producers],
+                "layers": [{"name": g.name, "kind": g.kind, "in_hw": list(g.in_hw), "out_hw": list(g.out_hw),
+                            "kernel": list(g.kernel), "stride": list(g.stride), "padding": list(g.padding),
+                            "dilation": list(g.dilation)} for g in self.layers]}
 
-def _pair(value: int | tuple[int, ...]) -> tuple[int, int]:
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Dataflow:
+        def pair(values: list[int]) -> tuple[int, int]:
+            return int(values[0]), int(values[1])
+
+        layers = tuple(LayerGeometry(str(g["name"]), str(g["kind"]), pair(g["in_hw"]), pair(g["out_hw"]),
+                                     pair(g["kernel"]), pair(g["stride"]), pair(g["padding"]), pair(g["dilation"]))
+                       for g in data["layers"])
+        return cls(layers, tuple(tuple(int(i) for i in p) for p in data["producers"]), bool(data["traced"]))
+
+
+def _pair(value: int | tuple[int, ...] | Any) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[-1]))
 
 
 def layer_geometry(model: nn.Module, input_shape: tuple[int, int, int]) -> list[LayerGeometry]:
     """Geometry of every Conv2d / Linear of `model` for one input of shape (C, H, W), in call order
     (the order of simulator.lowering.layers.lower_network)."""
+    from torch import nn
+
     found: dict[str, LayerGeometry] = {}
     names = {module: name for name, module in model.named_modules()}
 
@@ -72,22 +94,17 @@ def layer_geometry(model: nn.Module, input_shape: tuple[int, int, int]) -> list[
             positions = int(np.prod(output.shape[1:-1])) if output.dim() > 2 else 1
             found[name] = LayerGeometry(name, "linear", (1, 1), (positions, 1))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    from simulator.lowering.layers import run_with_layer_hooks
+
+    run_with_layer_hooks(model, input_shape, hook)
     return list(found.values())
 
 
 def traced_producers(model: nn.Module, names: list[str]) -> list[tuple[int, ...]] | None:
     """Per layer (by `names`, call order), the indices of the nearest Conv2d / Linear layers
     upstream of its input in the module graph; None when the model cannot be traced."""
+    import torch.fx
+
     try:
         graph = torch.fx.symbolic_trace(model).graph
     except Exception:   # noqa: BLE001 - any tracing failure means: fall back to call order
@@ -118,11 +135,10 @@ def dataflow(model: nn.Module, input_shape: tuple[int, int, int]) -> Dataflow:
     """The geometry and producers of every Conv2d / Linear layer of `model`."""
     layers = layer_geometry(model, input_shape)
     names = [g.name for g in layers]
-    producers = traced_producers(model, names)
-    traced = producers is not None and all(p < i for i, ps in enumerate(producers) for p in ps)
-    if not traced:
-        producers = [(i - 1,) if i else () for i in range(len(layers))]
-    return Dataflow(tuple(layers), tuple(tuple(p) for p in producers), traced)
+    found = traced_producers(model, names)
+    if found is not None and all(p < i for i, ps in enumerate(found) for p in ps):
+        return Dataflow(tuple(layers), tuple(found), True)
+    return Dataflow(tuple(layers), tuple((i - 1,) if i else () for i in range(len(layers))), False)
 
 
 def window_needs(consumer: LayerGeometry, producer: LayerGeometry) -> tuple[np.ndarray, np.ndarray]:

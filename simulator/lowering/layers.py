@@ -7,11 +7,14 @@ one such matrix per group, fed H_out * W_out input vectors per inference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+
+from simulator.pruning.masks import WeightLayer, prunable
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class LoweredLayer:
         return self.rows * self.cols * self.groups * self.vectors
 
 
-def weight_matrices(module: nn.Module) -> list[np.ndarray]:
+def weight_matrices(module: WeightLayer) -> list[np.ndarray]:
     """The (R, C) matrix of each group: rows in unfold order (channel, kh, kw), columns = outputs."""
     weight = module.weight.detach().cpu()
     groups = getattr(module, "groups", 1)
@@ -55,13 +58,24 @@ def lower_network(model: nn.Module, input_shape: tuple[int, int, int]) -> list[L
     order: list[str] = []
     names = {module: name for name, module in model.named_modules()}
 
-    def hook(module: nn.Module, _inputs, output: torch.Tensor) -> None:
+    def hook(module: nn.Module, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         name = names[module]
         if name not in vectors:
             order.append(name)
             # Conv: one input vector per output pixel; Linear: one per leading position.
             vectors[name] = int(np.prod(output.shape[2:])) if isinstance(module, nn.Conv2d) \
                 else int(np.prod(output.shape[1:-1]))
+    run_with_layer_hooks(model, input_shape, hook)
+    modules = prunable(model)
+    return [_lower(name, modules[name], vectors[name]) for name in order]
+
+
+LayerHook = Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]
+
+
+def run_with_layer_hooks(model: nn.Module, input_shape: tuple[int, int, int], hook: LayerHook) -> None:
+    """One zero input of shape (C, H, W) through `model` in eval mode, `hook(module, inputs, output)`
+    called after every Conv2d and Linear; the model's mode and hooks are as before afterwards."""
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     was_training = model.training
     model.eval()
@@ -72,11 +86,9 @@ def lower_network(model: nn.Module, input_shape: tuple[int, int, int]) -> list[L
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    modules = dict(model.named_modules())
-    return [_lower(name, modules[name], vectors[name]) for name in order]
 
 
-def _lower(name: str, module: nn.Module, vectors: int) -> LoweredLayer:
+def _lower(name: str, module: WeightLayer, vectors: int) -> LoweredLayer:
     weight = module.weight.detach()
     groups = getattr(module, "groups", 1)
     rows = int(np.prod(weight.shape[1:]))

@@ -124,7 +124,7 @@ def lowest_groups(groups: list[CrossbarRowGroup], count: int) -> list[CrossbarRo
     """The `count` least salient grains (ties by the input order), skipping any grain that would be
     the last one of its layer, so no layer is emptied; fewer when too few may go."""
     left = Counter(group.layer for group in groups)
-    chosen = []
+    chosen: list[CrossbarRowGroup] = []
     for index in sorted(range(len(groups)), key=lambda i: (groups[i].saliency, i)):
         if len(chosen) == count:
             break
@@ -200,7 +200,9 @@ def crossbar_grained_prune(
             apply_masks(model, masks)
         current = mapped()
         steps.append(record(step, len(chosen), current.tiles_placed))
-        if saved is not None and steps[-1].test_accuracy < accuracy_floor:
+        # With a floor, `evaluate` is given (checked above), so every step has an accuracy.
+        accuracy = steps[-1].test_accuracy
+        if saved is not None and accuracy_floor is not None and accuracy is not None and accuracy < accuracy_floor:
             steps[-1].reverted = True
             model.load_state_dict(saved[0])
             return saved[1], steps

@@ -63,8 +63,8 @@ def segment_counts(mask: np.ndarray, size: int) -> dict[str, int]:
     pr, pc = -(-rows // size) * size, -(-cols // size) * size
     padded = np.zeros((pr, pc), dtype=bool)
     padded[:rows, :cols] = mask
-    col_segments = padded.reshape(pr // size, size, pc).any(axis=1)[:, :cols]
-    row_segments = padded.reshape(pr, pc // size, size).any(axis=2)[:rows]
+    col_segments = np.any(padded.reshape(pr // size, size, pc), axis=1)[:, :cols]
+    row_segments = np.any(padded.reshape(pr, pc // size, size), axis=2)[:rows]
     return {"nz_cols": int(col_segments.sum()), "total_cols": int(col_segments.size),
             "nz_rows": int(row_segments.sum()), "total_rows": int(row_segments.size)}
 

@@ -166,8 +166,9 @@ class MappedNetwork:
 def map_lowered(model: nn.Module, lowered: list[LoweredLayer], setup: MappingSetup) -> MappedNetwork:
     """Map the already lowered layers of `model` (one lowering serves several setups)."""
     from simulator.lowering.layers import weight_matrices
+    from simulator.pruning.masks import prunable
 
-    modules = dict(model.named_modules())
+    modules = prunable(model)
     layers = []
     for layer in lowered:
         matrices = weight_matrices(modules[layer.name])

@@ -60,7 +60,8 @@ def seed_table(per_layer: pd.DataFrame, size: int, strategy: str) -> pd.DataFram
     table = pd.DataFrame({"layer": first["layer"].to_list(), "total": first["tiles_dense"].to_list()})
     for density, group in part.groupby("density", sort=False):
         table[f"saved at {density:.0%}"] = (group["tiles_dense"] - group["tiles_placed"]).to_list()
-    sums = {"layer": "**Sum**", **{c: int(table[c].sum()) for c in table.columns if c != "layer"}}
+    counts = {c: int(table[c].sum()) for c in table.columns if c != "layer"}
+    sums = {"layer": "**Sum**", **counts}
     share = {"layer": "saved share", "total": ""}
-    share.update({c: f"{sums[c] / sums['total']:.1%}" for c in table.columns if c.startswith("saved")})
+    share.update({c: f"{counts[c] / counts['total']:.1%}" for c in table.columns if c.startswith("saved")})
     return pd.concat([table, pd.DataFrame([sums, share])], ignore_index=True)

@@ -6,9 +6,10 @@ cost more than they save, and on a GPU the whole set sits in device memory, so a
 there and no batch crosses the bus.
 
 Every random draw (data order, crop offsets, flips, which images are JPEG re-encoded) comes from
-one CPU generator and only the drawn indices move to the device, so a recipe makes the same choices on the CPU and on CUDA and
-the weights differ by floating-point rounding alone: the device is therefore not part of a
-checkpoint's key, while mixed precision, which changes the arithmetic, is (TrainSpec's dump).
+one CPU generator and only the drawn indices move to the device, so a recipe makes the same
+choices on the CPU and on CUDA and the weights differ by floating-point rounding alone: the
+device is therefore not part of a checkpoint's key, while mixed precision, which changes the
+arithmetic, is (TrainSpec's dump).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from torch import nn
 
 from simulator.config.workload import AugmentSpec, TrainSpec
 from simulator.data.datasets import Arrays
-from simulator.pruning.masks import Masks, MaskedTraining
+from simulator.pruning.masks import MaskedTraining, Masks
 
 
 @dataclass
@@ -123,8 +124,8 @@ def on_device(data: TensorData, device: torch.device) -> TensorData:
     if cached is not None and cached[0] is data and cached[1] == device:
         return cached[2]
     _DEVICE_COPY.clear()  # free the previous copy before allocating the next
-    copy = TensorData(*(t.to(device) for t in (data.x_train, data.y_train, data.x_test, data.y_test)),
-                      data.mean, data.std)
+    copy = TensorData(data.x_train.to(device), data.y_train.to(device), data.x_test.to(device),
+                      data.y_test.to(device), data.mean, data.std)
     _DEVICE_COPY["copy"] = (data, device, copy)
     return copy
 
@@ -331,7 +332,8 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
         torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN time its kernels once
     model.to(device)
     if recipe.channels_last:
-        model.to(memory_format=torch.channels_last)
+        # torch's Module.to overloads omit memory_format, which Module.to accepts at run time.
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     jpeg = (jpeg_training_set(data, recipe.augment.jpeg_quality, device)
             if recipe.augment.jpeg_quality and recipe.augment.jpeg_probability > 0 else None)
     data = on_device(data, device)
@@ -345,7 +347,8 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
     loss_fn = nn.CrossEntropyLoss()
     result = TrainResult()
     seen, busy = 0, 0.0
-    columns = [TextColumn(f"[bold]{label}epoch {{task.fields[epoch]}}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"),
+    columns = [TextColumn(f"[bold]{label}epoch {{task.fields[epoch]}}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total} batches"),
                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
                TimeElapsedColumn(), TimeRemainingColumn()]
     iteration = 0
@@ -404,6 +407,6 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                                       f"train {correct / n:.2%}, test {test_acc:.2%}")
     finally:
         if moved:  # the rest of the pipeline (pruning, mapping, faults) works on CPU tensors
-            model.to("cpu", memory_format=torch.contiguous_format)
+            model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # as above
     result.images_per_second = seen / busy if busy else 0.0
     return result

@@ -13,9 +13,11 @@ import torch
 from torch import nn
 
 Masks = dict[str, torch.Tensor]
+# The layers that hold a weight matrix: those pruned here, lowered and mapped downstream.
+WeightLayer = nn.Conv2d | nn.Linear
 
 
-def prunable(model: nn.Module) -> dict[str, nn.Module]:
+def prunable(model: nn.Module) -> dict[str, WeightLayer]:
     """Conv2d and Linear layers by name, in module order."""
     return {name: m for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
 
@@ -36,11 +38,11 @@ def apply_masks(model: nn.Module, masks: Masks) -> None:
 class MaskedTraining:
     """Context that keeps `model` inside `masks` while it trains: gradient hooks on entry."""
 
-    def __init__(self, model: nn.Module, masks: Masks | None):
+    def __init__(self, model: nn.Module, masks: Masks | None) -> None:
         self.model, self.masks = model, masks or {}
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
 
-    def __enter__(self) -> "MaskedTraining":
+    def __enter__(self) -> MaskedTraining:
         layers = prunable(self.model)
         for name, mask in self.masks.items():
             weight_mask = mask.to(layers[name].weight.dtype)
@@ -53,7 +55,7 @@ class MaskedTraining:
         if self.masks:
             apply_masks(self.model, self.masks)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()

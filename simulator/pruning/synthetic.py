@@ -30,8 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:   # torch is imported where a zoo model is built, not on import
+    from torch import nn
 
 WEIGHTS = ("normal", "init")
 CIFAR_SHAPE = (3, 32, 32)
@@ -45,7 +49,7 @@ class LayerMask:
     mask: np.ndarray
 
 
-def _zoo(model_name: str, input_shape: tuple[int, int, int], num_classes: int):
+def _zoo(model_name: str, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
     from simulator.network.zoo import build_zoo_model
 
     return build_zoo_model(model_name, in_channels=input_shape[0], num_classes=num_classes,
@@ -101,12 +105,13 @@ def layer_weights(model_name: str, seed: int = 0, weights: str = "normal",
     import torch
 
     from simulator.lowering.layers import lower_network, weight_matrices
+    from simulator.pruning.masks import prunable
 
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
     torch.manual_seed(seed)
     model = _zoo(model_name, input_shape, num_classes)
-    modules = dict(model.named_modules())
+    modules = prunable(model)
     generator = np.random.default_rng(seed)
     out = []
     for layer in lower_network(model, input_shape):

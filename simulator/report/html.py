@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 # report.md's own frames for these tables, so the two reports cannot disagree on a column.
+from simulator.report.explain import caveats, why_lines, why_rows
 from simulator.report.markdown import (
     COMPARISONS,
     TRAINING_COLUMNS,
@@ -27,6 +28,7 @@ from simulator.report.markdown import (
     hardware_layer_rows,
     layer_rows,
     pruning_rows,
+    wait_rows,
 )
 from simulator.report.model import RunReport
 
@@ -140,7 +142,7 @@ def _summary(report: RunReport) -> list[tuple[str, str]]:
 def _layers(report: RunReport) -> Table:
     frame = layer_rows(report.layers, report.totals)
     # report.md bolds its sum row with Markdown; here the template styles it.
-    frame.iloc[-1, frame.columns.get_loc("layer")] = "Sum"
+    frame.iloc[-1, list(frame.columns).index("layer")] = "Sum"
     return table_of(frame, total_last=True)
 
 
@@ -151,6 +153,8 @@ def _hardware(report: RunReport) -> dict[str, Any]:
     others = hardware.others()
     versus = [(name, others[label].versus) for label, name in COMPARISONS if label in others]
     return {"summary": hardware.summary, "chips": table_of(chip_rows(hardware)), "versus": versus,
+            "waits": table_of(wait_rows(hardware)),
+            "why": why_lines(hardware), "why_table": table_of(why_rows(hardware)) if hardware.others() else None,
             "components": table_of(component_rows(hardware)), "layers": table_of(hardware_layer_rows(report.layers))}
 
 
@@ -204,7 +208,7 @@ def render_html(report: RunReport, folder: Path) -> str:
               if p.name not in SECTION_PLOTS.values()]
     pruning, training = _training(report)
     return _environment().get_template(TEMPLATE).render(
-        report=report, summary=_summary(report), layers=_layers(report),
+        report=report, summary=_summary(report), caveats=caveats(report), layers=_layers(report),
         hardware=_hardware(report), utilization=_utilization(report),
         faults=_optional_table(fault_rows(report)), crossbar_pruning=_optional_table(pruning_rows(report)),
         pruning=pruning, training=training, plots=plots, other_plots=others)

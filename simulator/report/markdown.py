@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from simulator.hardware.model import ChipSummary
+from simulator.report.explain import caveats, why_lines, why_rows
 from simulator.report.model import HardwareSection, LayerRecord, RunReport, Totals
 from simulator.report.results import markdown_table
 
@@ -43,17 +44,26 @@ def layer_rows(layers: list[LayerRecord], totals: Totals) -> pd.DataFrame:
 
 
 def summary_row(label: str, summary: ChipSummary) -> dict[str, object]:
-    """One chip's line of the chips table."""
+    """One chip's line of the chips table: area and power beside energy and time."""
     return {
-        "mapping": label, "chip": summary.hardware, "N": summary.crossbar_size,
-        "arrays mapped": summary.arrays_mapped, "with replicas": summary.arrays_with_replicas,
-        "of chip": summary.arrays_chip,
+        "mapping": label, "chip": summary.hardware, "N": summary.crossbar_size, "sizing": summary.sizing,
+        "tiles": summary.tiles, "arrays mapped": summary.arrays_mapped,
+        "with replicas": summary.arrays_with_replicas, "ADC bits": summary.adc_bits,
         "energy (uJ)": summary.energy_per_inference_pj / 1e6,
+        "static (uJ)": summary.static_energy_pj / 1e6,
         "latency (us)": summary.latency_ns / 1e3, "time per image (us)": summary.per_image_ns / 1e3,
-        "inferences/s": summary.inferences_per_second,
-        "TOPS/W (dense ops)": summary.tops_per_watt_dense_equivalent,
-        "area (mm^2)": summary.area_mm2,
+        "EDP (uJ us)": summary.edp_uj_us,
+        "area (mm^2)": summary.area_mm2, "power (mW)": summary.power_mw,
+        "TOPS/W": summary.tops_per_watt_dense_equivalent, "TOPS/mm^2": summary.tops_per_mm2,
     }
+
+
+def wait_rows(hardware: HardwareSection) -> pd.DataFrame:
+    """Contention: time windows waited, per resource class, for every chip."""
+    chips = [("this workload", hardware.summary)]
+    chips += [(name, hardware.others()[label].summary) for label, name in COMPARISONS if label in hardware.others()]
+    return pd.DataFrame([{"mapping": name, **{f"{k} (us)": v / 1e3 for k, v in s.waits_ns.items()}}
+                         for name, s in chips])
 
 
 # The comparison chips of a report, by label, with their names in the tables.
@@ -70,11 +80,12 @@ def chip_rows(hardware: HardwareSection) -> pd.DataFrame:
 
 def component_rows(hardware: HardwareSection) -> pd.DataFrame:
     """Energy and area by component, the components the chip has."""
-    present = [c for c in hardware.components if c.instances > 0]
+    present = [c for c in hardware.components if c.instances > 0 or c.dynamic_pj > 0]
     return pd.DataFrame({
         "component": [c.component for c in present], "events / inference": [c.events for c in present],
         "pJ / event": [c.energy_per_event_pj for c in present],
         "dynamic (nJ)": [c.dynamic_pj / 1e3 for c in present], "static (nJ)": [c.static_pj / 1e3 for c in present],
+        "leakage (mW)": [c.leakage_mw for c in present],
         "instances": [c.instances for c in present], "area (mm^2)": [c.area_um2 / 1e6 for c in present],
     })
 
@@ -137,6 +148,9 @@ def render_run(report: RunReport) -> str:
         "bound = lower bound on placed tiles; arrays = physical arrays (polarities x bit slices per tile).",
         "",
     ]
+    notes = caveats(report)
+    if notes:
+        lines[2:2] = ["**Read first:**", "", *[f"- {note}" for note in notes], ""]
     lines += render_hardware(report.hardware, report.layers)
     hist = report.utilization_histogram
     frame = pd.DataFrame({
@@ -167,20 +181,48 @@ def render_run(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def why_section(hardware: HardwareSection) -> list[str]:
+    """"Why this result": the structure of each chip and the components that make the energy gap."""
+    if not hardware.others():
+        return []
+    return ["### Why this result", "", *[f"- {line}" for line in why_lines(hardware)], "",
+            "The components whose energy per inference differs most (positive: this chip spends more):", "",
+            markdown_table(why_rows(hardware)), ""]
+
+
 def render_hardware(hardware: HardwareSection, layers: list[LayerRecord]) -> list[str]:
-    """Energy, latency and area: chip summary, comparisons, components, per layer."""
+    """Energy, latency and area: chip summary, comparisons, contention, components, per layer."""
     mine = hardware.summary
     others = hardware.others()
-    notes = [f"- versus the {name}: **{others[label].versus.energy_efficiency:.2f}x energy efficiency, "
-             f"{others[label].versus.speedup:.2f}x speed-up**" for label, name in COMPARISONS if label in others]
+    notes = []
+    for label, name in COMPARISONS:
+        if label in others:
+            v = others[label].versus
+            notes.append(f"- versus the {name}: **{v.energy_efficiency:.2f}x energy efficiency, {v.speedup:.2f}x "
+                         f"speed-up**, {v.edp_improvement:.2f}x energy-delay product, with {v.area_ratio:.2f}x its "
+                         f"area and {v.power_ratio:.2f}x its power")
+    sizing = {"fixed": "each chip has the tiles its hardware file declares",
+              "fit": "each chip has the fewest tiles that hold one copy of every layer (plus the replica budget)",
+              "iso-area": "the workload's chip and the dense mapping on it get the area of the baseline chip, "
+                          "sized by fit"}.get(mine.sizing, mine.sizing)
     return [
         "## Energy, latency and area (design.md stage 6)", "",
-        f"{mine.execution} execution; event model: {mine.simulation_events} simpy events, "
-        f"{mine.contention_wait_ns / 1e3:.3g} us spent waiting for shared buffers, buses and network ports; "
-        f"closed-form latency {mine.latency_closed_form_ns / 1e3:.4g} us (event model "
-        f"{mine.latency_ns / 1e3:.4g} us). Array utilisation {mine.array_utilization:.2%}, ADC utilisation "
-        f"{mine.adc_utilization:.2%}.", "",
+        f"Sizing policy `{mine.sizing}`: {sizing}; replicas of the slowest layers fill what the policy leaves "
+        f"free, alike on every chip. {mine.execution} execution, cycle {mine.cycle_ns:.4g} ns (the slower of an "
+        f"array read and one read's conversions), {mine.adc_bits}-bit ADCs. Event model: "
+        f"{mine.simulation_events} simpy events; closed form without contention {mine.latency_closed_form_ns / 1e3:.4g}"
+        f" us against the event model's {mine.latency_ns / 1e3:.4g} us. Array utilisation "
+        f"{mine.array_utilization:.2%}, ADC utilisation {mine.adc_utilization:.2%}. Static energy is leakage: "
+        f"buffers, routers, bus and registers for the whole time, the arrays' periphery as the hardware file's "
+        f"chip.power_gating says" + ("" if mine.dataflow_traced else "; layer producers taken as the layer called "
+                                    "before (the model could not be traced)") + ".", "",
         markdown_table(chip_rows(hardware)), "", *notes, "",
+        *why_section(hardware),
+        "### Contention (time windows waited, per resource class, summed over windows)", "",
+        markdown_table(wait_rows(hardware)), "",
+        "arrays: a window's inputs were there while its copy was busy (pipelined chips); adcs: a converter "
+        "group shared between copies; buffer_ports: a tile's eDRAM port; buffer_space: a producer stalled on a "
+        "full consumer buffer; network: links.", "",
         "### By component (per inference)", "", markdown_table(component_rows(hardware)), "",
         "### By layer (per inference; plot: energy_by_layer.png)", "", markdown_table(hardware_layer_rows(layers)), "",
     ]

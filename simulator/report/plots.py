@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Hashable
+from numbers import Real
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from simulator.atomic import atomic_replace
 from simulator.mapping.network import UtilizationHistogram
 
+if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn
+    from matplotlib.figure import Figure
 
-def pyplot():
+
+def pyplot() -> ModuleType:
     """matplotlib.pyplot on the Agg backend (files only, no display needed)."""
     import matplotlib
 
@@ -20,12 +28,19 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path: Path) -> None:
+def save_figure(fig: Figure, path: Path) -> None:
     """Lay out `fig`, write it as PNG atomically (never a half-written plot) and close it."""
     fig.tight_layout()
     with atomic_replace(path) as tmp:
         fig.savefig(tmp, format="png")
     pyplot().close(fig)
+
+
+def _line_label(strategy: Hashable, density: Hashable) -> str:
+    """A sweep line's legend: the strategy, with the density where the sweep set one (else NaN)."""
+    if isinstance(density, Real) and not math.isnan(density):
+        return f"{strategy}, density {density:.1%}"
+    return str(strategy)
 
 
 def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
@@ -34,7 +49,7 @@ def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     for (density, strategy), group in totals.groupby(["density", "strategy"], dropna=False, sort=False):
-        label = strategy if pd.isna(density) else f"{strategy}, density {density:.1%}"
+        label = _line_label(strategy, density)
         ax.plot(group["size"], 100 * group["saved_fraction"], marker="o", label=label)
     ax.set_xscale("log", base=2)
     sizes = sorted(totals["size"].unique())
@@ -50,23 +65,13 @@ def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
 
 def energy_by_layer_plot(layers: pd.DataFrame, path: Path, title: str) -> None:
     """Dynamic energy per inference of every layer, stacked by component (nJ)."""
-    plt = pyplot()
+    from simulator.report.bars import Series, bar_chart
 
     columns = [c for c in layers.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
     columns = [c for c in columns if layers[c].sum() > 0]
-    fig, ax = plt.subplots(figsize=(max(6.4, 0.45 * len(layers) + 2), 4.2), dpi=120)
-    bottom = pd.Series(0.0, index=layers.index)
-    for column in columns:
-        values = layers[column] / 1e3
-        ax.bar(layers["layer"], values, bottom=bottom, label=column[len("energy_"):-len("_pj")])
-        bottom = bottom + values
-    ax.set_xlabel("layer")
-    ax.set_ylabel("dynamic energy per inference (nJ)")
-    ax.tick_params(axis="x", rotation=60)
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2)
-    save_figure(fig, path)
+    bar_chart(path, [str(name) for name in layers["layer"]],
+              [Series(c[len("energy_"):-len("_pj")], list(layers[c] / 1e3)) for c in columns],
+              title=title, x_label="layer", y_label="dynamic energy per inference (nJ)", stacked=True)
 
 
 def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
@@ -75,7 +80,7 @@ def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
     for (density, strategy), group in totals.groupby(["density", "strategy"], dropna=False, sort=False):
-        label = strategy if pd.isna(density) else f"{strategy}, density {density:.1%}"
+        label = _line_label(strategy, density)
         left.plot(group["size"], group["energy_uj"], marker="o", label=label)
         right.plot(group["size"], group["latency_us"], marker="o", label=label)
     sizes = sorted(totals["size"].unique())
@@ -94,25 +99,15 @@ def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
 def utilization_histogram_plot(histogram: UtilizationHistogram, path: Path, title: str, strategy: str) -> None:
     """Seed 004 Fig. 4: share of tiles per utilisation decile (share of a tile's cells holding a
     nonzero weight), the dense grid beside the strategy's placed tiles."""
-    import numpy as np
+    from simulator.report.bars import Series, bar_chart
 
-    plt = pyplot()
-
-    upper = np.asarray(histogram.bin_upper_edges, dtype=float)
-    lower = np.concatenate([[0.0], upper[:-1]])
-    labels = [f"{100 * lo:.0f}-{100 * hi:.0f}" for lo, hi in zip(lower, upper)]
-    x = np.arange(len(labels))
-    width = 0.4
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    ax.bar(x - width / 2, 100 * np.asarray(histogram.dense), width, label="dense grid")
-    ax.bar(x + width / 2, 100 * np.asarray(histogram.mapped), width, label=f"{strategy} (placed tiles)")
-    ax.set_xticks(x, labels, rotation=45)
-    ax.set_xlabel("tile utilisation: nonzero weights / N x N cells (%)")
-    ax.set_ylabel("share of tiles (%)")
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.set_title(title)
-    ax.legend()
-    save_figure(fig, path)
+    upper = list(histogram.bin_upper_edges)
+    lower = [0.0, *upper[:-1]]
+    labels = [f"{100 * lo:.0f}-{100 * hi:.0f} %" for lo, hi in zip(lower, upper)]
+    bar_chart(path, labels, [Series("dense grid", [100 * v for v in histogram.dense]),
+                             Series(f"{strategy} (placed tiles)", [100 * v for v in histogram.mapped])],
+              title=title, x_label="tile utilisation: nonzero weights / N x N cells", y_label="share of tiles (%)",
+              stacked=False)
 
 
 def accuracy_vs_rate_plot(summary: pd.DataFrame, path: Path, title: str) -> None:

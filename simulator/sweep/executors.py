@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from simulator.sweep.point import PointOutcome, PointTask, run_point, start_worker
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 EXECUTORS = ("local", "dask")
 
@@ -51,7 +55,7 @@ def run_local(tasks: list[PointTask], workers: int) -> Iterator[PointOutcome]:
         pool.shutdown(wait=True)
 
 
-def _outcome(future, task: PointTask) -> PointOutcome:
+def _outcome(future: Future[PointOutcome], task: PointTask) -> PointOutcome:
     """The future's outcome; a worker killed under it (out of memory, a signal) fails the point
     instead of the sweep, so the finished rows stay and a rerun retries it."""
     from concurrent.futures.process import BrokenProcessPool
@@ -62,7 +66,7 @@ def _outcome(future, task: PointTask) -> PointOutcome:
         return PointOutcome(task.point_id, None, f"BrokenProcessPool: a worker process died ({exc})")
 
 
-def _stop_workers(pool) -> None:
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Cancel what has not started and end the worker processes now, waiting (briefly) until they
     are gone, so none outlives the sweep."""
     processes = list((getattr(pool, "_processes", None) or {}).values())

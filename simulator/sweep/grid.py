@@ -12,6 +12,7 @@ import itertools
 import json
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,7 @@ def is_sweep_file(path: Path) -> bool:
     return "grid" in data and "model" not in data
 
 
-def grid_from_file(path: Path, extra_sets: list[str] = ()) -> Grid:
+def grid_from_file(path: Path, extra_sets: Sequence[str] = ()) -> Grid:
     """A sweep YAML: `workload:` (relative to the sweep file) and `grid: {dotted.key: [values]}`;
     `--set` options add keys or replace a key's values."""
     path = Path(path)
@@ -119,7 +120,7 @@ def grid_from_file(path: Path, extra_sets: list[str] = ()) -> Grid:
     for key, values in axes.items():
         if not isinstance(values, list) or not values:
             problems.append(Problem(path, f"grid.{key}", "must be a non-empty list of values", values))
-    if problems:
+    if problems or not isinstance(workload, str):   # a workload that is no string is a problem above
         raise ConfigError(problems)
     merged = {str(k): list(v) for k, v in axes.items()}
     for option in extra_sets:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -34,11 +35,15 @@ from simulator.report.results import markdown_table
 from simulator.sweep.grid import key_unit
 from simulator.sweep.table import figure_columns
 
+if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.typing import LineStyleType
+
 SIZE_KEY = "mapping.crossbar.size"
-SHOWN = figure_columns("energy_per_inference_uj", "latency_us", "inferences_per_second", "tops_per_watt",
-                       "tiles_placed", "tiles_dense", "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense",
-                       "speedup_vs_dense", "energy_efficiency_vs_baseline", "speedup_vs_baseline", "seconds",
-                       "point_id")
+SHOWN = figure_columns("energy_per_inference_uj", "static_energy_uj", "latency_us", "inferences_per_second",
+                       "tops_per_watt", "area_mm2", "power_mw", "adc_bits", "tiles_placed", "tiles_dense",
+                       "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense", "speedup_vs_dense",
+                       "energy_efficiency_vs_baseline", "speedup_vs_baseline", "seconds", "point_id")
 # The results.csv columns the plots read (SweepRow's fields).
 (ENERGY, LATENCY, TILES_PLACED, TILES_DENSE, ACCURACY, POINT_ID, EFFICIENCY_DENSE, EFFICIENCY_BASELINE,
  SPEEDUP_DENSE, SPEEDUP_BASELINE) = figure_columns(
@@ -120,12 +125,13 @@ class Axis:
         return _slug(self.key)
 
     def positions(self, column: pd.Series) -> pd.Series:
-        if self.categories is None:
+        categories = self.categories
+        if categories is None:
             return column.astype(float)
-        return column.map(lambda v: float(self.categories.index(_category(v)))
-                          if _category(v) in self.categories else math.nan)
+        return column.map(lambda v: float(categories.index(_category(v)))
+                          if _category(v) in categories else math.nan)
 
-    def style(self, ax, values: pd.Series) -> None:
+    def style(self, ax: Axes, values: pd.Series) -> None:
         """Scale, ticks at the swept values, label."""
         if self.categories is not None:
             ax.set_xticks(range(len(self.categories)), self.categories)
@@ -171,7 +177,7 @@ def _combinations(table: pd.DataFrame, others: list[str]) -> list[tuple[str, pd.
     return out
 
 
-def _log_if_decades(ax, values: list[float]) -> None:
+def _log_if_decades(ax: Axes, values: list[float]) -> None:
     """Log y only where the values span a decade or more, labelled in plain numbers (1, 2, 5 per
     decade while there are few decades) so every axis has several readable ticks."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -192,8 +198,8 @@ def _has(table: pd.DataFrame, *columns: str) -> bool:
     return any(c in table and table[c].notna().any() for c in columns)
 
 
-def _lines(ax, table: pd.DataFrame, axis: Axis, others: list[str], column: str, label: str = "",
-           linestyle: str = "-", marker: str = "o", shared_colours: bool = False) -> list[float]:
+def _lines(ax: Axes, table: pd.DataFrame, axis: Axis, others: list[str], column: str, label: str = "",
+           linestyle: LineStyleType = "-", marker: str = "o", shared_colours: bool = False) -> list[float]:
     """One line of `column` vs the axis per combination of the other keys, labelled by the
     combination (else `label`); the values drawn."""
     drawn: list[float] = []
@@ -214,7 +220,7 @@ def _lines(ax, table: pd.DataFrame, axis: Axis, others: list[str], column: str, 
     return drawn
 
 
-def _style_legend(ax, extra: list[tuple[str, str, str]] = ()) -> None:
+def _style_legend(ax: Axes, extra: Sequence[tuple[LineStyleType, str, str]] = ()) -> None:
     """The legend: one entry per line, or, with `extra` (style, marker, meaning) entries, one
     plain colour entry per combination of the other keys, then one entry per line style."""
     from matplotlib.lines import Line2D
@@ -283,7 +289,7 @@ def efficiency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pa
     fig, panels = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
     for ax, (dense, baseline), ylabel in zip(panels, pairs, ("energy efficiency (x, higher is better)",
                                                              "speed-up (x, higher is better)")):
-        styles = []
+        styles: list[tuple[LineStyleType, str, str]] = []
         drawn = []
         if _has(table, dense):
             drawn += _lines(ax, table, axis, others, dense, shared_colours=True)
@@ -388,6 +394,27 @@ def _shown(table: pd.DataFrame, grid_keys: list[str]) -> list[str]:
     return [c for c in (*grid_keys, *SHOWN) if c in table and table[c].notna().any()]
 
 
+# results.csv's figures as a reader names them, with their units (the HTML table's headers).
+HEADERS = {
+    "energy_per_inference_uj": "energy / inference (uJ)", "static_energy_uj": "of it static (uJ)",
+    "latency_us": "latency (us)", "inferences_per_second": "inferences / s", "tops_per_watt": "TOPS/W",
+    "area_mm2": "area (mm^2)", "power_mw": "power (mW)", "adc_bits": "ADC bits", "tiles_placed": "tiles placed",
+    "tiles_dense": "tiles of the dense grid", "arrays_placed": "arrays", "test_accuracy": "test accuracy (%)",
+    "energy_efficiency_vs_dense": "energy efficiency vs dense mapping (x)",
+    "speedup_vs_dense": "speed-up vs dense mapping (x)",
+    "energy_efficiency_vs_baseline": "energy efficiency vs baseline chip (x)",
+    "speedup_vs_baseline": "speed-up vs baseline chip (x)", "seconds": "wall time (s)", "point_id": "point",
+}
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with readable headers and accuracy in percent, for people rather than scripts."""
+    out = table.copy()
+    if "test_accuracy" in out:
+        out["test_accuracy"] = out["test_accuracy"] * 100
+    return out.rename(columns={c: HEADERS.get(c, c) for c in out.columns})
+
+
 def _grid_text(axes: dict[str, list[Any]]) -> list[tuple[str, str]]:
     return [(key, ", ".join(_value_text(v) for v in values)) for key, values in axes.items()]
 
@@ -401,7 +428,7 @@ def _count_text(n: Counts) -> str:
 
 def markdown(table: pd.DataFrame, grid_keys: list[str], title: str, failures: dict[str, str], *,
              order: list[str] | None = None, axes: dict[str, list[Any]] | None = None,
-             workload: str | None = None, plots: list[SweepPlot] = ()) -> str:
+             workload: str | None = None, plots: Sequence[SweepPlot] = ()) -> str:
     """sweep.md: the workload and grid, the figures of every finished point, failed points, plots."""
     lines = [f"# {title}", ""]
     if workload:
@@ -435,7 +462,7 @@ def render_sweep_html(table: pd.DataFrame, grid_keys: list[str], title: str, fai
     return render_template(
         TEMPLATE, title=title, version=version, workload=workload, grid=_grid_text(axes),
         counts=counts(table, order, failures),
-        results=table_of(table[_shown(table, grid_keys)]) if len(table) else None,
+        results=table_of(readable(table[_shown(table, grid_keys)])) if len(table) else None,
         failures=[(p, m.splitlines()[0] if m else "") for p, m in failures.items()],
         plots=[(Plot(p.name, data_uri(folder / p.name)), p.caption) for p in plots])
 

@@ -35,6 +35,10 @@ class SweepRow(BaseModel):
     latency_us: float = Field(description="Latency of one inference (us)")
     inferences_per_second: float = Field(description="Inferences per second")
     tops_per_watt: float = Field(description="Dense-equivalent TOPS/W")
+    static_energy_uj: float = Field(description="Leakage share of the energy per inference (uJ)")
+    area_mm2: float = Field(description="Area of the workload's chip (mm^2)")
+    power_mw: float = Field(description="Average power of the workload's chip (mW)")
+    adc_bits: int = Field(description="ADC resolution at this crossbar size")
     tiles_placed: int = Field(description="Tiles the mapping places")
     tiles_dense: int = Field(description="Tiles of the dense grid")
     arrays_placed: int = Field(description="Physical arrays of the placed tiles")
@@ -55,6 +59,8 @@ class SweepRow(BaseModel):
                    energy_per_inference_uj=summary.energy_per_inference_pj / 1e6,
                    latency_us=summary.latency_ns / 1e3, inferences_per_second=summary.inferences_per_second,
                    tops_per_watt=summary.tops_per_watt_dense_equivalent,
+                   static_energy_uj=summary.static_energy_pj / 1e6, area_mm2=summary.area_mm2,
+                   power_mw=summary.power_mw, adc_bits=summary.adc_bits,
                    tiles_placed=totals.tiles_placed, tiles_dense=totals.tiles_dense,
                    arrays_placed=totals.arrays_placed, density=totals.density,
                    test_accuracy=report.accuracy.test_accuracy if report.accuracy else None,

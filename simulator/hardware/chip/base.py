@@ -23,7 +23,7 @@ class OperatingSplit:
     leakage_mw: float  # per instance
 
     @classmethod
-    def of(cls, energy_pj: float, actions_per_ns: float, share: float) -> "OperatingSplit":
+    def of(cls, energy_pj: float, actions_per_ns: float, share: float) -> OperatingSplit:
         """`energy_pj` per action at `actions_per_ns` per instance (full activity): pJ/ns = mW."""
         return cls((1.0 - share) * energy_pj, share * energy_pj * actions_per_ns)
 

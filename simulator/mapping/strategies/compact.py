@@ -73,7 +73,7 @@ def _chunks(
     bands: list[np.ndarray], touched: np.ndarray, order: np.ndarray, size: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Step 3: per band, the lines touching it (in `order`) N at a time: (band, lines) pairs."""
-    pairs = []
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
     for band, hit in zip(bands, touched[order].T):
         lines = order[hit]
         pairs.extend((band, lines[start : start + size]) for start in range(0, len(lines), size))

@@ -114,7 +114,7 @@ def _column_groups(
 ) -> list[np.ndarray]:
     """Lines 5-15 of Algorithm 1: positions into `vectors` (n, rows) grouped L at a time."""
     unclustered = np.arange(len(vectors))
-    groups = []
+    groups: list[np.ndarray] = []
     while len(unclustered) > size:
         clusters = -(-len(unclustered) // size)
         labels, distances = _kmeans(vectors[unclustered], clusters, rng, iterations)

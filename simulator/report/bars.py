@@ -1,0 +1,111 @@
+"""Bar charts drawn with Pillow, for the plots every `resim run` writes.
+
+matplotlib takes most of a second to import and draw, more than the whole hardware stage; the two
+run plots are plain bar charts (stacked energy by layer, the utilisation histogram), so they are
+drawn here on Pillow (already a dependency) with its scalable default font: a title, a labelled
+y axis with a grid, rotated x labels and a legend, written as PNG atomically. Sweep, fault and map
+plots, with lines and log axes, stay on matplotlib (simulator/report/plots.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.atomic import atomic_replace
+
+# matplotlib's default colour cycle ("tab10"), so the run plots look like the others.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One named row of values, one per category."""
+
+    name: str
+    values: Sequence[float]
+
+
+def nice_step(top: float, ticks: int = 5) -> float:
+    """A round tick step (1, 2 or 5 x 10^k) giving about `ticks` ticks up to `top`."""
+    if top <= 0:
+        return 1.0
+    raw = top / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def bar_chart(path: Path, categories: Sequence[str], series: Sequence[Series], *, title: str, x_label: str,
+              y_label: str, stacked: bool) -> None:
+    """Write a bar chart of `series` over `categories` (stacked, or side by side) as PNG."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=13)
+    small = ImageFont.load_default(size=11)
+    n = max(len(categories), 1)
+    slot = 34 if stacked else 18 * max(len(series), 1) + 14
+    plot_w = max(560, n * slot)
+    left, right, top, label_room = 78, 24, 44, 110
+    legend_rows = math.ceil(len(series) / 4)
+    height = top + 300 + label_room + 18 * legend_rows + 12
+    width = left + plot_w + right
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    bottom = top + 300
+    totals = [sum(s.values[i] for s in series) if stacked else max((s.values[i] for s in series), default=0.0)
+              for i in range(len(categories))]
+    peak = max(totals, default=0.0)
+    step = nice_step(peak)
+    y_max = step * max(1, math.ceil(peak / step)) if peak > 0 else 1.0
+
+    def y_of(value: float) -> float:
+        return bottom - 300 * value / y_max
+
+    draw.text((width / 2, 8), title, fill="black", font=font, anchor="ma")
+    tick = 0.0
+    while tick <= y_max * 1.0001:
+        y = y_of(tick)
+        draw.line([(left, y), (left + plot_w, y)], fill="#e6e6e6")
+        draw.text((left - 6, y), f"{tick:g}", fill="black", font=small, anchor="rm")
+        tick += step
+    draw.line([(left, top), (left, bottom), (left + plot_w, bottom)], fill="black")
+    label = Image.new("RGBA", (300, 16), (255, 255, 255, 0))
+    ImageDraw.Draw(label).text((150, 8), y_label, fill="black", font=small, anchor="mm")
+    rotated = label.rotate(90, expand=True)
+    image.paste(rotated, (6, int(top + 150 - rotated.height / 2)), rotated)
+    cell = plot_w / n
+    for i, name in enumerate(categories):
+        x0 = left + i * cell
+        base = 0.0
+        for k, s in enumerate(series):
+            value = float(s.values[i])
+            colour = PALETTE[k % len(PALETTE)]
+            if stacked:
+                x_a, x_b = x0 + cell * 0.15, x0 + cell * 0.85
+                if value > 0:
+                    draw.rectangle([x_a, y_of(base + value), x_b, y_of(base)], fill=colour)
+                base += value
+            else:
+                bar = cell * 0.8 / len(series)
+                x_a = x0 + cell * 0.1 + k * bar
+                if value > 0:
+                    draw.rectangle([x_a, y_of(value), x_a + bar - 1, bottom], fill=colour)
+        text = Image.new("RGBA", (label_room, 14), (255, 255, 255, 0))
+        ImageDraw.Draw(text).text((label_room - 2, 7), name, fill="black", font=small, anchor="rm")
+        turned = text.rotate(60, expand=True)
+        image.paste(turned, (int(x0 + cell / 2 - turned.width + 4), bottom + 4), turned)
+    draw.text((left + plot_w / 2, bottom + label_room - 4), x_label, fill="black", font=small, anchor="ma")
+    legend_y = bottom + label_room + 12
+    for k, s in enumerate(series):
+        x = left + (k % 4) * (plot_w / 4)
+        y = legend_y + (k // 4) * 18
+        draw.rectangle([x, y, x + 12, y + 12], fill=PALETTE[k % len(PALETTE)])
+        draw.text((x + 18, y + 6), s.name, fill="black", font=small, anchor="lm")
+    with atomic_replace(path) as tmp:
+        image.save(tmp, format="PNG")

@@ -1,0 +1,102 @@
+"""What a report says about itself: why the workload's chip wins or loses against each comparison,
+and the caveats a reader must know before quoting a figure. Both are derived from the report's
+fields, never written by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from simulator.hardware.model import ChipSummary, ComponentEnergy
+from simulator.report.model import HardwareSection, RunReport
+
+# The comparisons of a report, by label, as the tables name them.
+COMPARISON_NAMES = {"dense": "dense mapping, same chip", "baseline": "dense baseline chip"}
+
+
+def _energies(components: list[ComponentEnergy]) -> dict[str, tuple[float, float]]:
+    return {c.component: (c.dynamic_pj, c.static_pj) for c in components}
+
+
+def why_rows(hardware: HardwareSection, top: int = 5) -> pd.DataFrame:
+    """Per comparison, the components whose energy per inference differs most between the
+    workload's chip and the other (dynamic and static apart), largest first: what the energy
+    efficiency is made of. Positive differences cost the workload's chip energy."""
+    mine = _energies(hardware.components)
+    rows: list[dict[str, Any]] = []
+    for label, other in hardware.others().items():
+        theirs = _energies(other.components)
+        terms = []
+        for name in sorted(set(mine) | set(theirs)):
+            for kind, index in (("dynamic", 0), ("static", 1)):
+                a = mine.get(name, (0.0, 0.0))[index]
+                b = theirs.get(name, (0.0, 0.0))[index]
+                if a != b:
+                    terms.append((abs(a - b), name, kind, a, b))
+        total = other.summary.energy_per_inference_pj - hardware.summary.energy_per_inference_pj
+        for _, name, kind, a, b in sorted(terms, reverse=True)[:top]:
+            rows.append({"versus": COMPARISON_NAMES.get(label, label), "component": f"{name} ({kind})",
+                         "this chip (uJ)": a / 1e6, "the other (uJ)": b / 1e6,
+                         "difference (uJ)": (a - b) / 1e6,
+                         "share of the energy gap": f"{(b - a) / total:.0%}" if total else "-"})
+    return pd.DataFrame(rows)
+
+
+def why_lines(hardware: HardwareSection) -> list[str]:
+    """One sentence per comparison: the structural differences behind the time and energy."""
+    me = hardware.summary
+    lines = []
+    for label, other in hardware.others().items():
+        them = other.summary
+        v = other.versus
+        lines.append(
+            f"versus the {COMPARISON_NAMES.get(label, label)}: {v.energy_efficiency:.2f}x energy efficiency, "
+            f"{v.speedup:.2f}x speed-up. This chip: {_shape(me)}; the other: {_shape(them)}. "
+            + _time_reason(me, them))
+    return lines
+
+
+def _shape(s: ChipSummary) -> str:
+    return (f"{s.arrays_with_replicas} arrays of {s.crossbar_size}x{s.crossbar_size} on {s.tiles} tiles "
+            f"({s.area_mm2:.3g} mm^2), {s.adc_bits}-bit ADCs, {s.cycle_ns:.3g} ns cycle, {s.execution}, "
+            f"{s.static_energy_pj / max(s.energy_per_inference_pj, 1e-30):.0%} of its energy static")
+
+
+def _time_reason(me: ChipSummary, them: ChipSummary) -> str:
+    if me.arrays_with_replicas > me.arrays_mapped or them.arrays_with_replicas > them.arrays_mapped:
+        return ("Replicas share the slowest layers' windows (this chip: "
+                f"{me.arrays_with_replicas - me.arrays_mapped} arrays of replicas, the other: "
+                f"{them.arrays_with_replicas - them.arrays_mapped}).")
+    if abs(me.cycle_ns - them.cycle_ns) > 1e-6 * max(me.cycle_ns, them.cycle_ns):
+        return "Without replicas the time follows the cycle and the windows, which sparsity does not change."
+    return ("Without replicas and at the same cycle, both run the same windows one read after another: "
+            "sparsity changes the energy, not the time.")
+
+
+def caveats(report: RunReport) -> list[str]:
+    """What a reader must know before quoting this report's figures."""
+    out = []
+    workload = report.config.get("workload", {})
+    train = workload.get("train", {}) if isinstance(workload, dict) else {}
+    model = workload.get("model", {}) if isinstance(workload, dict) else {}
+    if train.get("epochs") == 0 and not model.get("checkpoint"):
+        out.append("The network is untrained (train.epochs 0, no checkpoint): its accuracy is chance and its "
+                   "masks are those of initial weights (random-like), not of a trained network.")
+    if report.network is not None and report.network.training.get("checkpoint_matches_workload") is False:
+        out.append("The shipped checkpoint was made by another recipe or data set than this workload's.")
+    if report.data.dataset == "imagenet-shape":
+        out.append("The data set has shapes only (no images): hardware figures only.")
+    if report.data.dataset == "cifar10" and report.accuracy is not None:
+        out.append("CIFAR-10 accuracy is on the shared test set, whose images are JPEG-recovered "
+                   "(data.test_set exact-head: its 1017 exact images).")
+    hw = report.hardware.summary
+    if not hw.dataflow_traced:
+        out.append("The network could not be traced: each layer's producer is taken as the layer called before.")
+    share = report.config.get("hardware", {}).get("leakage_share") if isinstance(report.config.get("hardware"),
+                                                                                   dict) else None
+    if share:
+        out.append(f"Static energy ({hw.static_energy_pj / max(hw.energy_per_inference_pj, 1e-30):.0%} of this "
+                   f"chip's) rests on an assumption: leakage is {share:.0%} of a component's full-activity power "
+                   "(hwcomponents-adc's ADC assumption, applied to every component without a published figure).")
+    return out
