@@ -11,6 +11,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, NoReturn, Optional
 
 import typer
+from typer.core import TyperGroup
+
+
+class _OneLineErrors(TyperGroup):
+    """The command group: an error a user can cause (simulator.errors) raised from any command
+    prints as one plain line on stderr and exits 1, never as a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click: its Context type is private
+        from simulator.errors import describe, user_errors
+
+        try:
+            return super().invoke(ctx)
+        except user_errors() as exc:
+            typer.echo(describe(exc), err=True)
+            raise typer.Exit(1) from None
+
 
 if TYPE_CHECKING:   # the commands import these where they run (module docstring)
     from simulator.config.loader import Workload
@@ -23,6 +39,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_OneLineErrors,
 )
 
 DATA_DIR_HELP = "Data directory (overrides the workload's data.dir; else RESIM_DATA, else ~/.cache/resim/data)"
@@ -40,9 +57,18 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return user_errors()
 
 
+def _describe(exc: BaseException) -> str:
+    from simulator.errors import describe
+
+    return describe(exc)
+
+
 @app.command()
 def validate(files: List[Path] = typer.Argument(..., help="Workload or hardware YAML files")) -> None:
-    """Check workload and hardware files; one line per problem, exit 1 on any."""
+    """Check workload and hardware files; one line per problem, exit 1 on any. A workload's own
+    model (model.import) is checked without importing it: its 'module:function' syntax and that
+    the module's file is there. Only commands that build the network (run, train, eval, map,
+    faults, sweep) import it, which runs its package's code."""
     from simulator.config.errors import ConfigError
     from simulator.config.loader import validate_file
 
@@ -93,7 +119,7 @@ def run(
         out_dir, report = run_pipeline(workload, data_dir=data_dir, out=out, force=force, progress=not quiet,
                                        accuracy=not no_accuracy)
     except _user_errors() as exc:
-        _fail(str(exc))
+        _fail(_describe(exc))
     if report.accuracy:
         typer.echo(f"test accuracy: {report.accuracy.test_accuracy:.2%} ({report.accuracy.test_images} images)")
     totals, size = report.totals, report.mapping.crossbar_size
@@ -130,6 +156,7 @@ def sweep(
     """Run a workload over a grid of overrides; one row per point in results.csv, written as each
     point finishes, so a rerun skips finished points."""
     import os
+    import signal
 
     from simulator.pipeline import run as run_workload
     from simulator.sweep import grid_from_file, grid_from_sets, is_sweep_file, run_sweep
@@ -148,12 +175,15 @@ def sweep(
             grid = grid_from_sets(source, sets)
         result = run_sweep(grid, run=run_workload, out=out, data_dir=data_dir, accuracy=not no_accuracy,
                            workers=workers or os.cpu_count() or 1, executor=executor, scheduler=scheduler,
-                           progress=not quiet)
+                           progress=not quiet, notify=lambda line: typer.echo(line, err=True))
     except _user_errors() + (ExecutorError,) as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        _fail("interrupted: finished points are in the sweep folder's results.csv; rerun the same command to "
-              "run the others")
+        _fail(_describe(exc))
+    except KeyboardInterrupt as exc:
+        # Ctrl-C or SIGTERM (runner.Terminated): the workers are stopped and the report written.
+        signum = getattr(exc, "signum", signal.SIGINT)
+        typer.echo(f"interrupted ({signal.Signals(signum).name}): finished points are in the sweep folder's "
+                   "results.csv and its report; rerun the same command to run the others", err=True)
+        raise typer.Exit(128 + signum) from None
     typer.echo(f"points: {len(result.ran)} run, {len(result.skipped)} already in the table, "
                f"{len(result.failures)} failed")
     for point, message in result.failures.items():
@@ -266,7 +296,7 @@ def faults(
     try:
         spec = FaultSpec.from_flags(given)
     except FaultOptionError as exc:
-        _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
+        _fail(f"{FaultSpec.flags()[exc.key]}: {exc} (got {exc.value!r})")
     if aware is not None and "rates" not in given:
         _fail("--aware: give --rates, the fault rate(s) to fine-tune against (each costs a fine-tuning per draw)")
     if aware is not None and spec.bit_true:
@@ -302,6 +332,7 @@ def _input_shape(arrays: Any) -> tuple[int, int, int]:
 def _report_faults(wl: Any, study: Any, clean: float, as_json: bool, out: Optional[Path]) -> None:
     """`resim faults`' files and its table: draws, summary, plot, tolerable rates."""
     from simulator.atomic import write_text
+    from simulator.faults.summary import shown
     from simulator.report.plots import accuracy_vs_rate_plot
     from simulator.report.results import markdown_table
 
@@ -321,7 +352,7 @@ def _report_faults(wl: Any, study: Any, clean: float, as_json: bool, out: Option
     if as_json:
         typer.echo(summary.to_json(orient="records"))
         return
-    typer.echo(markdown_table(summary))
+    typer.echo(markdown_table(shown(summary)))
     typer.echo(f"fault-free (quantized) accuracy: {clean:.2%}")
     for encoding, rate in tolerable.items():
         typer.echo(f"tolerable fault rate (1 point below fault-free), {encoding}: {rate}")
@@ -396,7 +427,7 @@ def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optiona
         arrays = load_data(wl, data_dir)
         return wl, arrays, prepare_network(wl, arrays, progress=not quiet, **prepare)
     except _user_errors() as exc:
-        _fail(str(exc))
+        _fail(_describe(exc))
 
 
 def _numbers(text: str, kind: type, option: str) -> list:
@@ -516,12 +547,7 @@ def map_matrix_command(
     if len(names) != 1:
         _fail(f"--reorder: give one strategy, got {reorder!r}")
     strategy = names[0]
-    try:
-        values = np.load(matrix, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        _fail(f"{matrix}: cannot read a .npy matrix: {exc}")
-    if values.ndim != 2:
-        _fail(f"{matrix}: expected a 2-D matrix, got shape {values.shape}")
+    values = _read_matrix(matrix)
     mapped = map_matrix(values != 0, size, strategy, seed)
     result = {"file": str(matrix), "shape": list(values.shape), "nonzeros": int(np.count_nonzero(values)),
               "size": size, "strategy": strategy, "tiles_dense": mapped.dense, "tiles_placed": mapped.placed,
@@ -531,6 +557,33 @@ def map_matrix_command(
     else:
         for key, value in result.items():
             typer.echo(f"{key}: {value}")
+
+
+def _read_matrix(path: Path) -> Any:
+    """The 2-D numeric matrix in the .npy file `path`, every value finite; anything else (an .npz
+    archive, a pickle, strings, a structured dtype, NaN or inf) exits with one line naming the file."""
+    import numpy as np
+
+    if path.is_dir():
+        _fail(f"{path}: is a folder; give a .npy file holding one 2-D matrix")
+    try:
+        values = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        _fail(f"{path}: not a readable .npy matrix ({_describe(exc)[:160]}); give a .npy file from numpy.save")
+    if isinstance(values, np.lib.npyio.NpzFile):
+        names = ", ".join(values.files[:5])
+        values.close()
+        _fail(f"{path}: is an .npz archive (arrays {names}); give one matrix as a .npy file (numpy.save)")
+    if values.dtype.names is not None or values.dtype.kind not in "biuf":
+        _fail(f"{path}: holds {values.dtype} values; allowed: a matrix of numbers (bool, integer or float)")
+    if values.ndim != 2:
+        _fail(f"{path}: expected a 2-D matrix, got shape {values.shape}")
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        bad = np.argwhere(~np.isfinite(values))[0]
+        _fail(f"{path}: holds {values[tuple(bad)]} at row {bad[0]}, column {bad[1]}; every value must be finite")
+    if 0 in values.shape:
+        _fail(f"{path}: the matrix is empty (shape {values.shape}); give at least one row and column")
+    return values
 
 
 data_app = typer.Typer(help="Data set files: split one into parts to move it piece by piece.",

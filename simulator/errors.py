@@ -7,10 +7,29 @@ from __future__ import annotations
 
 def user_errors() -> tuple[type[Exception], ...]:
     """The error types a user's input can cause (bad configuration or data, an untrained network
-    where training is not allowed, a training device that is not there)."""
+    where training is not allowed, a training device that is not there, a chip too small for the
+    mapping, and the file system refusing a path: a name too long, no permission, a full disk)."""
     from simulator.config.errors import ConfigError
     from simulator.data.datasets import DataError
+    from simulator.hardware.placement import ChipTooSmall
     from simulator.network.train import DeviceError
     from simulator.preparation import NotTrainedError
 
-    return (ConfigError, DataError, NotTrainedError, DeviceError)
+    return (ConfigError, DataError, NotTrainedError, DeviceError, ChipTooSmall, OSError)
+
+
+def describe(exc: BaseException) -> str:
+    """A user error as the line(s) to print: one per configuration problem, else one."""
+    from simulator.config.errors import ConfigError
+    from simulator.hardware.placement import ChipTooSmall
+
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, ChipTooSmall):
+        text = f"the chip is too small for the mapping: {exc}; give the hardware file more chip.tiles or tile.arrays"
+    elif isinstance(exc, OSError) and exc.strerror:
+        names = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+        text = f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split("\n"))

@@ -6,12 +6,14 @@ This module only orchestrates; every stage lives in its own package, and none im
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from simulator import __version__
@@ -132,7 +134,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         network = network_identity(workload, arrays)
         stored = []
         for request in requests:
-            cached = None if force else study.load_mapping(workload, network, request)
+            cached = None if force else _load_mapping(workload, network, request)
             stored.append(cached or study.compute_mapping(workload, network, request, net.model, input_shape(arrays)))
     else:
         log.say(f"mapping: {len(requests)} mappings reused from the cache")
@@ -148,7 +150,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     log.done("mapping", clock)
 
     clock = log.start("hardware", f"simulating {len(requests)} chips")
-    hardware = study.hardware_study(workload, list(zip(requests, stored)))
+    hardware = _hardware_study(workload, requests, stored)
     log.done("hardware", clock)
     mine = hardware.workload
     layers = stored[0].table.merge(mine.layers.drop(columns=["tiles", "vectors", "macs", "nonzeros"]), on="layer",
@@ -208,8 +210,62 @@ def _cached_mappings(workload: Workload, identity: DataIdentity,
     from simulator.preparation import network_identity
 
     network = network_identity(workload, identity)
-    found = [study.load_mapping(workload, network, r) for r in requests]
+    found = [_load_mapping(workload, network, r) for r in requests]
     return None if any(m is None for m in found) else [m for m in found if m is not None]
+
+
+def _load_mapping(workload: Workload, network: dict, request: study.MappingRequest) -> study.StoredMapping | None:
+    """The cached mapping of `request`; an entry that cannot be read (empty, truncated, foreign) is
+    named in one line and taken as absent, so it is mapped again and its file replaced."""
+    from simulator.cache import report_bad_entry
+
+    try:
+        return study.load_mapping(workload, network, request)
+    except Exception as exc:  # noqa: BLE001 - however a cache file fails to read, it is rebuilt
+        path = study.mapping_path(workload, study.mapping_key(workload, network, request))
+        reason = (str(exc).strip().splitlines() or [""])[0][:120]
+        report_bad_entry(path, "mapping", f"is unreadable ({type(exc).__name__}: {reason})")
+        return None
+
+
+def _hardware_study(workload: Workload, requests: list[study.MappingRequest],
+                    stored: list[study.StoredMapping]) -> study.HardwareStudy:
+    """The hardware stage; a chip too small for its mapping, or hardware numbers that give no
+    finite figure, are ConfigErrors naming the hardware file and the chip."""
+    from simulator.config.errors import ConfigError, Problem
+    from simulator.hardware.placement import ChipTooSmall
+
+    baseline = workload.config.hardware_study.baseline
+    files = {"workload": workload.hardware_path, "dense": workload.hardware_path,
+             "baseline": (workload.path.parent / baseline).resolve() if baseline else workload.hardware_path}
+    try:
+        # Overflow is checked below (every figure finite), not warned about line by line.
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = study.hardware_study(workload, list(zip(requests, stored)))
+    except (ChipTooSmall, ZeroDivisionError, OverflowError) as exc:
+        # Which chip: the first whose own evaluation fails the same way (only on this error path).
+        label = next((r.label for r, m in zip(requests, stored) if _fails(workload, r, m)), requests[0].label)
+        if isinstance(exc, ChipTooSmall):
+            raise ConfigError([Problem(files[label], "chip.tiles", f"too small for the {label} mapping: {exc} "
+                                       "(chip.tiles x tile.arrays); give more tiles or arrays per tile")]) from None
+        raise ConfigError([Problem(files[label], "", f"its numbers give no finite result for the {label} mapping "
+                                   f"({type(exc).__name__}: {exc}); is one absurdly large or small?")]) from None
+    for label, chip in (("workload", result.workload), *result.others().items()):
+        summary = chip.summary.model_dump()
+        bad = [name for name, value in summary.items() if isinstance(value, float) and not math.isfinite(value)]
+        if bad:
+            raise ConfigError([Problem(files[label], "", f"its numbers give a non-finite {bad[0]} "
+                                       f"({summary[bad[0]]}) for the {label} mapping; is one absurdly large or "
+                                       "small?")])
+    return result
+
+
+def _fails(workload: Workload, request: study.MappingRequest, mapping: study.StoredMapping) -> bool:
+    try:
+        study.evaluate_request(workload, request, mapping)
+    except (ValueError, ArithmeticError):
+        return True
+    return False
 
 
 def _fault_study(workload: Workload, net: PreparedNetwork, arrays: Arrays, out_dir: Path, *, progress: bool,

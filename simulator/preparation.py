@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simulator.cache import cache_dir
+from simulator.cache import cache_dir, read_entry, report_bad_entry
 from simulator.config.loader import Workload
 from simulator.data.datasets import Arrays
 from simulator.data.identity import DataIdentity
@@ -110,8 +110,19 @@ def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
 
     assert workload.config.model.checkpoint is not None
     path = (workload.path.parent / workload.config.model.checkpoint).resolve()
-    state, masks, info = load_compact(path)
+    try:
+        state, masks, info = load_compact(path)
+    except Exception as exc:  # noqa: BLE001 - whatever the file is, it is not a compact checkpoint
+        raise _bad_shipped(workload, f"{path} is not a resim compact checkpoint (one is written by `resim train "
+                                     f"WORKLOAD --export FILE`; {type(exc).__name__} reading it)") from None
     model = build_network(workload, arrays)
+    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    found = {name: tuple(tensor.shape) for name, tensor in state.items()}
+    if found != expected:
+        differing = sorted(set(found) ^ set(expected)) or sorted(k for k in found if found[k] != expected[k])
+        raise _bad_shipped(workload, f"{path} holds the weights of another network than this workload's "
+                                     f"{workload.config.model.name or workload.config.model.import_} "
+                                     f"(they differ at {', '.join(differing[:3])})")
     model.load_state_dict(state)
     metrics = dict(info.get("metrics", {}))
     # A shipped file made by another recipe or data set is used, but the report says so.
@@ -120,15 +131,38 @@ def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
     return PreparedNetwork(model, path, True, metrics, masks)
 
 
-def _from_cache(path: Path, model: nn.Module, force: bool) -> PreparedNetwork | None:
-    """The cached checkpoint at `path` loaded into `model`, unless absent or `force`d."""
-    from simulator.network.checkpoint import load_checkpoint
+def _bad_shipped(workload: Workload, message: str) -> Exception:
+    from simulator.config.errors import ConfigError, Problem
 
-    if force or not path.is_file():
+    return ConfigError([Problem(workload.path, "model.checkpoint", message)])
+
+
+def _from_cache(path: Path, model: nn.Module, *, force: bool, made_by: dict[str, Any],
+                rebuild: str = "rebuilding it") -> PreparedNetwork | None:
+    """The cached checkpoint at `path` loaded into `model`, unless absent, `force`d, or not the
+    checkpoint of `made_by`: unreadable, made by another producer or holding another network's
+    tensors, which is named in one line (saying `rebuild`, what happens now) and leaves `model`
+    untouched, so the caller trains it again from the same start and replaces the file."""
+    from simulator.network.checkpoint import checkpoint_key, read_cached
+
+    if force:
         return None
-    saved = load_checkpoint(path)
+    saved = read_entry(path, checkpoint_key(made_by), read_cached, what="checkpoint", then=rebuild)
+    if saved is None:
+        return None
+    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    found = {name: tuple(getattr(tensor, "shape", ())) for name, tensor in saved["state_dict"].items()}
+    if found != expected:
+        report_bad_entry(path, "checkpoint", "holds the tensors of another network", rebuild)
+        return None
     model.load_state_dict(saved["state_dict"])
     return PreparedNetwork(model, path, True, saved["metrics"], saved["masks"])
+
+
+def _rebuild(workload: Workload, allow: bool) -> str:
+    """What happens to a cached checkpoint that cannot be used: trained again, or (where training
+    is not allowed) how to do it."""
+    return "rebuilding it" if allow else f"run `resim train {workload.path}` to rebuild it"
 
 
 def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool,
@@ -145,7 +179,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
     label = spec.name or (spec.import_ or "").replace(":", ".")
     path = checkpoint_path(f"{label}-dense", checkpoint_key(made_by))
     model = build_network(workload, arrays)
-    cached = _from_cache(path, model, force)
+    cached = _from_cache(path, model, force=force, made_by=made_by, rebuild=_rebuild(workload, allow))
     if cached is not None:
         return cached
     if not allow:
@@ -178,7 +212,7 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
     key = checkpoint_key(made_by)
     path = checkpoint_path(f"{cfg.name}-sparse", key)
     model = dense.model
-    cached = _from_cache(path, model, force)
+    cached = _from_cache(path, model, force=force, made_by=made_by, rebuild=_rebuild(workload, allow))
     if cached is not None:
         return cached
     if not allow:
@@ -222,7 +256,7 @@ def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, 
                # Before issue #13 per-column scaling was ignored here: such checkpoints must not be reused.
                **({"per_column": True} if setup.per_column else {})}
     path = checkpoint_path(f"{cfg.name}-crossbar", checkpoint_key(made_by))
-    cached = _from_cache(path, net.model, force)
+    cached = _from_cache(path, net.model, force=force, made_by=made_by)
     if cached is not None:
         return cached, [CrossbarPruneStep(**step) for step in cached.metrics["steps"]]
     tensors = tensors_of(arrays)

@@ -85,7 +85,8 @@ def test_summary_statistics() -> None:
     row = summarise(draws).iloc[0]
     assert row["runs"] == 4 and row["mean"] == pytest.approx(0.65)
     assert row["std"] == pytest.approx(np.std([0.5, 0.6, 0.7, 0.8], ddof=1))
-    assert row["ci95_high"] - row["mean"] == pytest.approx(1.96 * row["std"] / 2)
+    # Student's t with 3 degrees of freedom (issue #16), not the normal 1.96.
+    assert row["ci95_high"] - row["mean"] == pytest.approx(3.182446305284263 * row["std"] / 2)
 
 
 def test_cli_faults_json(tmp_path: Path, shared_data: Path) -> None:

@@ -140,7 +140,7 @@ class FaultDraws(StrictModel):
                             le=100000, flag="--runs")
     slice_index: StrictInt | None = field(
         None, description="Confine faults to this bit slice (0 = least significant; seed 001's bit-position study)",
-        unit="1", ge=0, flag="--slice",
+        unit="1", ge=0, le=15, flag="--slice",
     )
 
     @field_validator("rates")

@@ -6,6 +6,7 @@ The unit lands in the JSON schema as `unit`, so editors show it next to the desc
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,23 @@ def flag_of(model: type[BaseModel], name: str) -> str | None:
 
 
 class StrictModel(BaseModel):
-    """Base of every config block: unknown keys are errors, nothing is guessed silently."""
+    """Base of every config block: unknown keys are errors, nothing is guessed silently, and every
+    number is finite (`.nan` in an energy table would drop that component from a total, `.inf`
+    would print an infinite energy or divide by zero; issue #16)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+
+def non_finite(value: Any, path: str = "") -> str | None:
+    """The key path (below `path`) of the first NaN or infinite float inside a free-form value
+    (nested mappings and lists, e.g. model.kwargs), or None when every number in it is finite."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where
+        if isinstance(item, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+    return None

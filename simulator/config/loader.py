@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from simulator.config import safe_yaml
 from simulator.config.errors import _NO_VALUE, ConfigError, Problem
 from simulator.config.hardware import HardwareConfig, SourcedBlock
 from simulator.config.workload import WorkloadConfig
@@ -23,11 +24,23 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Parse a YAML file safely; syntax errors name the line and column."""
+    """Parse a YAML file safely and within limits (simulator.config.safe_yaml); syntax errors name
+    the line and column, a key given twice its key path and both lines."""
+    if path.is_dir():
+        raise ConfigError([Problem(path, "", "is a folder; give a YAML file")])
     if not path.is_file():
         raise ConfigError([Problem(path, "", "file not found")])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > safe_yaml.MAX_BYTES:
+            raise ConfigError([Problem(path, "", f"is {size} bytes; a configuration file has at most "
+                                                 f"{safe_yaml.MAX_BYTES} (its numbers and their sources)")])
+        data = safe_yaml.load(path.read_text(encoding="utf-8"))
+    except safe_yaml.YamlLimitError as exc:
+        where = exc.key_path or (f"line {exc.line}" if exc.line else "")
+        message = exc.message if exc.key_path == "" or exc.line is None or "line" in exc.message \
+            else f"line {exc.line}: {exc.message}"
+        raise ConfigError([Problem(path, where, message)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -35,6 +48,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError([Problem(path, where, f"YAML syntax error: {reason}")]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([Problem(path, "", f"not UTF-8 text: {exc.reason}")]) from None
+    except (OSError, RecursionError) as exc:
+        raise ConfigError([Problem(path, "", f"cannot read it: {getattr(exc, 'strerror', None) or exc}")]) from None
     if not isinstance(data, dict):
         raise ConfigError(
             [Problem(path, "", "the document must be a mapping of keys to values", data)]
@@ -170,7 +185,19 @@ def load_workload(path: str | Path) -> Workload:
     path = Path(path)
     config = validate(WorkloadConfig, read_yaml(path), path)
     hardware_path = (path.parent / config.hardware).resolve()
-    return Workload(config, path.resolve(), load_hardware(hardware_path), hardware_path)
+    hardware = _named_hardware(path, "hardware", hardware_path)
+    if config.hardware_study.baseline is not None:
+        _named_hardware(path, "hardware_study.baseline", (path.parent / config.hardware_study.baseline).resolve())
+    return Workload(config, path.resolve(), hardware, hardware_path)
+
+
+def _named_hardware(workload: Path, key: str, path: Path) -> HardwareConfig:
+    """The hardware file a workload names at `key`; naming a workload file there is an error on
+    the workload's key (a workload is no chip, and its keys would each be "unknown" there)."""
+    if detect_kind(read_yaml(path)) == "workload":
+        raise ConfigError([Problem(workload, key, f"{path} is a workload file; give a hardware description "
+                                                  "(a file with array: and chip:)")])
+    return load_hardware(path)
 
 
 def detect_kind(data: dict[str, Any]) -> str | None:

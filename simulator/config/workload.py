@@ -6,7 +6,7 @@ hardware description can be moved together.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.machinery
 import re
 import sys
 from pathlib import Path
@@ -15,13 +15,17 @@ from typing import Any, Literal
 from pydantic import StrictBool, StrictInt, ValidationInfo, field_validator, model_serializer, model_validator
 
 from simulator.config.faults import Encoding, FaultSpec, RatioPreset
-from simulator.config.fields import StrictModel, field
+from simulator.config.fields import StrictModel, field, non_finite
 from simulator.config.hardware import HardwareConfig
 from simulator.mapping.strategies import STRATEGY_NAMES
 from simulator.network.names import ZOO_MODEL_NAMES
 
 DatasetName = Literal["mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet-shape"]
 ZooName = Literal[ZOO_MODEL_NAMES]  # type: ignore[valid-type]
+
+# Longest workload name: file names built from it add up to about 45 characters (".<name>-crossbar-<16-digit
+# key>.pt.<8>.tmp", simulator/atomic.py) and most file systems allow 255 bytes per name.
+NAME_MAX = 200
 
 _IMPORT_SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_]\w*$")
 
@@ -70,28 +74,49 @@ class ModelSpec(StrictModel):
             raise ValueError("give exactly one of 'name' (a zoo model) or 'import'")
         return self
 
+    @field_validator("kwargs")
+    @classmethod
+    def _finite_kwargs(cls, value: dict[str, Any]) -> dict[str, Any]:
+        where = non_finite(value)
+        if where is not None:
+            raise ValueError(f"kwargs.{where} is not a finite number; every number must be finite")
+        return value
+
     @field_validator("import_")
     @classmethod
-    def _importable(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _locatable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """'package.module:function', its module found as a file beside the workload or on
+        sys.path without importing it: a user's package runs its code only when a command
+        builds the network (run, train, eval, map, faults), never in `resim validate`."""
         if value is None:
             return value
         if not _IMPORT_SPEC.match(value):
             raise ValueError("must look like 'package.module:function'")
         module = value.split(":")[0]
-        base = str(_base_dir(info))
-        added = base not in sys.path
-        if added:
-            sys.path.insert(0, base)
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        finally:
-            if added:
-                sys.path.remove(base)
-        if not found:
+        if not _module_file_exists(module, [str(_base_dir(info)), *sys.path]):
             raise ValueError(f"module '{module}' not found (searched the workload's folder and sys.path)")
         return value
+
+
+def _module_file_exists(module: str, search: list[str]) -> bool:
+    """Whether `module` (dotted) has a source file, package or extension on `search`, found by
+    the path finder alone: no package's __init__ runs (importlib.util.find_spec imports parents)."""
+    locations: list[str] | None = search
+    spec = None
+    for depth, _ in enumerate(module.split(".")):
+        name = ".".join(module.split(".")[: depth + 1])
+        if locations is None:
+            return False   # a plain module has no submodules
+        if depth == 0 and name in sys.builtin_module_names:
+            return True
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name, locations)
+        except (ImportError, ValueError, OSError):
+            return False
+        if spec is None:
+            return False
+        locations = list(spec.submodule_search_locations) if spec.submodule_search_locations is not None else None
+    return spec is not None
 
 
 class DataSpec(StrictModel):
@@ -195,7 +220,7 @@ class TrainSpec(StrictModel):
     schedule: Literal["none", "step", "cosine", "onecycle"] = field(
         "step", description="Learning-rate schedule, stepped once per epoch (onecycle: per batch)", unit="text"
     )
-    step_size: StrictInt = field(1, description="StepLR period", unit="epoch", ge=1)
+    step_size: StrictInt = field(1, description="StepLR period", unit="epoch", ge=1, le=10000)
     gamma: float = field(0.95, description="StepLR decay factor", unit="1", gt=0, le=1)
     augment: AugmentSpec = field(default_factory=AugmentSpec, description="Augmentation", unit="block")
     device: Literal["auto", "cpu", "cuda"] = field(
@@ -262,7 +287,7 @@ class SslSpec(StrictModel):
     channel_decay: float = field(
         1e-4, description="Group-lasso weight on input channels (conv) / inputs (linear)", unit="1", ge=0
     )
-    epochs: StrictInt = field(10, description="Training epochs with the regulariser", unit="epoch", ge=1)
+    epochs: StrictInt = field(10, description="Training epochs with the regulariser", unit="epoch", ge=1, le=10000)
     threshold: float = field(
         1e-3, description="Groups whose L2 norm per weight falls below this are removed", unit="1", gt=0
     )
@@ -325,18 +350,18 @@ class PruneSpec(StrictModel):
     )
     finetune_epochs: StrictInt = field(
         5, description="Fine-tuning epochs after pruning (one-shot, one-shot-improved, layerwise, ssl; "
-        "hpp: after every candidate)", unit="epoch", ge=0,
+        "hpp: after every candidate)", unit="epoch", ge=0, le=10000,
     )
     finetune_lr: float | None = field(
         None, description="Learning rate of fine-tuning; default: train.lr / 10", unit="1", gt=0, le=10
     )
     rate: float = field(0.2, description="imp: share of the remaining weights pruned per round", unit="1", gt=0, lt=1)
     round_epochs: StrictInt | None = field(
-        None, description="imp: training epochs per round; default: train.epochs", unit="epoch", ge=1
+        None, description="imp: training epochs per round; default: train.epochs", unit="epoch", ge=1, le=10000
     )
     rewind_iteration: StrictInt = field(
         0, description="imp: rewind survivors to their values after this many training iterations "
-        "(0: initial values; >0: late rewinding)", unit="iteration", ge=0,
+        "(0: initial values; >0: late rewinding)", unit="iteration", ge=0, le=10**9,
     )
     reinit: StrictBool = field(
         False, description="imp control: re-initialise survivors randomly instead of rewinding", unit="flag"
@@ -372,12 +397,13 @@ class CrossbarPruneSpec(StrictModel):
     step_fraction: float = field(0.05, description="Share of crossbar rows removed per step", unit="1", gt=0, le=1)
     max_steps: StrictInt = field(5, description="Most pruning-finetuning steps", unit="step", ge=1, le=1000)
     target_tiles: StrictInt | None = field(
-        None, description="Stop once the network places at most this many tiles", unit="tiles", ge=1
+        None, description="Stop once the network places at most this many tiles", unit="tiles", ge=1, le=10**9
     )
     accuracy_floor: float | None = field(
         None, description="Undo the step that takes test accuracy below this and stop", unit="1", gt=0, le=1
     )
-    finetune_epochs: StrictInt = field(1, description="Fine-tuning epochs after each step", unit="epoch", ge=0)
+    finetune_epochs: StrictInt = field(1, description="Fine-tuning epochs after each step", unit="epoch", ge=0,
+                                       le=10000)
     finetune_lr: float | None = field(
         None, description="Fine-tuning learning rate; default: train.lr / 10", unit="1", gt=0, le=10
     )
@@ -466,8 +492,8 @@ class WorkloadConfig(StrictModel):
     """A workload file (workloads/*.yaml)."""
 
     name: str = field(
-        description="Workload name (used in result folder names)", unit="text", pattern=r"^[A-Za-z0-9_.-]+$"
-    )
+        description="Workload name (used in result folder, cache and checkpoint names, so at most 200 characters: "
+                    "file systems allow 255 per name)", unit="text", pattern=r"^[A-Za-z0-9_.-]+$", max_length=NAME_MAX)
     description: str = field("", description="What this workload studies", unit="text")
     seed: StrictInt = field(0, description="Seed of every random choice", unit="1", ge=0, le=2**32 - 1)
     hardware: str = field(description="Hardware description file, relative to this workload", unit="path")

@@ -289,6 +289,19 @@ def load_dataset(
     )
 
 
+def locate_dataset(name: str, data_dir: str | Path | None = None, *, download: bool = True) -> Path | None:
+    """Where data set `name` is (downloading its canonical files first if it is nowhere and
+    `download` allows), without reading it: a DataError saying what to put where otherwise; None
+    for a shape-only data set, which has no files."""
+    spec = _spec(name)
+    if not spec.files:
+        return None   # a shape-only data set has no files to find
+    root = resolve_data_dir(data_dir)
+    searched = _search_dirs(spec, root)
+    path, _ = _locate(spec, searched) or _download_and_locate(spec, searched, root / spec.name, download)
+    return path
+
+
 def shape_only(spec: DatasetSpec) -> Arrays:
     """A data set of `spec`'s image shape and classes with no images (hardware studies only)."""
     empty = np.zeros((0, *spec.image_shape), dtype=np.uint8)
@@ -433,12 +446,28 @@ def _not_found_message(spec: DatasetSpec, searched: list[Path], target: Path, re
     else:
         names = [f.name for f in spec.files]
         wanted = f"{', '.join(names[:-1])} and {names[-1]} (gzipped or not)"
+    folders = _folders_named_like_files(spec, searched)
+    files = [directory for directory in searched if directory.exists() and not directory.is_dir()]
+    # A folder where a data file belongs, or a file where the data folder belongs: say so first.
+    hint = (f" {', '.join(map(str, folders))} {'is a folder' if len(folders) == 1 else 'are folders'}, where the "
+            "data file of that name was expected;" if folders else "")
+    hint += f" {', '.join(map(str, files))} is a file, not a data folder;" if files else ""
     return (
-        f"data set {spec.name!r} not found; searched {', '.join(map(str, searched))}. "
+        f"data set {spec.name!r} not found;{hint} searched {', '.join(map(str, searched))}. "
         f"Put {wanted}, or {spec.name}.npz with arrays {', '.join(NPZ_KEYS)}, into {target}/ "
         f"or set {DATA_DIR_ENV} / --data-dir to a directory holding them. "
         f"Canonical files: {' '.join(f.url for f in spec.files)}. {reason}"
     )
+
+
+def _folders_named_like_files(spec: DatasetSpec, searched: list[Path]) -> list[Path]:
+    """Paths in `searched` that bear a data file's name but are folders."""
+    names = [f"{spec.name}.npz", *(f.name for f in spec.files), *(f.name.removesuffix(".gz") for f in spec.files)]
+    if spec.name in _CIFAR_LAYOUTS:
+        layout = _CIFAR_LAYOUTS[spec.name]
+        names += [f"{layout.folder}/{member}" for member in layout.members]
+    return [directory / name for directory in searched for name in dict.fromkeys(names)
+            if (directory / name).is_dir()]
 
 
 # ----------------------------------------------------------------------------- downloading
@@ -475,9 +504,12 @@ def _download_missing(spec: DatasetSpec, target: Path) -> None:
 
 def _download_file(file: CanonicalFile, dest: Path) -> None:
     """Stream `file.url` to `dest` through a temporary file, so an interrupted or corrupt
-    download never leaves a file that a later run would take for the real one."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    download never leaves a file that a later run would take for the real one. The temporary
+    file sits beside `dest` when its folder exists, else in the system's temporary folder: the
+    data folder is created only once a whole, verified file is there to fill it (issue #16: a
+    failed download must not leave an empty folder, say under /etc)."""
+    staging = dest.parent if dest.parent.is_dir() else Path(tempfile.gettempdir())
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=staging)
     try:
         digest = hashlib.md5(usedforsecurity=False)
         with (
@@ -492,9 +524,24 @@ def _download_file(file: CanonicalFile, dest: Path) -> None:
                 f"{file.url}: md5 {digest.hexdigest()} does not match the expected {file.md5}; "
                 "the download was discarded"
             )
-        os.replace(tmp_name, dest)
+        _move_into(Path(tmp_name), dest)
     finally:
         Path(tmp_name).unlink(missing_ok=True)
+
+
+def _move_into(tmp: Path, dest: Path) -> None:
+    """Put the finished file `tmp` at `dest` atomically, creating `dest`'s folder now."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if tmp.parent == dest.parent:
+        os.replace(tmp, dest)
+        return
+    fd, beside = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(tmp, beside)
+        os.replace(beside, dest)
+    finally:
+        Path(beside).unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -610,7 +657,7 @@ def write_parts(arrays: Arrays, out: str | Path, parts: int, *, progress: bool =
     short head). The manifest records every part's md5, rows and the whole set's `dataset_id`
     (plus the head's rows and content id), which loading checks. The folder is built under a
     temporary name and renamed into place, so it is complete or absent."""
-    from rich.progress import Progress
+    from simulator.progress import progress_bar
 
     out = Path(out)
     n_train, n_test = len(arrays.y_train), len(arrays.y_test)
@@ -622,7 +669,7 @@ def write_parts(arrays: Arrays, out: str | Path, parts: int, *, progress: bool =
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
     try:
-        with Progress(disable=not progress, transient=True) as bar:
+        with progress_bar(disable=not progress, transient=True) as bar:
             task = bar.add_task(f"writing {parts} parts", total=parts)
             train_cuts = [n_train * i // parts for i in range(parts + 1)]
             test_cuts = [n_test * i // parts for i in range(parts + 1)]

@@ -512,7 +512,7 @@ def bit_true_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: 
     and ``adc_loss = accuracy_quantized_inputs - accuracy_bit_true``, what the converters cost.
     The ADC range follows the mapping's crossbar size N; `calibration` are the images that set the
     input scales."""
-    from rich.progress import Progress
+    from simulator.progress import progress_bar
 
     plan = study_plan(spec, mapped)
     scales = calibrate_input_scales(model, mapped.names, calibration, periphery.input_bits)
@@ -520,7 +520,7 @@ def bit_true_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: 
     crossbars = crossbar_network(model, scales, periphery)
     rows = []
     indices = study_draws(spec, mapped)
-    with Progress(disable=not progress) as bar:
+    with progress_bar(disable=not progress) as bar:
         draws = bar.add_task("bit-true fault draws", total=len(indices))
         images = bar.add_task("bit-true images", total=len(x))
         for index in indices:

@@ -13,6 +13,8 @@ bit-identical to the plain model.
 from __future__ import annotations
 
 import copy
+import hashlib
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -122,32 +124,40 @@ def faulty_weights(mapped: MappedNetwork, model: nn.Module, draw: Draw,
     return chip_weights(mapped, maps, {layer.name: modules[layer.name].weight for layer in mapped.layers})
 
 
-def draw_generators(seed: int, encoding: int, rate: int, run: int,
+def draw_key(seed: int, encoding: str, rate: float, run: int) -> list[int]:
+    """The seed of one draw: (workload seed, encoding name, rate value, run index), never the
+    positions of the encoding and the rate in the study's lists, so the same draw comes out
+    whatever else a study lists (issue #16): `resim run` and `resim faults` agree, and adding a
+    rate leaves the other rates' draws unchanged. The name enters as the first 8 bytes of its
+    SHA-256, the rate as the bits of its IEEE double (0.01 from YAML or the command line alike)."""
+    name = int.from_bytes(hashlib.sha256(encoding.encode()).digest()[:8], "little")
+    (bits,) = struct.unpack("<Q", struct.pack("<d", float(rate) + 0.0))   # + 0.0: -0.0 is 0.0
+    return [seed, name, bits, run]
+
+
+def draw_generators(seed: int, encoding: str, rate: float, run: int,
                     lines: LineRates | None) -> tuple[np.random.Generator, np.random.Generator | None]:
-    """The cell generator of one draw, seeded (seed, encoding, rate, run), and the line generator,
-    a stream of its own, when lines can fail."""
-    key = [seed, encoding, rate, run]
+    """The cell generator of one draw, seeded by `draw_key`, and the line generator, a stream of
+    its own, when lines can fail."""
+    key = draw_key(seed, encoding, rate, run)
     return np.random.default_rng(key), (np.random.default_rng(key + [1]) if lines is not None else None)
 
 
 @dataclass(frozen=True)
 class DrawIndex:
-    """Where one draw sits in a study: its encoding, rate and run, by value and by position (the
-    positions seed its generators, `draw_generators`)."""
+    """Where one draw sits in a study: its encoding, rate and run (their values seed its
+    generators, `draw_key`)."""
 
     encoding: str
     rate: float
     run: int
-    e: int
-    r: int
 
 
 def study_draws(spec: FaultSpec, mapped: MappedNetwork) -> list[DrawIndex]:
     """Every draw of a study, encodings outermost, then rates, then runs (the order every study
-    of this package takes them, so their draws coincide)."""
-    return [DrawIndex(encoding, rate, run, e, r)
-            for e, encoding in enumerate(study_encodings(spec, mapped))
-            for r, rate in enumerate(spec.rates) for run in range(spec.runs)]
+    of this package takes them)."""
+    return [DrawIndex(encoding, rate, run)
+            for encoding in study_encodings(spec, mapped) for rate in spec.rates for run in range(spec.runs)]
 
 
 def study_encodings(spec: FaultSpec, mapped: MappedNetwork) -> list[str]:
@@ -164,8 +174,8 @@ def study_plan(spec: FaultSpec, mapped: MappedNetwork) -> DrawPlan:
 
 
 def take_draw(spec: FaultSpec, mapped: MappedNetwork, plan: DrawPlan, index: DrawIndex) -> Draw:
-    """The draw at `index`, its generators seeded from the mapping's seed and the index."""
-    rng, line_rng = draw_generators(mapped.setup.seed, index.e, index.r, index.run, plan.lines)
+    """The draw at `index`, its generators seeded from the mapping's seed and the index's values."""
+    rng, line_rng = draw_generators(mapped.setup.seed, index.encoding, index.rate, index.run, plan.lines)
     return Draw(index.encoding, FaultRates.from_total(index.rate, spec.ratio), rng, line_rng)
 
 
@@ -183,17 +193,18 @@ def fault_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: tor
                 batch_size: int = 1000, progress: bool = True) -> pd.DataFrame:
     """One row per draw: encoding, total fault rate, run, test accuracy.
 
-    Each draw's generator is seeded from (seed, encoding, rate, run), so any single point can be
-    recomputed alone and adding rates or encodings does not change the others. The spec's fault
+    Each draw's generator is seeded from the values (seed, encoding, rate, run) (`draw_key`), so
+    any single point can be recomputed alone and adding rates or encodings does not change the
+    others. The spec's fault
     model adds per-layer multipliers, the stuck-off : stuck-on split and stuck lines."""
-    from rich.progress import Progress
+    from simulator.progress import progress_bar
 
     plan = study_plan(spec, mapped)
     work = copy.deepcopy(model)
     modules = dict(work.named_modules())
     rows = []
     indices = study_draws(spec, mapped)
-    with Progress(disable=not progress) as bar:
+    with progress_bar(disable=not progress) as bar:
         task = bar.add_task("fault draws", total=len(indices))
         for index in indices:
             draw = take_draw(spec, mapped, plan, index)

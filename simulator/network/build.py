@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from torch import nn
 
+from simulator.config.errors import ConfigError, Problem
 from simulator.config.loader import Workload
 from simulator.config.workload import ModelSpec
 from simulator.data.datasets import Arrays
@@ -16,26 +19,53 @@ from simulator.network.zoo import build_zoo_model
 
 
 def build_model(spec: ModelSpec, *, in_channels: int, num_classes: int, input_size: int,
-                base_dir: Path) -> nn.Module:
-    """Instantiate the network named by `spec` for the data set's input shape and classes."""
+                base_dir: Path, source: Path | None = None) -> nn.Module:
+    """Instantiate the network named by `spec` for the data set's input shape and classes. A
+    module that cannot be imported, or a builder that rejects `spec.kwargs`, raises ConfigError on
+    `source` (the workload file) naming model.import or model.kwargs."""
+    where = source if source is not None else base_dir
     shape = {"in_channels": in_channels, "num_classes": num_classes, "input_size": input_size}
     if spec.name is not None:
-        return build_zoo_model(spec.name, **shape, **spec.kwargs)
-    assert spec.import_ is not None, "ModelSpec holds exactly one of name and import (its validator)"
-    return _import_builder(spec.import_, base_dir)(**shape, **spec.kwargs)
+        builder: Callable[..., nn.Module] = functools.partial(build_zoo_model, spec.name)
+        label = f"zoo model {spec.name!r}"
+    else:
+        assert spec.import_ is not None
+        builder, label = _import_builder(spec.import_, base_dir, where), spec.import_
+        try:
+            inspect.signature(builder).bind(**shape, **spec.kwargs)
+        except TypeError as exc:
+            raise ConfigError([Problem(where, "model.kwargs", f"{label} does not take them: {exc}",
+                                       spec.kwargs)]) from None
+        except ValueError:
+            pass   # no signature to check (a builtin): the call below tells
+    try:
+        return builder(**shape, **spec.kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError([Problem(where, "model.kwargs", f"{label} rejects them: {_first_line(exc)}",
+                                   spec.kwargs)]) from None
 
 
-def _import_builder(target: str, base_dir: Path) -> Callable[..., nn.Module]:
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _import_builder(target: str, base_dir: Path, where: Path) -> Callable[..., nn.Module]:
     # The workload's folder goes first on the path so that a user's model file beside the
-    # workload is found without installing it.
+    # workload is found without installing it. Importing runs the user's package: only here,
+    # when a command builds the network (never in `resim validate`).
     module_name, func_name = target.split(":")
     base = str(base_dir)
     if base not in sys.path:
         sys.path.insert(0, base)
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError([Problem(where, "model.import", f"cannot import {module_name}: {_first_line(exc)}",
+                                   target)]) from None
     builder = getattr(module, func_name, None)
     if not callable(builder):
-        raise ValueError(f"model.import: '{target}': {module_name} has no callable '{func_name}'")
+        raise ConfigError([Problem(where, "model.import", f"{module_name} has no callable {func_name!r}", target)])
     return builder
 
 
@@ -47,4 +77,4 @@ def build_network(workload: Workload, arrays: Arrays, seed: int | None = None) -
     torch.manual_seed(workload.config.seed if seed is None else seed)
     return build_model(workload.config.model, in_channels=arrays.spec.channels,
                        num_classes=arrays.spec.num_classes, input_size=arrays.spec.size,
-                       base_dir=workload.path.parent)
+                       base_dir=workload.path.parent, source=workload.path)

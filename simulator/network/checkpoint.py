@@ -56,3 +56,13 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     payload["producer"] = json.loads(payload["producer"])
     payload["metrics"] = json.loads(payload["metrics"])
     return payload
+
+
+def read_cached(path: Path) -> tuple[dict[str, Any], str]:
+    """A cached checkpoint and the key of the producer stored in it (simulator.cache.read_entry
+    compares it with the key its name promises: a checkpoint copied over another's name, say a
+    dense one over a sparse cache name, is found out)."""
+    payload = load_checkpoint(path)
+    if not isinstance(payload.get("state_dict"), dict) or not isinstance(payload.get("masks"), dict):
+        raise ValueError("no state_dict and masks")
+    return payload, checkpoint_key(payload["producer"])

@@ -54,7 +54,8 @@ def export_compact(path: Path, state_dict: dict[str, torch.Tensor], masks: dict[
 def load_compact(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, Any]]:
     """(state_dict in float32, masks by layer name, info) from a compact checkpoint."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT \
+            or not isinstance(payload.get("dense"), dict) or not isinstance(payload.get("sparse"), dict):
         raise ValueError(f"{path}: not a resim compact checkpoint")
     if payload.get("version") != FORMAT_VERSION:
         raise ValueError(f"{path}: compact format version {payload.get('version')}, this resim reads {FORMAT_VERSION}")

@@ -320,7 +320,9 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
     and, for fp16, a gradient scaler. `masks` keep pruned weights at zero; `regularizer(model)` is
     added to the loss (group lasso); `on_step(iteration)` runs after every optimizer step
     (late-rewinding snapshots)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from simulator.progress import progress_bar
 
     device = resolve_device(recipe.device)
     amp = autocast_dtype(recipe.mixed_precision, device)
@@ -351,7 +353,7 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                TimeElapsedColumn(), TimeRemainingColumn()]
     iteration = 0
     try:
-        with Progress(*columns, disable=not progress, transient=False) as bar, \
+        with progress_bar(*columns, disable=not progress, transient=False) as bar, \
                 MaskedTraining(model, masks) as masking:
             if progress and device.type == "cuda":
                 bar.console.print(f"{label}training on {torch.cuda.get_device_name(device)}, "

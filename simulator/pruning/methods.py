@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from simulator.atomic import atomic_replace
+from simulator.cache import report_bad_entry
 from simulator.config.workload import PruneSpec, TrainSpec
 from simulator.network.train import TensorData, evaluate, train
 from simulator.pruning.magnitude import bounded_global_magnitude, global_magnitude, layerwise_magnitude
@@ -123,9 +124,18 @@ def _resume(model: nn.Module, state_dir: Path, rounds: int) -> tuple[int, Masks 
     for index in range(rounds, 0, -1):
         path = _round_file(state_dir, index)
         if path.is_file():
-            saved = torch.load(path, map_location="cpu", weights_only=True)
+            try:
+                saved = torch.load(path, map_location="cpu", weights_only=True)
+                log = json.loads(saved["log"])
+                shapes = {k: tuple(v.shape) for k, v in saved["state_dict"].items()}
+                if shapes != {k: tuple(v.shape) for k, v in model.state_dict().items()}:
+                    raise ValueError("the tensors of another network")
+            except Exception as exc:  # noqa: BLE001 - a damaged round is redone, never trusted
+                report_bad_entry(path, "pruning round", f"is unreadable ({type(exc).__name__}: {exc})"[:200],
+                                 "resuming from the round before it")
+                continue
             model.load_state_dict(saved["state_dict"])
-            return index, saved["masks"], json.loads(saved["log"])
+            return index, saved["masks"], log
     return 0, None, []
 
 

@@ -124,13 +124,13 @@ def fault_accuracy(model: nn.Module, crossbars: Crossbars, objective: FaultObjec
 
     Draw k uses the generator seeded (seed, k) whatever the model, so every evaluation of a
     search sees the same fault draws (common random numbers)."""
-    from rich.progress import Progress
+    from simulator.progress import progress_bar
 
     mapped = map_network(model, crossbars.input_shape, crossbars.setup)
     work = copy.deepcopy(model)
     modules = dict(work.named_modules())
     total = 0.0
-    with Progress(disable=not progress, transient=True) as bar:
+    with progress_bar(disable=not progress, transient=True) as bar:
         task = bar.add_task(label, total=objective.draws)
         for draw in range(objective.draws):
             rng = np.random.default_rng([seed, draw])

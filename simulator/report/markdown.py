@@ -105,7 +105,9 @@ def hardware_layer_rows(layers: list[LayerRecord]) -> pd.DataFrame:
 def fault_rows(report: RunReport) -> pd.DataFrame | None:
     if not report.faults:
         return None
-    return pd.DataFrame([{c: getattr(point, c) for c in FAULT_COLUMNS} for point in report.faults])
+    from simulator.faults.summary import shown
+
+    return shown(pd.DataFrame([{c: getattr(point, c) for c in FAULT_COLUMNS} for point in report.faults]))
 
 
 def pruning_rows(report: RunReport) -> pd.DataFrame | None:
@@ -161,7 +163,8 @@ def render_run(report: RunReport) -> str:
     if faults is not None:
         lines += ["## Accuracy under stuck-at faults (seed 003 Fig. 6)", "",
                   "Cell fault rate p_sa0 + p_sa1 with stuck-off : stuck-on = 1 : 5.2; mean over the draws "
-                  "with a 95 % confidence interval; one row per draw in accuracy.csv, plot in "
+                  "with a 95 % confidence interval of the mean (Student's t over the n draws); one row per draw in "
+                  "accuracy.csv, plot in "
                   "accuracy_vs_fault_rate.png.", "", markdown_table(faults), ""]
     steps = pruning_rows(report)
     if steps is not None:

@@ -111,11 +111,15 @@ def utilization_histogram_plot(histogram: UtilizationHistogram, path: Path, titl
 
 
 def accuracy_vs_rate_plot(summary: pd.DataFrame, path: Path, title: str) -> None:
-    """Seed 003 Fig. 6: accuracy against fault rate per encoding, log rate axis, 95 % bands."""
+    """Seed 003 Fig. 6: accuracy against fault rate per encoding, log rate axis, 95 % bands of the
+    mean (Student's t, their n in the legend)."""
     fig, ax = pyplot().subplots(figsize=(6.4, 4.2), dpi=120)
     for encoding, group in summary.groupby("encoding", sort=False):
-        ax.plot(group["rate"], 100 * group["mean"], marker="o", label=encoding)
-        ax.fill_between(group["rate"], 100 * group["ci95_low"], 100 * group["ci95_high"], alpha=0.2)
+        runs = sorted({int(n) for n in group["runs"]})
+        n = f"n = {runs[0]}" if len(runs) == 1 else f"n = {runs[0]}-{runs[-1]}"
+        ax.plot(group["rate"], 100 * group["mean"], marker="o", label=f"{encoding} (95 % CI, Student's t, {n})")
+        ax.fill_between(group["rate"], 100 * group["ci95_low"].astype(float), 100 * group["ci95_high"].astype(float),
+                        alpha=0.2)
     if (summary["rate"] > 0).all():
         ax.set_xscale("log")
     ax.set_xlabel("cell fault rate p_sa0 + p_sa1 (stuck-off : stuck-on = 1 : 5.2)")

@@ -5,10 +5,11 @@ caller can append each one to the table at once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from simulator.sweep.point import PointOutcome, PointTask, run_point, single_threaded
+from simulator.sweep.point import PointOutcome, PointTask, run_point, start_worker
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -37,7 +38,7 @@ def run_local(tasks: list[PointTask], workers: int) -> Iterator[PointOutcome]:
         yield from run_serial(tasks)
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=single_threaded)
+                               initializer=start_worker, initargs=(os.getpid(),))
     try:
         submitted = {pool.submit(run_point, task): task for task in tasks}
         pending = set(submitted)
@@ -66,14 +67,21 @@ def _outcome(future: Future[PointOutcome], task: PointTask) -> PointOutcome:
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Cancel what has not started and end the worker processes now."""
+    """Cancel what has not started and end the worker processes now, waiting (briefly) until they
+    are gone, so none outlives the sweep."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
     if terminate is not None:
         terminate()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
+    else:
+        for process in processes:
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
 
 
 def run_dask(tasks: list[PointTask], scheduler: str) -> Iterator[PointOutcome]:

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel
 
 from simulator.cache import stable_key
+from simulator.config import safe_yaml
 from simulator.config.errors import ConfigError, Problem
 from simulator.config.loader import read_yaml, validate
 from simulator.config.workload import WorkloadConfig
@@ -70,7 +71,9 @@ def parse_set(option: str) -> tuple[str, list[Any]]:
     parsed = []
     for text in values.split(","):
         try:
-            parsed.append(yaml.safe_load(text.strip()))
+            parsed.append(safe_yaml.load(text.strip()))
+        except safe_yaml.YamlLimitError as exc:
+            raise ConfigError([Problem(Path("--set"), key, exc.message, text)]) from None
         except yaml.YAMLError:
             raise ConfigError([Problem(Path("--set"), key, "value is not a YAML scalar", text)]) from None
     return key, parsed
@@ -90,12 +93,10 @@ def grid_from_sets(workload: Path, options: list[str]) -> Grid:
 
 
 def is_sweep_file(path: Path) -> bool:
-    """A sweep YAML has top-level `grid:` (a workload has `model:` and `data:`)."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return False
-    return isinstance(data, dict) and "grid" in data and "model" not in data
+    """A sweep YAML has top-level `grid:` (a workload has `model:` and `data:`); a file that is
+    not readable YAML within the limits raises ConfigError saying why."""
+    data = read_yaml(Path(path))
+    return "grid" in data and "model" not in data
 
 
 def grid_from_file(path: Path, extra_sets: Sequence[str] = ()) -> Grid:

@@ -8,6 +8,7 @@ with their message intact, so a failure comes back as its text.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from collections.abc import Callable
@@ -46,17 +47,52 @@ class PointOutcome:
 
 
 def single_threaded() -> None:
-    """Worker initializer: one torch thread per worker, since the workers already fill the cores
-    (two torch pools per core wait on each other; bench/RESULTS.md, VGG8 under faults)."""
+    """One torch thread per worker, since the workers already fill the cores (two torch pools
+    per core wait on each other; bench/RESULTS.md, VGG8 under faults)."""
     import os
 
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
 
 
+def start_worker(parent: int) -> None:
+    """Initializer of a local worker process: single-threaded, deaf to Ctrl-C (the sweep process
+    stops its workers itself, after writing what finished) and never outliving the sweep process
+    `parent`, even when that is killed outright (SIGKILL runs no handler)."""
+    import signal
+
+    single_threaded()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with(parent)
+
+
+def die_with(parent: int) -> None:
+    """End this process when process `parent` ends: Linux's parent-death signal, and everywhere a
+    daemon thread that watches the parent's id (it changes when the parent is gone)."""
+    import os
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent:   # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="resim-parent-watch", daemon=True).start()
+
+
 def run_point(task: PointTask) -> PointOutcome:
     """Run one point; never raises for the point's own failures (they come back as text)."""
-    from simulator.errors import user_errors
+    from simulator.errors import describe, user_errors
     from simulator.sweep.table import row_of
 
     started = time.perf_counter()
@@ -64,7 +100,7 @@ def run_point(task: PointTask) -> PointOutcome:
         out_dir, report = task.run(task.workload, data_dir=task.data_dir, out=task.out, progress=False,
                                    accuracy=task.accuracy)
     except Exception as exc:  # noqa: BLE001 - reported per point; the sweep goes on with the others
-        detail = str(exc) if isinstance(exc, user_errors()) else traceback.format_exc()
+        detail = describe(exc) if isinstance(exc, user_errors()) else traceback.format_exc()
         return PointOutcome(task.point_id, None, f"{type(exc).__name__}: {detail}")
     row = row_of(task.overrides, task.point_id, task.config_hash, report, Path(out_dir),
                  time.perf_counter() - started)

@@ -5,6 +5,8 @@ finished point appended to `results.csv` at once; a rerun skips the points alrea
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,9 @@ from simulator.sweep.point import PointTask, RunWorkload
 from simulator.sweep.report import write_report
 from simulator.sweep.table import ResultsTable, columns
 
+# The sweep folder's lock file (filelock), held while a sweep runs into the folder.
+LOCK_NAME = ".sweep.lock"
+
 
 @dataclass
 class SweepResult:
@@ -32,6 +37,7 @@ class SweepResult:
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    set_aside: list[str] = field(default_factory=list)   # rows of results.csv set aside, one line each
 
 
 def default_folder(grid: Grid) -> Path:
@@ -72,35 +78,103 @@ def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
     if not enabled:
         yield lambda: None
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+    from simulator.progress import progress_bar
+
+    with progress_bar(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
         task = bar.add_task("points", total=total)
         yield lambda: bar.advance(task)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill PID`, a batch system's stop) while a sweep runs: handled as Ctrl-C is, the
+    workers stopped and the report written from the points finished; `signum` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises `Terminated` in the main thread for the duration (elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold the sweep folder's lock: a second sweep into the same folder stops at once instead of
+    running every point a second time."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(folder / LOCK_NAME)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ConfigError([Problem(folder, "", f"another resim sweep is running into this folder (it holds "
+                                   f"{folder / LOCK_NAME}); wait for it to finish or give another --out")]) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def check_data(points: list[Point], data_dir: Path | None) -> None:
+    """Every data set the points use is there (or downloads), checked once before any point runs
+    and before the sweep folder is made: a missing one is one error, not one per point."""
+    from simulator.data.load import locate_data
+
+    wanted: dict[tuple[str, str | None], Path | str | None] = {}
+    for point in points:
+        data = point.document["data"]      # validated: every point has data.dataset
+        folder = data_dir if data_dir is not None else data.get("dir")
+        wanted[(str(data["dataset"]), str(folder) if folder is not None else None)] = folder
+    for (dataset, _), folder in wanted.items():
+        locate_data(dataset, folder)
+
+
 def run_sweep(grid: Grid, *, run: RunWorkload, out: Path | None = None, data_dir: Path | None = None,
               accuracy: bool = True, workers: int = 1, executor: str = "local", scheduler: str | None = None,
-              progress: bool = True) -> SweepResult:
+              progress: bool = True, notify: Callable[[str], None] = lambda line: None) -> SweepResult:
     """Run every point of `grid` not yet in the sweep folder's results.csv through `run` (`resim
     run` on one workload: simulator.pipeline.run); write sweep.md, report.html and the plots (also
-    when interrupted, from the points finished so far)."""
+    when interrupted, by Ctrl-C or SIGTERM, from the points finished so far). The folder is locked
+    for the sweep's duration; rows of results.csv that are not finished points are set aside and
+    each named through `notify`."""
     points = build_points(grid)
+    check_data(points, data_dir)
     folder = Path(out) if out is not None else default_folder(grid)
     folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder), _terminate_as_interrupt():
+        return _run_locked(grid, points, folder, run=run, data_dir=data_dir, accuracy=accuracy, workers=workers,
+                           executor=executor, scheduler=scheduler, progress=progress, notify=notify)
+
+
+def _run_locked(grid: Grid, points: list[Point], folder: Path, *, run: RunWorkload, data_dir: Path | None,
+                accuracy: bool, workers: int, executor: str, scheduler: str | None, progress: bool,
+                notify: Callable[[str], None]) -> SweepResult:
     keys = list(grid.axes)
     table = ResultsTable(folder / "results.csv", columns(keys))
     finished = table.finished()
+    for line in table.set_aside:
+        notify(line)
     tasks = [prepare_task(p, folder, data_dir, accuracy, run) for p in points]
     _check_not_stale(table, finished, tasks)
     todo = [t for t in tasks if t.point_id not in finished]
-    result = SweepResult(folder, pd.DataFrame(), skipped=[t.point_id for t in tasks if t.point_id in finished])
+    result = SweepResult(folder, pd.DataFrame(), skipped=[t.point_id for t in tasks if t.point_id in finished],
+                         set_aside=list(table.set_aside))
     title = f"Sweep of {load_workload(grid.workload).config.name}: {', '.join(keys)}"
 
     def report() -> pd.DataFrame:
@@ -111,14 +185,16 @@ def run_sweep(grid: Grid, *, run: RunWorkload, out: Path | None = None, data_dir
         with _progress_bar(len(todo), progress) as advance:
             for outcome in run_points(todo, executor, workers, scheduler):
                 if outcome.row is not None:
-                    table.append(outcome.row)
-                    result.ran.append(outcome.point_id)
+                    if outcome.point_id not in finished:   # one row per point, whatever an executor yields
+                        table.append(outcome.row)
+                        finished[outcome.point_id] = outcome.row
+                        result.ran.append(outcome.point_id)
                 else:
                     result.failures[outcome.point_id] = outcome.error or "failed"
                 advance()
     except BaseException:
-        # Interrupted (Ctrl-C, an executor error): the report shows what finished, and the
-        # original error goes on; a report that cannot be written must not hide it.
+        # Interrupted (Ctrl-C, SIGTERM, an executor error): the report shows what finished, and
+        # the original error goes on; a report that cannot be written must not hide it.
         with contextlib.suppress(Exception):
             report()
         raise

@@ -2,7 +2,8 @@
 point finishes (issue #7: an interrupted sweep loses only the points in flight).
 
 Each row goes out in one write, then flush and fsync, so a crash leaves at most a last line
-without its newline; reading drops such a line (its point simply runs again).
+without its newline; reading sets such a line aside (its point simply runs again), and so any row
+that is not a finished point's (garbage, a second row of a point).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import csv
 import io
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator.atomic import write_text
 from simulator.config.errors import ConfigError, Problem
@@ -113,30 +115,73 @@ def _line(header: list[str], row: dict[str, Any]) -> str:
 
 
 class ResultsTable:
-    """`results.csv` of one sweep folder: read what is finished, append rows durably."""
+    """`results.csv` of one sweep folder: read what is finished, append rows durably. The sweep
+    holds the folder's lock (simulator.sweep.runner) while it reads and appends."""
 
     def __init__(self, path: Path, header: list[str]):
         self.path = Path(path)
         self.header = header
+        self.set_aside: list[str] = []     # one line per row set aside by the last `finished()`
+
+    @property
+    def rejected_path(self) -> Path:
+        """Where rows that are not results go (results.rejected.csv beside the table)."""
+        return self.path.with_name(self.path.stem + ".rejected.csv")
 
     def finished(self) -> dict[str, dict[str, str]]:
-        """point_id -> row (as text) of every complete row; creates the file (header only) when
-        absent, drops a torn last line, and refuses a table of another grid."""
+        """point_id -> row (as text) of every complete, valid row; creates the file (header only)
+        when absent and refuses a table of another grid. A torn last line (a crash mid-write), a
+        garbage row and a second row of a point are set aside: moved to results.rejected.csv and
+        named in `set_aside`, so the sweep says so and their points run again."""
+        self.set_aside = []
         if not self.path.is_file():
             write_text(self.path, _line(self.header, {h: h for h in self.header}))
             return {}
-        text = self.path.read_text(encoding="utf-8")
-        if text and not text.endswith("\n"):
-            # A write cut short by a crash: the torn row's point runs again.
-            text = text[: text.rfind("\n") + 1]
-            write_text(self.path, text)
-        reader = csv.reader(io.StringIO(text))
-        found = next(reader, None)
-        if found != self.header:
+        raw = self.path.read_bytes().decode("utf-8", errors="replace")
+        lines = raw.splitlines(keepends=True)
+        if not lines or _fields(lines[0]) != self.header:
             raise ConfigError([Problem(self.path, "header", "this results table belongs to a sweep with other grid "
                                        f"keys; allowed: the columns {', '.join(self.header)}; use another --out",
-                                       found)])
-        return {row[found.index("point_id")]: dict(zip(found, row)) for row in reader if len(row) == len(found)}
+                                       _fields(lines[0]) if lines else "")])
+        kept, rejected = [lines[0]], []
+        found: dict[str, dict[str, str]] = {}
+        for number, line in enumerate(lines[1:], start=2):
+            why = self._invalid(line, found)
+            if why is None:
+                row = dict(zip(self.header, _fields(line) or []))
+                found[row["point_id"]] = row
+                kept.append(line)
+            else:
+                rejected.append(line if line.endswith("\n") else line + "\n")
+                self.set_aside.append(f"{self.path} line {number}: {why}; set aside in {self.rejected_path.name}, "
+                                      "its point runs again")
+        if rejected:
+            previous = self.rejected_path.read_text(encoding="utf-8") if self.rejected_path.is_file() else ""
+            write_text(self.rejected_path, previous + "".join(rejected))
+            write_text(self.path, "".join(kept))
+        return found
+
+    def _invalid(self, line: str, found: dict[str, dict[str, str]]) -> str | None:
+        """Why `line` is not a finished point's row, or None when it is one."""
+        if not line.endswith("\n"):
+            return "a row cut short (the sweep stopped while writing it)"
+        fields = _fields(line)
+        if fields is None:
+            return "not a row of this table (not CSV)"
+        if len(fields) != len(self.header):
+            return f"not a row of this table ({len(fields)} fields where the header has {len(self.header)})"
+        row = dict(zip(self.header, fields))
+        if not _POINT_ID.match(row["point_id"]) or not _HASH.match(row["config_hash"]):
+            return f"not a row of this table (point_id {row['point_id'][:20]!r})"
+        if row["point_id"] in found:
+            return f"a second row of point {row['point_id']}"
+        try:
+            SweepRow.model_validate({name: (row[name] if row[name] != "" else None) for name in FIGURES})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = error["loc"][0] if error["loc"] else "a figure"
+            return f"{name} is {str(error.get('input'))[:20]!r}, not a number"
+        return None
 
     def append(self, row: dict[str, Any]) -> None:
         """Append one row in a single write and make it durable before returning."""
@@ -145,3 +190,15 @@ class ResultsTable:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
+
+
+_POINT_ID = re.compile(r"^[0-9a-f]{12}$")
+_HASH = re.compile(r"^[0-9a-f]{10}$")
+
+
+def _fields(line: str) -> list[str] | None:
+    """The CSV fields of one line, or None when it does not parse (a NUL byte, a stray quote)."""
+    try:
+        return next(csv.reader([line.rstrip("\r\n")]), [])
+    except csv.Error:
+        return None

@@ -1,0 +1,132 @@
+"""Reading YAML that may be hostile: yaml.SafeLoader with limits (issue #16).
+
+A configuration file holds a few hundred values. The limits below are far above that and far below
+what hurts: an alias bomb ("billion laughs") expands a few lines into billions of values that later
+stages would walk, deep nesting overflows the composer's recursion, and a key given twice silently
+keeps its last value. Each is refused with a `YamlLimitError` saying where.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+# A hand-written file nests a few levels; 64 leaves room for any real model.kwargs.
+MAX_DEPTH = 64
+# Values (scalars, lists and mappings) a document may hold once its aliases are expanded.
+MAX_VALUES = 100_000
+# Bytes a configuration file may have (the shipped ones have a few kB).
+MAX_BYTES = 1 << 20
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class YamlLimitError(yaml.YAMLError):
+    """A document beyond a limit, or with a key given twice: `message`, the 1-based `line` it
+    concerns (None when not one line) and the dotted `key_path` of the offending value."""
+
+    def __init__(self, message: str, *, line: int | None = None, key_path: str = "") -> None:
+        super().__init__(message)
+        self.message, self.line, self.key_path = message, line, key_path
+
+
+class LimitedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses nesting deeper than MAX_DEPTH, aliases expanding beyond
+    MAX_VALUES values (and recursive ones), and duplicate keys."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        # The composer recurses once per level; stop long before Python's recursion limit.
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise YamlLimitError(f"nested deeper than {MAX_DEPTH} levels; a configuration needs a few",
+                                     line=mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> Node:
+        node = super().compose_document()
+        check_document(node)
+        return node
+
+
+def load(text: str) -> Any:
+    """The YAML document in `text`, read with `LimitedLoader`."""
+    return yaml.load(text, Loader=LimitedLoader)  # noqa: S506 - LimitedLoader is a SafeLoader
+
+
+def _join(path: str, part: Any) -> str:
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    return f"{path}.{part}" if path else str(part)
+
+
+def _children(node: Node, path: str) -> list[tuple[Node, str]]:
+    if isinstance(node, SequenceNode):
+        return [(child, _join(path, i)) for i, child in enumerate(node.value)]
+    if isinstance(node, MappingNode):
+        out = []
+        for key, value in node.value:
+            name = key.value if isinstance(key, ScalarNode) else "?"
+            out += [(key, path), (value, _join(path, name))]
+        return out
+    return []
+
+
+def _check_keys(node: MappingNode, path: str) -> None:
+    """Every key of a mapping once (merge keys `<<` are YAML's way to override, not duplicates)."""
+    seen: dict[tuple[str, str], Any] = {}
+    for key, _ in node.value:
+        if not isinstance(key, ScalarNode) or key.tag == _MERGE_TAG:
+            continue
+        first = seen.setdefault((key.tag, key.value), key.start_mark)
+        if first is not key.start_mark:
+            mark = key.start_mark
+            where = (f"lines {first.line + 1} and {mark.line + 1}" if first.line != mark.line else
+                     f"line {mark.line + 1}, columns {first.column + 1} and {mark.column + 1}")
+            raise YamlLimitError(f"duplicate key at {where}; give each key once", line=mark.line + 1,
+                                 key_path=_join(path, key.value))
+
+
+def check_document(root: Node) -> None:
+    """Walk the composed document once per distinct node (aliases share nodes): the values it
+    expands to, its depth through aliases, recursive aliases and duplicate keys."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, str, bool]] = [(root, "", False)]
+    while stack:
+        node, path, done = stack.pop()
+        ident = id(node)
+        if done:
+            kids = [child for child, _ in _children(node, path)]
+            size[ident] = 1 + sum(size[id(child)] for child in kids)
+            depth[ident] = 1 + max((depth[id(child)] for child in kids), default=0)
+            open_nodes.discard(ident)
+            line = node.start_mark.line + 1
+            if size[ident] > MAX_VALUES:
+                raise YamlLimitError(f"aliases expand to more than {MAX_VALUES} values (an alias bomb?); "
+                                     "write the values out or use fewer aliases", line=line, key_path=path)
+            if depth[ident] > MAX_DEPTH:
+                raise YamlLimitError(f"nested deeper than {MAX_DEPTH} levels through aliases; a configuration "
+                                     "needs a few", line=line, key_path=path)
+            continue
+        if ident in size:
+            continue
+        if ident in open_nodes:
+            raise YamlLimitError("a recursive alias (a value that contains itself)", line=node.start_mark.line + 1,
+                                 key_path=path)
+        open_nodes.add(ident)
+        if isinstance(node, MappingNode):
+            _check_keys(node, path)
+        stack.append((node, path, True))
+        stack.extend((child, child_path, False) for child, child_path in reversed(_children(node, path))
+                     if id(child) not in size)

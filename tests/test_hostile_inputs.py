@@ -1,0 +1,585 @@
+"""Hostile and broken inputs (issue #16, acceptance): every case feeds one bad input to a `resim`
+command and asserts its exit code, a single-line message naming the offending key or file, no
+traceback, and that nothing was left behind (no results folder, no half-written file, no empty
+data or sweep folder). The cache folder is left out of that comparison: entries of stages that
+finished before the failure are valid and reused by the next run.
+
+The cases cover the issue's classes (hostile YAML, non-finite numbers, map-matrix inputs, side
+effects, errors that were tracebacks, sweep folders) and more of the same kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from simulator.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+LENET = REPO / "workloads" / "lenet5_mnist_sparse.yaml"
+HARDWARE = REPO / "hwconfigs" / "sparse_small.yaml"
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def lenet_doc() -> dict:
+    """The shipped sparse LeNet-5 workload with its paths made absolute (its copy lives in tmp)."""
+    doc = yaml.safe_load(LENET.read_text())
+    doc["hardware"] = str(HARDWARE)
+    doc["model"]["checkpoint"] = str((LENET.parent / doc["model"]["checkpoint"]).resolve())
+    doc["hardware_study"]["baseline"] = str((LENET.parent / doc["hardware_study"]["baseline"]).resolve())
+    return doc
+
+
+def write_doc(folder: Path, doc: dict, name: str = "w.yaml") -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def with_changes(folder: Path, **changes: object) -> Path:
+    """The LeNet-5 workload with dotted keys set (a value None deletes the key)."""
+    doc = lenet_doc()
+    for key, value in changes.items():
+        *blocks, last = key.replace("__", ".").split(".")
+        node = doc
+        for part in blocks:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return write_doc(folder, doc)
+
+
+def hardware_text() -> str:
+    return HARDWARE.read_text()
+
+
+def hardware_with(folder: Path, old: str, new: str) -> Path:
+    text = hardware_text()
+    assert old in text, old
+    path = folder / "hw.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def bomb(indent: str = "") -> str:
+    """A billion-laughs block: 9 levels of 9 aliases each (9**9 values when expanded)."""
+    lines = [f"{indent}a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, 10):
+        prev, name = chr(96 + i), chr(97 + i)
+        lines.append(f"{indent}{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+def workload_text_with_kwargs(block: str) -> str:
+    doc = lenet_doc()
+    doc["model"].pop("kwargs", None)
+    text = yaml.safe_dump(doc, sort_keys=False)
+    return text.replace("model:\n", "model:\n  kwargs:\n" + block, 1)
+
+
+def npy(folder: Path, name: str, array: np.ndarray) -> Path:
+    path = folder / name
+    np.save(path, array, allow_pickle=array.dtype == object)
+    return path
+
+
+# ----------------------------------------------------------------------------- the cases
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile input: `setup` writes the inputs into a folder and returns the command line;
+    the message must name every string in `names` (the offending key or file). Commands that
+    announce their stages on stderr run with --quiet, so stderr holds the message alone."""
+
+    setup: Callable[[Path], list[str]]
+    names: tuple[str, ...]
+    exit_code: int = 1
+    data: bool = False          # needs the shared data set (passed as --data-dir where the command takes one)
+
+
+def _validate(path: Path) -> list[str]:
+    return ["validate", str(path)]
+
+
+def _alias_bomb_kwargs(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text(workload_text_with_kwargs(bomb("    ")))
+    return _validate(path)
+
+
+def _alias_bomb_run(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text(workload_text_with_kwargs(bomb("    ")))
+    return ["run", str(path), "--no-accuracy", "--quiet"]
+
+
+def _alias_bomb_hardware(d: Path) -> list[str]:
+    path = d / "hw.yaml"
+    path.write_text(hardware_text() + "extra:\n" + bomb("  "))
+    return _validate(path)
+
+
+def _deep_flow(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text("name: x\nmodel: " + "[" * 5000 + "]" * 5000 + "\n")
+    return _validate(path)
+
+
+def _deep_block(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text("name: x\nmodel:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 400)) + "  " * 400 + "v: 1\n")
+    return _validate(path)
+
+
+def _recursive_alias(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text(workload_text_with_kwargs("    loop: &loop [1, *loop]\n"))
+    return _validate(path)
+
+
+def _duplicate_workload_key(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    text = yaml.safe_dump(lenet_doc(), sort_keys=False)
+    path.write_text(text.replace("train:\n", "train:\n  epochs: 3\n", 1))
+    return _validate(path)
+
+
+def _duplicate_top_key(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text(yaml.safe_dump(lenet_doc(), sort_keys=False) + "seed: 5\n")
+    return _validate(path)
+
+
+def _duplicate_flow_key(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    doc = lenet_doc()
+    doc.pop("data")
+    path.write_text(yaml.safe_dump(doc, sort_keys=False) + "data: {dataset: mnist, dataset: cifar10}\n")
+    return _validate(path)
+
+
+def _duplicate_hardware_key(d: Path) -> list[str]:
+    path = d / "hw.yaml"
+    path.write_text(hardware_text().replace("cycle_ns:", "cycle_ns: 50\ncycle_ns:", 1))
+    return _validate(path)
+
+
+def _duplicate_sweep_key(d: Path) -> list[str]:
+    path = d / "sweep.yaml"
+    path.write_text(f"workload: {write_doc(d, lenet_doc())}\ngrid:\n  mapping.crossbar.size: [16]\n"
+                    "  mapping.crossbar.size: [32]\n")
+    return ["sweep", str(path), "--no-accuracy", "--workers", "1", "--out", str(d / "sweep")]
+
+
+def _huge_file(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text("name: x\ndescription: " + "x" * (1 << 21) + "\n")
+    return _validate(path)
+
+
+def _folder_as_workload(d: Path) -> list[str]:
+    (d / "w.yaml").mkdir()
+    return _validate(d / "w.yaml")
+
+
+def _not_utf8(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_bytes(b"name: \xff\xfe\n")
+    return _validate(path)
+
+
+def _syntax_error(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text("name: [unclosed\n")
+    return _validate(path)
+
+
+def _not_a_mapping(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text("- just\n- a list\n")
+    return _validate(path)
+
+
+def _adc_table_nan(d: Path) -> list[str]:
+    return _validate(hardware_with(d, "energy_pj_by_bits: {4: 0.79,", "energy_pj_by_bits: {4: .nan,"))
+
+
+def _hardware_value(old: str, new: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return _validate(hardware_with(d, old, new))
+    return setup
+
+
+def _workload_value(**changes: object) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return _validate(with_changes(d, **changes))
+    return setup
+
+
+def _workload_raw(old: str, new: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        text = yaml.safe_dump(lenet_doc(), sort_keys=False)
+        assert old in text, old
+        path = d / "w.yaml"
+        path.write_text(text.replace(old, new, 1))
+        return _validate(path)
+    return setup
+
+
+def _overflowing_hardware(d: Path) -> list[str]:
+    hw = d / "hw.yaml"
+    # Every per-event energy near the largest double: their sums overflow to inf.
+    hw.write_text(re.sub(r"(?m)^(  (?:energy_pj|one_bit_energy_pj|energy_pj_per_bit)): .*$", r"\1: 1.0e+308",
+                         hardware_text()))
+    return ["run", str(with_changes(d, hardware=str(hw), faults=None)), "--no-accuracy", "--quiet"]
+
+
+def _matrix(name: str, make: Callable[[], np.ndarray]) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return ["map-matrix", str(npy(d, name, make())), "--size", "8", "--json"]
+    return setup
+
+
+def _structured() -> np.ndarray:
+    return np.zeros((4, 4), dtype=[("a", "f4"), ("b", "i4")])
+
+
+def _npz_matrix(d: Path) -> list[str]:
+    path = d / "m.npz"
+    np.savez(path, w=np.ones((4, 4)))
+    return ["map-matrix", str(path), "--size", "8"]
+
+
+def _truncated_npy(d: Path) -> list[str]:
+    path = npy(d, "m.npy", np.ones((64, 64)))
+    path.write_bytes(path.read_bytes()[:100])
+    return ["map-matrix", str(path), "--size", "8"]
+
+
+def _folder_matrix(d: Path) -> list[str]:
+    (d / "m.npy").mkdir()
+    return ["map-matrix", str(d / "m.npy"), "--size", "8"]
+
+
+def _missing_data_dir(d: Path) -> list[str]:
+    return ["eval", str(with_changes(d, **{"data.dir": str(d / "nowhere" / "data")}))]
+
+
+def _import_not_found(d: Path) -> list[str]:
+    return _validate(with_changes(d, **{"model.name": None, "model.import": "no_such_pkg.nets:build"}))
+
+
+def _import_bad_syntax(d: Path) -> list[str]:
+    return _validate(with_changes(d, **{"model.name": None, "model.import": "nets.build"}))
+
+
+def _baseline_is_workload(d: Path) -> list[str]:
+    return _validate(with_changes(d, **{"hardware_study.baseline": str(LENET)}))
+
+
+def _hardware_is_workload(d: Path) -> list[str]:
+    return _validate(with_changes(d, hardware=str(LENET)))
+
+
+def _long_name(d: Path) -> list[str]:
+    return _validate(with_changes(d, name="n" * 300))
+
+
+def _long_out(d: Path) -> list[str]:
+    return ["sweep", str(write_doc(d, lenet_doc())), "--set", "mapping.crossbar.size=16", "--no-accuracy",
+            "--workers", "1", "--out", str(d / ("o" * 300))]
+
+
+def _checkpoint_not_a_checkpoint(d: Path) -> list[str]:
+    fake = d / "weights.pt"
+    fake.write_text("these are not weights\n")
+    return ["eval", str(with_changes(d, **{"model.checkpoint": str(fake)}))]
+
+
+def _checkpoint_of_another_network(d: Path) -> list[str]:
+    other = REPO / "checkpoints" / "resnet20_cifar_sparse_25.pt"
+    return ["eval", str(with_changes(d, **{"model.checkpoint": str(other)}))]
+
+
+def _zoo_rejects_kwargs(d: Path) -> list[str]:
+    return ["eval", str(with_changes(d, **{"model.kwargs": {"depth": 3}}))]
+
+
+def _user_builder_rejects_kwargs(d: Path) -> list[str]:
+    (d / "mynets.py").write_text("def build(in_channels, num_classes, input_size):\n    raise AssertionError\n")
+    return ["eval", str(with_changes(d, **{"model.name": None, "model.import": "mynets:build",
+                                            "model.checkpoint": None, "model.kwargs": {"width": 2}}))]
+
+
+def _chip_too_small(d: Path) -> list[str]:
+    hw = hardware_with(d, "  tiles: 128", "  tiles: 1")
+    hw.write_text(hw.read_text().replace("  arrays: 4096", "  arrays: 8", 1))
+    # sizing fixed: the chip has the tiles its file declares (fit would grow it to the mapping).
+    return ["run", str(with_changes(d, hardware=str(hw), faults=None, **{"hardware_study.baseline": None,
+                                                                         "hardware_study.sizing": "fixed"})),
+            "--no-accuracy", "--quiet"]
+
+
+def _data_file_is_a_folder(d: Path) -> list[str]:
+    (d / "data" / "mnist" / "mnist.npz").mkdir(parents=True)
+    return ["eval", str(write_doc(d, lenet_doc())), "--data-dir", str(d / "data")]
+
+
+def _data_dir_is_a_file(d: Path) -> list[str]:
+    (d / "data").write_text("not a folder\n")
+    return ["eval", str(write_doc(d, lenet_doc())), "--data-dir", str(d / "data")]
+
+
+def _sweep_missing_data(d: Path) -> list[str]:
+    return ["sweep", str(write_doc(d, lenet_doc())), "--set", "mapping.crossbar.size=16,32", "--no-accuracy",
+            "--workers", "1", "--out", str(d / "sweep"), "--data-dir", str(d / "empty")]
+
+
+def _sweep_bomb(d: Path) -> list[str]:
+    path = d / "sweep.yaml"
+    path.write_text(f"workload: {write_doc(d, lenet_doc())}\ngrid:\n  mapping.crossbar.size: [16]\n" + bomb())
+    return ["sweep", str(path), "--no-accuracy", "--out", str(d / "sweep")]
+
+
+def _set_recursive_alias(d: Path) -> list[str]:
+    return ["sweep", str(write_doc(d, lenet_doc())), "--set", "model.kwargs.x=&a [*a]", "--out", str(d / "sweep")]
+
+
+def _set_nan(d: Path) -> list[str]:
+    return ["sweep", str(write_doc(d, lenet_doc())), "--set", "prune.density=0.1,.nan", "--out", str(d / "sweep")]
+
+
+def _faults_flag(*flags: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return ["faults", str(write_doc(d, lenet_doc())), *flags]
+    return setup
+
+
+CASES: dict[str, Case] = {
+    # 1. hostile YAML
+    "alias bomb in model.kwargs (validate)": Case(_alias_bomb_kwargs, ("w.yaml", "model.kwargs", "alias")),
+    "alias bomb in model.kwargs (run)": Case(_alias_bomb_run, ("w.yaml", "model.kwargs", "alias")),
+    "alias bomb in a hardware file": Case(_alias_bomb_hardware, ("hw.yaml", "extra", "alias")),
+    "alias bomb in a sweep file": Case(_sweep_bomb, ("sweep.yaml", "alias")),
+    "5000-deep flow nesting": Case(_deep_flow, ("w.yaml", "line 2", "nested deeper")),
+    "400-deep block nesting": Case(_deep_block, ("w.yaml", "nested deeper")),
+    "recursive alias": Case(_recursive_alias, ("w.yaml", "model.kwargs.loop", "recursive alias")),
+    "duplicate key in a workload block": Case(_duplicate_workload_key, ("w.yaml", "train.epochs", "lines")),
+    "duplicate top-level key": Case(_duplicate_top_key, ("w.yaml", "seed:", "duplicate key at lines")),
+    "duplicate key on one line": Case(_duplicate_flow_key, ("w.yaml", "data.dataset", "columns")),
+    "duplicate key in a hardware file": Case(_duplicate_hardware_key, ("hw.yaml", "cycle_ns", "lines")),
+    "duplicate key in a sweep file": Case(_duplicate_sweep_key, ("sweep.yaml", "grid.mapping.crossbar.size", "lines")),
+    "file of 2 MB": Case(_huge_file, ("w.yaml", "bytes")),
+    "folder given as the workload": Case(_folder_as_workload, ("w.yaml", "folder")),
+    "not UTF-8": Case(_not_utf8, ("w.yaml", "UTF-8")),
+    "YAML syntax error": Case(_syntax_error, ("w.yaml", "line 2")),
+    "document is a list": Case(_not_a_mapping, ("w.yaml", "mapping")),
+    # 2. non-finite and absurd numbers
+    "NaN in the ADC energy table": Case(_adc_table_nan, ("hw.yaml", "adc.energy_pj_by_bits", "finite")),
+    "infinite read energy": Case(_hardware_value("read_energy_pj_per_cell: 0.001831", "read_energy_pj_per_cell: .inf"),
+                                 ("hw.yaml", "array.read_energy_pj_per_cell", "finite")),
+    "infinite cycle_ns": Case(_hardware_value("cycle_ns: 100.0", "cycle_ns: .inf"), ("hw.yaml", "cycle_ns", "finite")),
+    "negative cycle_ns": Case(_hardware_value("cycle_ns: 100.0", "cycle_ns: -5"), ("hw.yaml", "cycle_ns")),
+    "NaN learning rate": Case(_workload_value(**{"train.lr": float("nan")}), ("w.yaml", "train.lr", "finite")),
+    "NaN fault rate": Case(_workload_value(**{"faults.rates": [0.01, float("nan")]}), ("w.yaml", "faults.rates")),
+    "infinite prune density": Case(_workload_value(**{"prune.density": float("inf")}), ("w.yaml", "prune.density")),
+    "infinite number in model.kwargs": Case(_workload_value(**{"model.kwargs": {"dropout": float("inf")}}),
+                                            ("w.yaml", "model.kwargs", "dropout")),
+    "seed .inf": Case(_workload_raw("seed: 0", "seed: .inf"), ("w.yaml", "seed")),
+    "absurd epochs": Case(_workload_value(**{"prune.finetune_epochs": 10**12}), ("w.yaml", "prune.finetune_epochs")),
+    "overflowing hardware energies": Case(_overflowing_hardware, ("hw.yaml", "non-finite"), data=True),
+    # map-matrix
+    "map-matrix NaN": Case(_matrix("m.npy", lambda: np.array([[1.0, np.nan], [0.0, 2.0]])), ("m.npy", "finite")),
+    "map-matrix inf": Case(_matrix("m.npy", lambda: np.array([[1.0, np.inf], [0.0, 2.0]])), ("m.npy", "finite")),
+    "map-matrix strings": Case(_matrix("m.npy", lambda: np.array([["a", "0"], ["", "b"]])), ("m.npy", "<U1")),
+    "map-matrix structured dtype": Case(_matrix("m.npy", _structured), ("m.npy", "numbers")),
+    "map-matrix complex": Case(_matrix("m.npy", lambda: np.ones((3, 3), dtype=complex)), ("m.npy", "complex")),
+    "map-matrix pickled objects": Case(_matrix("m.npy", lambda: np.array([[None, 1]], dtype=object)), ("m.npy",)),
+    "map-matrix 3-D": Case(_matrix("m.npy", lambda: np.ones((2, 2, 2))), ("m.npy", "2-D")),
+    "map-matrix empty": Case(_matrix("m.npy", lambda: np.ones((0, 4))), ("m.npy", "empty")),
+    "map-matrix .npz": Case(_npz_matrix, ("m.npz", ".npz archive")),
+    "map-matrix truncated": Case(_truncated_npy, ("m.npy",)),
+    "map-matrix folder": Case(_folder_matrix, ("m.npy", "folder")),
+    # 5. side effects
+    "missing data.dir is not created": Case(_missing_data_dir, ("nowhere", "mnist")),
+    "model.import not found (never imported)": Case(_import_not_found, ("w.yaml", "model.import", "no_such_pkg")),
+    "model.import syntax": Case(_import_bad_syntax, ("w.yaml", "model.import", "package.module:function")),
+    "baseline is a workload file": Case(_baseline_is_workload, ("w.yaml", "hardware_study.baseline", "workload file")),
+    "hardware is a workload file": Case(_hardware_is_workload, ("w.yaml", "hardware:", "workload file")),
+    # 6. one line instead of a traceback
+    "name longer than the file system allows": Case(_long_name, ("w.yaml", "name", "200")),
+    "--out longer than the file system allows": Case(_long_out, ("ooo", "too long"), data=True),
+    "model.checkpoint is not a checkpoint": Case(_checkpoint_not_a_checkpoint, ("w.yaml", "model.checkpoint",
+                                                                               "weights.pt"), data=True),
+    "model.checkpoint of another network": Case(_checkpoint_of_another_network, ("w.yaml", "model.checkpoint",
+                                                                                "another network"), data=True),
+    "zoo builder rejects its kwargs": Case(_zoo_rejects_kwargs, ("w.yaml", "model.kwargs", "depth"), data=True),
+    "user builder rejects its kwargs": Case(_user_builder_rejects_kwargs, ("w.yaml", "model.kwargs", "width"),
+                                            data=True),
+    "chip too small for the mapping": Case(_chip_too_small, ("hw.yaml", "chip.tiles", "too small"), data=True),
+    "data file path is a folder": Case(_data_file_is_a_folder, ("mnist.npz", "is a folder")),
+    "data dir is a file": Case(_data_dir_is_a_file, ("mnist", "is a file, not a data folder")),
+    # 4. sweeps
+    "sweep on a missing data set": Case(_sweep_missing_data, ("mnist", "empty")),
+    "--set with a recursive alias": Case(_set_recursive_alias, ("--set", "recursive alias")),
+    "--set with NaN": Case(_set_nan, ("--set", "prune.density", "finite")),
+    # fault options
+    "--rates nan": Case(_faults_flag("--rates", "nan"), ("--rates",)),
+    "--ratio inf:1": Case(_faults_flag("--ratio", "inf:1"), ("--ratio", "finite")),
+    "--slice 99": Case(_faults_flag("--slice", "99"), ("--slice", "15")),
+}
+
+
+def files_under(root: Path, skip: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if skip not in p.parents and p != skip}
+
+
+@pytest.fixture
+def hostile_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """A folder for the inputs, a working folder, a private cache; no downloads (one case lets
+    a download fail instead)."""
+    folders = {name: tmp_path / name for name in ("inputs", "cwd", "cache")}
+    for folder in folders.values():
+        folder.mkdir()
+    monkeypatch.chdir(folders["cwd"])
+    monkeypatch.setenv("RESIM_CACHE", str(folders["cache"]))
+    monkeypatch.setenv("RESIM_OFFLINE", "1")
+    monkeypatch.delenv("RESIM_DATA", raising=False)
+    return folders
+
+
+def test_there_are_at_least_40_cases() -> None:
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_hostile_input_fails_in_one_line(name: str, hostile_env: dict[str, Path], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import shared_data_dir
+
+    case = CASES[name]
+    args = case.setup(hostile_env["inputs"])
+    if case.data:
+        data = shared_data_dir()
+        if not (data / "mnist").is_dir():
+            pytest.skip(f"shared data not found at {data} (set RESIM_TEST_DATA)")
+        if args[0] in ("run", "eval", "sweep") and "--data-dir" not in args:
+            args += ["--data-dir", str(data)]
+    if name == "missing data.dir is not created":
+        # Downloads allowed, but the network is down: the folder must not appear.
+        monkeypatch.delenv("RESIM_OFFLINE")
+
+        def offline(url: str, timeout: float) -> None:
+            raise urllib.error.URLError("Name or service not known")
+
+        monkeypatch.setattr(urllib.request, "urlopen", offline)
+    before = files_under(tmp_path, hostile_env["cache"])
+    result = CliRunner().invoke(app, args)
+    message = result.stderr.strip()
+    assert result.exit_code == case.exit_code, (result.exit_code, result.output, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output and "Traceback" not in message
+    assert len(message.splitlines()) == 1, message
+    for part in case.names:
+        assert part in message, f"{part!r} not in {message!r}"
+    assert len(message) < 2000
+    assert files_under(tmp_path, hostile_env["cache"]) == before
+
+
+# ----------------------------------------------------------------------------- side effects that pass
+
+def test_validate_never_imports_the_users_package(tmp_path: Path) -> None:
+    """model.import is checked by its file alone: the package's __init__ does not run."""
+    package = tmp_path / "mynets"
+    package.mkdir()
+    marker = tmp_path / "imported"
+    (package / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    (package / "nets.py").write_text("def build(in_channels, num_classes, input_size):\n    pass\n")
+    doc = lenet_doc()
+    doc["model"] = {"import": "mynets.nets:build"}
+    path = write_doc(tmp_path, doc)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert not marker.exists()
+    doc["model"] = {"import": "mynets.other:build"}
+    result = CliRunner().invoke(app, ["validate", str(write_doc(tmp_path, doc))])
+    assert result.exit_code == 1 and "mynets.other" in result.stderr and not marker.exists()
+    assert "without importing it" in CliRunner().invoke(app, ["validate", "--help"]).output
+
+
+def test_merge_keys_and_plain_aliases_still_load(tmp_path: Path) -> None:
+    """The limits refuse bombs and duplicates, not YAML's ordinary anchors and merge keys."""
+    from simulator.config.loader import read_yaml
+
+    path = tmp_path / "a.yaml"
+    path.write_text("base: &b {x: 1, y: [1, 2]}\nother:\n  <<: *b\n  x: 2\nsame: *b\n")
+    assert read_yaml(path) == {"base": {"x": 1, "y": [1, 2]}, "other": {"x": 2, "y": [1, 2]},
+                               "same": {"x": 1, "y": [1, 2]}}
+
+
+def test_error_values_are_shown_without_building_their_repr() -> None:
+    """A value that expands to 10**9 items (shared references, as an alias bomb builds) prints at
+    once: the message never builds its full repr (an alarm turns a hang into a failure)."""
+    import signal
+
+    from simulator.config.errors import Problem
+
+    value: list = ["lol"] * 10
+    for _ in range(8):
+        value = [value] * 10
+
+    def hang(signum: int, frame: object) -> None:
+        raise AssertionError("the message built the value's full repr")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(10)
+    try:
+        line = str(Problem(Path("w.yaml"), "model.kwargs", "too big", value))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(line) < 200 and "..." in line and "\n" not in line
+
+
+def test_json_of_the_bad_matrix_case_is_not_printed(tmp_path: Path) -> None:
+    """map-matrix --json on a bad file prints nothing on stdout (only the error on stderr)."""
+    path = npy(tmp_path, "m.npy", np.array([[np.nan]]))
+    result = CliRunner().invoke(app, ["map-matrix", str(path), "--json"])
+    assert result.exit_code == 1 and result.stdout == ""
+    good = npy(tmp_path, "g.npy", np.eye(16, dtype=np.float32))
+    result = CliRunner().invoke(app, ["map-matrix", str(good), "--size", "8", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["nonzeros"] == 16
+
+
+def test_the_downloading_case_really_downloads_into_a_new_folder(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other side of "never create a data folder a download will not fill": one that does is made."""
+    from conftest import shared_data_dir
+
+    from simulator.data.datasets import DATASETS, load_dataset
+
+    source = shared_data_dir() / "mnist"
+    if not source.is_dir():
+        pytest.skip("shared MNIST not found")
+    monkeypatch.setattr(urllib.request, "urlopen",
+                        lambda url, timeout: open(source / url.rsplit("/", 1)[1], "rb"))  # noqa: SIM115
+    target = tmp_path / "new" / "data"
+    arrays = load_dataset("mnist", target, test_samples=3)
+    assert len(arrays.y_test) == 3
+    assert sorted(p.name for p in (target / "mnist").iterdir()) == sorted(f.name for f in DATASETS["mnist"].files)
+    assert not [p for p in (target / "mnist").iterdir() if p.name.startswith(".")]
+    assert os.listdir(tmp_path / "new") == ["data"]
