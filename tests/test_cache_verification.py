@@ -150,14 +150,9 @@ def test_a_damaged_mapping_or_data_set_id_is_named_and_rebuilt(tmp_path: Path, s
         assert json.loads(record.read_text()) == good   # and recorded again
 
 
-# ----------------------------------------------------------------------------- needs the mapping cache wired
-
-STUDY_WIRING = ("simulator/hardware/study.py (being rewritten in another branch) does not yet store the mapping's key "
-                "and table with simulator.cache.KEY_FIELD / table_record nor load through read_entry "
-                "(issue #16, item 3)")
+# ----------------------------------------------------------------------------- the mapping cache
 
 
-@pytest.mark.xfail(strict=True, reason=STUDY_WIRING)
 def test_a_warm_cache_report_equals_a_cold_one(tmp_path: Path, shared_data: Path, cache: Path) -> None:
     workload = tiny_workload(tmp_path)
     _, cold = _run(workload, shared_data, tmp_path / "cold")
@@ -167,7 +162,6 @@ def test_a_warm_cache_report_equals_a_cold_one(tmp_path: Path, shared_data: Path
     assert warm["layers"] == cold["layers"] and warm["totals"] == cold["totals"]
 
 
-@pytest.mark.xfail(strict=True, reason=STUDY_WIRING)
 def test_swapped_mapping_files_are_found_out(tmp_path: Path, shared_data: Path, cache: Path) -> None:
     """The issue's case: the workload's kmeans mapping and the dense one swapped made the report
     say "73 placed of 73"; each file carries its key, so both are named and mapped again."""

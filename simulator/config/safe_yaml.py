@@ -40,7 +40,7 @@ class LimitedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         # The composer recurses once per level; stop long before Python's recursion limit.
         self._depth += 1
         try:
@@ -52,9 +52,10 @@ class LimitedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def compose_document(self) -> Node:
+    def compose_document(self) -> Node | None:
         node = super().compose_document()
-        check_document(node)
+        if node is not None:
+            check_document(node)
         return node
 
 
@@ -88,8 +89,8 @@ def _check_keys(node: MappingNode, path: str) -> None:
         if not isinstance(key, ScalarNode) or key.tag == _MERGE_TAG:
             continue
         first = seen.setdefault((key.tag, key.value), key.start_mark)
-        if first is not key.start_mark:
-            mark = key.start_mark
+        mark = key.start_mark
+        if first is not mark and first is not None and mark is not None:
             where = (f"lines {first.line + 1} and {mark.line + 1}" if first.line != mark.line else
                      f"line {mark.line + 1}, columns {first.column + 1} and {mark.column + 1}")
             raise YamlLimitError(f"duplicate key at {where}; give each key once", line=mark.line + 1,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from simulator.cache import cache_dir, stable_key
+from simulator.cache import KEY_FIELD, cache_dir, read_entry, stable_key, table_from_record, table_record
 from simulator.config import Workload
 from simulator.config.hardware import HardwareConfig
 from simulator.config.workload import HardwareStudySpec, MappingSpec
@@ -119,7 +119,8 @@ def mapping_key(workload: Workload, network: dict[str, Any], request: MappingReq
 
 # What a cached mapping holds; a new version maps again instead of reading an entry without it.
 # 2: the network's dataflow (layer geometry and producers) for the event model's pipeline.
-MAPPING_CACHE_VERSION = 2
+# 3: stamped with its key; the layer table at full precision and in column order.
+MAPPING_CACHE_VERSION = 3
 
 
 def mapping_path(workload: Workload, key: str) -> Path:
@@ -138,26 +139,32 @@ class StoredMapping:
 
 
 def load_mapping(workload: Workload, network: dict[str, Any], request: MappingRequest) -> StoredMapping | None:
-    """The cached mapping of `request`, if any."""
-    path = mapping_path(workload, mapping_key(workload, network, request))
-    if not path.is_file():
-        return None
+    """The cached mapping of `request`, if any: an entry stamped with another key, unreadable or
+    written before the current format is named on stderr, removed and mapped again."""
+    key = mapping_key(workload, network, request)
+    return read_entry(mapping_path(workload, key), key, _read_stored, what="mapping")
+
+
+def _read_stored(path: Path) -> tuple[StoredMapping | None, str | None]:
     with np.load(path, allow_pickle=False) as stored:
         meta = json.loads(stored["meta"].tobytes().decode())
-    if "dataflow" not in meta:
-        return None
-    return StoredMapping(load_demands(path), pd.DataFrame(meta["layers"]), UtilizationHistogram(**meta["histogram"]),
-                         Dataflow.from_dict(meta["dataflow"]))
+    if KEY_FIELD not in meta or "dataflow" not in meta:
+        return None, None
+    return (StoredMapping(load_demands(path), table_from_record(meta["table"]),
+                          UtilizationHistogram(**meta["histogram"]), Dataflow.from_dict(meta["dataflow"])),
+            meta[KEY_FIELD])
 
 
 def compute_mapping(workload: Workload, network: dict[str, Any], request: MappingRequest, model: nn.Module,
                     input_shape: tuple[int, int, int]) -> StoredMapping:
-    """Map the network for `request`, summarise it for the hardware and cache it."""
+    """Map the network for `request`, summarise it for the hardware and cache it (stamped with
+    its key, the table at full precision and in column order)."""
     stored = summarise_mapping(map_network(model, input_shape, request.setup(workload)), dataflow(model, input_shape),
                                request)
-    save_demands(mapping_path(workload, mapping_key(workload, network, request)), stored.demands,
-                 {"layers": json.loads(stored.table.to_json(orient="records")),
-                  "histogram": stored.histogram.as_dict(), "dataflow": stored.flow.as_dict(),
+    key = mapping_key(workload, network, request)
+    save_demands(mapping_path(workload, key), stored.demands,
+                 {KEY_FIELD: key, "table": table_record(stored.table), "histogram": stored.histogram.as_dict(),
+                  "dataflow": stored.flow.as_dict(),
                   "request": {"label": request.label, "hardware": request.hardware.name, "size": request.size,
                               "reorder": request.reorder}})
     return stored
