@@ -120,8 +120,8 @@ def study(networks: list[Network], runs: int, seed: int) -> pd.DataFrame:
         plans.append(("clean", net, {"encoding": "two-column", "rate": 0.0, "split": SEED_003_SPLIT}, 1))
         for layer in net.names:
             for rate in (1e-3, 1e-2):
-                plans.append(("a", net, {"encoding": "two-column", "rate": rate, "split": SEED_003_SPLIT, "only": layer},
-                              runs))
+                options = {"encoding": "two-column", "rate": rate, "split": SEED_003_SPLIT, "only": layer}
+                plans.append(("a", net, options, runs))
             for encoding in ("two-column", "offset"):
                 plans.append(("b", net, {"encoding": encoding, "rate": msb_rate(encoding, 0.05), "split": STUCK_AT_1,
                                          "only": layer, "slice_index": top_slice(encoding)}, runs))
@@ -178,7 +178,9 @@ def tables(results: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=None, help="Data directory (else RESIM_DATA, ~/.cache/resim/data)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="Data directory (else RESIM_DATA, ~/.cache/resim/data)"
+    )
     parser.add_argument("--runs", type=int, default=10, help="Fault draws per configuration")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the fault draws")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "seed001_fault_sensitivity")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,9 @@ if TYPE_CHECKING:   # the commands import these where they run (module docstring
     from simulator.data.datasets import Arrays
     from simulator.preparation import PreparedNetwork
 
+# Plain click help (no rich boxes): flags read `--force`, not `--force <bool>`; -h is --help.
+HELP = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="resim",
     help="Simulate sparse neural networks on PRIME-like ReRAM crossbar accelerators.",
@@ -40,7 +46,29 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     cls=_OneLineErrors,
+    rich_markup_mode=None,
+    context_settings=HELP,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from simulator import __version__
+
+        typer.echo(f"resim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Print resim's version and exit"),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Say more as commands run: caches used, every chip's figures (stderr)"),
+) -> None:
+    """Simulate sparse neural networks on PRIME-like ReRAM crossbar accelerators."""
+    if verbose:
+        os.environ["RESIM_VERBOSE"] = "1"
 
 DATA_DIR_HELP = "Data directory (overrides the workload's data.dir; else RESIM_DATA, else ~/.cache/resim/data)"
 
@@ -106,9 +134,10 @@ def schema(kind: str = typer.Argument(..., help="workload, hardware or report"))
 def run(
     workload: Path = typer.Argument(..., help="Workload YAML file"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
-    out: Optional[Path] = typer.Option(None, "--out", help="Results folder (default results/<workload>-<hash>/)"),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Results folder (default results/<workload>-<hash>/, with -hardware for --no-accuracy)"),
     force: bool = typer.Option(False, "--force", help="Retrain and remap even if cached results exist"),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars"),
     no_accuracy: bool = typer.Option(False, "--no-accuracy",
                                      help="Skip test accuracy and the fault study (hardware figures only)"),
 ) -> None:
@@ -151,7 +180,7 @@ def sweep(
                                             "(with --executor dask)"),
     out: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default results/<workload>-sweep-<hash>/)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
 ) -> None:
     """Run a workload over a grid of overrides; one row per point in results.csv, written as each
     point finishes, so a rerun skips finished points."""
@@ -199,7 +228,7 @@ def train(
     workload: Path = typer.Argument(..., help="Workload YAML file"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     force: bool = typer.Option(False, "--force", help="Retrain even if a cached checkpoint exists"),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars"),
     export: Optional[Path] = typer.Option(
         None, "--export", help="Also write a compact checkpoint (float16 values + packed masks) to ship"),
     device: Optional[str] = typer.Option(
@@ -279,7 +308,7 @@ def faults(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for faults.csv, faults_summary.csv and the plot"),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars"),
     **flags: Any,
 ) -> None:
     """Accuracy under stuck-at faults per rate and sign encoding (seed 003 Fig. 6), or, with
@@ -464,7 +493,7 @@ def map_network(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(
         None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png"),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bars"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars"),
     energy: bool = typer.Option(False, "--energy", help="Also energy per inference and latency on the workload's "
                                 "chip built from arrays of each size (seed 004 Fig. 8); plot energy_vs_size.png"),
 ) -> None:
@@ -587,6 +616,7 @@ def _read_matrix(path: Path) -> Any:
 
 
 data_app = typer.Typer(help="Data set files: split one into parts to move it piece by piece.",
+                       rich_markup_mode=None, context_settings=HELP,
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -599,7 +629,7 @@ def data_split(
                              "name it <name>-parts inside a data directory so that --data-dir finds it"),
     parts: int = typer.Option(4, "--parts", min=1, help="Number of parts (CIFAR-10 in 4: about 42 MB each)"),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="Data set name; default: told from the file name"),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
 ) -> None:
     """Write a data set as compressed .npz parts plus a manifest with md5s; loading the parts gives
     the same arrays (and dataset_id, so the same cached checkpoints) as the whole file."""
@@ -616,8 +646,26 @@ def data_split(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: Ctrl-C exits 130 (128 + SIGINT), as shells expect."""
+    from typer._click.exceptions import ClickException  # typer vendors click; its errors are these
+    from typer.exceptions import Abort, Exit
+
+    # A process started in the background of a non-interactive shell inherits SIGINT ignored, and
+    # Python then installs no handler of its own: take Ctrl-C (and `kill -INT`) as an interruption.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        # Outside standalone mode typer returns the exit code of typer.Exit (Ctrl-C: 130).
+        code = app(standalone_mode=False)
+    except (Abort, KeyboardInterrupt):
+        code = 130
+    except Exit as exc:
+        code = exc.exit_code
+    except ClickException as exc:         # a usage error (unknown option, missing argument)
+        exc.show()
+        code = exc.exit_code
+    if code == 130:
+        typer.echo("interrupted", err=True)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ This module only orchestrates; every stage lives in its own package, and none im
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -52,10 +53,15 @@ class StageLog:
     skipped: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     show: bool = False              # print each stage as it starts and ends, on stderr
+    verbose: bool = False           # and the details: caches used, every chip's figures (resim --verbose)
 
     def say(self, text: str) -> None:
         if self.show:
             print(text, file=sys.stderr, flush=True)
+
+    def detail(self, text: str) -> None:
+        if self.verbose:
+            print(f"  {text}", file=sys.stderr, flush=True)
 
     def start(self, stage: Stage, what: str) -> float:
         """Announce a stage; the clock to hand to `done`."""
@@ -87,7 +93,8 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
 
     With `accuracy` off, neither the test-set accuracy nor the fault study runs, and when the
     mappings are cached (and `force` is off) neither the data set nor the network is loaded."""
-    log = StageLog(show=progress)
+    verbose = os.environ.get("RESIM_VERBOSE", "") not in ("", "0")
+    log = StageLog(show=progress or verbose, verbose=verbose)
     log.say(f"resim run {workload_path}: reading the workload ...")
     workload = load_workload(workload_path)
     requests = study.requests(workload, study.baseline_hardware(workload))
@@ -135,6 +142,9 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         stored = []
         for request in requests:
             cached = None if force else _load_mapping(workload, network, request)
+            log.detail(f"{request.label} mapping ({request.hardware.name}, {request.size}x{request.size}, "
+                       f"{request.reorder}): {'reused from' if cached else 'mapped now into'} the cache, "
+                       f"{study.mapping_path(workload, study.mapping_key(workload, network, request))}")
             stored.append(cached or study.compute_mapping(workload, network, request, net.model, input_shape(arrays)))
     else:
         log.say(f"mapping: {len(requests)} mappings reused from the cache")
@@ -151,6 +161,12 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
 
     clock = log.start("hardware", f"simulating {len(requests)} chips")
     hardware = _hardware_study(workload, requests, stored)
+    for label, result in (("workload", hardware.workload), *hardware.others().items()):
+        c = result.summary
+        log.detail(f"{label}: {c.hardware} {c.crossbar_size}x{c.crossbar_size}, {c.tiles} tiles ({c.sizing}), "
+                   f"{c.energy_per_inference_pj / 1e6:.4g} uJ ({c.static_energy_pj / 1e6:.4g} static), "
+                   f"{c.latency_ns / 1e3:.4g} us, {c.simulation_events} events, "
+                   f"{c.contention_wait_ns / 1e3:.3g} us waited")
     log.done("hardware", clock)
     mine = hardware.workload
     layers = stored[0].table.merge(mine.layers.drop(columns=["tiles", "vectors", "macs", "nonzeros"]), on="layer",
