@@ -307,7 +307,9 @@ def faults(
         None, "--aware-lr", min=0.0, help="Fine-tuning learning rate (default train.lr / 10)"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for faults.csv, faults_summary.csv and the plot"),
+    out: Optional[Path] = typer.Option(
+        None, "--out", help="Folder for the CSVs, the plot and report.html (default results/<workload>-<hash>-faults-"
+        "<hash of the options>/, -aware- with --aware)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars"),
     **flags: Any,
 ) -> None:
@@ -340,7 +342,7 @@ def faults(
     mapped = map_network(net.model, _input_shape(arrays), MappingSetup.of(wl))
     tensors = tensors_of(arrays)
     if aware is not None:
-        chip = _Chip(wl, net.model, mapped, tensors)
+        chip = _Chip(wl, net.model, mapped, tensors, net.checkpoint)
         _faults_aware(chip, spec, aware, aware_epochs, aware_lr, as_json=as_json, out=out, quiet=quiet)
         return
     try:
@@ -348,8 +350,33 @@ def faults(
     except FaultOptionError as exc:
         _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
     first = (spec.encodings or [wl.config.mapping.encoding])[0]
-    _report_faults(wl, study, clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size),
-                   as_json, out)
+    clean = clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size)
+    _report_faults(wl, study, clean, as_json, out or _faults_dir(wl, "faults", spec), net.checkpoint)
+
+
+def _faults_dir(wl: Any, kind: str, spec: Any, **options: Any) -> Path:
+    """results/<workload>-<config hash>-<kind>-<hash of every option that changes the content>/:
+    two studies of the same workload with other options never share a folder."""
+    import hashlib
+
+    record = json.dumps({"fault": spec.model_dump(mode="json"), **options}, sort_keys=True)
+    digest = hashlib.sha256(record.encode()).hexdigest()[:8]
+    return Path("results") / f"{wl.config.name}-{wl.config_hash()}-{kind}-{digest}"
+
+
+def _options_text(spec: Any) -> str:
+    """The fault options as the flags that give them, e.g. '--rates 0.001,0.01 --runs 10'."""
+    from simulator.config.faults import FaultSpec
+
+    parts = []
+    for name, flag in FaultSpec.flags().items():
+        value = getattr(spec, name)
+        if value is None or value is False:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        parts.append(flag if value is True else f"{flag} {value}")
+    return " ".join(parts)
 
 
 def _input_shape(arrays: Any) -> tuple[int, int, int]:
@@ -358,38 +385,51 @@ def _input_shape(arrays: Any) -> tuple[int, int, int]:
     return input_shape(arrays)
 
 
-def _report_faults(wl: Any, study: Any, clean: float, as_json: bool, out: Optional[Path]) -> None:
-    """`resim faults`' files and its table: draws, summary, plot, tolerable rates."""
+def _report_faults(wl: Any, study: Any, clean: float, as_json: bool, out_dir: Path, checkpoint: str) -> None:
+    """`resim faults`' files and its table: draws, summary, plot, tolerable rates, report.html."""
     from simulator.atomic import write_text
-    from simulator.faults.summary import shown
+    from simulator.faults.summary import CI_COLUMN, shown
+    from simulator.report.faults_html import HTML_NAME, Section, render_faults_html
     from simulator.report.plots import accuracy_vs_rate_plot
     from simulator.report.results import markdown_table
 
     rates, summary = study.spec.rates, study.summary
     # 0 and inf mean "below the lowest / above the highest rate measured": say so.
-    tolerable = {enc: (f"< {min(rates):g}" if rate == 0 else f"> {max(rates):g}" if rate == float("inf")
+    lowest = min((r for r in rates if r > 0), default=0.0)
+    tolerable = {enc: (f"< {lowest:g}" if rate == 0 else f"> {max(rates):g}" if rate == float("inf")
                        else f"{rate:.3g}")
                  for enc, rate in study.tolerable_rates(clean).items()}
-    out_dir = out or Path("results") / f"{wl.config.name}-faults"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "faults.csv", study.draws.to_csv(index=False))
     write_text(out_dir / "faults_summary.csv", summary.to_csv(index=False))
-    accuracy_vs_rate_plot(summary, out_dir / "accuracy_vs_fault_rate.png", f"{wl.config.name}: stuck-at faults")
+    plot = out_dir / "accuracy_vs_fault_rate.png"
+    accuracy_vs_rate_plot(summary, plot, f"{wl.config.name}: stuck-at faults")
     write_text(out_dir / "tolerable_rates.json",
                json.dumps({"fault_free_accuracy": clean, "drop": 0.01, "tolerable_rate": tolerable,
                            "fault_options": study.spec.as_dict()}, indent=2))
+    lines = [f"fault-free (quantized) accuracy: {clean:.2%}",
+             *[f"tolerable fault rate (1 point below fault-free), {encoding}: {rate}"
+               for encoding, rate in tolerable.items()]]
+    if study.bit_true:
+        lines += [f"ADC-induced accuracy loss (bit-true vs quantized inputs, mean over rates), {encoding}: "
+                  f"{100 * loss:.2f} points"
+                  for encoding, loss in summary.groupby("encoding", sort=False)["adc_loss"].mean().items()]
+    facts = [("workload", f"{wl.path} (config hash {wl.config_hash()}, seed {wl.config.seed})"),
+             ("checkpoint", checkpoint), ("fault options", _options_text(study.spec)),
+             *[tuple(line.split(": ", 1)) for line in lines]]
+    notes = ["Cells stuck off (p_sa0) and stuck on (p_sa1) at the given total rate, split by the ratio above; "
+             "accuracies are means over the draws in percent with their 95 % interval (" + CI_COLUMN + "); "
+             "the spread is in percentage points. Draws: faults.csv; summary: faults_summary.csv."]
+    section = Section("results", "Accuracy under stuck-at faults (seed 003 Fig. 6)", shown(summary), notes, plot,
+                      "Test accuracy against cell fault rate per encoding")
+    write_text(out_dir / HTML_NAME, render_faults_html(f"resim faults: {wl.config.name}", facts, [section]))
     if as_json:
         typer.echo(summary.to_json(orient="records"))
         return
     typer.echo(markdown_table(shown(summary)))
-    typer.echo(f"fault-free (quantized) accuracy: {clean:.2%}")
-    for encoding, rate in tolerable.items():
-        typer.echo(f"tolerable fault rate (1 point below fault-free), {encoding}: {rate}")
-    if study.bit_true:
-        for encoding, loss in summary.groupby("encoding", sort=False)["adc_loss"].mean().items():
-            typer.echo(f"ADC-induced accuracy loss (bit-true vs quantized inputs, mean over rates), "
-                       f"{encoding}: {100 * loss:.2f} points")
-    typer.echo(f"faults: {out_dir / 'faults_summary.csv'}")
+    for line in lines:
+        typer.echo(line)
+    typer.echo(f"faults: {out_dir / 'faults_summary.csv'} (also {out_dir / HTML_NAME})")
 
 
 @dataclass(frozen=True)
@@ -400,6 +440,7 @@ class _Chip:
     model: Any
     mapped: Any
     tensors: Any
+    checkpoint: str
 
 
 def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[float], *, as_json: bool,
@@ -409,6 +450,7 @@ def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[
     from simulator.config.faults import FaultOptionError, FaultSpec
     from simulator.faults.aware_training import STRATEGIES, summarise_aware
     from simulator.faults.study import run_aware_study
+    from simulator.report.faults_html import HTML_NAME, Section, render_faults_html
     from simulator.report.results import markdown_table
 
     if lr is not None and lr <= 0:
@@ -423,19 +465,39 @@ def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[
     except FaultOptionError as exc:
         _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
     summary = summarise_aware(draws)
-    out_dir = out or Path("results") / f"{chip.workload.config.name}-faults-aware"
+    wl = chip.workload
+    out_dir = out or _faults_dir(wl, "faults-aware", spec, strategies=strategies, epochs=epochs, lr=lr)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "aware.csv", draws.to_csv(index=False))
     write_text(out_dir / "aware_summary.csv", summary.to_csv(index=False))
+    shown = _aware_shown(summary)
+    caption = (f"accuracy on the chip before fine-tuning and after {epochs} epoch(s) of it, mean of {spec.runs} "
+               "draw(s), in percent; \"after, as trained\" is the network as fine-tuning saw it")
+    facts = [("workload", f"{wl.path} (config hash {wl.config_hash()}, seed {wl.config.seed})"),
+             ("checkpoint", chip.checkpoint), ("fault options", _options_text(spec)),
+             ("fine-tuning", f"{', '.join(strategies)}; {epochs} epoch(s), learning rate "
+                             f"{lr if lr is not None else wl.config.train.lr / 10:g}")]
+    section = Section("results", "Fault-aware fine-tuning (seed 001)", shown,
+                      [caption[0].upper() + caption[1:] + ". Draws: aware.csv; summary: aware_summary.csv."])
+    write_text(out_dir / HTML_NAME, render_faults_html(f"resim faults --aware: {wl.config.name}", facts, [section]))
     if as_json:
         typer.echo(summary.to_json(orient="records"))
         return
-    shown = summary[["encoding", "rate", "strategy", "runs", "before", "after_as_trained", "after_on_chip",
-                     "after_on_chip_std", "faulty_share"]]
     typer.echo(markdown_table(shown))
-    typer.echo(f"accuracy on the chip before fine-tuning and after {epochs} epoch(s) of it, mean of {spec.runs} "
-               "draw(s); after_as_trained is the network as fine-tuning saw it")
-    typer.echo(f"aware: {out_dir / 'aware_summary.csv'}")
+    typer.echo(caption)
+    typer.echo(f"aware: {out_dir / 'aware_summary.csv'} (also {out_dir / HTML_NAME})")
+
+
+def _aware_shown(summary: Any) -> Any:
+    """The fine-tuning summary as printed: accuracies in percent, readable headers."""
+    columns = {"encoding": "encoding", "rate": "fault rate", "strategy": "strategy", "runs": "draws",
+               "before": "before (%)", "after_as_trained": "after, as trained (%)",
+               "after_on_chip": "after, on the chip (%)", "after_on_chip_std": "std on the chip (points)",
+               "faulty_share": "faulty weights (%)"}
+    out = summary[list(columns)].copy()
+    for column in ("before", "after_as_trained", "after_on_chip", "after_on_chip_std", "faulty_share"):
+        out[column] = (100 * out[column].astype(float)).round(2)
+    return out.rename(columns=columns)
 
 
 def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optional[str] = None,

@@ -29,3 +29,20 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "cache"
     monkeypatch.setenv("RESIM_CACHE", str(path))
     return path
+
+
+_BROWSER_OUTCOMES: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember how each browser check ended (its call phase, or its setup when that skipped)."""
+    if "browser" in report.keywords and (report.when == "call" or report.outcome != "passed"):
+        _BROWSER_OUTCOMES[report.nodeid] = report.outcome
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name every browser check and its outcome, so a quiet run's log (CI's) shows they ran."""
+    if _BROWSER_OUTCOMES:
+        terminalreporter.section("browser checks of report.html")
+        for nodeid, outcome in sorted(_BROWSER_OUTCOMES.items()):
+            terminalreporter.write_line(f"{outcome.upper()} {nodeid}")

@@ -101,7 +101,9 @@ def test_cli_faults_json(tmp_path: Path, shared_data: Path) -> None:
     by = summary[summary["rate"] == 0.01].set_index("encoding")["mean"]
     assert by["differential"] > by["two-column"]  # stuck-on dominates: zeros shielded only in differential
     assert {p.name for p in tmp_path.iterdir()} == {"faults.csv", "faults_summary.csv", "accuracy_vs_fault_rate.png",
-                                                    "tolerable_rates.json"}
+                                                    "tolerable_rates.json", "report.html"}
+    tolerable = json.loads((tmp_path / "tolerable_rates.json").read_text())["tolerable_rate"]
+    assert tolerable["two-column"] == "< 0.01"   # 98.6 % fault-free, far below at 1 %: not "0.01"
     bad = subprocess.run([sys.executable, "-m", "simulator.cli", "faults",
                           str(REPO / "workloads" / "lenet5_mnist.yaml"), "--encodings", "ternary"],
                          capture_output=True, text=True, timeout=120)
@@ -117,3 +119,5 @@ def test_tolerable_rate_interpolates_in_log_rate() -> None:
     assert tolerable_rate(rates, np.array([0.99, 0.985, 0.975]), clean=0.99) == pytest.approx(np.sqrt(1e-5))
     assert tolerable_rate(rates, np.array([0.99, 0.99, 0.99]), clean=0.99) == float("inf")
     assert tolerable_rate(rates, np.array([0.5, 0.4, 0.3]), clean=0.99) == 0.0
+    # A fault-free point (rate 0) then a rate that loses too much: below that rate, not at it.
+    assert tolerable_rate(np.array([0.0, 1e-2]), np.array([0.99, 0.5]), clean=0.99) == 0.0

@@ -165,6 +165,7 @@ def test_cells_are_formatted_like_report_md() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_report_html_renders_every_plot_in_headless_chromium(results: tuple[Path, RunReport], tmp_path: Path) -> None:
     """Issue #7's acceptance: report.html opens in headless Chromium with every plot rendered and
     makes no request but for itself. RESIM_REPORT_SCREENSHOT=path keeps the full-page screenshot."""

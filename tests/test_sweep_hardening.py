@@ -25,6 +25,7 @@ def row(size: int, point: str, energy: float = 0.25) -> dict:
                        power_mw=100.0, adc_bits=8, tiles_placed=35, tiles_dense=73,
                        arrays_placed=179, density=0.08, test_accuracy=None, energy_efficiency_vs_dense=1.03,
                        speedup_vs_dense=None, energy_efficiency_vs_baseline=None, speedup_vs_baseline=None,
+                       area_vs_baseline=None, power_vs_baseline=None,
                        results="/r", seconds=1.5)
     return {"mapping.crossbar.size": size, **figures.model_dump()}
 

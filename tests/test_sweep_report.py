@@ -183,6 +183,7 @@ def sweep_folder(tmp_path: Path, shared_data: Path, cache: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_sweep_report_renders_every_plot_in_headless_chromium(sweep_folder: Path, tmp_path: Path) -> None:
     """Issue #7's acceptance for sweeps: report.html opens in headless Chromium with every plot
     rendered and requests nothing but itself. RESIM_SWEEP_SCREENSHOT=path keeps the screenshot."""

@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
 LEVEL = 0.95
-CI_COLUMN = "95 % CI of the mean (Student's t, n draws)"
+CI_COLUMN = "95 % CI of the mean (%, Student's t, n draws)"
 
 
 def summarise(draws: pd.DataFrame) -> pd.DataFrame:
@@ -35,20 +35,37 @@ def t_interval(mean: np.ndarray, std: np.ndarray, n: np.ndarray) -> tuple[np.nda
 
 
 def interval_text(low: float | None, high: float | None, n: int) -> str:
-    """An interval with its n beside it, for tables read by people."""
+    """An interval of accuracies (fractions) in percent with its n beside it, for tables read by
+    people; cut to 0-100 %, the range an accuracy can take (Student's t knows no bounds: two
+    draws far apart give a span wider than that)."""
     if low is None or high is None or low != low or high != high:
         return f"none (n = {n})"
-    return f"{low:.4g} to {high:.4g} (n = {n})"
+    low, high = max(low, 0.0), min(high, 1.0)
+    return f"{100 * low:.2f} to {100 * high:.2f} (n = {n})"
+
+
+# A summary's columns as printed: the header and whether the column is an accuracy (a share,
+# shown in percent) or a difference of accuracies (shown in percentage points).
+SHOWN_COLUMNS = {
+    "encoding": ("encoding", None), "rate": ("fault rate (p_sa0 + p_sa1)", None), "runs": ("draws", None),
+    "mean": ("mean accuracy (%)", "percent"), "std": ("std (points)", "points"),
+    "mean_quantized_inputs": ("mean, quantized inputs (%)", "percent"),
+    "mean_bit_true": ("mean, bit-true (%)", "percent"), "adc_loss": ("ADC loss (points)", "points"),
+}
 
 
 def shown(summary: pd.DataFrame) -> pd.DataFrame:
-    """A summary as printed: the interval's two ends in one column with its n beside them."""
+    """A summary as printed for people: accuracies in percent, spreads and losses in percentage
+    points, readable headers, and the interval's two ends in one column with its n beside them."""
     text = [interval_text(low, high, int(n))
             for low, high, n in zip(summary["ci95_low"], summary["ci95_high"], summary["runs"])]
     at = list(summary.columns).index("ci95_low")
     out = summary.drop(columns=["ci95_low", "ci95_high"])
+    for column, (_, unit) in SHOWN_COLUMNS.items():
+        if unit is not None and column in out:
+            out[column] = (100 * out[column].astype(float)).round(2)
     out.insert(at, CI_COLUMN, text)
-    return out
+    return out.rename(columns={c: header for c, (header, _) in SHOWN_COLUMNS.items()})
 
 
 class FaultPoint(BaseModel):
@@ -88,7 +105,8 @@ def tolerable_rate(rates: np.ndarray, means: np.ndarray, clean: float, drop: flo
     """The fault rate at which mean accuracy falls `drop` below the fault-free accuracy, by
     log-linear interpolation between the measured rates (seed 003's tolerance measure).
 
-    Returns 0.0 when the first measured rate already loses more, inf when none does."""
+    Returns 0.0 when the lowest measured rate above 0 already loses more (a fault-free point,
+    rate 0, has no place on a log axis, so nothing is interpolated from it), inf when none does."""
     order = np.argsort(rates)
     rates, means = np.asarray(rates, float)[order], np.asarray(means, float)[order]
     floor = clean - drop
@@ -97,7 +115,7 @@ def tolerable_rate(rates: np.ndarray, means: np.ndarray, clean: float, drop: flo
         return float("inf")
     i = int(below[0])
     if i == 0 or rates[i - 1] <= 0:
-        return 0.0 if i == 0 else float(rates[i])
+        return 0.0
     lo, hi = np.log(rates[i - 1]), np.log(rates[i])
     t = (means[i - 1] - floor) / (means[i - 1] - means[i])
     return float(np.exp(lo + t * (hi - lo)))

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from simulator.atomic import write_text
 
 _PACKAGES = ("resim", "numpy", "torch", "simpy", "pandas", "pyyaml", "matplotlib", "pydantic",
-             "typer", "rich", "scipy", "scikit-learn", "tabulate")
+             "typer", "rich", "scipy", "tabulate", "jinja2", "pillow", "filelock")
 
 
 def versions() -> dict[str, str]:

@@ -43,12 +43,14 @@ SIZE_KEY = "mapping.crossbar.size"
 SHOWN = figure_columns("energy_per_inference_uj", "static_energy_uj", "latency_us", "inferences_per_second",
                        "tops_per_watt", "area_mm2", "power_mw", "adc_bits", "tiles_placed", "tiles_dense",
                        "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense", "speedup_vs_dense",
-                       "energy_efficiency_vs_baseline", "speedup_vs_baseline", "seconds", "point_id")
+                       "energy_efficiency_vs_baseline", "speedup_vs_baseline", "area_vs_baseline",
+                       "power_vs_baseline", "seconds", "point_id")
 # The results.csv columns the plots read (SweepRow's fields).
-(ENERGY, LATENCY, TILES_PLACED, TILES_DENSE, ACCURACY, POINT_ID, EFFICIENCY_DENSE, EFFICIENCY_BASELINE,
- SPEEDUP_DENSE, SPEEDUP_BASELINE) = figure_columns(
-    "energy_per_inference_uj", "latency_us", "tiles_placed", "tiles_dense", "test_accuracy", "point_id",
-    "energy_efficiency_vs_dense", "energy_efficiency_vs_baseline", "speedup_vs_dense", "speedup_vs_baseline")
+(ENERGY, LATENCY, AREA, TILES_PLACED, TILES_DENSE, ACCURACY, POINT_ID, EFFICIENCY_DENSE, EFFICIENCY_BASELINE,
+ SPEEDUP_DENSE, SPEEDUP_BASELINE, AREA_BASELINE, POWER_BASELINE) = figure_columns(
+    "energy_per_inference_uj", "latency_us", "area_mm2", "tiles_placed", "tiles_dense", "test_accuracy", "point_id",
+    "energy_efficiency_vs_dense", "energy_efficiency_vs_baseline", "speedup_vs_dense", "speedup_vs_baseline",
+    "area_vs_baseline", "power_vs_baseline")
 HTML_NAME = "report.html"
 TEMPLATE = "sweep.html.j2"
 
@@ -236,13 +238,14 @@ def _style_legend(ax: Axes, extra: Sequence[tuple[LineStyleType, str, str]] = ()
 
 
 def energy_latency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Path, title: str) -> bool:
-    """Energy and latency per inference vs the axis (seed 004 Fig. 8)."""
+    """Energy and latency per inference (seed 004 Fig. 8) and the chip's area vs the axis: a
+    figure that falls with a bigger chip is read beside what the chip costs in silicon."""
     if not _has(table, ENERGY, LATENCY):
         return False
     plt = pyplot()
-    fig, panels = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
-    for ax, column, ylabel in zip(panels, (ENERGY, LATENCY),
-                                  ("energy per inference (uJ)", "latency per inference (us)")):
+    fig, panels = plt.subplots(1, 3, figsize=(14, 4.2), dpi=120)
+    for ax, column, ylabel in zip(panels, (ENERGY, LATENCY, AREA),
+                                  ("energy per inference (uJ)", "latency per inference (us)", "chip area (mm^2)")):
         _log_if_decades(ax, _lines(ax, table, axis, others, column))
         axis.style(ax, table[axis.key])
         ax.set_ylabel(ylabel)
@@ -286,7 +289,10 @@ def efficiency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pa
     if not _has(table, *pairs[0], *pairs[1]):
         return False
     plt = pyplot()
-    fig, panels = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
+    cost = _has(table, AREA_BASELINE, POWER_BASELINE)
+    fig, panels = plt.subplots(1, 3 if cost else 2, figsize=(14 if cost else 10, 4.2), dpi=120)
+    if cost:
+        _cost_panel(panels[2], table, axis, others)
     for ax, (dense, baseline), ylabel in zip(panels, pairs, ("energy efficiency (x, higher is better)",
                                                              "speed-up (x, higher is better)")):
         styles: list[tuple[LineStyleType, str, str]] = []
@@ -306,6 +312,24 @@ def efficiency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pa
     fig.suptitle(title)
     save_figure(fig, path)
     return True
+
+
+def _cost_panel(ax: Axes, table: pd.DataFrame, axis: Axis, others: list[str]) -> None:
+    """What the ratios beside it cost: the chip's area and average power over the baseline chip's."""
+    styles: list[tuple[LineStyleType, str, str]] = []
+    drawn = []
+    if _has(table, AREA_BASELINE):
+        drawn += _lines(ax, table, axis, others, AREA_BASELINE, shared_colours=True)
+        styles.append(("-", "o", "area / baseline chip's"))
+    if _has(table, POWER_BASELINE):
+        drawn += _lines(ax, table, axis, others, POWER_BASELINE, linestyle="--", marker="s", shared_colours=True)
+        styles.append(("--", "s", "power / baseline chip's"))
+    ax.axhline(1.0, color="0.5", linestyle=":", linewidth=1)
+    _log_if_decades(ax, [*drawn, 1.0])
+    axis.style(ax, table[axis.key])
+    ax.set_ylabel("cost vs baseline chip (x, lower is cheaper)")
+    ax.grid(True, alpha=0.3, which="both")
+    _style_legend(ax, styles)
 
 
 def accuracy_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Path, title: str) -> bool:
@@ -351,11 +375,12 @@ def write_plots(table: pd.DataFrame, grid_keys: list[str], axes: dict[str, list[
     fig8 = " (seed 004 Fig. 8)" if axis.key == SIZE_KEY else ""
     planned = [
         (energy_latency_plot, f"energy_latency_vs_{axis.slug}.png", axis, others,
-         f"Energy and latency per inference vs {on}{fig8}"),
+         f"Energy and latency per inference{fig8} and chip area vs {on}"),
         (crossbars_plot, f"crossbars_vs_{axis.slug}.png", axis, others,
          f"Crossbars placed and dense, and the share saved, vs {on} (seed 001's tables)"),
         (efficiency_plot, f"efficiency_vs_{axis.slug}.png", axis, others,
-         f"Energy efficiency and speed-up over the dense mapping and the dense baseline chip vs {on}"),
+         f"Energy efficiency and speed-up over the dense mapping and the dense baseline chip, with the area "
+         f"and power they cost over the baseline chip, vs {on}"),
     ]
     accuracy_axis = x_axis(grid_keys, axes, exclude=(SIZE_KEY,)) or axis
     if accuracy_axis.categories is not None and axis.categories is None:
@@ -403,7 +428,8 @@ HEADERS = {
     "energy_efficiency_vs_dense": "energy efficiency vs dense mapping (x)",
     "speedup_vs_dense": "speed-up vs dense mapping (x)",
     "energy_efficiency_vs_baseline": "energy efficiency vs baseline chip (x)",
-    "speedup_vs_baseline": "speed-up vs baseline chip (x)", "seconds": "wall time (s)", "point_id": "point",
+    "speedup_vs_baseline": "speed-up vs baseline chip (x)", "area_vs_baseline": "area vs baseline chip (x)",
+    "power_vs_baseline": "power vs baseline chip (x)", "seconds": "wall time (s)", "point_id": "point",
 }
 
 

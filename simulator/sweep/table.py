@@ -48,6 +48,9 @@ class SweepRow(BaseModel):
     speedup_vs_dense: float | None = Field(description="Over the dense mapping on the same chip (x)")
     energy_efficiency_vs_baseline: float | None = Field(description="Over the dense baseline chip (x)")
     speedup_vs_baseline: float | None = Field(description="Over the dense baseline chip (x)")
+    area_vs_baseline: float | None = Field(description="The workload's chip area / the dense baseline chip's (x)")
+    power_vs_baseline: float | None = Field(description="The workload's chip average power / the dense baseline "
+                                                        "chip's (x)")
     results: str = Field(description="The point's results folder")
     seconds: float = Field(description="Wall time of the point (s)")
 
@@ -68,6 +71,8 @@ class SweepRow(BaseModel):
                    speedup_vs_dense=dense.versus.speedup if dense else None,
                    energy_efficiency_vs_baseline=baseline.versus.energy_efficiency if baseline else None,
                    speedup_vs_baseline=baseline.versus.speedup if baseline else None,
+                   area_vs_baseline=baseline.versus.area_ratio if baseline else None,
+                   power_vs_baseline=baseline.versus.power_ratio if baseline else None,
                    results=str(results), seconds=round(seconds, 3))
 
 
