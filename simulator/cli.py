@@ -342,7 +342,7 @@ def faults(
     mapped = map_network(net.model, _input_shape(arrays), MappingSetup.of(wl))
     tensors = tensors_of(arrays)
     if aware is not None:
-        chip = _Chip(wl, net.model, mapped, tensors, net.checkpoint)
+        chip = _Chip(wl, net.model, mapped, tensors, str(net.checkpoint))
         _faults_aware(chip, spec, aware, aware_epochs, aware_lr, as_json=as_json, out=out, quiet=quiet)
         return
     try:
@@ -351,7 +351,7 @@ def faults(
         _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
     first = (spec.encodings or [wl.config.mapping.encoding])[0]
     clean = clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size)
-    _report_faults(wl, study, clean, as_json, out or _faults_dir(wl, "faults", spec), net.checkpoint)
+    _report_faults(wl, study, clean, as_json, out or _faults_dir(wl, "faults", spec), str(net.checkpoint))
 
 
 def _faults_dir(wl: Any, kind: str, spec: Any, **options: Any) -> Path:
@@ -416,7 +416,7 @@ def _report_faults(wl: Any, study: Any, clean: float, as_json: bool, out_dir: Pa
                   for encoding, loss in summary.groupby("encoding", sort=False)["adc_loss"].mean().items()]
     facts = [("workload", f"{wl.path} (config hash {wl.config_hash()}, seed {wl.config.seed})"),
              ("checkpoint", checkpoint), ("fault options", _options_text(study.spec)),
-             *[tuple(line.split(": ", 1)) for line in lines]]
+             *[(label, text) for label, text in (line.split(": ", 1) for line in lines)]]
     notes = ["Cells stuck off (p_sa0) and stuck on (p_sa1) at the given total rate, split by the ratio above; "
              "accuracies are means over the draws in percent with their 95 % interval (" + CI_COLUMN + "); "
              "the spread is in percentage points. Draws: faults.csv; summary: faults_summary.csv."]
