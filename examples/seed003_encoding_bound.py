@@ -11,7 +11,7 @@ stuck on, the tolerable rates p* are inversely proportional to D and
     G = p*_differential / p*_two-column = (s0 A + s1 B) / (s1 A + s0 B)  <=  s1 / s0 = 5.2,
 
 equal to 5.2 only when A = 0 (every cell at level 0: nothing stored). This script measures A and B
-on the placed tiles of the shipped networks of README "Stuck-at faults" (held weights and the
+on the placed tiles of the shipped networks of docs/faults.md (held weights and the
 covered zeros, two-column levels), for three damage measures of one faulty cell at level l of
 slice k (cells of w bits, L = 2^w - 1): a count (any change), the error |delta| 2^(k w) and its
 square, and prints the predicted G beside the bound.
@@ -88,7 +88,7 @@ def main() -> None:
         for measure in ("count", "error", "squared"):
             row[f"A/B {measure}"] = d[f"A_{measure}"] / d[f"B_{measure}"]
             row[f"G {measure}"] = gain(d[f"A_{measure}"], d[f"B_{measure}"])
-        row["measured (README)"] = MEASURED[name]
+        row["measured (faults.md)"] = MEASURED[name]
         rows.append(row)
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3g"))
 

@@ -125,8 +125,10 @@ def test_report_html_has_report_md_sections_and_tables(results: tuple[Path, RunR
     csv = pd.read_csv(out / "layers.csv")
     assert [row[0] for row in layers[1:]] == [*csv["layer"], "Sum"]
     assert layers[-1][layers[0].index("tiles placed")] == str(report.totals.tiles_placed)
-    faults = next(t for t in page.tables if t[0][:2] == ["encoding", "rate"])
+    faults = next(t for t in page.tables if t[0][:2] == ["encoding", "fault rate (p_sa0 + p_sa1)"])
     assert [(row[0], float(row[1])) for row in faults[1:]] == [("two-column", 1e-3), ("two-column", 1e-2)]
+    mean = faults[0].index("mean accuracy (%)")   # percent, as the text around it says
+    assert [float(row[mean]) for row in faults[1:]] == pytest.approx([100 * p.mean for p in report.faults], abs=0.01)
     utilisation = next(t for t in page.tables if t[0][0] == "tile utilisation")
     assert len(utilisation) == 1 + len(report.utilization_histogram.bin_upper_edges)
     assert report.network is not None and report.network.prune is not None
