@@ -291,43 +291,33 @@ def efficiency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pa
     plt = pyplot()
     cost = _has(table, AREA_BASELINE, POWER_BASELINE)
     fig, panels = plt.subplots(1, 3 if cost else 2, figsize=(14 if cost else 10, 4.2), dpi=120)
-    if cost:
-        _cost_panel(panels[2], table, axis, others)
     for ax, (dense, baseline), ylabel in zip(panels, pairs, ("energy efficiency (x, higher is better)",
                                                              "speed-up (x, higher is better)")):
-        styles: list[tuple[LineStyleType, str, str]] = []
-        drawn = []
-        if _has(table, dense):
-            drawn += _lines(ax, table, axis, others, dense, shared_colours=True)
-            styles.append(("-", "o", "vs dense mapping, same chip"))
-        if _has(table, baseline):
-            drawn += _lines(ax, table, axis, others, baseline, linestyle="--", marker="s", shared_colours=True)
-            styles.append(("--", "s", "vs dense baseline chip"))
-        ax.axhline(1.0, color="0.5", linestyle=":", linewidth=1)
-        _log_if_decades(ax, [*drawn, 1.0])
-        axis.style(ax, table[axis.key])
-        ax.set_ylabel(ylabel)
-        ax.grid(True, alpha=0.3, which="both")
-        _style_legend(ax, styles)
+        _ratio_panel(ax, table, axis, others, ylabel, ((dense, "vs dense mapping, same chip"),
+                                                       (baseline, "vs dense baseline chip")))
+    if cost:   # what the ratios beside it cost
+        _ratio_panel(panels[2], table, axis, others, "cost vs baseline chip (x, lower is cheaper)",
+                     ((AREA_BASELINE, "area / baseline chip's"), (POWER_BASELINE, "power / baseline chip's")))
     fig.suptitle(title)
     save_figure(fig, path)
     return True
 
 
-def _cost_panel(ax: Axes, table: pd.DataFrame, axis: Axis, others: list[str]) -> None:
-    """What the ratios beside it cost: the chip's area and average power over the baseline chip's."""
+def _ratio_panel(ax: Axes, table: pd.DataFrame, axis: Axis, others: list[str], ylabel: str,
+                 series: tuple[tuple[str, str], tuple[str, str]]) -> None:
+    """Two ratio columns (column, meaning) in one panel, solid then dashed, colour per combination
+    of the other keys, with 1x drawn as the break-even line."""
     styles: list[tuple[LineStyleType, str, str]] = []
-    drawn = []
-    if _has(table, AREA_BASELINE):
-        drawn += _lines(ax, table, axis, others, AREA_BASELINE, shared_colours=True)
-        styles.append(("-", "o", "area / baseline chip's"))
-    if _has(table, POWER_BASELINE):
-        drawn += _lines(ax, table, axis, others, POWER_BASELINE, linestyle="--", marker="s", shared_colours=True)
-        styles.append(("--", "s", "power / baseline chip's"))
+    drawn: list[float] = []
+    looks: tuple[tuple[LineStyleType, str], ...] = (("-", "o"), ("--", "s"))
+    for (column, meaning), (linestyle, marker) in zip(series, looks):
+        if _has(table, column):
+            drawn += _lines(ax, table, axis, others, column, linestyle=linestyle, marker=marker, shared_colours=True)
+            styles.append((linestyle, marker, meaning))
     ax.axhline(1.0, color="0.5", linestyle=":", linewidth=1)
     _log_if_decades(ax, [*drawn, 1.0])
     axis.style(ax, table[axis.key])
-    ax.set_ylabel("cost vs baseline chip (x, lower is cheaper)")
+    ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3, which="both")
     _style_legend(ax, styles)
 
