@@ -129,6 +129,16 @@ def test_report_html_has_report_md_sections_and_tables(results: tuple[Path, RunR
     assert [(row[0], float(row[1])) for row in faults[1:]] == [("two-column", 1e-3), ("two-column", 1e-2)]
     mean = faults[0].index("mean accuracy (%)")   # percent, as the text around it says
     assert [float(row[mean]) for row in faults[1:]] == pytest.approx([100 * p.mean for p in report.faults], abs=0.01)
+    # Energy by component for every chip side by side; each chip's column sums to its energy.
+    assert "By component, every chip (per inference)" in page.headings
+    by_chip = next(t for t in page.tables if t[0][:2] == ["component", "this workload: energy (uJ)"])
+    hardware = report.hardware
+    chips = {"this workload": hardware.summary, "dense mapping, same chip": hardware.dense.summary if hardware.dense
+             else None, "dense baseline chip": hardware.baseline.summary if hardware.baseline else None}
+    for chip, summary in chips.items():
+        if summary is not None:
+            total = float(by_chip[-1][by_chip[0].index(f"{chip}: energy (uJ)")])
+            assert total == pytest.approx(summary.energy_per_inference_pj / 1e6, rel=1e-3)
     utilisation = next(t for t in page.tables if t[0][0] == "tile utilisation")
     assert len(utilisation) == 1 + len(report.utilization_histogram.bin_upper_edges)
     assert report.network is not None and report.network.prune is not None

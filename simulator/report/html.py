@@ -24,6 +24,7 @@ from simulator.report.markdown import (
     TRAINING_COLUMNS,
     chip_rows,
     component_rows,
+    components_by_chip,
     fault_rows,
     hardware_layer_rows,
     layer_rows,
@@ -155,7 +156,13 @@ def _hardware(report: RunReport) -> dict[str, Any]:
     return {"summary": hardware.summary, "chips": table_of(chip_rows(hardware)), "versus": versus,
             "waits": table_of(wait_rows(hardware)),
             "why": why_lines(hardware), "why_table": table_of(why_rows(hardware)) if hardware.others() else None,
-            "components": table_of(component_rows(hardware)), "layers": table_of(hardware_layer_rows(report.layers))}
+            "components": table_of(component_rows(hardware)),
+            "by_chip": _by_chip(hardware), "layers": table_of(hardware_layer_rows(report.layers))}
+
+
+def _by_chip(hardware: Any) -> Table | None:
+    frame = components_by_chip(hardware)
+    return table_of(frame, total_last=True) if frame is not None else None
 
 
 def _utilization(report: RunReport) -> Table:

@@ -90,6 +90,25 @@ def component_rows(hardware: HardwareSection) -> pd.DataFrame:
     })
 
 
+def components_by_chip(hardware: HardwareSection) -> pd.DataFrame | None:
+    """Energy (of it static) and area per component, the workload's chip beside each comparison:
+    one row per component any of them has; None without comparisons."""
+    others = hardware.others()
+    chips = [("this workload", hardware.components),
+             *[(name, others[label].components) for label, name in COMPARISONS if label in others]]
+    if len(chips) == 1:
+        return None
+    names = list(dict.fromkeys(c.component for _, parts in chips for c in parts if c.instances > 0 or c.dynamic_pj > 0))
+    frame = pd.DataFrame({"component": names})
+    for chip, parts in chips:
+        by = {c.component: c for c in parts}
+        frame[f"{chip}: energy (uJ)"] = [by[n].energy_pj / 1e6 if n in by else 0.0 for n in names]
+        frame[f"{chip}: static (uJ)"] = [by[n].static_pj / 1e6 if n in by else 0.0 for n in names]
+        frame[f"{chip}: area (mm^2)"] = [by[n].area_um2 / 1e6 if n in by else 0.0 for n in names]
+    total = {"component": "Sum", **{c: frame[c].sum() for c in frame.columns[1:]}}
+    return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+
+
 def hardware_layer_rows(layers: list[LayerRecord]) -> pd.DataFrame:
     """Each layer on the chip: arrays, replicas, operations, energy, latency."""
     return pd.DataFrame({
@@ -100,6 +119,13 @@ def hardware_layer_rows(layers: list[LayerRecord]) -> pd.DataFrame:
         "latency event (us)": [r.latency_event_ns / 1e3 for r in layers],
         "latency closed form (us)": [r.latency_closed_ns / 1e3 for r in layers],
     })
+
+
+def _side_by_side(hardware: HardwareSection) -> list[str]:
+    frame = components_by_chip(hardware)
+    if frame is None:
+        return []
+    return ["### By component, every chip (per inference)", "", markdown_table(frame), ""]
 
 
 def fault_rows(report: RunReport) -> pd.DataFrame | None:
@@ -224,5 +250,6 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord]) -> lis
         "group shared between copies; buffer_ports: a tile's eDRAM port; buffer_space: a producer stalled on a "
         "full consumer buffer; network: links.", "",
         "### By component (per inference)", "", markdown_table(component_rows(hardware)), "",
+        *_side_by_side(hardware),
         "### By layer (per inference; plot: energy_by_layer.png)", "", markdown_table(hardware_layer_rows(layers)), "",
     ]
