@@ -355,12 +355,16 @@ def faults(
 
 
 def _faults_dir(wl: Any, kind: str, spec: Any, **options: Any) -> Path:
+    """The folder of a fault study: its fault options and `options` in the hash."""
+    return _options_dir(wl, kind, fault=spec.model_dump(mode="json"), **options)
+
+
+def _options_dir(wl: Any, kind: str, **options: Any) -> Path:
     """results/<workload>-<config hash>-<kind>-<hash of every option that changes the content>/:
-    two studies of the same workload with other options never share a folder."""
+    two runs of a command on the same workload with other options never share a folder."""
     import hashlib
 
-    record = json.dumps({"fault": spec.model_dump(mode="json"), **options}, sort_keys=True)
-    digest = hashlib.sha256(record.encode()).hexdigest()[:8]
+    digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:8]
     return Path("results") / f"{wl.config.name}-{wl.config_hash()}-{kind}-{digest}"
 
 
@@ -554,7 +558,8 @@ def map_network(
         "(every layer at the density; use it for untrained weights, where global pruning empties whole layers)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     out: Optional[Path] = typer.Option(
-        None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png"),
+        None, "--out", help="Folder for map.csv, map_summary.csv, map.md, saved_vs_size.png (default "
+        "results/<workload>-<hash>-map-<hash of the options>/)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars"),
     energy: bool = typer.Option(False, "--energy", help="Also energy per inference and latency on the workload's "
                                 "chip built from arrays of each size (seed 004 Fig. 8); plot energy_vs_size.png"),
@@ -601,7 +606,8 @@ def map_network(
     per_layer = pd.concat(parts, ignore_index=True)
     totals = summary(per_layer)
     shown = totals if density else totals.drop(columns="density")
-    out_dir = out or Path("results") / f"{wl.config.name}-map"
+    out_dir = out or _options_dir(wl, "map", sizes=size_list, reorder=strategy_list, density=densities,
+                                  method=method if density else None, energy=energy)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "map.csv", per_layer.to_csv(index=False))
     write_text(out_dir / "map_summary.csv", totals.to_csv(index=False))
