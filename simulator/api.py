@@ -217,7 +217,8 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
     - `sizing`: fit (default: the fewest tiles that hold the network), fixed (the file's tiles) or
       iso-area (the baseline chip's area; needs `baseline`).
     - `study`: the other keys of a workload's `hardware_study:` section: replica_budget,
-      replicate, execution, images, compare_dense.
+      replicate, execution, images, compare_dense, dac_activity and activity_images
+      (`dac_activity: "measured"` measures input-digit activity on the test images of `data`).
     - `seed`: seed of randomised tiling strategies and of the fault draws (default 0).
     - `progress`: progress bars (fault draws; a workload's training and stages).
     """
@@ -239,12 +240,26 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
     spec = fault_spec(faults) if faults is not None else None
     if spec is not None and data is None:
         raise ArgumentError("faults", "the fault study measures accuracy on test images: pass data=... as well")
+    if inputs.study.dac_activity == "measured" and data is None:
+        raise ArgumentError("study", "study.dac_activity: 'measured' counts input digits on test images: pass "
+                                     "data=... as well")
     tensors = test_data(data, data_dir) if data is not None else None
     shape = _input_shape(network, input_shape, tensors)
     from simulator.lowering.dataflow import dataflow as layer_dataflow
 
     flow = layer_dataflow(network, shape)
-    mapped, stored, result = _hardware_study(network, shape, flow, inputs, base)
+    activity = None
+    if inputs.study.dac_activity == "measured":
+        assert tensors is not None
+        from torch import nn as torch_nn
+
+        from simulator.lowering.activity import input_activity
+
+        names = [name for name, module in network.named_modules()
+                 if isinstance(module, (torch_nn.Conv2d, torch_nn.Linear))]
+        activity = input_activity(network, names, tensors.x_test[:inputs.study.activity_images],
+                                  hardware_study.codings(hardware_study.requests(inputs, base)))
+    mapped, stored, result = _hardware_study(network, shape, flow, inputs, base, activity)
     accuracy = faulted = None
     if tensors is not None:
         from simulator.network.train import evaluate
@@ -258,15 +273,15 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
 
 
 def _hardware_study(model: nn.Module, shape: tuple[int, int, int], flow: Dataflow, inputs: hardware_study.StudyInputs,
-                    baseline: HardwareConfig | None) -> tuple[MappedNetwork, hardware_study.StoredMapping,
-                                                              hardware_study.HardwareStudy]:
+                    baseline: HardwareConfig | None, activity: hardware_study.ActivityTable | None = None,
+                    ) -> tuple[MappedNetwork, hardware_study.StoredMapping, hardware_study.HardwareStudy]:
     """`resim run`'s hardware study of an in-memory network: every mapping it requests, then the
     chips; the model's own mapping (the first request) comes back with the study."""
     mappings = []
     for request in hardware_study.requests(inputs, baseline):
         mapped = _map(model, shape, request.setup(inputs))
         mappings.append((request, mapped, hardware_study.summarise_mapping(mapped, flow, request)))
-    result = hardware_study.hardware_study(inputs, [(request, stored) for request, _, stored in mappings])
+    result = hardware_study.hardware_study(inputs, [(request, stored) for request, _, stored in mappings], activity)
     _, mine, stored = mappings[0]
     return mine, stored, result
 

@@ -103,7 +103,9 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
 
     stored: list[study.StoredMapping] | None = None
     identity: DataIdentity | None = None
-    if not accuracy and not force:
+    measured = workload.config.hardware_study.dac_activity == "measured"
+    activity: study.ActivityTable | None = None
+    if not accuracy and not force and not measured:
         identity = cached_identity(workload, data_dir)
         if identity is not None:
             stored = _cached_mappings(workload, identity, requests)
@@ -146,6 +148,8 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                        f"{request.reorder}): {'reused from' if cached else 'mapped now into'} the cache, "
                        f"{study.mapping_path(workload, study.mapping_key(workload, network, request))}")
             stored.append(cached or study.compute_mapping(workload, network, request, net.model, input_shape(arrays)))
+        if measured:
+            activity = _measured_activity(workload, net, arrays, requests, log)
     else:
         log.say(f"mapping: {len(requests)} mappings reused from the cache")
         reused = "mappings reused from the cache; the network was not loaded"
@@ -160,7 +164,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     log.done("mapping", clock)
 
     clock = log.start("hardware", f"simulating {len(requests)} chips")
-    hardware = _hardware_study(workload, requests, stored)
+    hardware = _hardware_study(workload, requests, stored, activity)
     for label, result in (("workload", hardware.workload), *hardware.others().items()):
         c = result.summary
         log.detail(f"{label}: {c.hardware} {c.crossbar_size}x{c.crossbar_size}, {c.tiles} tiles ({c.sizing}), "
@@ -244,8 +248,38 @@ def _load_mapping(workload: Workload, network: dict, request: study.MappingReque
         return None
 
 
+def _measured_activity(workload: Workload, net: PreparedNetwork, arrays: Arrays,
+                       requests: list[study.MappingRequest], log: StageLog) -> study.ActivityTable:
+    """hardware_study.dac_activity measured: the input-digit activity of every layer on the first
+    activity_images test images, for each input coding of the study's chips."""
+    from simulator.config.errors import ConfigError, Problem
+    from simulator.data.datasets import has_images
+    from simulator.lowering.activity import input_activity
+    from simulator.network.train import normalised_test_images
+
+    if not has_images(arrays):
+        raise ConfigError([Problem(workload.path, "hardware_study.dac_activity", f"the data set {arrays.spec.name} "
+                                   "has shapes only, no images to measure activity on; allowed here: full",
+                                   "measured")])
+    count = min(workload.config.hardware_study.activity_images, len(arrays.y_test))
+    log.say(f"hardware: measuring DAC activity on {count} test images ...")
+    names = [name for name, module in net.model.named_modules() if _is_weight_layer(module)]
+    table = input_activity(net.model, names, normalised_test_images(arrays, count), study.codings(requests))
+    for (bits, dac), by_layer in table.items():
+        log.detail(f"DAC activity, {bits}-bit inputs in {dac}-bit digits: "
+                   + ", ".join(f"{name} {share:.0%}" for name, share in by_layer.items()))
+    return table
+
+
+def _is_weight_layer(module: object) -> bool:
+    from torch import nn
+
+    return isinstance(module, (nn.Conv2d, nn.Linear))
+
+
 def _hardware_study(workload: Workload, requests: list[study.MappingRequest],
-                    stored: list[study.StoredMapping]) -> study.HardwareStudy:
+                    stored: list[study.StoredMapping], activity: study.ActivityTable | None = None,
+                    ) -> study.HardwareStudy:
     """The hardware stage; a chip too small for its mapping, or hardware numbers that give no
     finite figure, are ConfigErrors naming the hardware file and the chip."""
     from simulator.config.errors import ConfigError, Problem
@@ -257,7 +291,7 @@ def _hardware_study(workload: Workload, requests: list[study.MappingRequest],
     try:
         # Overflow is checked below (every figure finite), not warned about line by line.
         with np.errstate(over="ignore", invalid="ignore"):
-            result = study.hardware_study(workload, list(zip(requests, stored)))
+            result = study.hardware_study(workload, list(zip(requests, stored)), activity)
     except (ChipTooSmall, ZeroDivisionError, OverflowError) as exc:
         # Which chip: the first whose own evaluation fails the same way (only on this error path).
         label = next((r.label for r, m in zip(requests, stored) if _fails(workload, r, m)), requests[0].label)

@@ -473,6 +473,15 @@ class HardwareStudySpec(StrictModel):
     execution: Literal["file", "layer-sequential", "pipelined"] = field(
         "file", description="file: each chip as its hardware file says (chip.execution); otherwise every chip of "
                             "the study runs this way", unit="text")
+    dac_activity: Literal["full", "measured"] = field(
+        "full", description=(
+            "full: every placed row is driven in every input phase; measured: a row is driven only in the phases "
+            "whose input digit is not 0, the share measured per layer from the network's activations on the first "
+            "activity_images test images (loads the network and the data set even with --no-accuracy)"),
+        unit="text")
+    activity_images: StrictInt = field(
+        64, description="dac_activity measured: test images whose activations give the activity", unit="images",
+        ge=1, le=10000)
 
     @model_validator(mode="after")
     def _iso_area_needs_a_baseline(self) -> HardwareStudySpec:

@@ -17,7 +17,7 @@ event model (simulator.hardware.engine), its energy counted from what ran.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -68,6 +68,8 @@ class LayerPlan:
     phases: int
     macs: int
     nonzeros: int
+    row_drives: float = 0.0                # wordline drives per array read with every row driven
+    activity: float = 1.0                  # share of them that fire (measured input-digit activity)
 
     @property
     def window_ns(self) -> float:
@@ -92,8 +94,9 @@ def tile_arrays(cols: np.ndarray, polarities: int, slices: int, size: int, packi
 
 
 def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bits: int, packing: str,
-               polarity: str, r_on_ohm: float, r_off_ohm: float) -> LayerPlan:
-    """What one copy of `demand` costs on `spec`'s chip."""
+               polarity: str, r_on_ohm: float, r_off_ohm: float, activity: float = 1.0) -> LayerPlan:
+    """What one copy of `demand` costs on `spec`'s chip; `activity` is the share of row drives
+    that fire (1: every row of every placed array driven in every phase)."""
     scheme = get_encoding(encoding)
     pol, slices = scheme.polarities, scheme.slices(weight_bits, spec.cell_bits)
     r, c = demand.tile_rows, demand.tile_cols
@@ -105,10 +108,11 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     span = spec.tree.span_columns() if spec.tree is not None else 1
     conv_t = c * per_pol * math.ceil(slices / span)
     cells = float((r * physical_cols).sum())
+    row_drives = float((arrays_t * r).sum())
     per_phase = dict.fromkeys(PHASE_EVENTS, 0.0)
     per_phase.update({
         "bitline_charges": float(physical_cols.sum()),
-        "dac_drives": float((arrays_t * r).sum()),
+        "dac_drives": row_drives * activity,
         "sample_holds": float(physical_cols.sum()),
         "adc_conversions": float(conv_t.sum()),
         "shift_adds": float(conv_t.sum()),
@@ -141,7 +145,7 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         in_bits=float(demand.rows_used * bits), out_bits=float(demand.cols_used * bits),
         read_ns=spec.read_ns if demand.tiles else 0.0, adc_ns=busiest * spec.adc.convert_latency_ns(),
         post_ns=(spec.shift_add.op_latency_ns() if demand.tiles else 0.0), phases=spec.phases,
-        macs=demand.macs, nonzeros=demand.nonzeros)
+        macs=demand.macs, nonzeros=demand.nonzeros, row_drives=row_drives, activity=activity)
 
 
 def kept_share(consumer: LayerGeometry, producer: LayerGeometry, consumer_plan: LayerPlan,
@@ -303,6 +307,7 @@ class ChipResult:
     peak_buffer_bytes: float = 0.0
     buffer_bytes_per_tile: float = 0.0
     traced: bool = True
+    dac_activity: float | None = None      # drives that fired / drives with every row driven; None: all
 
     @property
     def per_image_ns(self) -> float:
@@ -331,12 +336,18 @@ class ChipResult:
 
 def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, encoding: str, weight_bits: int,
              packing: str, polarity: str, r_on_ohm: float, r_off_ohm: float, sizing: Sizing = Sizing(),
-             images: int | None = None, aggregate: bool = True, power_gating: str = "none") -> ChipResult:
-    """Size the chip, place the copies, simulate, and cost what ran."""
+             images: int | None = None, aggregate: bool = True, power_gating: str = "none",
+             activity: Mapping[str, float] | None = None) -> ChipResult:
+    """Size the chip, place the copies, simulate, and cost what ran. `activity`: per layer, the
+    share of row drives that fire (simulator.lowering.activity); None: every row, every phase."""
     if [d.name for d in demands] != [g.name for g in flow.layers]:
         raise ValueError("the mapped layers and the dataflow's layers differ")
+    missing = [d.name for d in demands if activity is not None and d.name not in activity]
+    if missing:
+        raise ValueError(f"no measured DAC activity for layer(s) {', '.join(missing)}")
     plans = [plan_layer(d, spec, encoding=encoding, weight_bits=weight_bits, packing=packing, polarity=polarity,
-                        r_on_ohm=r_on_ohm, r_off_ohm=r_off_ohm) for d in demands]
+                        r_on_ohm=r_on_ohm, r_off_ohm=r_off_ohm,
+                        activity=activity[d.name] if activity is not None else 1.0) for d in demands]
     tiles = sized_tiles(plans, spec, sizing)
     if tiles != spec.tiles:
         spec = _resize(spec, tiles)
@@ -384,8 +395,13 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
         if per_image(sim_alone) < per_image(sim):
             counts, sim, setup = alone, sim_alone, setup_alone
     closed = closed_form(setup)
-    return _cost(plans, counts, spec, sim, closed.sequential_ns if execution != "pipelined" else closed.interval_ns,
-                 closed.layer_ns, sizing, images, power_gating)
+    result = _cost(plans, counts, spec, sim, closed.sequential_ns if execution != "pipelined" else closed.interval_ns,
+                   closed.layer_ns, sizing, images, power_gating)
+    if activity is not None:
+        full = sum(sim.phases[i] * p.row_drives for i, p in enumerate(plans))
+        fired = sum(sim.phases[i] * p.row_drives * p.activity for i, p in enumerate(plans))
+        result.dac_activity = fired / full if full else 0.0
+    return result
 
 
 def _resize(spec: ChipSpec, tiles: int) -> ChipSpec:

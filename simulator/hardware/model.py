@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -67,6 +68,9 @@ class ChipSummary(BaseModel):
     peak_buffer_bytes: float = Field(description="Most bytes one copy's input buffer held (pipelined chips)")
     buffer_bytes_per_tile: float = Field(description="eDRAM per tile, shared by the copies on it (bytes)")
     dataflow_traced: bool = Field(description="Layer producers from the module graph (else: the layer called before)")
+    dac_activity: float | None = Field(
+        None, description="Share of wordline drives that fired, from input-digit activity measured on test images "
+                          "(hardware_study.dac_activity: measured); none: every placed row driven in every phase")
 
     @property
     def per_image_ns(self) -> float:
@@ -174,6 +178,7 @@ class ChipSetup:
     sizing: Sizing = Sizing()
     execution: Literal["file", "layer-sequential", "pipelined"] = "file"
     images: int | None = None
+    dac_activity: Mapping[str, float] | None = None   # per layer, measured; None: every row driven
 
 
 def evaluate(demands: list[LayerDemand], flow: Dataflow, hw: HardwareConfig, setup: ChipSetup, *,
@@ -186,7 +191,7 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, hw: HardwareConfig, set
     result = run_chip(demands, flow, spec, encoding=setup.encoding, weight_bits=setup.weight_bits,
                       packing=hw.array.packing, polarity=hw.composition.polarity, r_on_ohm=hw.array.r_on_ohm,
                       r_off_ohm=hw.array.r_off_ohm, sizing=setup.sizing, images=setup.images, aggregate=aggregate,
-                      power_gating=hw.chip.power_gating)
+                      power_gating=hw.chip.power_gating, activity=setup.dac_activity)
     seconds = time.perf_counter() - clock
     return _typed(result, flow.traced, seconds)
 
@@ -210,7 +215,7 @@ def _typed(r: ChipResult, traced: bool, seconds: float) -> HardwareResult:
         tops_per_mm2=r.tops_per_mm2, area_mm2=r.area_mm2,
         array_utilization=float(r.utilization["arrays"]), adc_utilization=float(r.utilization["adcs"]),
         peak_buffer_bytes=r.peak_buffer_bytes, buffer_bytes_per_tile=r.buffer_bytes_per_tile,
-        dataflow_traced=traced)
+        dataflow_traced=traced, dac_activity=r.dac_activity)
     components = [ComponentEnergy(component=c.name, event=c.event, events=c.events,
                                   energy_per_event_pj=c.energy_per_event_pj, dynamic_pj=c.dynamic_pj,
                                   static_pj=c.static_pj, leakage_mw=c.leakage_mw, instances=c.instances,

@@ -176,20 +176,32 @@ def summarise_mapping(mapped: MappedNetwork, flow: Dataflow, request: MappingReq
     return StoredMapping(demands, mapped.table(), mapped.histogram(), flow)
 
 
-def chip_setup(workload: Workload | StudyInputs, request: MappingRequest, sizing: Sizing) -> ChipSetup:
-    """How the mapping of `request` meets its chip under the study's sizing and execution."""
+# Measured input-digit activity (simulator.lowering.activity): per (input_bits, dac_bits), per layer.
+ActivityTable = dict[tuple[int, int], dict[str, float]]
+
+
+def coding_of(hardware: HardwareConfig) -> tuple[int, int]:
+    """(input_bits, dac_bits): how `hardware` drives its rows, the key of an ActivityTable."""
+    return hardware.input_bits, hardware.dac.bits
+
+
+def chip_setup(workload: Workload | StudyInputs, request: MappingRequest, sizing: Sizing,
+               activity: ActivityTable | None = None) -> ChipSetup:
+    """How the mapping of `request` meets its chip under the study's sizing and execution, with
+    the measured DAC activity of the chip's input coding where there is one."""
     setup = request.setup(workload)
     study = StudyInputs.of(workload).study
     return ChipSetup(encoding=setup.encoding, weight_bits=setup.weight_bits, cell_bits=setup.cell_bits,
-                     size=request.size, sizing=sizing, execution=study.execution, images=study.images)
+                     size=request.size, sizing=sizing, execution=study.execution, images=study.images,
+                     dac_activity=activity[coding_of(request.hardware)] if activity is not None else None)
 
 
 def evaluate_request(workload: Workload | StudyInputs, request: MappingRequest, stored: StoredMapping,
-                     sizing: Sizing | None = None) -> HardwareResult:
+                     sizing: Sizing | None = None, activity: ActivityTable | None = None) -> HardwareResult:
     """Energy, latency and area of one mapping on its chip (default sizing: the study's, for fit
     and fixed; iso-area needs the baseline's area, see hardware_study)."""
     return evaluate(stored.demands, stored.flow, request.hardware,
-                    chip_setup(workload, request, sizing or study_sizing(workload)))
+                    chip_setup(workload, request, sizing or study_sizing(workload), activity))
 
 
 def study_sizing(workload: Workload | StudyInputs, area_um2: float | None = None) -> Sizing:
@@ -215,21 +227,28 @@ class HardwareStudy:
                 if result is not None}
 
 
-def hardware_study(workload: Workload | StudyInputs,
-                   mappings: list[tuple[MappingRequest, StoredMapping]]) -> HardwareStudy:
+def hardware_study(workload: Workload | StudyInputs, mappings: list[tuple[MappingRequest, StoredMapping]],
+                   activity: ActivityTable | None = None) -> HardwareStudy:
     """Evaluate every requested mapping on its chip (`requests` order: the workload's first). Under
-    iso-area the baseline chip is sized first (fit) and the others get its area."""
+    iso-area the baseline chip is sized first (fit) and the others get its area. With `activity`
+    (hardware_study.dac_activity: measured) every chip's drives follow the measured activity of its
+    own input coding, the same network inputs for all."""
     by_label = dict((request.label, (request, stored)) for request, stored in mappings)
     results: dict[str, HardwareResult] = {}
     area = None
     if StudyInputs.of(workload).study.sizing == "iso-area" and "baseline" in by_label:
         request, stored = by_label["baseline"]
-        results["baseline"] = evaluate_request(workload, request, stored, study_sizing(workload))
+        results["baseline"] = evaluate_request(workload, request, stored, study_sizing(workload), activity)
         area = results["baseline"].summary.area_mm2 * 1e6
     for label, (request, stored) in by_label.items():
         if label not in results:
-            results[label] = evaluate_request(workload, request, stored, study_sizing(workload, area))
+            results[label] = evaluate_request(workload, request, stored, study_sizing(workload, area), activity)
     return HardwareStudy(results["workload"], results.get("dense"), results.get("baseline"))
+
+
+def codings(requests: list[MappingRequest]) -> list[tuple[int, int]]:
+    """The input codings of the study's chips, each once (what activity is measured for)."""
+    return list(dict.fromkeys(coding_of(request.hardware) for request in requests))
 
 
 def layer_table(stored: StoredMapping, result: HardwareResult) -> pd.DataFrame:

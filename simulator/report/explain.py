@@ -74,6 +74,21 @@ def _time_reason(me: ChipSummary, them: ChipSummary) -> str:
             "sparsity changes the energy, not the time.")
 
 
+def activity_text(report: RunReport) -> str:
+    """How the report counts DAC drives (hardware_study.dac_activity), as one sentence."""
+    study = report.config.get("workload", {}).get("hardware_study", {}) if isinstance(
+        report.config.get("workload"), dict) else {}
+    mine = report.hardware.summary.dac_activity
+    if mine is None:
+        return ("DAC drives: every placed row in every input phase (hardware_study.dac_activity: full; zero input "
+                "digits are charged as drives).")
+    others = ", ".join(f"{COMPARISON_NAMES.get(label, label)} {other.summary.dac_activity:.1%}"
+                       for label, other in report.hardware.others().items() if other.summary.dac_activity is not None)
+    return (f"DAC drives follow input-digit activity measured on {study.get('activity_images', '?')} test images "
+            f"(hardware_study.dac_activity: measured): {mine:.1%} of this chip's row drives fire"
+            + (f" ({others})" if others else "") + "; a zero digit drives nothing.")
+
+
 def caveats(report: RunReport) -> list[str]:
     """What a reader must know before quoting this report's figures."""
     out = []

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 # report.md's own frames for these tables, so the two reports cannot disagree on a column.
-from simulator.report.explain import caveats, why_lines, why_rows
+from simulator.report.explain import activity_text, caveats, why_lines, why_rows
 from simulator.report.markdown import (
     COMPARISONS,
     TRAINING_COLUMNS,
@@ -216,6 +216,7 @@ def render_html(report: RunReport, folder: Path) -> str:
     pruning, training = _training(report)
     return _environment().get_template(TEMPLATE).render(
         report=report, summary=_summary(report), caveats=caveats(report), layers=_layers(report),
+        activity=activity_text(report),
         hardware=_hardware(report), utilization=_utilization(report),
         faults=_optional_table(fault_rows(report)), crossbar_pruning=_optional_table(pruning_rows(report)),
         pruning=pruning, training=training, plots=plots, other_plots=others)

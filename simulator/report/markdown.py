@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from simulator.hardware.model import ChipSummary
-from simulator.report.explain import caveats, why_lines, why_rows
+from simulator.report.explain import activity_text, caveats, why_lines, why_rows
 from simulator.report.model import HardwareSection, LayerRecord, RunReport, Totals
 from simulator.report.results import markdown_table
 
@@ -177,7 +177,7 @@ def render_run(report: RunReport) -> str:
     notes = caveats(report)
     if notes:
         lines[2:2] = ["**Read first:**", "", *[f"- {note}" for note in notes], ""]
-    lines += render_hardware(report.hardware, report.layers)
+    lines += render_hardware(report.hardware, report.layers, activity_text(report))
     hist = report.utilization_histogram
     frame = pd.DataFrame({
         "tile utilisation": [f"<= {edge:.0%}" for edge in hist.bin_upper_edges],
@@ -216,7 +216,7 @@ def why_section(hardware: HardwareSection) -> list[str]:
             markdown_table(why_rows(hardware)), ""]
 
 
-def render_hardware(hardware: HardwareSection, layers: list[LayerRecord]) -> list[str]:
+def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activity: str = "") -> list[str]:
     """Energy, latency and area: chip summary, comparisons, contention, components, per layer."""
     mine = hardware.summary
     others = hardware.others()
@@ -241,7 +241,7 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord]) -> lis
         f"{mine.array_utilization:.2%}, ADC utilisation {mine.adc_utilization:.2%}. Static energy is leakage: "
         f"buffers, routers, bus and registers for the whole time, the arrays' periphery as the hardware file's "
         f"chip.power_gating says" + ("" if mine.dataflow_traced else "; layer producers taken as the layer called "
-                                    "before (the model could not be traced)") + ".", "",
+                                    "before (the model could not be traced)") + ". " + activity, "",
         markdown_table(chip_rows(hardware)), "", *notes, "",
         *why_section(hardware),
         "### Contention (time windows waited, per resource class, summed over windows)", "",
