@@ -257,8 +257,13 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
 
         names = [name for name, module in network.named_modules()
                  if isinstance(module, (torch_nn.Conv2d, torch_nn.Linear))]
+        from simulator.faults.bit_true import CALIBRATION_IMAGES
+
+        # Scales as the bit-true emulation sets them (training images); tensors given as (x, y)
+        # have test images only, which then set the scales.
+        calibration = tensors.x_train[:CALIBRATION_IMAGES] if len(tensors.x_train) else None
         activity = input_activity(network, names, tensors.x_test[:inputs.study.activity_images],
-                                  hardware_study.codings(hardware_study.requests(inputs, base)))
+                                  hardware_study.codings(hardware_study.requests(inputs, base)), calibration)
     mapped, stored, result = _hardware_study(network, shape, flow, inputs, base, activity)
     accuracy = faulted = None
     if tensors is not None:

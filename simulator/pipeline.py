@@ -255,7 +255,7 @@ def _measured_activity(workload: Workload, net: PreparedNetwork, arrays: Arrays,
     from simulator.config.errors import ConfigError, Problem
     from simulator.data.datasets import has_images
     from simulator.lowering.activity import input_activity
-    from simulator.network.train import normalised_test_images
+    from simulator.network.train import normalised_images
 
     if not has_images(arrays):
         raise ConfigError([Problem(workload.path, "hardware_study.dac_activity", f"the data set {arrays.spec.name} "
@@ -264,7 +264,12 @@ def _measured_activity(workload: Workload, net: PreparedNetwork, arrays: Arrays,
     count = min(workload.config.hardware_study.activity_images, len(arrays.y_test))
     log.say(f"hardware: measuring DAC activity on {count} test images ...")
     names = [name for name, module in net.model.named_modules() if _is_weight_layer(module)]
-    table = input_activity(net.model, names, normalised_test_images(arrays, count), study.codings(requests))
+    from simulator.faults.bit_true import CALIBRATION_IMAGES
+
+    # The scales of the bit-true emulation: the largest input over its calibration training images.
+    calibration = normalised_images(arrays.x_train[:CALIBRATION_IMAGES], arrays) if len(arrays.x_train) else None
+    table = input_activity(net.model, names, normalised_images(arrays.x_test[:count], arrays),
+                           study.codings(requests), calibration)
     for (bits, dac), by_layer in table.items():
         log.detail(f"DAC activity, {bits}-bit inputs in {dac}-bit digits: "
                    + ", ".join(f"{name} {share:.0%}" for name, share in by_layer.items()))

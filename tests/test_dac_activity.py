@@ -81,6 +81,34 @@ def test_activity_equals_the_count_over_unfolded_inputs() -> None:
     assert measured[(6, 3)]["conv2"] < measured[(6, 3)]["conv1"]
 
 
+class Twice(nn.Module):
+    """One Linear called twice per forward, the second time on zeros."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) + self.fc(torch.zeros_like(x))
+
+
+def test_a_layer_called_twice_counts_its_first_call_as_lowering_does() -> None:
+    torch.manual_seed(2)
+    x = torch.randn(8, 4)
+    twice = input_activity(Twice(), ["fc"], x, [(6, 3)])[(6, 3)]["fc"]
+    once = input_activity(nn.Sequential(nn.Linear(4, 4)), ["0"], x, [(6, 3)])[(6, 3)]["0"]
+    assert twice == pytest.approx(once) and twice > 0.5
+
+
+def test_calibration_images_set_the_scale() -> None:
+    model = nn.Sequential(nn.Linear(4, 2))
+    x = torch.full((2, 4), 1.0)
+    # Scale from x itself: every code is the top code 63 = digits (7, 7); from inputs 8 times
+    # larger: code round(63 / 8) = 8 = digits (0, 1), half the digits zero.
+    assert input_activity(model, ["0"], x, [(6, 3)])[(6, 3)]["0"] == 1.0
+    assert input_activity(model, ["0"], x, [(6, 3)], calibration=8 * x)[(6, 3)]["0"] == 0.5
+
+
 def test_an_all_zero_input_drives_nothing() -> None:
     model = nn.Sequential(nn.Linear(4, 3))
     assert input_activity(model, ["0"], torch.zeros(2, 4), [(6, 3)]) == {(6, 3): {"0": 0.0}}

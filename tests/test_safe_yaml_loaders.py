@@ -19,6 +19,8 @@ HOSTILE = {
     "deep block nesting": "".join(f"{' ' * 2 * i}k{i}:\n" for i in range(80)) + " " * 160 + "v: 1\n",
     "deep flow nesting": "a: " + "[" * 70 + "]" * 70 + "\n",
 }
+# Documents PyYAML's scanner or reader refuses and libyaml would take or crash on.
+REFUSED = {"trailing tab": "a: 1\t\n", "tab in a flow list": "a: [1,\t2]\n", "lone surrogate": "a: \udcff\n"}
 
 pytestmark = pytest.mark.skipif(not getattr(yaml, "__with_libyaml__", False), reason="PyYAML without libyaml")
 
@@ -40,6 +42,14 @@ def test_both_loaders_refuse_the_same_documents(name: str) -> None:
     with pytest.raises(safe_yaml.YamlLimitError) as slow:
         _python(HOSTILE[name])
     assert fast.value.message.split(";")[0][:20] == slow.value.message.split(";")[0][:20]
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_what_pyyaml_refuses_is_refused_with_a_yaml_error(name: str) -> None:
+    with pytest.raises(yaml.YAMLError):
+        safe_yaml.load(REFUSED[name])
+    with pytest.raises(yaml.YAMLError):
+        _python(REFUSED[name])
 
 
 def test_nesting_at_the_limit_reads() -> None:

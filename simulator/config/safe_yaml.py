@@ -63,9 +63,24 @@ def load(text: str) -> Any:
     """The YAML document in `text`, read within the limits: with libyaml (PyYAML's C loader, about
     five times faster) where PyYAML has it, else with `LimitedLoader`. Both give the same values
     and refuse the same documents."""
-    if getattr(yaml, "__with_libyaml__", False):
+    if getattr(yaml, "__with_libyaml__", False) and _libyaml_reads_alike(text):
         return _load_with_libyaml(text)
     return yaml.load(text, Loader=LimitedLoader)  # noqa: S506 - LimitedLoader is a SafeLoader
+
+
+def _libyaml_reads_alike(text: str) -> bool:
+    """Whether libyaml reads `text` as LimitedLoader does: libyaml accepts tabs where PyYAML's
+    scanner refuses them (a trailing tab, a tab inside a flow list), and it cannot take text that
+    is not valid UTF-8 (a lone surrogate from a command line), which PyYAML's reader refuses with a
+    YAML error. Such text goes through LimitedLoader, so a document is valid or not the same way on
+    every machine."""
+    if "\t" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _load_with_libyaml(text: str) -> Any:

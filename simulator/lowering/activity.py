@@ -11,7 +11,8 @@ not 0, averaged over the windows of `images` test images:
     activity = sum over windows, rows, phases of [digit != 0] / (windows x rows x phases)
 
 Inputs are coded as the bit-true emulation codes them (simulator.faults.bit_true, item 1): per
-layer the scale `max |x| / (2**input_bits - 1)` over the same images, codes `round(|x| / scale)`;
+layer the scale `max |x| / (2**input_bits - 1)` over its calibration images (the first 512
+training images), codes `round(|x| / scale)` clipped to the top code;
 a negative input is driven as the magnitude of its own pass (the pass of the other sign drives a
 zero digit), so it counts as `|code|`. A Conv2d's rows are its input channels x kernel positions
 (zero padding included: a padded position is a row holding 0), counted per window with a
@@ -74,22 +75,28 @@ def _layer_counts(module: nn.Module, x: torch.Tensor, scale: float, coding: Codi
 
 @torch.no_grad()
 def input_activity(model: nn.Module, names: list[str], images: torch.Tensor, codings: Iterable[tuple[int, int]],
+                   calibration: torch.Tensor | None = None,
                    batch_size: int = 64) -> dict[tuple[int, int], dict[str, float]]:
     """Per coding (input_bits, dac_bits) and per layer of `names` (Conv2d / Linear modules of
-    `model`): the share of its rows' input digits that are not 0 over `images` (module docstring).
-    A layer whose inputs are all 0 has activity 0."""
+    `model`) that runs: the share of its rows' input digits that are not 0 over `images` (module
+    docstring). Each layer's scale comes from its largest input over `calibration` (the bit-true
+    emulation's 512 training images; default `images` themselves). A layer called more than once
+    per forward counts its first call, as lowering does (simulator.lowering.layers); a layer whose
+    inputs are all 0 has activity 0; a layer that never runs is left out."""
     kinds = [Coding(*pair) for pair in dict.fromkeys(codings)]
     modules = dict(model.named_modules())
     was_training = model.training
     model.eval()
     peaks = dict.fromkeys(names, 0.0)
     counts = {coding: {name: [0.0, 0.0] for name in names} for coding in kinds}
+    seen: set[str] = set()      # layers already counted in the current forward
 
-    def run(record: Callable[[str], Callable[..., None]]) -> None:
+    def run(record: Callable[[str], Callable[..., None]], batches: torch.Tensor) -> None:
         handles = [modules[name].register_forward_pre_hook(record(name)) for name in names]
         try:
-            for start in range(0, len(images), batch_size):
-                model(images[start:start + batch_size])
+            for start in range(0, len(batches), batch_size):
+                seen.clear()
+                model(batches[start:start + batch_size])
         finally:
             for handle in handles:
                 handle.remove()
@@ -101,6 +108,9 @@ def input_activity(model: nn.Module, names: list[str], images: torch.Tensor, cod
 
     def count(name: str) -> Callable[..., None]:
         def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+            if name in seen:
+                return
+            seen.add(name)
             for coding in kinds:
                 scale = peaks[name] / (2**coding.input_bits - 1) if peaks[name] > 0 else 1.0
                 ones, slots = _layer_counts(module, inputs[0], scale, coding)
@@ -109,10 +119,10 @@ def input_activity(model: nn.Module, names: list[str], images: torch.Tensor, cod
         return hook
 
     try:
-        run(peak)     # the scale of each layer's codes: its largest input over the images
-        run(count)
+        run(peak, calibration if calibration is not None else images)   # each layer's scale
+        run(count, images)
     finally:
         model.train(was_training)
     return {(coding.input_bits, coding.dac_bits): {name: (ones / slots if slots else 0.0)
-                                                   for name, (ones, slots) in by_name.items()}
+                                                   for name, (ones, slots) in by_name.items() if slots}
             for coding, by_name in counts.items()}

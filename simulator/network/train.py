@@ -74,9 +74,10 @@ def to_tensors(arrays: Arrays) -> TensorData:
                       _normalise(arrays.x_test, mean, std), labels(arrays.y_test), mean, std)
 
 
-def normalised_test_images(arrays: Arrays, count: int) -> torch.Tensor:
-    """The first `count` test images as a float NCHW tensor, normalised as training saw them."""
-    return _normalise(arrays.x_test[:count], tuple(arrays.spec.mean), tuple(arrays.spec.std))
+def normalised_images(images: np.ndarray, arrays: Arrays) -> torch.Tensor:
+    """uint8 NHWC `images` of the data set `arrays` as a float NCHW tensor, normalised as training
+    saw them."""
+    return _normalise(images, tuple(arrays.spec.mean), tuple(arrays.spec.std))
 
 
 class DeviceError(Exception):

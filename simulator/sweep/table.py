@@ -145,8 +145,9 @@ class ResultsTable:
         raw = self.path.read_bytes().decode("utf-8", errors="replace")
         lines = raw.splitlines(keepends=True)
         if not lines or _fields(lines[0]) != self.header:
-            raise ConfigError([Problem(self.path, "header", "this results table belongs to a sweep with other grid "
-                                       f"keys; allowed: the columns {', '.join(self.header)}; use another --out",
+            raise ConfigError([Problem(self.path, "header", "this results table has other columns (a sweep with other "
+                                       "grid keys, or one written by a resim with other figures); allowed: the "
+                                       f"columns {', '.join(self.header)}; use another --out",
                                        _fields(lines[0]) if lines else "")])
         kept, rejected = [lines[0]], []
         found: dict[str, dict[str, str]] = {}
