@@ -251,12 +251,9 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
     activity = None
     if inputs.study.dac_activity == "measured":
         assert tensors is not None
-        from torch import nn as torch_nn
-
         from simulator.lowering.activity import input_activity
 
-        names = [name for name, module in network.named_modules()
-                 if isinstance(module, (torch_nn.Conv2d, torch_nn.Linear))]
+        names = [layer.name for layer in flow.layers]     # the layers the chip runs
         from simulator.faults.bit_true import CALIBRATION_IMAGES
 
         # Scales as the bit-true emulation sets them (training images); tensors given as (x, y)

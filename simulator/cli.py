@@ -454,6 +454,7 @@ def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[
     from simulator.config.faults import FaultOptionError, FaultSpec
     from simulator.faults.aware_training import STRATEGIES, summarise_aware
     from simulator.faults.study import run_aware_study
+    from simulator.faults.summary import AWARE_COLUMNS, readable
     from simulator.report.faults_html import HTML_NAME, Section, render_faults_html
     from simulator.report.results import markdown_table
 
@@ -474,7 +475,7 @@ def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "aware.csv", draws.to_csv(index=False))
     write_text(out_dir / "aware_summary.csv", summary.to_csv(index=False))
-    shown = _aware_shown(summary)
+    shown = readable(summary, AWARE_COLUMNS, keep_all=False)
     caption = (f"accuracy on the chip before fine-tuning and after {epochs} epoch(s) of it, mean of {spec.runs} "
                "draw(s), in percent; \"after, as trained\" is the network as fine-tuning saw it")
     facts = [("workload", f"{wl.path} (config hash {wl.config_hash()}, seed {wl.config.seed})"),
@@ -490,18 +491,6 @@ def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[
     typer.echo(markdown_table(shown))
     typer.echo(caption)
     typer.echo(f"aware: {out_dir / 'aware_summary.csv'} (also {out_dir / HTML_NAME})")
-
-
-def _aware_shown(summary: Any) -> Any:
-    """The fine-tuning summary as printed: accuracies in percent, readable headers."""
-    columns = {"encoding": "encoding", "rate": "fault rate", "strategy": "strategy", "runs": "draws",
-               "before": "before (%)", "after_as_trained": "after, as trained (%)",
-               "after_on_chip": "after, on the chip (%)", "after_on_chip_std": "std on the chip (points)",
-               "faulty_share": "faulty weights (%)"}
-    out = summary[list(columns)].copy()
-    for column in ("before", "after_as_trained", "after_on_chip", "after_on_chip_std", "faulty_share"):
-        out[column] = (100 * out[column].astype(float)).round(2)
-    return out.rename(columns=columns)
 
 
 def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optional[str] = None,

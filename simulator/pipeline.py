@@ -22,6 +22,7 @@ from simulator.config import Workload, load_workload
 from simulator.data.datasets import Arrays
 from simulator.data.identity import DataIdentity, cached_identity, remember_identity
 from simulator.hardware import study
+from simulator.lowering.dataflow import Dataflow
 from simulator.mapping.network import table_totals
 from simulator.mapping.setup import MappingSetup
 from simulator.report.model import (
@@ -149,7 +150,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                        f"{study.mapping_path(workload, study.mapping_key(workload, network, request))}")
             stored.append(cached or study.compute_mapping(workload, network, request, net.model, input_shape(arrays)))
         if measured:
-            activity = _measured_activity(workload, net, arrays, requests, log)
+            activity = _measured_activity(workload, net, arrays, requests, stored[0].flow, log)
     else:
         log.say(f"mapping: {len(requests)} mappings reused from the cache")
         reused = "mappings reused from the cache; the network was not loaded"
@@ -248,8 +249,8 @@ def _load_mapping(workload: Workload, network: dict, request: study.MappingReque
         return None
 
 
-def _measured_activity(workload: Workload, net: PreparedNetwork, arrays: Arrays,
-                       requests: list[study.MappingRequest], log: StageLog) -> study.ActivityTable:
+def _measured_activity(workload: Workload, net: PreparedNetwork, arrays: Arrays, requests: list[study.MappingRequest],
+                       flow: Dataflow, log: StageLog) -> study.ActivityTable:
     """hardware_study.dac_activity measured: the input-digit activity of every layer on the first
     activity_images test images, for each input coding of the study's chips."""
     from simulator.config.errors import ConfigError, Problem
@@ -263,7 +264,7 @@ def _measured_activity(workload: Workload, net: PreparedNetwork, arrays: Arrays,
                                    "measured")])
     count = min(workload.config.hardware_study.activity_images, len(arrays.y_test))
     log.say(f"hardware: measuring DAC activity on {count} test images ...")
-    names = [name for name, module in net.model.named_modules() if _is_weight_layer(module)]
+    names = [layer.name for layer in flow.layers]     # the layers the chip runs
     from simulator.faults.bit_true import CALIBRATION_IMAGES
 
     # The scales of the bit-true emulation: the largest input over its calibration training images.
@@ -274,12 +275,6 @@ def _measured_activity(workload: Workload, net: PreparedNetwork, arrays: Arrays,
         log.detail(f"DAC activity, {bits}-bit inputs in {dac}-bit digits: "
                    + ", ".join(f"{name} {share:.0%}" for name, share in by_layer.items()))
     return table
-
-
-def _is_weight_layer(module: object) -> bool:
-    from torch import nn
-
-    return isinstance(module, (nn.Conv2d, nn.Linear))
 
 
 def _hardware_study(workload: Workload, requests: list[study.MappingRequest],

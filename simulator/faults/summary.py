@@ -60,12 +60,29 @@ def shown(summary: pd.DataFrame) -> pd.DataFrame:
     text = [interval_text(low, high, int(n))
             for low, high, n in zip(summary["ci95_low"], summary["ci95_high"], summary["runs"])]
     at = list(summary.columns).index("ci95_low")
-    out = summary.drop(columns=["ci95_low", "ci95_high"])
-    for column, (_, unit) in SHOWN_COLUMNS.items():
+    out = readable(summary.drop(columns=["ci95_low", "ci95_high"]), SHOWN_COLUMNS)
+    out.insert(at, CI_COLUMN, text)
+    return out
+
+
+# The fine-tuning summary's columns as printed (simulator.faults.aware_training.summarise_aware).
+AWARE_COLUMNS = {
+    "encoding": ("encoding", None), "rate": ("fault rate", None), "strategy": ("strategy", None),
+    "runs": ("draws", None), "before": ("before (%)", "percent"),
+    "after_as_trained": ("after, as trained (%)", "percent"), "after_on_chip": ("after, on the chip (%)", "percent"),
+    "after_on_chip_std": ("std on the chip (points)", "points"), "faulty_share": ("faulty weights (%)", "percent"),
+}
+
+
+def readable(frame: pd.DataFrame, columns: dict[str, tuple[str, str | None]], *, keep_all: bool = True) -> pd.DataFrame:
+    """`frame` for people: each column of `columns` renamed to its header, shares (unit percent)
+    and differences of shares (unit points) times 100 to two decimals; with `keep_all` off, only
+    those columns, in that order."""
+    out = frame.copy() if keep_all else frame[[c for c in columns if c in frame]].copy()
+    for column, (_, unit) in columns.items():
         if unit is not None and column in out:
             out[column] = (100 * out[column].astype(float)).round(2)
-    out.insert(at, CI_COLUMN, text)
-    return out.rename(columns={c: header for c, (header, _) in SHOWN_COLUMNS.items()})
+    return out.rename(columns={c: header for c, (header, _) in columns.items()})
 
 
 class FaultPoint(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -27,13 +27,15 @@ class Section:
     notes: Sequence[str] = ()
     plot_file: Path | None = None
     caption: str = ""
-    table: Table = field(init=False)
-    plot: Plot | None = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "table", table_of(self.frame))
+    @property
+    def table(self) -> Table:
+        return table_of(self.frame)
+
+    @property
+    def plot(self) -> Plot | None:
         path = self.plot_file
-        object.__setattr__(self, "plot", Plot(path.name, data_uri(path)) if path and path.is_file() else None)
+        return Plot(path.name, data_uri(path)) if path is not None and path.is_file() else None
 
 
 def render_faults_html(title: str, summary: Sequence[tuple[str, str]], sections: Sequence[Section]) -> str:
