@@ -103,7 +103,7 @@ def test_adc_range_rule_for_the_shipped_chips() -> None:
     assert (prime.step, prime.top) == (1024, 31)
     # hwconfigs/isaac.yaml stands for ISAAC's inverted-weight encoding with a clipping range: the
     # top code need only reach half of 384, so the step is 1 and sums above 255 clip.
-    shipped = Periphery.from_hardware(load_hardware(REPO / "hwconfigs" / "isaac.yaml"))
+    shipped = Periphery.from_hardware(load_hardware(REPO / "hwconfigs" / "isaac.yaml"), 128)
     clipped = adc_for(shipped, rows=128, level=3, signed=False)
     assert (shipped.range_fraction, clipped.step, clipped.top, clipped.exact) == (0.5, 1, 255, False)
     assert adc_for(Periphery(16, 1, 9), rows=128, level=3, signed=False).exact

@@ -61,6 +61,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from simulator.config.faults import FaultSpec
+from simulator.converters import Converters, resolve_converters
 from simulator.faults.effective import faulty_levels
 from simulator.faults.montecarlo import Draw, DrawPlan, study_draws, study_plan, take_draw, to_weight
 from simulator.faults.summary import summarise
@@ -72,6 +73,8 @@ from simulator.pruning.masks import WeightLayer
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
+
+    from simulator.config.hardware import HardwareConfig
 
 # Integers up to 2**24 are exact in float32: input codes and the partial sums of one converted
 # column stay below it for all but the widest inputs and largest arrays, which switch to float64.
@@ -103,11 +106,17 @@ class Periphery:
             raise ValueError("input, DAC and ADC bits must be >= 1")
 
     @classmethod
-    def from_hardware(cls, hardware: Any) -> Periphery:
-        """The periphery of a `HardwareConfig` (hwconfigs/*.yaml)."""
-        return cls(input_bits=hardware.input_bits, dac_bits=hardware.dac.bits, adc_bits=hardware.adc.bits,
-                   range_fraction=hardware.adc.range_fraction, slices=hardware.composition.slices,
-                   polarity=hardware.composition.polarity)
+    def from_converters(cls, converters: Converters) -> Periphery:
+        """The periphery of a resolved chip: the ADC resolution its energy model prices."""
+        return cls(input_bits=converters.input_bits, dac_bits=converters.dac_bits, adc_bits=converters.adc_bits,
+                   range_fraction=converters.range_fraction, slices=converters.slices,
+                   polarity=converters.polarity)
+
+    @classmethod
+    def from_hardware(cls, hardware: HardwareConfig, size: int, cell_bits: int | None = None) -> Periphery:
+        """The periphery of a `HardwareConfig` (hwconfigs/*.yaml) built from `size` x `size` arrays,
+        resolved as the chip model resolves it (simulator.converters)."""
+        return cls.from_converters(resolve_converters(hardware, size, cell_bits))
 
     @property
     def phases(self) -> int:

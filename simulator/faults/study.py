@@ -102,7 +102,8 @@ def study_faults(model: nn.Module, mapped: MappedNetwork, data: TensorData, spec
             raise FaultOptionError("bit_true", "the bit-true study emulates a chip's DACs and ADCs: name the hardware",
                                    True)
         draws = bit_true_study(model, mapped, data.x_test, data.y_test, data.x_train[:CALIBRATION_IMAGES], spec,
-                               Periphery.from_hardware(hardware), batch_size=batch_size, progress=progress)
+                               Periphery.from_hardware(hardware, mapped.setup.size, mapped.setup.cell_bits),
+                               batch_size=batch_size, progress=progress)
         return FaultStudy(spec, draws, summarise_bit_true(draws), bit_true=True)
     draws = fault_study(model, mapped, data.x_test, data.y_test, spec, batch_size=batch_size, progress=progress)
     return FaultStudy(spec, draws, summarise(draws))

@@ -1,6 +1,7 @@
 """The column ADC: resolution for N rows, energy and area per conversion, sample rate, leakage.
 
-Resolution (ISAAC, Shafiee et al., ISCA 2016, Sec. V, eqs. 1-2): a column of R rows, v-bit inputs
+Resolution: simulator.converters (one rule for the energy and the accuracy side), summarised here.
+ISAAC (Shafiee et al., ISCA 2016, Sec. V, eqs. 1-2): a column of R rows, v-bit inputs
 and w-bit cells needs
 
     A = log2(R) + v + w        if v > 1 and w > 1
@@ -48,7 +49,12 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from simulator.converters import isaac_bits, required_bits, resolve_bits
 from simulator.hardware.chip.base import OperatingSplit
+
+# The resolution rule lives with the chip's other converter settings (simulator.converters), where
+# the bit-true emulation reads it too; named here for the component's readers.
+__all__ = ["Adc", "isaac_bits", "murmann_area_um2", "murmann_energy_pj", "required_bits", "resolve_bits"]
 
 # hwcomponents-adc @ 246af7e, adc_data/model.yaml (as quoted in /work/notes/hw_research.md Sec. 3.1).
 FOMS_INTERCEPT = 213.7806687
@@ -65,28 +71,6 @@ AREA_PER_LN_TECH = 0.9932795
 AREA_PER_LN_HZ = 0.1807154
 AREA_PER_LN_PJ = 0.2991243
 MIN_BITS = 4                        # hwcomponents-adc main.py: assert n_bits >= 4
-
-
-def isaac_bits(rows: int, dac_bits: int, cell_bits: int) -> int:
-    """ISAAC Sec. V eqs. 1-2 (log2 of the rows rounded up for rows that are not a power of two)."""
-    log_rows = math.ceil(math.log2(rows))
-    if dac_bits > 1 and cell_bits > 1:
-        return log_rows + dac_bits + cell_bits
-    return log_rows + dac_bits + cell_bits - 1
-
-
-def required_bits(rows: int, dac_bits: int, cell_bits: int, *, composed_bits: int | None = None,
-                  analog_polarity: bool = False, range_fraction: float = 1.0) -> int:
-    """Bits a column converter needs before any cap (see the module docstring for the derivation).
-
-    `composed_bits`: the analog tree's composed value (slices x cell bits) in place of cell_bits."""
-    bits = isaac_bits(rows, dac_bits, composed_bits if composed_bits is not None else cell_bits)
-    bits += 1 if analog_polarity else 0
-    return bits - math.floor(math.log2(1.0 / range_fraction))
-
-
-def resolve_bits(required: int, max_bits: int | None) -> int:
-    return required if max_bits is None else min(required, max_bits)
 
 
 def murmann_energy_pj(bits: float, sample_rate_hz: float, technology_nm: float) -> float:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
 from simulator.config.hardware import HardwareConfig
-from simulator.hardware.chip.adc import Adc, required_bits, resolve_bits
+from simulator.converters import Converters, resolve_converters
+from simulator.hardware.chip.adc import Adc
 from simulator.hardware.chip.array import Crossbar
 from simulator.hardware.chip.base import ChipComponent
 from simulator.hardware.chip.buffer import Bus, EdramBuffer
@@ -77,6 +78,7 @@ class ChipSpec:
     buffer: EdramBuffer
     bus: Bus
     network: Network
+    converters: Converters         # DAC and ADC settings, as the bit-true emulation reads them
 
     # Geometry ------------------------------------------------------------------------------
 
@@ -285,16 +287,14 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
     if tiles < 1:
         raise ValueError(f"a chip needs at least one tile (got {tiles})")
     a, c, share = hw.array, hw.composition, hw.leakage_share
-    cell_bits = cell_bits or a.cell_bits
+    converters = resolve_converters(hw, size, cell_bits)
+    cell_bits = converters.cell_bits
     arrays_per_tile = max(1, a.rows * a.cols * hw.tile.arrays // (size * size))
     adcs_per_array, arrays_per_adc, adcs_per_tile, columns_served = _adc_sharing(
         size, hw.adc.columns_per_adc, arrays_per_tile)
-    analog_tree = c.slices == "analog-tree"
-    span = math.ceil(c.composed_bits / cell_bits) if analog_tree else 1
-    conversions = math.ceil(columns_served / span)
-    rule = required_bits(size, hw.dac.bits, cell_bits, composed_bits=span * cell_bits if analog_tree else None,
-                         analog_polarity=c.polarity == "analog", range_fraction=hw.adc.range_fraction)
-    adc_bits = resolve_bits(rule, hw.adc.max_bits) if hw.adc.resolution == "isaac-rule" else hw.adc.bits
+    analog_tree = converters.analog_tree
+    conversions = math.ceil(columns_served / converters.span)
+    rule, adc_bits = converters.adc_bits_rule, converters.adc_bits
 
     crossbar = _crossbar(hw, size)
     read_ns = crossbar.read_latency_ns()
@@ -306,7 +306,7 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
     spec = ChipSpec(
         name=hw.name, technology_nm=hw.technology_nm, size=size, tiles=tiles, arrays_per_tile=arrays_per_tile,
         cell_bits=cell_bits, input_bits=hw.input_bits, dac_bits=hw.dac.bits,
-        phases=math.ceil(hw.input_bits / hw.dac.bits), columns_per_adc=hw.adc.columns_per_adc,
+        phases=converters.phases, columns_per_adc=hw.adc.columns_per_adc,
         adcs_per_array=adcs_per_array, arrays_per_adc=arrays_per_adc, adcs_per_tile=adcs_per_tile,
         conversions_per_read=conversions, adc_bits_rule=rule, adc_bits=adc_bits, shift_add_units_per_tile=units,
         analog_tree=analog_tree, execution=hw.chip.execution, array=crossbar, dac=_driver(hw, crossbar),
@@ -317,7 +317,7 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
         index_registers=IndexRegisters(hw.index_registers.mode, size, hw.index_registers.energy_pj_per_bit,
                                        hw.index_registers.area_um2_per_bit, REGISTER_READS_PER_BIT_PER_NS, share),
         buffer=_buffer(hw), bus=Bus(hw.bus.energy_pj_per_bit, hw.bus.bits_per_ns, hw.bus.area_um2, share),
-        network=_network(hw, tiles, tile_pitch_mm=0.0),
+        network=_network(hw, tiles, tile_pitch_mm=0.0), converters=converters,
     )
     # A link is one tile pitch (the square root of the tile's area) long; the area does not depend
     # on the link energy, so the network is resolved once the rest of the tile is.
