@@ -131,8 +131,14 @@ class AdcConfig(SourcedBlock):
 
     bits: StrictInt = field(description="ADC resolution", unit="bit", ge=1, le=16)
     columns_per_adc: StrictInt = field(
-        description="Bitlines that share one ADC (converted in turn)", unit="1", ge=1, le=1024
+        description="Bitlines of one array that share one ADC through a column multiplexer (converted in turn); "
+                    "with arrays_per_adc, an ADC serves columns_per_adc x arrays_per_adc bitlines, spanning whole "
+                    "arrays where that exceeds the crossbar size N", unit="1", ge=1, le=1024
     )
+    arrays_per_adc: StrictInt = field(
+        1, description="Chip model: arrays whose multiplexers feed one ADC (1: every array has its own). Arrays of "
+                       "different layer copies that share an ADC contend for it in the event model",
+        unit="1", ge=1, le=1024)
     energy_pj_by_bits: dict[int, float] = field(
         description="Energy of one conversion per resolution (a table; the ADC's bits must be in it)",
         unit="pJ", min_length=1,
@@ -181,6 +187,11 @@ class AdcConfig(SourcedBlock):
         ),
         unit="text",
     )
+
+    @property
+    def bitlines_per_adc(self) -> int:
+        """Bitlines one ADC serves, over all the arrays it is shared by."""
+        return self.columns_per_adc * self.arrays_per_adc
 
     @model_validator(mode="after")
     def _bits_in_tables(self) -> AdcConfig:
@@ -237,6 +248,16 @@ class CompositionConfig(SourcedBlock):
         description=(
             "digital: positive and negative columns converted separately and subtracted after; analog: "
             "subtracted before sensing (PRIME Sec. 3.3), one conversion per pair"
+        ),
+        unit="text",
+    )
+    pair_periphery: Literal["separate", "shared"] = field(
+        "separate",
+        description=(
+            "Chip model: the periphery of a positive and a negative array holding one tile's two polarities "
+            "(array.packing across-arrays, polarity analog). separate: each array has its own wordline drivers "
+            "and converters; shared: the pair shares one input port, whose driver charges both wordlines, and one "
+            "set of sense amplifiers that reads the subtracted current (PRIME, ISCA 2016, Sec. III-A1)"
         ),
         unit="text",
     )
@@ -399,6 +420,23 @@ class HardwareConfig(SourcedBlock):
     network: NetworkConfig = field(description="Chip network between tiles (routers)", unit="block")
     tile: TileConfig = field(description="Tile organisation", unit="block")
     chip: ChipConfig = field(description="Chip organisation", unit="block")
+
+    @model_validator(mode="after")
+    def _shared_pair_needs_analog_pairs(self) -> HardwareConfig:
+        if self.composition.pair_periphery == "shared" and (self.composition.polarity != "analog"
+                                                             or self.array.packing != "across-arrays"):
+            raise ValueError("composition.pair_periphery shared joins the periphery of a positive and a negative "
+                             "array: it needs composition.polarity analog and array.packing across-arrays (got "
+                             f"{self.composition.polarity!r} and {self.array.packing!r})")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_adcs_take_whole_arrays(self) -> HardwareConfig:
+        if self.adc.arrays_per_adc > 1 and self.adc.columns_per_adc < self.array.cols:
+            raise ValueError(f"adc.arrays_per_adc = {self.adc.arrays_per_adc} shares one ADC between arrays: each "
+                             f"array then sends all its columns (adc.columns_per_adc = {self.adc.columns_per_adc} "
+                             f"must be at least array.cols = {self.array.cols})")
+        return self
 
     @model_validator(mode="after")
     def _tree_needs_adjacent_columns(self) -> HardwareConfig:

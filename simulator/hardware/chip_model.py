@@ -70,6 +70,7 @@ class LayerPlan:
     nonzeros: int
     row_drives: float = 0.0                # wordline drives per array read with every row driven
     activity: float = 1.0                  # share of them that fire (measured input-digit activity)
+    conversions: np.ndarray = field(default_factory=lambda: np.zeros(0))   # per array of the copy, per read
 
     @property
     def window_ns(self) -> float:
@@ -108,12 +109,15 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     span = spec.tree.span_columns() if spec.tree is not None else 1
     conv_t = c * per_pol * math.ceil(slices / span)
     cells = float((r * physical_cols).sum())
-    row_drives = float((arrays_t * r).sum())
+    # A shared polarity pair (PRIME Sec. III-A1) drives both arrays' rows from one port and samples
+    # the subtracted current once per column pair.
+    ports = spec.arrays_per_port if pol == 2 else 1
+    row_drives = float((arrays_t * r).sum()) / ports
     per_phase = dict.fromkeys(PHASE_EVENTS, 0.0)
     per_phase.update({
         "bitline_charges": float(physical_cols.sum()),
         "dac_drives": row_drives * activity,
-        "sample_holds": float(physical_cols.sum()),
+        "sample_holds": float(physical_cols.sum()) / ports,
         "adc_conversions": float(conv_t.sum()),
         "shift_adds": float(conv_t.sum()),
         "tree_compositions": float(conv_t.sum()) if spec.tree is not None else 0.0,
@@ -127,14 +131,12 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     else:
         per_phase["array_cell_reads"] = cells
     # The busiest ADC: a tile's conversions spread over its arrays (an analog-subtracted pair of
-    # arrays converts once per column), then over an array's ADCs, or, where one ADC serves several
-    # arrays, gathered from the arrays it serves.
-    per_array = conv_t / np.maximum(arrays_t, 1)
-    if spec.adcs_per_array:
-        per_adc = np.ceil(per_array / spec.adcs_per_array)
-    else:
-        per_adc = np.ceil(per_array * min(spec.arrays_per_adc, int(arrays_t.max()) if arrays_t.size else 1))
-    busiest = int(per_adc.max()) if per_adc.size else 0
+    # arrays converts once per column), gathered per converter group (the arrays one ADC serves, or
+    # one array or shared pair and its ADCs), then over the group's ADCs. The copy is taken to start
+    # on a group boundary; where placement puts it elsewhere, evaluate() works out what it shares.
+    conversions = np.repeat(conv_t / np.maximum(arrays_t, 1), arrays_t)
+    loads = converter_loads(conversions, 0, spec.adc_group_arrays, max(conversions.size, 1))
+    busiest = int(np.ceil(max(loads.values(), default=0.0) / max(spec.adcs_per_array, 1) - 1e-9))
     regs = spec.index_registers
     reordered = demand.index_bits > 0       # grid strategies place tiles where they are: no registers
     stored = int(sum(regs.stored_bits(int(rr), int(cc)) for rr, cc in zip(r, c))) if reordered else 0
@@ -145,7 +147,52 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         in_bits=float(demand.rows_used * bits), out_bits=float(demand.cols_used * bits),
         read_ns=spec.read_ns if demand.tiles else 0.0, adc_ns=busiest * spec.adc.convert_latency_ns(),
         post_ns=(spec.shift_add.op_latency_ns() if demand.tiles else 0.0), phases=spec.phases,
-        macs=demand.macs, nonzeros=demand.nonzeros, row_drives=row_drives, activity=activity)
+        macs=demand.macs, nonzeros=demand.nonzeros, row_drives=row_drives, activity=activity,
+        conversions=conversions)
+
+
+def converter_loads(conversions: np.ndarray, start: int, group: int, arrays_per_tile: int) -> dict[int, float]:
+    """Conversions per array read on each converter group that arrays start .. start + n - 1 of the
+    chip use, keyed by group id; groups of `group` consecutive arrays, never across a tile."""
+    if not conversions.size:
+        return {}
+    index = start + np.arange(conversions.size)
+    tile, local = np.divmod(index, arrays_per_tile)
+    keys = tile * -(-arrays_per_tile // group) + local // group
+    ids, inverse = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inverse, weights=conversions)
+    return {int(k): float(v) for k, v in zip(ids, sums)}
+
+
+def shared_converters(plans: list[LayerPlan], counts: list[int],
+                      spec: ChipSpec) -> list[tuple[float, tuple[tuple[int, float], ...]]]:
+    """Per copy, in placement order (placement.place): its busiest own converter's time per phase and
+    the converters it shares with other copies, (group id, its conversions' time per phase). Copies
+    placed back to back share the ADC of the group their boundary falls in. Copies contend only if
+    they run at once: any two in a pipelined chip, replicas of one layer in a layer-sequential one."""
+    group, adcs = spec.adc_group_arrays, max(spec.adcs_per_array, 1)
+    convert_ns = spec.adc.convert_latency_ns()
+    loads, layers, cursor = [], [], 0
+    for i, (plan, n) in enumerate(zip(plans, counts)):
+        for _ in range(n):
+            loads.append(converter_loads(plan.conversions, cursor, group, spec.arrays_per_tile))
+            layers.append(i)
+            cursor += plan.arrays
+    together = spec.execution == "pipelined"
+    users: dict[tuple[int, int], int] = {}
+    for copy, layer in zip(loads, layers):
+        for key in copy:
+            users[key, 0 if together else layer] = users.get((key, 0 if together else layer), 0) + 1
+
+    def ns(load: float) -> float:
+        return float(np.ceil(load / adcs - 1e-9)) * convert_ns
+
+    out = []
+    for copy, layer in zip(loads, layers):
+        slot = 0 if together else layer
+        own = max((ns(v) for k, v in copy.items() if users[k, slot] == 1), default=0.0)
+        out.append((own, tuple((k, ns(v)) for k, v in copy.items() if users[k, slot] > 1)))
+    return out
 
 
 def kept_share(consumer: LayerGeometry, producer: LayerGeometry, consumer_plan: LayerPlan,
@@ -369,7 +416,11 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
 
     def run(counts: list[int]) -> tuple[EngineResult, EngineSetup]:
         replicas = place(plans, counts, spec.arrays_per_tile)
-        copies = [CopyPlan(r.layer, r.index, counts[r.layer], r.home) for r in replicas]
+        converters = shared_converters(plans, counts, spec) if spec.adc_group_arrays > 1 else None
+        copies = [CopyPlan(r.layer, r.index, counts[r.layer], r.home,
+                           adc_ns=converters[k][0] if converters else None,
+                           shared_adcs=converters[k][1] if converters else ())
+                  for k, r in enumerate(replicas)]
         # A tile's eDRAM is shared by the input buffers of the copies whose home it is.
         sharing: dict[int, int] = {}
         for copy in copies:
@@ -470,9 +521,10 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
                                    plan.nonzeros, counted, energies))
 
     def adcs_of(plan: LayerPlan) -> float:
+        ports = math.ceil(plan.arrays / spec.arrays_per_port)
         if spec.adcs_per_array:
-            return plan.arrays * spec.adcs_per_array
-        return math.ceil(plan.arrays / spec.arrays_per_adc)
+            return ports * spec.adcs_per_array
+        return math.ceil(ports / spec.arrays_per_adc)
 
     busy_arrays = sum(sim.phases[i] / images * p.read_ns * p.arrays for i, p in enumerate(plans))
     # An upper bound: every ADC of a copy busy as long as its busiest one.

@@ -16,8 +16,10 @@ producers' maps under its band. Every copy has an input buffer in its tile's eDR
    hold) followed by conversions; the sample-and-holds let the next read overlap this phase's
    conversions, so a window takes read + adc + (phases - 1) x max(read, adc) plus the shift-and-add
    (or composition-tree) step. Where the copy's converters are its own this is one event (the same
-   time as the phase-by-phase events, a test checks it); where a converter group is shared between
-   copies, every phase asks for the group, so copies wait for each other,
+   time as the phase-by-phase events, a test checks it); where converters are shared with other
+   copies (an ADC serving arrays of two copies, `CopyPlan.shared_adcs`, or a whole converter group,
+   `CopyPlan.adc_group`), each shared converter is a resource every phase asks for, for as long as
+   this copy's conversions on it take, so copies wait for each other,
 4. sends its outputs over the network to the buffer of every consumer copy whose band reads them,
    where they take room: in the pipelined chip a copy's buffer holds `capacity` bits and fills in
    raster order like a line buffer; a producer whose consumer's buffer is full (or whose earlier
@@ -74,20 +76,33 @@ class LayerWork:
     @property
     def compute_ns(self) -> float:
         """A window's reads and conversions when the converters are the copy's own."""
-        r, a, p = self.read_ns, self.adc_ns, self.phases
+        return self.compute_ns_at(self.adc_ns)
+
+    def compute_ns_at(self, adc_ns: float) -> float:
+        """A window's reads and conversions with `adc_ns` of conversions per phase."""
+        r, a, p = self.read_ns, adc_ns, self.phases
         return (r + a + (p - 1) * max(r, a) if p else 0.0) + self.post_ns
 
 
 @dataclass(frozen=True)
 class CopyPlan:
     """One copy of a layer: its band of windows, the tile whose buffer and ports it uses, and the
-    converter group it shares with other copies (None: converters of its own)."""
+    converters it shares with other copies."""
 
     layer: int
     index: int
     copies: int                               # copies of this layer
     tile: int
-    adc_group: int | None = None
+    adc_group: int | None = None              # all its converters in one group shared with other copies
+    adc_ns: float | None = None               # one phase on its busiest own converter (None: the layer's)
+    shared_adcs: tuple[tuple[int, float], ...] = ()   # (converter id, ns of this copy's conversions per phase)
+
+    def own_adc_ns(self, layer: LayerWork) -> float:
+        return layer.adc_ns if self.adc_ns is None else self.adc_ns
+
+    def slowest_adc_ns(self, layer: LayerWork) -> float:
+        """One phase's conversions if no converter waited for another copy."""
+        return max([self.own_adc_ns(layer)] + [ns for _, ns in self.shared_adcs])
 
     def band(self, windows: int) -> tuple[int, int]:
         """First and one-past-last window of this copy."""
@@ -255,6 +270,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
     peak = [0.0] * len(setup.copies)
     link_free: dict[int, float] = {}            # when each link is next free
     groups: dict[int, simpy.Resource] = {}
+    shared_adcs: dict[int, simpy.Resource] = {}
     waits = dict.fromkeys(WAIT_CLASSES, 0.0)
     busy = dict.fromkeys(WAIT_CLASSES, 0.0)
     counts = {"read": 0.0, "written": 0.0, "bit_hops": 0.0, "bits": 0.0, "events": 0}
@@ -353,18 +369,27 @@ def simulate(setup: EngineSetup) -> EngineResult:
             if room > 0:
                 box.put(room)
 
-    def phased(layer: LayerWork, group: simpy.Resource | None) -> Generator[Any, Any, None]:
-        """A window's phases one by one: a read, then its conversions on the (shared) converters;
-        the next read overlaps them, but its sample waits until they are done."""
+    def phased(layer: LayerWork, plan: CopyPlan, group: simpy.Resource | None) -> Generator[Any, Any, None]:
+        """A window's phases one by one: a read, then its conversions on its own and on shared
+        converters at once; the next read overlaps them, but its sample waits until they are done."""
         converting: simpy.Process | None = None
+        own_ns = plan.own_adc_ns(layer)
+        shared = [(shared_adcs[adc], ns) for adc, ns in plan.shared_adcs]
 
-        def convert() -> Generator[Any, Any, None]:
+        def own() -> Generator[Any, Any, None]:
             if group is None:
-                yield env.timeout(layer.adc_ns)
-                busy["adcs"] += layer.adc_ns
+                yield env.timeout(own_ns)
+                busy["adcs"] += own_ns
                 counts["events"] += 1
             else:
-                yield from hold(group, layer.adc_ns, "adcs")
+                yield from hold(group, own_ns, "adcs")
+
+        def convert() -> Generator[Any, Any, None]:
+            if not shared:
+                yield from own()
+                return
+            parts = [env.process(own())] + [env.process(hold(resource, ns, "adcs")) for resource, ns in shared]
+            yield simpy.AllOf(env, parts)
 
         for _ in range(layer.phases):
             yield env.timeout(layer.read_ns)
@@ -389,7 +414,11 @@ def simulate(setup: EngineSetup) -> EngineResult:
             group = groups.get(plan.adc_group)
             if group is None:
                 group = groups[plan.adc_group] = simpy.Resource(env, capacity=1)
-        phase_events = group is not None or not setup.aggregate
+        for adc, _ in plan.shared_adcs:
+            if adc not in shared_adcs:
+                shared_adcs[adc] = simpy.Resource(env, capacity=1)
+        phase_events = group is not None or bool(plan.shared_adcs) or not setup.aggregate
+        own_compute_ns = layer.compute_ns_at(plan.own_adc_ns(layer))
         for image in range(images):
             if not pipelined:
                 yield gate[c][image]
@@ -411,12 +440,12 @@ def simulate(setup: EngineSetup) -> EngineResult:
                 yield from use_port(home, layer.in_bits / setup.port_bits_per_ns)
                 counts["read"] += layer.in_bits
                 if not phase_events:
-                    yield env.timeout(layer.compute_ns)
+                    yield env.timeout(own_compute_ns)
                     counts["events"] += 1
                     busy["arrays"] += layer.phases * layer.read_ns
-                    busy["adcs"] += layer.phases * layer.adc_ns
+                    busy["adcs"] += layer.phases * plan.own_adc_ns(layer)
                 else:
-                    yield from phased(layer, group)
+                    yield from phased(layer, plan, group)
                 windows[c] += 1
                 phases_done[c] += layer.phases
                 sent = False
@@ -485,6 +514,11 @@ def closed_form(setup: EngineSetup) -> ClosedFormTimes:
             consumers[p].append((c, slot))
     first_copy = {plan.layer: plan for plan in setup.copies if plan.index == 0}
     copies = [first_copy[c].copies if c in first_copy else 1 for c in range(len(layers))]
+    # The slowest copy's conversions, as if no shared converter were ever busy with another copy.
+    slowest: dict[int, float] = {}
+    for plan in setup.copies:
+        slowest[plan.layer] = max(slowest.get(plan.layer, 0.0), plan.slowest_adc_ns(layers[plan.layer]))
+    adc_ns = [slowest.get(c, layer.adc_ns) for c, layer in enumerate(layers)]
 
     def move(src: int, dst: int, bits: float) -> float:
         hops = len(setup.route(src, dst)) if src != dst else 0
@@ -494,7 +528,7 @@ def closed_form(setup: EngineSetup) -> ClosedFormTimes:
     per_window, layer_ns = [], []
     for c, layer in enumerate(layers):
         src = first_copy[c].tile if c in first_copy else 0
-        t = layer.in_bits / setup.port_bits_per_ns + layer.compute_ns
+        t = layer.in_bits / setup.port_bits_per_ns + layer.compute_ns_at(adc_ns[c])
         targets = [(first_copy[d].tile, layer.out_bits * layers[d].kept_share(slot))
                    for d, slot in consumers[c] if d in first_copy] or [(src, layer.out_bits)]
         t += sum(move(src, dst, bits) for dst, bits in targets)

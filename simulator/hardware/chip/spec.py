@@ -6,9 +6,11 @@ arrays per tile = rows x cols x tile.arrays / N^2) and builds one object per com
 ChipSpec says what each event costs, how long the stages take, and what the chip occupies and
 leaks.
 
-ADC sharing: `adc.columns_per_adc` bitlines share one ADC. Below N an array has
-ceil(N / columns_per_adc) ADCs; at or above N one ADC serves columns_per_adc // N whole arrays
-(`arrays_per_adc`), and a tile has ceil(arrays / arrays_per_adc) of them.
+ADC sharing: one ADC serves `adc.columns_per_adc x adc.arrays_per_adc` bitlines. Below N an array
+has ceil(N / bitlines) ADCs; at or above N one ADC serves bitlines // N whole arrays
+(`arrays_per_adc`), and a tile has ceil(arrays / arrays_per_adc) of them. A shared polarity pair
+(`composition.pair_periphery: shared`, PRIME Sec. III-A1) counts as one array here: its two arrays
+have one set of drivers, sample-and-holds and converters between them.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class ChipSpec:
     adcs_per_array: int            # 0 when one ADC serves several arrays
     arrays_per_adc: int            # 1 unless one ADC serves several arrays
     adcs_per_tile: int
+    pair_shared: bool              # a polarity pair's two arrays share drivers and converters
     conversions_per_read: int      # values one ADC converts per array read
     adc_bits_rule: int             # what ISAAC's rule asks for at N (before the cap)
     adc_bits: int                  # what the chip has
@@ -89,6 +92,20 @@ class ChipSpec:
     @property
     def adcs(self) -> int:
         return self.tiles * self.adcs_per_tile
+
+    @property
+    def arrays_per_port(self) -> int:
+        """Arrays one set of drivers, sample-and-holds and converters serves (2: a shared pair)."""
+        return 2 if self.pair_shared else 1
+
+    @property
+    def adc_group_arrays(self) -> int:
+        """Arrays whose conversions one ADC takes when ADCs are shared between arrays (else 1)."""
+        return self.arrays_per_adc * self.arrays_per_port if not self.adcs_per_array else self.arrays_per_port
+
+    def drive_energy_pj(self) -> float:
+        """One drive of one input port: the driver once and every wordline it charges."""
+        return self.dac.driver_energy_pj() + self.arrays_per_port * self.dac.wordline_energy_pj()
 
     # Time ----------------------------------------------------------------------------------
 
@@ -127,10 +144,10 @@ class ChipSpec:
         return [
             ChipComponent("array", array_event, array_energy, self.array.area_um2(), self.array.leakage_mw(), arrays),
             ChipComponent("bitline", "bitline_charges", self.array.bitline_energy_pj(), 0.0, 0.0, arrays * n),
-            ChipComponent("dac", "dac_drives", self.dac.drive_energy_pj(), self.dac.area_um2(), self.dac.leakage_mw(),
-                          arrays * n),
+            ChipComponent("dac", "dac_drives", self.drive_energy_pj(), self.dac.area_um2(), self.dac.leakage_mw(),
+                          arrays * n // self.arrays_per_port),
             ChipComponent("sample_hold", "sample_holds", self.sample_hold.sample_energy_pj(),
-                          self.sample_hold.area_um2(), self.sample_hold.leakage_mw(), arrays * n),
+                          self.sample_hold.area_um2(), self.sample_hold.leakage_mw(), arrays * n // self.arrays_per_port),
             ChipComponent("adc", "adc_conversions", self.adc.convert_energy_pj(), self.adc.area_um2(),
                           self.adc.leakage_mw(), self.adcs),
             ChipComponent("shift_add", "shift_adds", self.shift_add.op_energy_pj(), self.shift_add.area_um2(),
@@ -181,8 +198,8 @@ class ChipSpec:
         per_ns = {
             "array": self.arrays * (n * n * self._cell_energy_full_pj()) / read,
             "bitline": self.arrays * n * self.array.bitline_energy_pj() / read,
-            "dac": self.arrays * n * self.dac.drive_energy_pj() / read,
-            "sample_hold": self.arrays * n * self.sample_hold.sample_energy_pj() / read,
+            "dac": self.arrays * n // self.arrays_per_port * self.drive_energy_pj() / read,
+            "sample_hold": self.arrays * n // self.arrays_per_port * self.sample_hold.sample_energy_pj() / read,
             "adc": self.adcs * self.adc.sample_rate_gsps * self.adc.convert_energy_pj(),
             "shift_add": (self.tiles * self.shift_add_units_per_tile * self.shift_add.ops_per_ns
                           * self.shift_add.op_energy_pj()),
@@ -290,8 +307,10 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
     converters = resolve_converters(hw, size, cell_bits)
     cell_bits = converters.cell_bits
     arrays_per_tile = max(1, a.rows * a.cols * hw.tile.arrays // (size * size))
+    pair_shared = c.pair_periphery == "shared"
+    ports_per_tile = arrays_per_tile // 2 if pair_shared else arrays_per_tile
     adcs_per_array, arrays_per_adc, adcs_per_tile, columns_served = _adc_sharing(
-        size, hw.adc.columns_per_adc, arrays_per_tile)
+        size, hw.adc.bitlines_per_adc, max(1, ports_per_tile))
     analog_tree = converters.analog_tree
     conversions = math.ceil(columns_served / converters.span)
     rule, adc_bits = converters.adc_bits_rule, converters.adc_bits
@@ -308,6 +327,7 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
         cell_bits=cell_bits, input_bits=hw.input_bits, dac_bits=hw.dac.bits,
         phases=converters.phases, columns_per_adc=hw.adc.columns_per_adc,
         adcs_per_array=adcs_per_array, arrays_per_adc=arrays_per_adc, adcs_per_tile=adcs_per_tile,
+        pair_shared=pair_shared,
         conversions_per_read=conversions, adc_bits_rule=rule, adc_bits=adc_bits, shift_add_units_per_tile=units,
         analog_tree=analog_tree, execution=hw.chip.execution, array=crossbar, dac=_driver(hw, crossbar),
         sample_hold=SampleHold(hw.sample_hold.energy_pj, hw.sample_hold.area_um2, 1.0 / read_ns, share),
