@@ -119,16 +119,12 @@ def driver_scaled_with_n(hw: HardwareConfig, size: int) -> HardwareConfig:
     return vary(hw, dac={"one_bit_energy_pj": (hw.dac.one_bit_energy_pj or 0.0) * size / 128})
 
 
-def shared_pair(hw: HardwareConfig, size: int) -> HardwareConfig:
-    """PRIME's positive and negative crossbars share one input port and one set of sense amplifiers
-    (PRIME Sec. III-A1); the chip model gives every array its own. On PRIME's file only (the sparse
-    design keeps both polarities in one array): half the drivers' energy, leakage and area, and one
-    SA per 64 bitlines of the pair's two arrays (each SA still converts 32 values per read)."""
-    if hw.name != "prime":
+def separate_pair(hw: HardwareConfig, size: int) -> HardwareConfig:
+    """PRIME's positive and negative crossbars with drivers and sense amplifiers of their own, as
+    resim's chip model had them before issue #23 (prime.yaml now shares them: PRIME Sec. III-A1)."""
+    if hw.composition.pair_periphery != "shared":
         return hw
-    return vary(hw, dac={"one_bit_energy_pj": (hw.dac.one_bit_energy_pj or 0.0) / 2,
-                         "one_bit_area_um2": (hw.dac.one_bit_area_um2 or 0.0) / 2},
-                adc={"columns_per_adc": 2 * hw.adc.columns_per_adc})
+    return vary(hw, composition={"pair_periphery": "separate"})
 
 
 # MNSIM 2.0's DAC table (MNSIM/Hardware_Model/DAC.py, "Data reference: ISAAC"): the 3-bit DAC draws
@@ -155,9 +151,9 @@ SENSITIVITY: list[tuple[str, Callable[[HardwareConfig, int], HardwareConfig], st
      "no published figure (seed 004 Sec. V); a stress value"),
     ("read 100 ns x N / 256 (sparse chip)", lambda hw, n: read_scaled_with_n(hw, n) if n < PRIME_N else hw,
      "assumption, no source (seed 004: 'faster time-cycle for smaller crossbar')"),
-    ("PRIME's polarity pair shares drivers and SAs", shared_pair,
-     "PRIME Sec. III-A1: the two crossbars 'share the same input port'; 'a pair ... require one set of such "
-     "peripheral circuits' (resim counts both per array; docs/validation.md)"),
+    ("PRIME's polarity pair with periphery of its own", separate_pair,
+     "against PRIME Sec. III-A1 (the two crossbars 'share the same input port'; 'a pair ... require one set "
+     "of such peripheral circuits'), which prime.yaml follows: resim's reading before issue #23"),
     ("all favourable: driver C V^2 only, ADC table, leakage 0",
      lambda hw, n: vary(hw, dac={"one_bit_energy_pj": 0.0}, adc={"energy_model": "table"}, leakage_share=0.0),
      "the most favourable published figures together"),

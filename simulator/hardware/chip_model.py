@@ -111,7 +111,7 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     cells = float((r * physical_cols).sum())
     # A shared polarity pair (PRIME Sec. III-A1) drives both arrays' rows from one port and samples
     # the subtracted current once per column pair.
-    ports = spec.arrays_per_port if pol == 2 else 1
+    ports = spec.arrays_per_port if pol == 2 and packing == "across-arrays" else 1
     row_drives = float((arrays_t * r).sum()) / ports
     per_phase = dict.fromkeys(PHASE_EVENTS, 0.0)
     per_phase.update({

@@ -307,7 +307,9 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
     converters = resolve_converters(hw, size, cell_bits)
     cell_bits = converters.cell_bits
     arrays_per_tile = max(1, a.rows * a.cols * hw.tile.arrays // (size * size))
-    pair_shared = c.pair_periphery == "shared"
+    # (The schema refuses `shared` without analog pairs across arrays; a chip assembled in code, as
+    # the seed 004 waterfall does, gets separate periphery where no such pair exists.)
+    pair_shared = (c.pair_periphery == "shared" and c.polarity == "analog" and a.packing == "across-arrays")
     ports_per_tile = arrays_per_tile // 2 if pair_shared else arrays_per_tile
     adcs_per_array, arrays_per_adc, adcs_per_tile, columns_served = _adc_sharing(
         size, hw.adc.bitlines_per_adc, max(1, ports_per_tile))
