@@ -34,9 +34,10 @@ from simulator.mapping.slicing import top_level
 
 SizingPolicy = Literal["fixed", "fit", "iso-area"]
 # Components that belong to an array (its periphery): power gating switches them off with it.
-ARRAY_PERIPHERY = ("array", "bitline", "dac", "sample_hold", "adc", "shift_add", "composition_tree")
+ARRAY_PERIPHERY = ("array", "bitline", "dac", "sample_hold", "row_decoder", "column_mux", "adc", "shift_add",
+                   "composition_tree")
 PHASE_EVENTS = ("array_cell_reads", "array_conductance_us", "bitline_charges", "dac_drives", "sample_holds",
-                "adc_conversions", "shift_adds", "tree_compositions")
+                "row_decodes", "mux_selections", "adc_conversions", "shift_adds", "tree_compositions")
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,12 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         "bitline_charges": float(physical_cols.sum()),
         "dac_drives": row_drives * activity,
         "sample_holds": float(physical_cols.sum()),
+        # Every row is driven at once through the drivers' input registers: the row decoder (memory
+        # mode, writes) decodes nothing in a parallel read (NeuroSim V1.4 SubArray.cpp has no
+        # wlDecoder in a cross-point conventionalParallel read).
+        "row_decodes": 0.0,
+        # One multiplexer selection in front of every conversion (NeuroSim Mux, numColMuxed > 1).
+        "mux_selections": float(conv_t.sum()) if spec.column_mux is not None and spec.column_mux.present else 0.0,
         "adc_conversions": float(conv_t.sum()),
         "shift_adds": float(conv_t.sum()),
         "tree_compositions": float(conv_t.sum()) if spec.tree is not None else 0.0,
