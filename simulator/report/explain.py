@@ -97,7 +97,8 @@ ASSUMED_LEAKAGE = ("adc", "shift_add", "composition_tree", "index_registers", "b
 def assumed_leakage(hardware: dict[str, Any]) -> tuple[str, ...]:
     """ASSUMED_LEAKAGE, with the driver and the sample-and-hold where the file chose their
     operating-power models (dac.model isaac-constant, sample_hold.model operating-split)."""
-    extra = ("dac",) if hardware.get("dac", {}).get("model", "isaac-constant") == "isaac-constant" else ()
+    extra: tuple[str, ...] = ("dac",) if hardware.get("dac", {}).get("model", "isaac-constant") == "isaac-constant" \
+        else ()
     if hardware.get("sample_hold", {}).get("model", "operating-split") == "operating-split":
         extra += ("sample_hold",)
     return ASSUMED_LEAKAGE + extra
@@ -127,7 +128,8 @@ def caveats(report: RunReport) -> list[str]:
     if share:
         names = assumed_leakage(report.config["hardware"])
         assumed = sum(c.static_pj for c in report.hardware.components if c.component in names)
-        out.append(f"Static energy is {hw.static_share:.0%} of this chip's; {assumed / max(hw.static_energy_pj, 1e-30):.0%} "
+        assumed_share = assumed / max(hw.static_energy_pj, 1e-30)
+        out.append(f"Static energy is {hw.static_share:.0%} of this chip's; {assumed_share:.0%} "
                    f"of it rests on an assumption: leakage is {share:.0%} of the full-activity power of the components "
                    f"without a published or circuit-model figure ({', '.join(names)}; hwcomponents-adc's ADC "
                    "assumption).")
