@@ -110,13 +110,15 @@ def read_scaled_with_n(hw: HardwareConfig, size: int) -> HardwareConfig:
     line length (NeuroSim's bitline model says the settling does not grow with N when all rows are
     driven; no source gives a read time that falls with N)."""
     base = hw.array.read_latency_ns or hw.cycle_ns
-    return vary(hw, array={"read_latency_ns": base * size / PRIME_N})
+    return vary(hw, array={"read_latency_model": "fixed", "read_latency_ns": base * size / PRIME_N})
 
 
 def driver_scaled_with_n(hw: HardwareConfig, size: int) -> HardwareConfig:
-    """Assumption (resim v1's unsourced `reference_columns` rule): a drive costs ISAAC's 1-bit
-    driver energy x N / 128, as if the driver's own energy grew with the wordline it drives."""
-    return vary(hw, dac={"one_bit_energy_pj": (hw.dac.one_bit_energy_pj or 0.0) * size / 128})
+    """resim v1's `reference_columns` rule: a drive costs ISAAC's 1-bit driver energy x N / 128, the
+    driver's own energy growing with the wordline it drives (NVSim and NeuroSim V1.4 size the driver
+    to its row; the shipped `neurosim-load` driver computes that growth from NeuroSim's formulas)."""
+    scaled = (hw.dac.one_bit_energy_pj or 0.0) * size / 128
+    return vary(hw, dac={"model": "isaac-constant", "one_bit_energy_pj": scaled})
 
 
 def separate_pair(hw: HardwareConfig, size: int) -> HardwareConfig:
@@ -135,12 +137,17 @@ MNSIM_DRIVER_ONE_BIT_PJ = 0.0156e-3 * 5e-9 / 4 * 1e12
 # Each: (label, change applied to both chips, source of the alternative figure).
 SENSITIVITY: list[tuple[str, Callable[[HardwareConfig, int], HardwareConfig], str]] = [
     ("as shipped", lambda hw, n: hw, "hwconfigs/*.yaml"),
+    ("driver: ISAAC's 1.25 pJ per 3-bit drive at every N (chip model v2)",
+     lambda hw, n: vary(hw, dac={"model": "isaac-constant"}),
+     "ISAAC Table I 1-bit DAC x 4 (Accelergy IsaacDAC pow_base(2)), dac.model isaac-constant"),
     ("driver: MNSIM's 0.078 pJ per 3-bit drive",
-     lambda hw, n: vary(hw, dac={"one_bit_energy_pj": MNSIM_DRIVER_ONE_BIT_PJ}),
+     lambda hw, n: vary(hw, dac={"model": "isaac-constant", "one_bit_energy_pj": MNSIM_DRIVER_ONE_BIT_PJ}),
      "MNSIM 2.0 DAC.py: 0.0156 mW x (3 + 2) ns (ISAAC's 1-bit DAC x 4, over 5 ns, not 100 ns)"),
-    ("driver: wordline C V^2 only", lambda hw, n: vary(hw, dac={"one_bit_energy_pj": 0.0}),
+    ("driver: wordline C V^2 only",
+     lambda hw, n: vary(hw, dac={"model": "isaac-constant", "one_bit_energy_pj": 0.0}),
      "NeuroSim V1.4 SubArray.cpp: a row costs capRow V^2 (wire and gates), no driver term"),
-    ("driver: ISAAC's x N / 128", driver_scaled_with_n, "resim v1's reference_columns rule (unsourced)"),
+    ("driver: ISAAC's x N / 128", driver_scaled_with_n,
+     "resim v1's reference_columns rule; the growth with N is NVSim's and NeuroSim V1.4's (SubArray.cpp)"),
     ("ADC: Accelergy's ISAAC table", lambda hw, n: vary(hw, adc={"energy_model": "table"}),
      "hwcomponents-library isaac.py L305-314 (6 b 1.20 pJ / 627 um^2, 8 b 1.67 pJ / 1200 um^2)"),
     ("leakage_share 0", lambda hw, n: vary(hw, leakage_share=0.0),
@@ -155,7 +162,8 @@ SENSITIVITY: list[tuple[str, Callable[[HardwareConfig, int], HardwareConfig], st
      "against PRIME Sec. III-A1 (the two crossbars 'share the same input port'; 'a pair ... require one set "
      "of such peripheral circuits'), which prime.yaml follows: resim's reading before issue #23"),
     ("all favourable: driver C V^2 only, ADC table, leakage 0",
-     lambda hw, n: vary(hw, dac={"one_bit_energy_pj": 0.0}, adc={"energy_model": "table"}, leakage_share=0.0),
+     lambda hw, n: vary(hw, dac={"model": "isaac-constant", "one_bit_energy_pj": 0.0}, adc={"energy_model": "table"},
+                        leakage_share=0.0),
      "the most favourable published figures together"),
 ]
 

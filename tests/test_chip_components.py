@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from simulator.config.errors import ConfigError
+from simulator.config.hardware import HardwareConfig
 from simulator.config.loader import load_hardware
 from simulator.hardware.chip import chip_spec
 from simulator.hardware.chip.adc import isaac_bits, murmann_area_um2, murmann_energy_pj, required_bits
@@ -25,6 +26,21 @@ SMALL = load_hardware(REPO / "hwconfigs" / "sparse_small.yaml")
 READ_NS = 100.0
 
 
+def operating_power_reading(hw: HardwareConfig) -> HardwareConfig:
+    """The file with the component models that read ISAAC Table I's operating powers as they are
+    (chip model v2): ISAAC's constant driver, the S+H's power split by leakage_share, no decoder or
+    multiplexer model, the fixed 100 ns read. Table I's cross-checks are checks of that reading."""
+    return hw.model_copy(update={
+        "dac": hw.dac.model_copy(update={"model": "isaac-constant"}),
+        "sample_hold": hw.sample_hold.model_copy(update={"model": "operating-split"}),
+        "adc": hw.adc.model_copy(update={"mux_model": "none"}),
+        "array": hw.array.model_copy(update={"read_latency_model": "fixed", "decoder_model": "none"})})
+
+
+ISAAC_T1 = operating_power_reading(ISAAC)
+PRIME_V2 = operating_power_reading(PRIME)
+
+
 def per_instance_mw(energy_pj: float, leakage_mw: float, actions_per_ns: float) -> float:
     """Power of one instance at `actions_per_ns`: dynamic + static."""
     return energy_pj * actions_per_ns + leakage_mw
@@ -34,7 +50,7 @@ def per_instance_mw(energy_pj: float, leakage_mw: float, actions_per_ns: float) 
 
 
 def test_isaac_per_instance_figures_match_table_one() -> None:
-    spec = chip_spec(ISAAC, 128)
+    spec = chip_spec(ISAAC_T1, 128)
     per_read = 1 / spec.read_ns
     # DAC: 8 x 128 per IMA draw 4 mW in 0.00017 mm^2 (the wordline's C V^2 adds 0.25 fJ per drive).
     dac_mw = per_instance_mw(spec.dac.driver_energy_pj(), spec.dac.leakage_mw(), per_read)
@@ -77,7 +93,7 @@ def test_isaac_per_instance_figures_match_table_one() -> None:
 
 
 def test_leakage_is_the_stated_share_of_full_activity_power() -> None:
-    spec = chip_spec(ISAAC, 128)
+    spec = chip_spec(ISAAC_T1, 128)
     # hwcomponents-adc: leak = 0.2 E f, convert = 0.8 E.
     e = 1.67
     assert spec.adc.convert_energy_pj() == pytest.approx(0.8 * e)
@@ -98,7 +114,7 @@ def test_isaac_tile_totals_land_near_table_one() -> None:
     registers, sigmoid, max-pool and tile S+A (20.28 mW, 0.0386 mm^2: Table I rows), and adds what
     Table I does not carry: the ADC table's 1.67 pJ (a 1.2 GS/s figure) run at Sec. V's 1.28 GS/s
     (+12.8 mW), the eDRAM's published leakage (+0.72 mW) and link wires at 0.098 pJ/bit/mm (+7.2 mW)."""
-    spec = chip_spec(ISAAC, 128)
+    spec = chip_spec(ISAAC_T1, 128)
     power = {k: v / spec.tiles for k, v in spec.full_activity_power_mw().items()}
     # Per group against Table I (IMA rows x 12 IMAs).
     assert power["dac"] == pytest.approx(12 * 4.0, rel=1e-3)
@@ -179,9 +195,10 @@ def test_keep_pace_sizes_the_adc_to_the_read() -> None:
             spec = chip_spec(hw, n)
             assert spec.convert_ns == pytest.approx(spec.read_ns)
             assert spec.cycle_ns == pytest.approx(spec.read_ns)
-    # PRIME: 32 bitlines per SA -> 0.32 GS/s; seed 004's tree: 32 columns / 4 slices = 8 values per read.
-    assert chip_spec(PRIME, 256).adc.sample_rate_gsps == pytest.approx(0.32, rel=1e-5)
-    assert chip_spec(SMALL, 32).conversions_per_read == 8
+    # PRIME: 32 bitlines per SA -> 0.32 GS/s; seed 004's tree: an ADC of four 32-column arrays,
+    # 128 columns / 4 slices = 32 values per read.
+    assert chip_spec(PRIME, 256).adc.sample_rate_gsps == pytest.approx(0.32, rel=1e-4)   # the read: 100 ns + lines
+    assert chip_spec(SMALL, 32).conversions_per_read == 32
     # A fixed-rate ADC slower than the read sets the cycle.
     slow = ISAAC.model_copy(update={"adc": ISAAC.adc.model_copy(update={"sample_rate_rule": "fixed",
                                                                        "sample_rate_gsps": 0.64})})
@@ -201,7 +218,9 @@ def test_geometry_keeps_the_cell_budget_and_represents_adc_sharing() -> None:
     assert (small_isaac.arrays_per_tile, small_isaac.adcs_per_array, small_isaac.arrays_per_adc,
             small_isaac.adcs_per_tile) == (1536, 0, 4, 384)
     prime = chip_spec(PRIME, 256)
-    assert (prime.arrays_per_tile, prime.adcs_per_array, prime.adcs_per_tile, prime.phases) == (64, 8, 512, 2)
+    # PRIME: eight SAs per mat, shared by a polarity pair's two mats (PRIME Sec. III-A1).
+    assert (prime.arrays_per_tile, prime.adcs_per_array, prime.adcs_per_tile, prime.phases) == (64, 8, 256, 2)
+    assert prime.pair_shared and prime.adc_group_arrays == 2
     assert chip_spec(PRIME, 256, tiles=3).tiles == 3
     assert chip_spec(SMALL, 32).arrays_per_tile == 4096
 
@@ -209,8 +228,10 @@ def test_geometry_keeps_the_cell_budget_and_represents_adc_sharing() -> None:
 def test_components_list_adds_up() -> None:
     spec = chip_spec(SMALL, 32)
     rows = {c.name: c for c in spec.components(index_bits_stored=1000)}
-    assert set(rows) == {"array", "bitline", "dac", "sample_hold", "adc", "shift_add", "composition_tree",
-                         "index_registers", "buffer", "bus", "router", "network_wire"}
+    assert set(rows) == {"array", "bitline", "dac", "sample_hold", "row_decoder", "column_mux", "adc", "shift_add",
+                         "composition_tree", "index_registers", "buffer", "bus", "router", "network_wire"}
+    assert rows["row_decoder"].instances == spec.arrays
+    assert rows["column_mux"].instances == rows["adc"].instances
     assert rows["dac"].instances == rows["sample_hold"].instances == spec.arrays * 32
     assert rows["adc"].instances == spec.tiles * spec.adcs_per_tile
     assert rows["composition_tree"].instances == spec.arrays
@@ -229,7 +250,7 @@ def test_components_list_adds_up() -> None:
 
 @pytest.mark.parametrize("n", [32, 128, 256])
 def test_wire_energies_follow_the_capacitance_model(n: int) -> None:
-    spec = chip_spec(ISAAC, n)
+    spec = chip_spec(ISAAC_T1, n)
     pitch = math.sqrt(25.0 / 128 ** 2)                 # um, from ISAAC's 25 um^2 per 128 x 128 array
     c_ff = 0.2 * n * pitch                             # NeuroSim: 0.2 fF/um
     line_pj = c_ff * 0.5 ** 2 * 1e-3                   # C V^2 at NeuroSim's 0.5 V read voltage
@@ -244,7 +265,7 @@ def test_wire_energies_follow_the_capacitance_model(n: int) -> None:
 
 
 def test_dac_and_array_energy_grow_with_n() -> None:
-    specs = [chip_spec(PRIME, n) for n in (32, 128, 256)]
+    specs = [chip_spec(PRIME_V2, n) for n in (32, 128, 256)]
     wordline = [s.dac.wordline_energy_pj() for s in specs]
     assert wordline[1] / wordline[0] == pytest.approx(4) and wordline[2] / wordline[1] == pytest.approx(2)
     drive = [s.dac.drive_energy_pj() for s in specs]
@@ -255,7 +276,7 @@ def test_dac_and_array_energy_grow_with_n() -> None:
     read = [s.array.read_energy_pj(s.size, s.size) for s in specs]
     assert read[0] < read[1] < read[2]
     # Without a wire resistance the RC term is neglected and the read takes the cited 100 ns.
-    no_r = PRIME.model_copy(update={"array": PRIME.array.model_copy(update={"wire_resistance_ohm_per_um": None})})
+    no_r = PRIME_V2.model_copy(update={"array": PRIME_V2.array.model_copy(update={"wire_resistance_ohm_per_um": None})})
     assert chip_spec(no_r, 256).read_ns == 100.0
 
 

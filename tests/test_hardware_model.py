@@ -21,7 +21,10 @@ from simulator.hardware.placement import ChipTooSmall
 from simulator.lowering.dataflow import Dataflow, LayerGeometry
 
 REPO = Path(__file__).resolve().parents[1]
+# The hand counts give every array its own drivers and sense amplifiers; prime.yaml shares them
+# within a polarity pair (PRIME Sec. III-A1), tested in tests/test_shared_converters.py.
 PRIME = load_hardware(REPO / "hwconfigs" / "prime.yaml")
+PRIME = PRIME.model_copy(update={"composition": PRIME.composition.model_copy(update={"pair_periphery": "separate"})})
 SMALL = load_hardware(REPO / "hwconfigs" / "sparse_small.yaml")
 
 

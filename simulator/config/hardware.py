@@ -93,6 +93,28 @@ class ArrayConfig(SourcedBlock):
     wire_resistance_ohm_per_um: float | None = field(
         None, description="Chip model: resistance of a wordline or bitline per length, for the wire RC term of the "
                           "read latency; unset: the wire RC term is neglected", unit="ohm/um", ge=0)
+    read_latency_model: Literal["fixed", "rc-sense"] = field(
+        "fixed",
+        description=(
+            "Chip model: one crossbar read at size N. fixed: read_latency_ns (else cycle_ns) at every N plus the "
+            "lines' wire RC (ISAAC Sec. IV, MNSIM 2.0); rc-sense: the row driver charging its wordline + the column "
+            "settling (NeuroSim V1.4 SubArray.cpp colDelay = 0.2 C_col R_avg / (N / 2)) + the bitline's wire RC + "
+            "sense_ns (simulator/hardware/chip/array.py)"
+        ),
+        unit="text",
+    )
+    sense_ns: float | None = field(
+        None, description="Chip model, rc-sense read latency: time to sense the settled columns (sample-and-hold "
+                          "acquisition or sense amplifier)", unit="ns", gt=0)
+    decoder_model: Literal["none", "neurosim"] = field(
+        "none",
+        description=(
+            "Chip model: the array's row decoder. none: not modelled; neurosim: NeuroSim V1.4 RowDecoder.cpp at "
+            "technology_nm and device_roadmap, ceil(log2 N) address bits (area and leakage; a parallel read drives "
+            "every row through the drivers' input registers, so inference decodes no row)"
+        ),
+        unit="text",
+    )
 
     @model_validator(mode="after")
     def _off_above_on(self) -> ArrayConfig:
@@ -102,6 +124,8 @@ class ArrayConfig(SourcedBlock):
             )
         if self.read_energy_model == "conductance" and (self.read_voltage_v is None or self.read_pulse_ns is None):
             raise ValueError("read_energy_model conductance needs read_voltage_v and read_pulse_ns")
+        if self.read_latency_model == "rc-sense" and self.sense_ns is None:
+            raise ValueError("read_latency_model rc-sense needs sense_ns (the sensing time after the lines settle)")
         return self
 
 
@@ -124,6 +148,16 @@ class DacConfig(SourcedBlock):
     one_bit_area_um2: float | None = field(
         None, description="Chip model: area of one 1-bit driver (multi-bit: x 2**(bits - 1), as the energy)",
         unit="um^2", ge=0)
+    model: Literal["isaac-constant", "neurosim-load"] = field(
+        "isaac-constant",
+        description=(
+            "Chip model: the wordline driver. isaac-constant: ISAAC Table I's 1-bit DAC energy x 2**(bits - 1) at "
+            "every N, leakage split off by leakage_share, plus the wordline's C V^2 (simulator/hardware/chip/dac.py); "
+            "neurosim-load: NeuroSim V1.4's row switch matrix, its pass gate sized to the N cells it drives, with "
+            "its input flip-flops, at technology_nm and device_roadmap (simulator/hardware/chip/row_driver.py)"
+        ),
+        unit="text",
+    )
 
 
 class AdcConfig(SourcedBlock):
@@ -179,6 +213,15 @@ class AdcConfig(SourcedBlock):
         ),
         unit="text",
     )
+    mux_model: Literal["none", "neurosim"] = field(
+        "none",
+        description=(
+            "Chip model: the column multiplexer in front of each ADC. none: not modelled; neurosim: NeuroSim V1.4 "
+            "Mux.cpp pass gates sized to a column of N driven cells, columns_per_adc inputs, with its RowDecoder "
+            "(simulator/hardware/chip/column_mux.py), one selection per conversion"
+        ),
+        unit="text",
+    )
     sample_rate_rule: Literal["fixed", "keep-pace"] = field(
         "fixed",
         description=(
@@ -219,6 +262,23 @@ class SampleHoldConfig(SourcedBlock):
     energy_pj: float = field(description="Energy of one sample", unit="pJ", ge=0)
     area_um2: float = field(description="Area of one sample-and-hold (one per bitline)", unit="um^2", ge=0)
     leakage_mw: float = field(0.0, description="Static power of one sample-and-hold", unit="mW", ge=0)
+    model: Literal["operating-split", "hold-cell"] = field(
+        "operating-split",
+        description=(
+            "Chip model: operating-split: energy_pj at one sample per read is an operating power, split by "
+            "leakage_share; hold-cell: hold_power_nw is the cell's static power and a sample costs its minimum pass "
+            "gate's switching (simulator/hardware/chip/sample_hold.py)"
+        ),
+        unit="text",
+    )
+    hold_power_nw: float | None = field(None, description="Chip model, hold-cell: static power of one holding cell",
+                                        unit="nW", ge=0)
+
+    @model_validator(mode="after")
+    def _hold_cell_has_power(self) -> SampleHoldConfig:
+        if self.model == "hold-cell" and self.hold_power_nw is None:
+            raise ValueError("sample_hold model hold-cell needs hold_power_nw")
+        return self
 
 
 class ShiftAddConfig(SourcedBlock):
@@ -407,6 +467,15 @@ class HardwareConfig(SourcedBlock):
             "(default 0.2: hwcomponents-adc main.py, 'Assume leakage is 20% of the total energy', an assumption there)"
         ),
         unit="1", ge=0, lt=1,
+    )
+    device_roadmap: Literal["lstp", "hp"] = field(
+        "lstp",
+        description=(
+            "Chip model: transistors of the circuit models (neurosim-load driver, decoders, multiplexers, hold-cell "
+            "sampling gate): NeuroSim V1.4 Technology.cpp's low-standby-power (lstp, NeuroSim's default) or "
+            "high-performance (hp) PTM cards at technology_nm"
+        ),
+        unit="text",
     )
     array: ArrayConfig = field(description="The ReRAM crossbar array", unit="block")
     dac: DacConfig = field(description="Input drivers", unit="block")

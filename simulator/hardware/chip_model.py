@@ -34,9 +34,10 @@ from simulator.mapping.slicing import top_level
 
 SizingPolicy = Literal["fixed", "fit", "iso-area"]
 # Components that belong to an array (its periphery): power gating switches them off with it.
-ARRAY_PERIPHERY = ("array", "bitline", "dac", "sample_hold", "adc", "shift_add", "composition_tree")
+ARRAY_PERIPHERY = ("array", "bitline", "dac", "sample_hold", "row_decoder", "column_mux", "adc", "shift_add",
+                   "composition_tree")
 PHASE_EVENTS = ("array_cell_reads", "array_conductance_us", "bitline_charges", "dac_drives", "sample_holds",
-                "adc_conversions", "shift_adds", "tree_compositions")
+                "row_decodes", "mux_selections", "adc_conversions", "shift_adds", "tree_compositions")
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,12 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         "bitline_charges": float(physical_cols.sum()),
         "dac_drives": row_drives * activity,
         "sample_holds": float(physical_cols.sum()) / ports,
+        # Every row is driven at once through the drivers' input registers: the row decoder (memory
+        # mode, writes) decodes nothing in a parallel read (NeuroSim V1.4 SubArray.cpp has no
+        # wlDecoder in a cross-point conventionalParallel read).
+        "row_decodes": 0.0,
+        # One multiplexer selection in front of every conversion (NeuroSim Mux, numColMuxed > 1).
+        "mux_selections": float(conv_t.sum()) if spec.column_mux is not None and spec.column_mux.present else 0.0,
         "adc_conversions": float(conv_t.sum()),
         "shift_adds": float(conv_t.sum()),
         "tree_compositions": float(conv_t.sum()) if spec.tree is not None else 0.0,
@@ -441,7 +448,7 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
 
         def per_image(result: EngineResult) -> float:
             done = result.image_done_ns
-            return done[-1] - done[-2] if execution == "pipelined" and len(done) > 1 else done[0]
+            return steady_interval(done) if execution == "pipelined" and len(done) > 1 else done[0]
 
         if per_image(sim_alone) < per_image(sim):
             counts, sim, setup = alone, sim_alone, setup_alone
@@ -455,6 +462,13 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
     return result
 
 
+def steady_interval(done: list[float]) -> float:
+    """Time between finished images in steady state: the longest gap after the first image. The
+    last gap alone can be shorter, since the last image's late layers no longer share converters
+    or links with the early layers of a next one."""
+    return max(b - a for a, b in zip(done, done[1:]))
+
+
 def _resize(spec: ChipSpec, tiles: int) -> ChipSpec:
     """The same chip with another tile count (the network's routers follow)."""
     return replace(spec, tiles=tiles, network=replace(spec.network, tiles=tiles))
@@ -464,7 +478,7 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
           closed_layers: list[float], sizing: Sizing, images: int, power_gating: str) -> ChipResult:
     execution = spec.execution
     latency = sim.image_done_ns[0]
-    interval = (sim.image_done_ns[-1] - sim.image_done_ns[-2]) if images > 1 else latency
+    interval = steady_interval(sim.image_done_ns) if images > 1 else latency
     per_image = interval if execution == "pipelined" else latency
     # Events per inference, from what the event model executed.
     events = dict.fromkeys(PHASE_EVENTS, 0.0)

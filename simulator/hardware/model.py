@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from simulator.config.hardware import HardwareConfig
 from simulator.hardware.chip.spec import chip_spec
@@ -71,6 +71,14 @@ class ChipSummary(BaseModel):
     dac_activity: float | None = Field(
         None, description="Share of wordline drives that fired, from input-digit activity measured on test images "
                           "(hardware_study.dac_activity: measured); none: every placed row driven in every phase")
+    dac_energy_per_drive_pj: float | None = Field(
+        None, description="Dynamic energy of one wordline drive at this chip's N: driver and wordline (the "
+                          "hardware file's dac.model) (pJ)")
+
+    @computed_field(description="Static share of the energy per inference: static_energy_pj / energy_per_inference_pj")  # type: ignore[prop-decorator]
+    @property
+    def static_share(self) -> float:
+        return self.static_energy_pj / self.energy_per_inference_pj if self.energy_per_inference_pj else 0.0
 
     @property
     def per_image_ns(self) -> float:
@@ -215,7 +223,8 @@ def _typed(r: ChipResult, traced: bool, seconds: float) -> HardwareResult:
         tops_per_mm2=r.tops_per_mm2, area_mm2=r.area_mm2,
         array_utilization=float(r.utilization["arrays"]), adc_utilization=float(r.utilization["adcs"]),
         peak_buffer_bytes=r.peak_buffer_bytes, buffer_bytes_per_tile=r.buffer_bytes_per_tile,
-        dataflow_traced=traced, dac_activity=r.dac_activity)
+        dataflow_traced=traced, dac_activity=r.dac_activity,
+        dac_energy_per_drive_pj=next((c.energy_per_event_pj for c in r.components if c.name == "dac"), None))
     components = [ComponentEnergy(component=c.name, event=c.event, events=c.events,
                                   energy_per_event_pj=c.energy_per_event_pj, dynamic_pj=c.dynamic_pj,
                                   static_pj=c.static_pj, leakage_mw=c.leakage_mw, instances=c.instances,

@@ -141,14 +141,17 @@ PRIME_SOURCE = "PRIME (ISCA 2016)"
 # What PRIME publishes that no resim figure can be set against, and what stands in (prime.yaml).
 PRIME_STAND_INS = (
     ("energy per operation, driver, SA, array read", "not published",
-     "ISAAC Table I per-event energies (1-bit DAC x 4 for 3 bits: Accelergy's pow_base(2)); SA: Murmann-survey fit "
-     "(hwcomponents-adc) at 6 b and the read's pace"),
-    ("compute read latency, cycle", "not published", "ISAAC's 100 ns crossbar read (Sec. IV)"),
+     "driver: NeuroSim V1.4's row switch matrix sized to its 256 cells (dac.model neurosim-load); SA: Murmann-survey "
+     "fit (hwcomponents-adc) at 6 b and the read's pace, behind a NeuroSim column multiplexer; cell read: ISAAC "
+     "Table I"),
+    ("compute read latency, cycle", "not published",
+     "ISAAC's 100 ns crossbar read (Sec. IV) as the sensing time, plus NeuroSim's line terms (rc-sense)"),
     ("technology node", "not published (its 65 nm is the NPU baselines')", "32 nm, ISAAC's (assumption)"),
     ("mats per FF subarray", "not published", "64 (prime.yaml tile.arrays, assumption)"),
     ("buffers, on-chip network", "Buffer subarrays and the banks' data bus; no figure",
      "ISAAC's eDRAM (Accelergy's 20.45 pJ / 256 b), ISAAC's router and mesh"),
     ("leakage, power gating", "not published; mats switch between memory and compute mode",
+     "drivers, decoders, multiplexers: NeuroSim transistor leakage; S+H: the cited cell's 9.77 nW; the rest "
      "leakage_share 0.2 (hwcomponents-adc's ADC assumption); idle-arrays gating"),
     ("peak GOPS, chip power, die area", "'a tradeoff between peak GOPS and area overhead', no value",
      "resim's figures are its own (bench/peers/published_chips.py)"),
@@ -198,11 +201,15 @@ def prime_comparisons(spec: ChipSpec, *, encoding: str, weight_bits: int, packin
 
 
 def mat_area_shares(spec: ChipSpec) -> dict[str, float]:
-    """Share of one array and its periphery (drivers, sample-and-holds, ADCs, shift-and-add) by
-    component, for PRIME's Fig. 12 (the modified mat's area breakdown)."""
+    """Share of one array and its periphery (drivers, row decoder, sample-and-holds, column
+    multiplexers, ADCs, shift-and-add) by component, for PRIME's Fig. 12 (the modified mat's area
+    breakdown)."""
+    per_adc = spec.adcs_per_tile / spec.arrays_per_tile
     area = {"array": spec.array.area_um2(), "drivers": spec.size * spec.dac.area_um2(),
+            "decoder": spec.row_decoder.area_um2() if spec.row_decoder else 0.0,
             "sample_hold": spec.size * spec.sample_hold.area_um2(),
-            "sense_amplifiers": spec.adcs_per_tile * spec.adc.area_um2() / spec.arrays_per_tile,
+            "column_mux": per_adc * spec.column_mux.area_um2() if spec.column_mux else 0.0,
+            "sense_amplifiers": per_adc * spec.adc.area_um2(),
             "shift_add": spec.shift_add_units_per_tile * spec.shift_add.area_um2() / spec.arrays_per_tile}
     total = sum(area.values())
     return {k: v / total for k, v in area.items()}

@@ -89,6 +89,21 @@ def activity_text(report: RunReport) -> str:
             + (f" ({others})" if others else "") + "; a zero digit drives nothing.")
 
 
+# Components whose leakage the chip model takes as hardware.leakage_share of their operating power
+# (no published figure, no circuit model); the others leak by cited figures or circuit models.
+ASSUMED_LEAKAGE = ("adc", "shift_add", "composition_tree", "index_registers", "bus", "router")
+
+
+def assumed_leakage(hardware: dict[str, Any]) -> tuple[str, ...]:
+    """ASSUMED_LEAKAGE, with the driver and the sample-and-hold where the file chose their
+    operating-power models (dac.model isaac-constant, sample_hold.model operating-split)."""
+    extra: tuple[str, ...] = ("dac",) if hardware.get("dac", {}).get("model", "isaac-constant") == "isaac-constant" \
+        else ()
+    if hardware.get("sample_hold", {}).get("model", "operating-split") == "operating-split":
+        extra += ("sample_hold",)
+    return ASSUMED_LEAKAGE + extra
+
+
 def caveats(report: RunReport) -> list[str]:
     """What a reader must know before quoting this report's figures."""
     out = []
@@ -111,7 +126,11 @@ def caveats(report: RunReport) -> list[str]:
     share = report.config.get("hardware", {}).get("leakage_share") if isinstance(report.config.get("hardware"),
                                                                                    dict) else None
     if share:
-        out.append(f"Static energy ({hw.static_energy_pj / max(hw.energy_per_inference_pj, 1e-30):.0%} of this "
-                   f"chip's) rests on an assumption: leakage is {share:.0%} of a component's full-activity power "
-                   "(hwcomponents-adc's ADC assumption, applied to every component without a published figure).")
+        names = assumed_leakage(report.config["hardware"])
+        assumed = sum(c.static_pj for c in report.hardware.components if c.component in names)
+        assumed_share = assumed / max(hw.static_energy_pj, 1e-30)
+        out.append(f"Static energy is {hw.static_share:.0%} of this chip's; {assumed_share:.0%} "
+                   f"of it rests on an assumption: leakage is {share:.0%} of the full-activity power of the components "
+                   f"without a published or circuit-model figure ({', '.join(names)}; hwcomponents-adc's ADC "
+                   "assumption).")
     return out

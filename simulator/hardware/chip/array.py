@@ -10,13 +10,25 @@ Read energy of one array operation = cell term + bitline term:
   SubArray.cpp). The driven wordlines' C_WL V^2 is booked at the driver that charges them
   (simulator/hardware/chip/dac.py), so the array does not count it twice.
 
-Read latency: ISAAC's 100 ns per read (Sec. IV, "a cycle is the time required to perform one
-crossbar read operation, which for most of our analysis is 100 ns") does not change with N.
-NeuroSim's bitline model shows why to first order: with all N rows driven, the column settles with
-tau = C_col x R_cell / (N/2) (SubArray.cpp, colDelay = 0.2 tau), and C_col grows with N while the
-parallel cell resistance falls as 1/N. What does grow with N is the wire's own RC (0.38 r c L^2 per
-line, wires.py), added for the wordline and the bitline when the file gives a wire resistance; at
-ISAAC's density it is a fraction of a picosecond (see docs/hardware.md, "Component library").
+Read latency, two models (`array.read_latency_model`):
+
+- `fixed`: ISAAC's 100 ns per read (Sec. IV, "a cycle is the time required to perform one crossbar
+  read operation, which for most of our analysis is 100 ns") at every N, as MNSIM 2.0 keeps it,
+  plus the wordline's and bitline's own wire RC (0.38 r c L^2 each, wires.py), a fraction of a
+  picosecond at ISAAC's density. resim's reading before chip model v3.
+- `rc-sense`: NeuroSim V1.4's parallel read of a cross-point array (SubArray.cpp,
+  SubArray::CalculateLatency, conventionalParallel), the sum of
+  the row drive: the driver charging its wordline (row_driver.py, SwitchMatrix::CalculateLatency;
+  for the isaac-constant driver, the wordline's 0.38 RC);
+  the column settling: tau = C_col x R_avg / (N / 2), colDelay = 0.2 tau ("assume the 15~20%
+  voltage drop is enough for sensing"), C_col the bitline's wire capacitance (a cross-point column
+  has no access transistors), R_avg the average cell resistance (row_driver.py), half the N
+  driven cells conducting; plus the bitline wire's own 0.38 RC;
+  the sense time `array.sense_ns` of the file (NeuroSim's voltage-mode multilevel sense amplifier
+  takes 1 ns per column, MultilevelSenseAmp::CalculateLatency; resim's shipped files keep ISAAC's
+  100 ns read as the sensing time, an assumption, so that only the line terms follow N).
+  Seed 004 ("faster time-cycle for smaller crossbar") and NVSim (line RC and sense time) both let
+  the read follow N; this model does, by what the lines and the sensing take.
 
 Leakage: ReRAM cells are non-volatile and draw nothing when not read; NeuroSim V1.4 books no cell
 leakage for RRAM (its leakage is the periphery's, which resim books at the driver, sample-and-hold
@@ -49,6 +61,10 @@ class Crossbar:
     reference_area_um2: float
     reference_cells: int
     leakage_per_array_mw: float
+    latency_model: Literal["fixed", "rc-sense"] = "fixed"
+    sense_ns: float | None = None         # rc-sense
+    r_off_ohm: float | None = None        # rc-sense: the average cell of the settling column
+    drive_ns: float = 0.0                 # rc-sense: the row driver's drive of its wordline
 
     @staticmethod
     def pitch_from_area(area_um2: float, rows: int, cols: int) -> float:
@@ -85,8 +101,19 @@ class Crossbar:
         """RC settling of the wordline and of the bitline, one after the other."""
         return 2 * self.line().delay_ns()
 
+    def settle_ns(self) -> float:
+        """NeuroSim colDelay: 0.2 x C_col x R_avg / (N / 2)."""
+        if self.r_off_ohm is None:
+            raise ValueError("the rc-sense read latency needs the cells' off resistance")
+        r_avg = 2.0 / (1.0 / self.r_on_ohm + 1.0 / self.r_off_ohm)
+        return 0.2 * self.line().capacitance_ff * 1e-15 * r_avg / (self.size / 2) * 1e9
+
     def read_latency_ns(self) -> float:
-        return self.base_read_ns + self.wire_delay_ns()
+        if self.latency_model == "fixed":
+            return self.base_read_ns + self.wire_delay_ns()
+        if self.sense_ns is None:
+            raise ValueError("the rc-sense read latency needs array.sense_ns")
+        return self.drive_ns + self.settle_ns() + self.line().delay_ns() + self.sense_ns
 
     def area_um2(self) -> float:
         """The described array's area scaled by the cell count."""

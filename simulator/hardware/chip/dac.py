@@ -1,4 +1,7 @@
-"""The wordline driver (DAC): one per wordline, one drive per driven row per input phase.
+"""The wordline driver (DAC) of model `isaac-constant`: ISAAC's driver at every N.
+
+One per wordline, one drive per driven row per input phase. The load-following alternative,
+`neurosim-load`, is row_driver.py.
 
 Energy of one drive = the driver's own operating energy + charging the wordline.
 
@@ -11,7 +14,10 @@ Energy of one drive = the driver's own operating energy + charging the wordline.
   as well. It is that source's extrapolation, not a measurement.
 - Static power: the operating power split by `leakage_share` (base.py), at one drive per read.
 - Wordline: C_WL(N) V^2 with C_WL = 0.2 fF/um x N x pitch (NeuroSim V1.4 SubArray.cpp), V the read
-  voltage the driver puts on the line. This replaces resim v1's unsourced "x N / 128".
+  voltage the driver puts on the line. The driver itself costs the same at every N: ISAAC's figure
+  is for its own 128-cell rows. NVSim (SubArray.cpp, wordline length = columns x cell width) and
+  NeuroSim V1.4 (SubArray.cpp, the row switch matrix sized to the row's load) size the driver to
+  the row instead, so that its energy grows with the columns it drives: row_driver.py.
 
 Latency: the drive settles within the crossbar read (ISAAC Fig. 4b: the input is applied during
 the crossbar cycles); the wordline's own RC is reported here and counted in the array's read.

@@ -25,11 +25,15 @@ from simulator.hardware.chip.adc import Adc
 from simulator.hardware.chip.array import Crossbar
 from simulator.hardware.chip.base import ChipComponent
 from simulator.hardware.chip.buffer import Bus, EdramBuffer
+from simulator.hardware.chip.cmos import CmosNode, cmos_node
+from simulator.hardware.chip.column_mux import ColumnMux
 from simulator.hardware.chip.composition import CompositionTree
 from simulator.hardware.chip.dac import WordlineDriver
+from simulator.hardware.chip.decoder import Decoder
 from simulator.hardware.chip.index_registers import IndexRegisters
 from simulator.hardware.chip.network import Network
-from simulator.hardware.chip.sample_hold import SampleHold
+from simulator.hardware.chip.row_driver import LoadSizedDriver
+from simulator.hardware.chip.sample_hold import HoldCell, SampleHold
 from simulator.hardware.chip.shift_add import ShiftAdd
 
 # ISAAC Table I's input register, the source of the shipped per-bit figures: 1024 of its 16 384
@@ -72,8 +76,8 @@ class ChipSpec:
     analog_tree: bool
     execution: Literal["layer-sequential", "pipelined"]
     array: Crossbar
-    dac: WordlineDriver
-    sample_hold: SampleHold
+    dac: WordlineDriver | LoadSizedDriver
+    sample_hold: SampleHold | HoldCell
     adc: Adc
     shift_add: ShiftAdd
     tree: CompositionTree | None
@@ -82,6 +86,8 @@ class ChipSpec:
     bus: Bus
     network: Network
     converters: Converters         # DAC and ADC settings, as the bit-true emulation reads them
+    row_decoder: Decoder | None = None     # array.decoder_model none: not modelled
+    column_mux: ColumnMux | None = None    # adc.mux_model none: not modelled
 
     # Geometry ------------------------------------------------------------------------------
 
@@ -105,7 +111,7 @@ class ChipSpec:
 
     def drive_energy_pj(self) -> float:
         """One drive of one input port: the driver once and every wordline it charges."""
-        return self.dac.driver_energy_pj() + self.arrays_per_port * self.dac.wordline_energy_pj()
+        return self.dac.drive_energy_pj() + (self.arrays_per_port - 1) * self.dac.wordline_energy_pj()
 
     # Time ----------------------------------------------------------------------------------
 
@@ -141,13 +147,21 @@ class ChipSpec:
         tree = self.tree
         regs = self.index_registers
         net = self.network
+        dec, mux = self.row_decoder, self.column_mux
         return [
             ChipComponent("array", array_event, array_energy, self.array.area_um2(), self.array.leakage_mw(), arrays),
             ChipComponent("bitline", "bitline_charges", self.array.bitline_energy_pj(), 0.0, 0.0, arrays * n),
             ChipComponent("dac", "dac_drives", self.drive_energy_pj(), self.dac.area_um2(), self.dac.leakage_mw(),
                           arrays * n // self.arrays_per_port),
             ChipComponent("sample_hold", "sample_holds", self.sample_hold.sample_energy_pj(),
-                          self.sample_hold.area_um2(), self.sample_hold.leakage_mw(), arrays * n // self.arrays_per_port),
+                          self.sample_hold.area_um2(), self.sample_hold.leakage_mw(),
+                          arrays * n // self.arrays_per_port),
+            # A parallel read drives every row through the drivers' input registers: no row is decoded.
+            ChipComponent("row_decoder", "row_decodes", dec.decode_energy_pj() if dec else 0.0,
+                          dec.area_um2() if dec else 0.0, dec.leakage_mw() if dec else 0.0, arrays if dec else 0),
+            ChipComponent("column_mux", "mux_selections", mux.select_energy_pj() if mux else 0.0,
+                          mux.area_um2() if mux else 0.0, mux.leakage_mw() if mux else 0.0,
+                          self.adcs if mux and mux.present else 0),
             ChipComponent("adc", "adc_conversions", self.adc.convert_energy_pj(), self.adc.area_um2(),
                           self.adc.leakage_mw(), self.adcs),
             ChipComponent("shift_add", "shift_adds", self.shift_add.op_energy_pj(), self.shift_add.area_um2(),
@@ -200,6 +214,9 @@ class ChipSpec:
             "bitline": self.arrays * n * self.array.bitline_energy_pj() / read,
             "dac": self.arrays * n // self.arrays_per_port * self.drive_energy_pj() / read,
             "sample_hold": self.arrays * n // self.arrays_per_port * self.sample_hold.sample_energy_pj() / read,
+            "row_decoder": 0.0,
+            "column_mux": (self.adcs * self.adc.sample_rate_gsps * self.column_mux.select_energy_pj()
+                           if self.column_mux else 0.0),
             "adc": self.adcs * self.adc.sample_rate_gsps * self.adc.convert_energy_pj(),
             "shift_add": (self.tiles * self.shift_add_units_per_tile * self.shift_add.ops_per_ns
                           * self.shift_add.op_energy_pj()),
@@ -259,7 +276,8 @@ def _crossbar(hw: HardwareConfig, size: int) -> Crossbar:
         wire_resistance_ohm_per_um=a.wire_resistance_ohm_per_um, read_voltage_v=_given(a.read_voltage_v),
         base_read_ns=a.read_latency_ns or hw.cycle_ns, read_model=a.read_energy_model,
         cell_energy_pj_per_cell=a.read_energy_pj_per_cell, read_pulse_ns=a.read_pulse_ns, r_on_ohm=a.r_on_ohm,
-        reference_area_um2=a.area_um2, reference_cells=a.rows * a.cols, leakage_per_array_mw=a.leakage_mw)
+        reference_area_um2=a.area_um2, reference_cells=a.rows * a.cols, leakage_per_array_mw=a.leakage_mw,
+        latency_model=a.read_latency_model, sense_ns=a.sense_ns, r_off_ohm=a.r_off_ohm)
 
 
 def _adc(hw: HardwareConfig, bits: int, conversions_per_read: int, read_ns: float) -> Adc:
@@ -269,10 +287,29 @@ def _adc(hw: HardwareConfig, bits: int, conversions_per_read: int, read_ns: floa
                area_table_um2=dict(hw.adc.area_um2_by_bits))
 
 
-def _driver(hw: HardwareConfig, crossbar: Crossbar) -> WordlineDriver:
+def _node(hw: HardwareConfig) -> CmosNode:
+    return cmos_node(hw.technology_nm, hw.device_roadmap)
+
+
+def _driver(hw: HardwareConfig, crossbar: Crossbar) -> WordlineDriver | LoadSizedDriver:
+    """The file's wordline driver at N; the isaac-constant one splits its power at one drive per read."""
     d = hw.dac
+    if d.model == "neurosim-load":
+        # A shared polarity pair's driver carries both arrays' rows: sized to 2N cells.
+        c = hw.composition
+        ports = 2 if (c.pair_periphery == "shared" and c.polarity == "analog"
+                      and hw.array.packing == "across-arrays") else 1
+        return LoadSizedDriver(_node(hw), d.bits, crossbar.size * ports, hw.array.r_on_ohm, hw.array.r_off_ohm,
+                               crossbar.line(), crossbar.read_voltage_v)
     return WordlineDriver(d.bits, _given(d.one_bit_energy_pj), _given(d.one_bit_area_um2),
                           1.0 / crossbar.read_latency_ns(), hw.leakage_share, crossbar.line(), crossbar.read_voltage_v)
+
+
+def _sample_hold(hw: HardwareConfig, read_ns: float) -> SampleHold | HoldCell:
+    s = hw.sample_hold
+    if s.model == "hold-cell":
+        return HoldCell(_node(hw), _given(s.hold_power_nw), s.area_um2, _given(hw.array.read_voltage_v))
+    return SampleHold(s.energy_pj, s.area_um2, 1.0 / read_ns, hw.leakage_share)
 
 
 def _buffer(hw: HardwareConfig) -> EdramBuffer:
@@ -318,6 +355,9 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
     rule, adc_bits = converters.adc_bits_rule, converters.adc_bits
 
     crossbar = _crossbar(hw, size)
+    if crossbar.latency_model == "rc-sense":
+        # The drive's latency does not depend on the driver's activity, which depends on the read.
+        crossbar = replace(crossbar, drive_ns=_driver(hw, replace(crossbar, latency_model="fixed")).latency_ns())
     read_ns = crossbar.read_latency_ns()
     adc = _adc(hw, adc_bits, conversions, read_ns)
     conversions_per_ns_tile = adcs_per_tile * adc.sample_rate_gsps
@@ -332,7 +372,7 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
         pair_shared=pair_shared,
         conversions_per_read=conversions, adc_bits_rule=rule, adc_bits=adc_bits, shift_add_units_per_tile=units,
         analog_tree=analog_tree, execution=hw.chip.execution, array=crossbar, dac=_driver(hw, crossbar),
-        sample_hold=SampleHold(hw.sample_hold.energy_pj, hw.sample_hold.area_um2, 1.0 / read_ns, share),
+        sample_hold=_sample_hold(hw, read_ns),
         adc=adc, shift_add=ShiftAdd(hw.shift_add.energy_pj, hw.shift_add.area_um2, conversions_per_ns_tile / units,
                                     share),
         tree=tree,
@@ -340,6 +380,10 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
                                        hw.index_registers.area_um2_per_bit, REGISTER_READS_PER_BIT_PER_NS, share),
         buffer=_buffer(hw), bus=Bus(hw.bus.energy_pj_per_bit, hw.bus.bits_per_ns, hw.bus.area_um2, share),
         network=_network(hw, tiles, tile_pitch_mm=0.0), converters=converters,
+        row_decoder=Decoder(_node(hw), math.ceil(math.log2(size)), for_mux=False)
+        if hw.array.decoder_model == "neurosim" else None,
+        column_mux=ColumnMux(_node(hw), columns_served, size, a.r_on_ohm, a.r_off_ohm,
+                             _given(a.read_voltage_v)) if hw.adc.mux_model == "neurosim" else None,
     )
     # A link is one tile pitch (the square root of the tile's area) long; the area does not depend
     # on the link energy, so the network is resolved once the rest of the tile is.
