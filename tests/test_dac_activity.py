@@ -114,7 +114,7 @@ def test_an_all_zero_input_drives_nothing() -> None:
     assert input_activity(model, ["0"], torch.zeros(2, 4), [(6, 3)]) == {(6, 3): {"0": 0.0}}
 
 
-def test_activity_scales_the_drives_and_nothing_else() -> None:
+def test_activity_scales_the_drives_and_the_cells_they_read_and_nothing_else() -> None:
     layers = two_layers()
     full = run(layers)
     setup = ChipSetup(encoding="two-column", weight_bits=8, cell_bits=PRIME.array.cell_bits, size=8, sizing=FIT,
@@ -124,7 +124,10 @@ def test_activity_scales_the_drives_and_nothing_else() -> None:
     # Layer a: 64 drives at half, layer b: 40 at a quarter (test_two_layer_network_matches_the_hand_count)
     assert h.loc["dac", "events"] == 64 * 0.5 + 40 * 0.25
     assert h.loc["dac", "dynamic_pj"] == pytest.approx(f.loc["dac", "dynamic_pj"] * 42 / 104)
-    others = [c for c in f.index if c != "dac"]
+    # A row whose digit is 0 gets no read voltage: its cells draw nothing. Cells: 192 at half, 56 at a quarter.
+    assert h.loc["array", "events"] == 192 * 0.5 + 56 * 0.25
+    assert h.loc["array", "dynamic_pj"] == pytest.approx(f.loc["array", "dynamic_pj"] * 110 / 248)
+    others = [c for c in f.index if c not in ("dac", "array")]
     assert np.allclose(h.loc[others, "energy_pj"], f.loc[others, "energy_pj"])
     assert half.summary.latency_ns == full.summary.latency_ns          # a drive that does not fire takes no less time
     assert full.summary.dac_activity is None and half.summary.dac_activity == pytest.approx(42 / 104)

@@ -134,9 +134,12 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
             raise ValueError(f"layer {demand.name}: the conductance read model needs the tiles' cell levels")
         g_off, g_on = 1e6 / r_off_ohm, 1e6 / r_on_ohm   # microsiemens
         level = top_level(spec.cell_bits)
-        per_phase["array_conductance_us"] = cells * g_off + (g_on - g_off) / level * float(demand.tile_levels.sum())
+        # A row whose input digit is 0 gets no read voltage: its cells draw no current (the same
+        # measured share as the drivers; found beside NeuroSim V1.4, docs/validation.md).
+        per_phase["array_conductance_us"] = activity * (
+            cells * g_off + (g_on - g_off) / level * float(demand.tile_levels.sum()))
     else:
-        per_phase["array_cell_reads"] = cells
+        per_phase["array_cell_reads"] = cells * activity
     # The busiest ADC: a tile's conversions spread over its arrays (an analog-subtracted pair of
     # arrays converts once per column), gathered per converter group (the arrays one ADC serves, or
     # one array or shared pair and its ADCs), then over the group's ADCs. The copy is taken to start
