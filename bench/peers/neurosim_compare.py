@@ -72,7 +72,7 @@ from mnsim_compare import machine, run_child  # noqa: E402
 
 from simulator.config import load_workload  # noqa: E402
 from simulator.config.hardware import HardwareConfig  # noqa: E402
-from simulator.config.workload import Workload  # noqa: E402
+from simulator.config.loader import Workload  # noqa: E402
 
 WORKLOAD = HERE / "vgg8_neurosim.yaml"
 THRESHOLD = 0.25
@@ -116,7 +116,7 @@ class Matched:
         if hw.adc.resolution != "fixed":
             problems.append("adc.resolution must be fixed (NeuroSim's levelOutput)")
         if hw.chip.execution != "layer-sequential":
-            problems.append("chip.execution must be layer-sequential (the script builds NeuroSim with pipeline = false)")
+            problems.append("chip.execution must be layer-sequential (NeuroSim is built with pipeline = false)")
         cell_bits = mapping.cell_bits or hw.array.cell_bits
         if mapping.weight_bits % cell_bits:
             problems.append(f"weight_bits {mapping.weight_bits} is not a multiple of cell_bits {cell_bits}")
@@ -157,7 +157,9 @@ def patch_param(text: str, settings: dict[str, str]) -> str:
     """Param.cpp with the first `name = value;` of each setting replaced (its comment kept)."""
     for name, value in settings.items():
         pattern = re.compile(rf"^(\s*{re.escape(name)}\s*=\s*)[^;]*;", flags=re.M)
-        text, count = pattern.subn(lambda m, v=value: f"{m.group(1)}{v};", text, count=1)
+        def assign(match: re.Match[str], value: str = value) -> str:
+            return f"{match.group(1)}{value};"
+        text, count = pattern.subn(assign, text, count=1)
         if count != 1:
             raise KeyError(f"Param.cpp has no assignment of {name}; is this DNN+NeuroSim V1.4?")
     return text
@@ -246,7 +248,8 @@ def network_rows(model: Any, input_shape: tuple[int, int, int]) -> list[NetRow]:
             rows.append(NetRow(name, shape[2], shape[3], module.in_channels, module.kernel_size[0],
                                module.kernel_size[1], module.out_channels, int(pooled), module.stride[0]))
         else:
-            rows.append(NetRow(name, 1, 1, module.in_features, 1, 1, module.out_features, int(pooled), 1))
+            assert isinstance(module, nn.Linear)
+            rows.append(NetRow(name, 1, 1, int(module.in_features), 1, 1, int(module.out_features), int(pooled), 1))
     return rows
 
 
@@ -349,6 +352,8 @@ def export_inputs(workload: Workload, data_dir: Path | None, image: int, folder:
         x = inputs[row.name]
         scale = peaks[row.name] / (2 ** bits - 1) if peaks[row.name] > 0 else 1.0
         if isinstance(module, nn.Conv2d):
+            if isinstance(module.padding, str):
+                raise ValueError(f"{row.name}: padding {module.padding!r}; numeric padding only")
             unfolded = F.unfold(x, module.kernel_size, dilation=module.dilation, padding=module.padding,
                                 stride=module.stride)[0]                      # (C kh kw, windows)
         else:
@@ -451,12 +456,13 @@ def resim_figures(report: dict) -> dict[str, Any]:
     def total(key: str, names: tuple[str, ...]) -> float:
         return float(sum(comps[n][key] for n in names if n in comps))
 
-    out: dict[str, Any] = {"latency_ns": hw["summary"]["latency_ns"], "energy_total": hw["summary"]["energy_per_inference_pj"],
-                           "energy_dynamic": hw["summary"]["dynamic_energy_pj"],
-                           "energy_leakage": hw["summary"]["static_energy_pj"],
-                           "area_total": hw["summary"]["area_mm2"] * 1e6, "tiles": hw["summary"]["tiles"],
-                           "arrays": hw["summary"]["arrays_mapped"], "cycle_ns": hw["summary"]["cycle_ns"],
-                           "dac_activity": hw["summary"].get("dac_activity")}
+    summary = hw["summary"]
+    out: dict[str, Any] = {"latency_ns": summary["latency_ns"], "energy_total": summary["energy_per_inference_pj"],
+                           "energy_dynamic": summary["dynamic_energy_pj"],
+                           "energy_leakage": summary["static_energy_pj"],
+                           "area_total": summary["area_mm2"] * 1e6, "tiles": summary["tiles"],
+                           "arrays": summary["arrays_mapped"], "cycle_ns": summary["cycle_ns"],
+                           "dac_activity": summary.get("dac_activity")}
     for key, names in {**GROUPS, **OTHER_PARTS}.items():
         out[f"energy_{key}"] = total("dynamic_pj", names)
         out[f"static_{key}"] = total("static_pj", names)
@@ -497,15 +503,12 @@ def energy_table(n: dict[str, Any], r: dict[str, Any]) -> str:
         mine = r[f"energy_{key}"]
         rows.append({"dynamic energy per image (uJ)": label, "NeuroSim": theirs / 1e6, "resim": mine / 1e6,
                      "resim / NeuroSim": compared(mine, theirs), "resim static (uJ)": r[f"static_{key}"] / 1e6})
-    rows.append({"dynamic energy per image (uJ)": "dynamic, total", "NeuroSim": n["energy_dynamic"] / 1e6,
-                 "resim": r["energy_dynamic"] / 1e6, "resim / NeuroSim": compared(r["energy_dynamic"], n["energy_dynamic"]),
-                 "resim static (uJ)": float("nan")})
-    rows.append({"dynamic energy per image (uJ)": "leakage", "NeuroSim": n["energy_leakage"] / 1e6,
-                 "resim": r["energy_leakage"] / 1e6, "resim / NeuroSim": compared(r["energy_leakage"], n["energy_leakage"]),
-                 "resim static (uJ)": float("nan")})
-    both_n, both_r = n["energy_dynamic"] + n["energy_leakage"], r["energy_total"]
-    rows.append({"dynamic energy per image (uJ)": "total (dynamic + leakage)", "NeuroSim": both_n / 1e6,
-                 "resim": both_r / 1e6, "resim / NeuroSim": compared(both_r, both_n), "resim static (uJ)": float("nan")})
+    both = n["energy_dynamic"] + n["energy_leakage"]
+    for label, theirs, mine in (("dynamic, total", n["energy_dynamic"], r["energy_dynamic"]),
+                                ("leakage", n["energy_leakage"], r["energy_leakage"]),
+                                ("total (dynamic + leakage)", both, r["energy_total"])):
+        rows.append({"dynamic energy per image (uJ)": label, "NeuroSim": theirs / 1e6, "resim": mine / 1e6,
+                     "resim / NeuroSim": compared(mine, theirs), "resim static (uJ)": float("nan")})
     return pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4g")
 
 
@@ -554,7 +557,8 @@ def layers_table(n: dict[str, Any], r: dict[str, Any], exported: Exported | None
 
 
 def settings_table(matched: Matched) -> str:
-    rows = [{"NeuroSim setting": f"Param.cpp {name}", "value": value} for name, value in matched.param_settings().items()]
+    rows = [{"NeuroSim setting": f"Param.cpp {name}", "value": value}
+            for name, value in matched.param_settings().items()]
     for name, value in zip(("synapseBit", "numBitInput", "numRowSubArray", "numRowParallel"), matched.command_args()):
         rows.append({"NeuroSim setting": f"main argv {name}", "value": value})
     return pd.DataFrame(rows).to_markdown(index=False)
@@ -569,7 +573,7 @@ def tables(n: dict[str, Any], r: dict[str, Any], exported: Exported | None = Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--neurosim", type=Path, required=True,
-                        help="DNN_NeuroSim_V1.4 checkout (with Inference_pytorch/NeuroSIM); never inside this repository")
+                        help="DNN_NeuroSim_V1.4 checkout (with Inference_pytorch/NeuroSIM), outside this repository")
     parser.add_argument("--workload", type=Path, default=WORKLOAD)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--image", type=int, default=0, help="test image whose inputs NeuroSim reads (default 0)")
@@ -612,8 +616,8 @@ def main() -> None:
                  "Shared settings written to NeuroSim's Param.cpp and command line:\n", settings_table(matched),
                  f"\n{tables(n, r, exported)}\n",
                  f"** differs by more than {THRESHOLD:.0%} (explained in docs/validation.md)\n",
-                 pd.DataFrame([{"tool": "NeuroSim V1.4 (C++ core, its input files read)", "wall time (s)": neurosim.seconds,
-                                "peak memory (MB)": neurosim.peak_mb},
+                 pd.DataFrame([{"tool": "NeuroSim V1.4 (C++ core, its input files read)",
+                                "wall time (s)": neurosim.seconds, "peak memory (MB)": neurosim.peak_mb},
                                {"tool": "resim run --no-accuracy", "wall time (s)": resim.seconds,
                                 "peak memory (MB)": resim.peak_mb}]).to_markdown(index=False, floatfmt=".3g")]
         text = "\n".join(lines)
