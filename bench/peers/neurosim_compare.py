@@ -68,7 +68,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:       # mnsim_compare beside this file (also when loaded by a test)
     sys.path.insert(0, str(HERE))
 
-from mnsim_compare import machine, run_child  # noqa: E402
+from mnsim_compare import Run, machine, run_child  # noqa: E402
 
 from simulator.config import load_workload  # noqa: E402
 from simulator.config.hardware import HardwareConfig  # noqa: E402
@@ -380,6 +380,12 @@ def _first(pattern: str, text: str) -> float:
     return float(match.group(1))
 
 
+def _section(title: str, text: str) -> list[str]:
+    """The `layerN: value` lines under one of the floorplan's headings ("----- TITLE -----")."""
+    match = re.search(rf"-+ {title} -+\n(.*?)\n\s*\n", text, flags=re.S)
+    return re.findall(r"^layer\d+: (\S+)$", match.group(1), flags=re.M) if match else []
+
+
 BREAKDOWN = (("adc", r"ADC \(or S/As and precharger for SRAM\)"), ("accum", r"Accumulation Circuits \([^)]*\)"),
              ("other", r"Other Peripheries \([^)]*\)"))
 
@@ -416,11 +422,8 @@ def parse_neurosim(text: str) -> dict[str, Any]:
         out[f"energy_{key}"] = _first(rf"----------- {label} readDynamicEnergy is : {NUMBER}pJ", summary)
     runtime = re.search(r"Total Run-time of NeuroSim: (\d+) seconds", text)
     out["runtime_s"] = float(runtime.group(1)) if runtime else math.nan
-    out["tiles"] = [int(v) for v in re.findall(r"^layer\d+: (\d+)$", text.split("# of tile used for each layer")[1]
-                                               .split("-----")[0], flags=re.M)] if "# of tile used" in text else []
-    out["speedup"] = [float(v) for v in re.findall(r"^layer\d+: ([0-9.eE+-]+)$",
-                                                   text.split("Speed-up of each layer")[1].split("-----")[0],
-                                                   flags=re.M)] if "Speed-up of each layer" in text else []
+    out["tiles"] = [float(v) for v in _section(r"# of tile used for each layer", text)]
+    out["speedup"] = [float(v) for v in _section(r"Speed-up of each layer", text)]
     layers = []
     for block in re.split(r"-------------------- Estimation of Layer \d+ -+", text)[1:]:
         layer = {"latency_ns": _first(rf"readLatency is: {NUMBER}ns", block),
@@ -570,6 +573,20 @@ def tables(n: dict[str, Any], r: dict[str, Any], exported: Exported | None = Non
 
 # ----------------------------------------------------------------------------- main
 
+def _export_child(args: argparse.Namespace, folder: Path, env: dict[str, str]) -> tuple[Exported, Run]:
+    """export_inputs in a child process: a parent grown by the network and the data set would pass
+    its peak memory on to the children it starts (Linux keeps the pre-exec high-water mark)."""
+    files = folder / "neurosim_inputs"
+    files.mkdir(exist_ok=True)
+    command = [sys.executable, str(Path(__file__).resolve()), "--neurosim", str(args.neurosim), "--workload",
+               str(args.workload), "--image", str(args.image), "--export-only", str(files)]
+    if args.data_dir:
+        command += ["--data-dir", str(args.data_dir)]
+    run = run_child(command, Path.cwd(), env, folder / "export.log")
+    data = json.loads((files / "exported.json").read_text())
+    return Exported([NetRow(**row) for row in data["rows"]], data["files"], data["input_ones"]), run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--neurosim", type=Path, required=True,
@@ -582,27 +599,39 @@ def main() -> None:
     parser.add_argument("--build-dir", type=Path, default=None,
                         help="where NeuroSIM/ is copied and built (reused between runs; default: inside --out)")
     parser.add_argument("--jobs", type=int, default=2, help="make -j (default 2)")
+    parser.add_argument("--neurosim-log", type=Path, default=None,
+                        help="reuse NeuroSim's printed output of an earlier run (its neurosim.log) instead of building "
+                             "and running it: refreshes resim's side only")
+    parser.add_argument("--export-only", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     workload = load_workload(args.workload)
     try:
         matched = Matched.of(workload)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.export_only is not None:
+        written = export_inputs(workload, args.data_dir, args.image, args.export_only)
+        (args.export_only / "exported.json").write_text(json.dumps(
+            {"rows": [asdict(row) for row in written.rows], "files": written.files,
+             "input_ones": written.input_ones}, indent=1))
+        return
     with tempfile.TemporaryDirectory(prefix="neurosim_compare_") as tmp:
         folder = (args.out or Path(tmp)).resolve()
         folder.mkdir(parents=True, exist_ok=True)
-        build_dir = (args.build_dir or folder / "build").resolve()
-        build_dir.mkdir(parents=True, exist_ok=True)
-        binary = build_neurosim(args.neurosim.resolve(), build_dir, matched.param_settings(), args.jobs,
-                                folder / "neurosim_build.log")
-        cache = folder / "cache"
-        os.environ["RESIM_CACHE"] = str(cache)          # the exported network is the one resim maps
-        files = folder / "neurosim_inputs"
-        files.mkdir(exist_ok=True)
-        exported = export_inputs(workload, args.data_dir, args.image, files)
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        neurosim = run_child(["nice", "-n", "10", str(binary), str(files / "NetWork.csv"), *matched.command_args(),
-                              *exported.files], binary.parent, env, folder / "neurosim.log")
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "RESIM_CACHE": str(folder / "cache")}
+        exported: Exported | None = None
+        if args.neurosim_log is not None:
+            stdout = args.neurosim_log.read_text()
+            neurosim = Run(stdout, _first(r"Total Run-time of NeuroSim: (\d+) seconds", stdout), math.nan)
+        else:
+            build_dir = (args.build_dir or folder / "build").resolve()
+            build_dir.mkdir(parents=True, exist_ok=True)
+            binary = build_neurosim(args.neurosim.resolve(), build_dir, matched.param_settings(), args.jobs,
+                                    folder / "neurosim_build.log")
+            exported, _ = _export_child(args, folder, env)
+            network = folder / "neurosim_inputs" / "NetWork.csv"
+            neurosim = run_child(["nice", "-n", "10", str(binary), str(network), *matched.command_args(),
+                                  *exported.files], binary.parent, env, folder / "neurosim.log")
         resim_cmd = [sys.executable, "-m", "simulator.cli", "run", str(args.workload), "--no-accuracy", "--quiet",
                      "--out", str(folder / "resim")]
         if args.data_dir:
@@ -610,13 +639,14 @@ def main() -> None:
         resim = run_child(resim_cmd, Path.cwd(), env, folder / "resim.log")
         report = json.loads((folder / "resim" / "report.json").read_text())
         n, r = parse_neurosim(neurosim.stdout), resim_figures(report)
+        source = f"NeuroSim's output {args.neurosim_log}" if args.neurosim_log else f"NeuroSim from {args.neurosim}"
         lines = [f"# DNN+NeuroSim V1.4 vs resim: VGG8 / CIFAR-10 ({args.workload.name}, {workload.hardware.name})\n",
-                 f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {machine()}; NeuroSim from "
-                 f"{args.neurosim}; test image {args.image}\n",
+                 f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {machine()}; {source}; "
+                 f"test image {args.image}\n",
                  "Shared settings written to NeuroSim's Param.cpp and command line:\n", settings_table(matched),
                  f"\n{tables(n, r, exported)}\n",
                  f"** differs by more than {THRESHOLD:.0%} (explained in docs/validation.md)\n",
-                 pd.DataFrame([{"tool": "NeuroSim V1.4 (C++ core, its input files read)",
+                 pd.DataFrame([{"tool": "NeuroSim V1.4 (C++ core, reading its input files)",
                                 "wall time (s)": neurosim.seconds, "peak memory (MB)": neurosim.peak_mb},
                                {"tool": "resim run --no-accuracy", "wall time (s)": resim.seconds,
                                 "peak memory (MB)": resim.peak_mb}]).to_markdown(index=False, floatfmt=".3g")]
@@ -625,8 +655,9 @@ def main() -> None:
         if args.out:
             (folder / "neurosim_compare.md").write_text(text + "\n")
             (folder / "neurosim_compare.json").write_text(json.dumps(
-                {"neurosim": n, "resim": r, "settings": asdict(matched), "input_ones": exported.input_ones,
-                 "network": [asdict(row) for row in exported.rows],
+                {"neurosim": n, "resim": r, "settings": asdict(matched),
+                 "input_ones": exported.input_ones if exported else None,
+                 "network": [asdict(row) for row in exported.rows] if exported else None,
                  "wall_s": {"neurosim": neurosim.seconds, "resim": resim.seconds},
                  "peak_mb": {"neurosim": neurosim.peak_mb, "resim": resim.peak_mb}}, indent=1, default=float))
 
