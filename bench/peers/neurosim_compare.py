@@ -620,6 +620,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1", "RESIM_CACHE": str(folder / "cache")}
         exported: Exported | None = None
+        export: Run | None = None
         if args.neurosim_log is not None:
             stdout = args.neurosim_log.read_text()
             neurosim = Run(stdout, _first(r"Total Run-time of NeuroSim: (\d+) seconds", stdout), math.nan)
@@ -628,7 +629,7 @@ def main() -> None:
             build_dir.mkdir(parents=True, exist_ok=True)
             binary = build_neurosim(args.neurosim.resolve(), build_dir, matched.param_settings(), args.jobs,
                                     folder / "neurosim_build.log")
-            exported, _ = _export_child(args, folder, env)
+            exported, export = _export_child(args, folder, env)
             network = folder / "neurosim_inputs" / "NetWork.csv"
             neurosim = run_child(["nice", "-n", "10", str(binary), str(network), *matched.command_args(),
                                   *exported.files], binary.parent, env, folder / "neurosim.log")
@@ -650,6 +651,9 @@ def main() -> None:
                                 "wall time (s)": neurosim.seconds, "peak memory (MB)": neurosim.peak_mb},
                                {"tool": "resim run --no-accuracy", "wall time (s)": resim.seconds,
                                 "peak memory (MB)": resim.peak_mb}]).to_markdown(index=False, floatfmt=".3g")]
+        if export is not None:
+            lines[-1] += (f"\n\nWriting NeuroSim's files (resim's network, calibration, test image; a child process): "
+                          f"{export.seconds:.3g} s, {export.peak_mb:.3g} MB.")
         text = "\n".join(lines)
         print(text)
         if args.out:
@@ -658,8 +662,10 @@ def main() -> None:
                 {"neurosim": n, "resim": r, "settings": asdict(matched),
                  "input_ones": exported.input_ones if exported else None,
                  "network": [asdict(row) for row in exported.rows] if exported else None,
-                 "wall_s": {"neurosim": neurosim.seconds, "resim": resim.seconds},
-                 "peak_mb": {"neurosim": neurosim.peak_mb, "resim": resim.peak_mb}}, indent=1, default=float))
+                 "wall_s": {"neurosim": neurosim.seconds, "resim": resim.seconds,
+                            "export": export.seconds if export else None},
+                 "peak_mb": {"neurosim": neurosim.peak_mb, "resim": resim.peak_mb,
+                             "export": export.peak_mb if export else None}}, indent=1, default=float))
 
 
 if __name__ == "__main__":
