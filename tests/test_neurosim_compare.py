@@ -26,7 +26,7 @@ SPEC.loader.exec_module(compare)
 
 OUTPUT = REPO / "tests" / "neurosim_vgg8_output.txt"
 
-# NeuroSim V1.4's own Inference_pytorch/NeuroSIM/NetWork_VGG8.csv @ ac828e6.
+# NeuroSim V1.4's own Inference_pytorch/NeuroSIM/NetWork_VGG8.csv @ ac828e6 (there with CRLF line ends).
 NETWORK_VGG8 = """32,32,3,3,3,128,0,1
 32,32,128,3,3,128,1,1
 16,16,128,3,3,256,0,1

@@ -3,9 +3,11 @@
     python bench/peers/neurosim_compare.py --neurosim /path/to/DNN_NeuroSim_V1.4 \\
         --data-dir ../shared/data --out /tmp/neurosim_compare
 
-DNN+NeuroSim V1.4 (github neurosim/DNN_NeuroSim_V1.4, obtained separately; nothing of it is in this
-repository) is built and run from PATH. Its C++ core (Inference_pytorch/NeuroSIM) reads its
-settings from Param.cpp at compile time and its workload from the command line:
+DNN+NeuroSim V1.4 (github neurosim/DNN_NeuroSim_V1.4 @ ac828e6, obtained separately and kept outside
+this repository; nothing of it is in here) is built and run from PATH. Only its C++ core is used:
+no Python of NeuroSim runs, so neither its VGG8.pth nor its CIFAR-10 download is needed. The C++
+core (Inference_pytorch/NeuroSIM) reads its settings from Param.cpp at compile time and its workload
+from the command line:
 
     main NETWORK.csv synapseBit numBitInput numRowSubArray numRowParallel W1.csv IN1.csv W2.csv IN2.csv ...
 
