@@ -106,7 +106,8 @@ class Matched:
     @classmethod
     def of(cls, hw: HardwareConfig, weight_bits: int, encoding: str) -> Matched:
         a, d, c = hw.array, hw.dac, hw.adc
-        if c.resolution != "fixed" or c.energy_model != "table" or c.sample_rate_rule != "fixed":
+        if (c.resolution != "fixed" or c.energy_model != "table" or c.sample_rate_rule != "fixed"
+                or c.sample_rate_gsps is None):
             raise ValueError(f"{hw.name}: a matched ADC needs resolution fixed, energy_model table, "
                              "sample_rate_rule fixed (MNSIM's ADC is one part at one rate)")
         if d.one_bit_energy_pj is None or d.one_bit_area_um2 is None:

@@ -36,7 +36,9 @@ SizingPolicy = Literal["fixed", "fit", "iso-area"]
 # Components that belong to an array (its periphery): power gating switches them off with it.
 ARRAY_PERIPHERY = ("array", "bitline", "dac", "sample_hold", "adc", "shift_add", "composition_tree")
 PHASE_EVENTS = ("array_cell_reads", "array_conductance_us", "bitline_charges", "dac_drives", "sample_holds",
-                "adc_conversions", "shift_adds", "tree_compositions")
+                "adc_conversions", "shift_adds", "tree_compositions", "input_register_bits")
+# Events once per window: pooling and activation of its outputs, its outputs through the output registers.
+WINDOW_EVENTS = ("pool_comparisons", "activations", "output_register_bits")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class LayerPlan:
     nonzeros: int
     row_drives: float = 0.0                # wordline drives per array read with every row driven
     activity: float = 1.0                  # share of them that fire (measured input-digit activity)
+    per_window: dict[str, float] = field(default_factory=dict)   # WINDOW_EVENTS of one window
+    cells: float = 0.0                     # cells of one copy's placed tiles (programmed once)
+    write_rows: int = 0                    # rows of its tallest placed tile (rows are written in turn)
 
     @property
     def window_ns(self) -> float:
@@ -117,6 +122,8 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         "adc_conversions": float(conv_t.sum()),
         "shift_adds": float(conv_t.sum()),
         "tree_compositions": float(conv_t.sum()) if spec.tree is not None else 0.0,
+        # The input registers feed every placed row's digit to its driver in every phase, fired or not.
+        "input_register_bits": row_drives * spec.dac_bits,
     })
     if spec.array.read_model == "conductance":
         if (demand.tile_levels < 0).any():
@@ -139,13 +146,17 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     reordered = demand.index_bits > 0       # grid strategies place tiles where they are: no registers
     stored = int(sum(regs.stored_bits(int(rr), int(cc)) for rr, cc in zip(r, c))) if reordered else 0
     bits = spec.input_bits
+    windows = max(demand.vectors, 1)
+    per_window = {"pool_comparisons": demand.pool_ops / windows, "activations": demand.activations / windows,
+                  "output_register_bits": float(demand.cols_used * bits)}
     return LayerPlan(
         name=demand.name, windows=demand.vectors, tiles=demand.tiles, arrays=int(arrays_t.sum()),
         per_phase=per_phase, index_bits=float(stored), index_bits_stored=stored,
         in_bits=float(demand.rows_used * bits), out_bits=float(demand.cols_used * bits),
         read_ns=spec.read_ns if demand.tiles else 0.0, adc_ns=busiest * spec.adc.convert_latency_ns(),
         post_ns=(spec.shift_add.op_latency_ns() if demand.tiles else 0.0), phases=spec.phases,
-        macs=demand.macs, nonzeros=demand.nonzeros, row_drives=row_drives, activity=activity)
+        macs=demand.macs, nonzeros=demand.nonzeros, row_drives=row_drives, activity=activity,
+        per_window=per_window, cells=cells, write_rows=int(r.max()) if r.size else 0)
 
 
 def kept_share(consumer: LayerGeometry, producer: LayerGeometry, consumer_plan: LayerPlan,
@@ -308,6 +319,9 @@ class ChipResult:
     buffer_bytes_per_tile: float = 0.0
     traced: bool = True
     dac_activity: float | None = None      # drives that fired / drives with every row driven; None: all
+    programmed_cells: float = 0.0          # every placed cell of every copy, written once before inference
+    programming_energy_pj: float = 0.0     # writing them (apart from the per-inference figures)
+    programming_time_ns: float = 0.0
 
     @property
     def per_image_ns(self) -> float:
@@ -424,6 +438,8 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
             events[key] += reads * plan.per_phase[key]
         index_bits += sim.windows[i] / images * plan.index_bits
         bus_bits += sim.windows[i] / images * plan.in_bits
+        for key, value in plan.per_window.items():
+            events[key] = events.get(key, 0.0) + sim.windows[i] / images * value
     events["index_bits"] = index_bits
     events["bus_bits"] = bus_bits
     events["buffer_bytes"] = (sim.buffer_bits_read + sim.buffer_bits_written) / 8 / images
@@ -462,6 +478,7 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
         counted = {k: reads * plan.per_phase[k] for k in PHASE_EVENTS}
         counted["index_bits"] = windows * plan.index_bits
         counted["bus_bits"] = windows * plan.in_bits
+        counted.update({key: windows * value for key, value in plan.per_window.items()})
         energies = {row.name: counted.get(row.event, 0.0) * row.energy_per_event_pj for row in by_name.values()
                     if row.event in counted}
         layer_rows.append(LayerRow(plan.name, plan.tiles, plan.arrays, n, plan.windows, int(reads),
@@ -479,6 +496,7 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
     busy_adcs = sum(sim.phases[i] / images * p.adc_ns * adcs_of(p) for i, p in enumerate(plans))
     adcs = max(spec.adcs, 1)
     used = sum(p.arrays * n for p, n in zip(plans, counts))
+    cells = sum(p.cells * n for p, n in zip(plans, counts))
     return ChipResult(
         hardware=spec.name, execution=execution, sizing=sizing.policy, crossbar_size=spec.size, tiles=spec.tiles,
         arrays_per_tile=spec.arrays_per_tile, arrays_chip=spec.arrays, arrays_mapped=sum(p.arrays for p in plans),
@@ -491,4 +509,6 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
                      "adcs": busy_adcs / (per_image * adcs) if per_image else 0.0},
         events=sim.events, components=rows, layers=layer_rows,
         peak_buffer_bytes=max(sim.peak_buffer_bits, default=0.0) / 8,
-        buffer_bytes_per_tile=float(spec.buffer.capacity_bytes))
+        buffer_bytes_per_tile=float(spec.buffer.capacity_bytes), programmed_cells=cells,
+        programming_energy_pj=cells * spec.programming.cell_energy_pj(),
+        programming_time_ns=spec.programming.array_time_ns(max((p.write_rows for p in plans), default=0)))

@@ -71,6 +71,14 @@ class ChipSummary(BaseModel):
     dac_activity: float | None = Field(
         None, description="Share of wordline drives that fired, from input-digit activity measured on test images "
                           "(hardware_study.dac_activity: measured); none: every placed row driven in every phase")
+    programmed_cells: float | None = Field(
+        None, description="Cells written to load the network once: every placed cell of every copy (replicas too)")
+    programming_energy_uj: float | None = Field(
+        None, description="Writing those cells once before inference (MNSIM 2.0's write model: pulses x V^2 / "
+                          "sqrt(R_on R_off) x pulse per cell), apart from the per-inference energy (uJ)")
+    programming_time_ms: float | None = Field(
+        None, description="Writing them: the rows of the tallest placed array in turn, every array at once, a lower "
+                          "bound (ms)")
 
     @property
     def per_image_ns(self) -> float:
@@ -215,7 +223,8 @@ def _typed(r: ChipResult, traced: bool, seconds: float) -> HardwareResult:
         tops_per_mm2=r.tops_per_mm2, area_mm2=r.area_mm2,
         array_utilization=float(r.utilization["arrays"]), adc_utilization=float(r.utilization["adcs"]),
         peak_buffer_bytes=r.peak_buffer_bytes, buffer_bytes_per_tile=r.buffer_bytes_per_tile,
-        dataflow_traced=traced, dac_activity=r.dac_activity)
+        dataflow_traced=traced, dac_activity=r.dac_activity, programmed_cells=r.programmed_cells,
+        programming_energy_uj=r.programming_energy_pj * 1e-6, programming_time_ms=r.programming_time_ns * 1e-6)
     components = [ComponentEnergy(component=c.name, event=c.event, events=c.events,
                                   energy_per_event_pj=c.energy_per_event_pj, dynamic_pj=c.dynamic_pj,
                                   static_pj=c.static_pj, leakage_mw=c.leakage_mw, instances=c.instances,
