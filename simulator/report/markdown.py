@@ -256,9 +256,10 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activi
         f"{mine.simulation_events} simpy events; closed form without contention {mine.latency_closed_form_ns / 1e3:.4g}"
         f" us against the event model's {mine.latency_ns / 1e3:.4g} us. Array utilisation "
         f"{mine.array_utilization:.2%}, ADC utilisation {mine.adc_utilization:.2%}. Static energy is leakage: "
-        f"buffers, routers, bus and registers for the whole time, the arrays' periphery as the hardware file's "
-        f"chip.power_gating says" + ("" if mine.dataflow_traced else "; layer producers taken as the layer called "
-                                    "before (the model could not be traced)") + ". " + activity, "",
+        f"buffers, routers, bus, registers, max-pool and activation units for the whole time, the arrays' "
+        f"periphery as the hardware file's chip.power_gating says"
+        + ("" if mine.dataflow_traced else "; layer producers taken as the layer called before (the model could "
+                                           "not be traced)") + ". " + activity, "",
         markdown_table(chip_rows(hardware)), "", *notes, "",
         *why_section(hardware),
         "### Contention (time windows waited, per resource class, summed over windows)", "",
