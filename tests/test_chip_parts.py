@@ -212,6 +212,9 @@ def test_report_json_carries_the_new_figures_per_chip() -> None:
                               timings={}, **others)
     lines = [line for line in programming_lines(section) if line.startswith("- ")]
     assert len(lines) == 3 and all(" uJ, " in line and line.endswith(" ms") for line in lines)
+    from simulator.hardware.model import chip_facts
+
+    assert any(name.startswith("weight programming") for name, _ in chip_facts(sim.chip))   # notebook summary
 
 
 # Dead keys -------------------------------------------------------------------------------------

@@ -171,7 +171,10 @@ def chip_facts(s: ChipSummary) -> list[tuple[str, str]]:
             ("chip tiles", f"{s.tiles:,} ({s.arrays_per_tile:,} arrays each); the mapping occupies "
                            f"{s.arrays_mapped:,} arrays, {s.arrays_with_replicas:,} with replicas"),
             ("power", f"{s.power_mw:,.2f} mW"),
-            ("TOPS/W (dense equivalent)", f"{s.tops_per_watt_dense_equivalent:,.3f}")]
+            ("TOPS/W (dense equivalent)", f"{s.tops_per_watt_dense_equivalent:,.3f}"),
+            *([("weight programming (once, not per inference)",
+                f"{s.programming_energy_uj:,.4g} uJ, {s.programming_time_ms:,.4g} ms")]
+              if s.programming_energy_uj is not None and s.programming_time_ms is not None else [])]
 
 
 @dataclass(frozen=True)
