@@ -160,7 +160,8 @@ def test_programming_scales_with_the_placed_cells_and_stays_out_of_the_inference
     assert one.programming_energy_uj == pytest.approx(48 * cell_pj * 1e-6)
     assert two.programmed_cells == 2 * one.programmed_cells
     assert two.programming_energy_uj == pytest.approx(2 * one.programming_energy_uj)
-    assert one.programming_time_ms == pytest.approx(4 * 10.0 * 1e-6)        # 4 rows in turn, 10 ns each
+    assert one.programming_time_ms == pytest.approx(4 * 4 * 10.0 * 1e-6)    # one tile: 4 arrays x 4 rows in turn
+    assert two.programming_time_ms == pytest.approx(2 * one.programming_time_ms)
     # Replicas are programmed too; none of it is in the per-inference energy.
     replicated = run([layer("a", 64, [(4, 3)])], sizing=Sizing(policy="fit", replica_budget=1.0)).summary
     assert replicated.arrays_with_replicas > replicated.arrays_mapped
@@ -168,6 +169,24 @@ def test_programming_scales_with_the_placed_cells_and_stays_out_of_the_inference
         48 * replicated.arrays_with_replicas / replicated.arrays_mapped)
     result = run([layer("a", 2, [(4, 3)])])
     assert "programming" not in {c.component for c in result.components}
+
+
+def test_programming_time_is_the_busiest_tiles_rows() -> None:
+    """Copies fill tiles in layer order; a tile writes its arrays one at a time, tiles at once: two
+    copies of a (4 arrays of 4 rows) and one of b (4 of 3) on tiles of 4 arrays hold 16, 16 and 12
+    rows -> 160 ns; on tiles of 8, a and b share one: 28 rows."""
+    from dataclasses import replace
+
+    from simulator.hardware.chip_model import plan_layer, programming_time_ns
+
+    spec = replace(chip_spec(PRIME, 8), arrays_per_tile=4)
+    plans = [plan_layer(layer(name, 1, [(rows, 3)]), spec, encoding="two-column", weight_bits=8,
+                        packing="across-arrays", polarity="analog", r_on_ohm=1e3, r_off_ohm=20e3)
+             for name, rows in (("a", 4), ("b", 3))]
+    assert [list(p.array_rows) for p in plans] == [[4] * 4, [3] * 4]
+    assert programming_time_ns(plans, [2, 1], spec) == pytest.approx(16 * 10.0)
+    assert programming_time_ns(plans, [1, 2], spec) == pytest.approx(16 * 10.0)     # 4 4 4 4 | 3 3 3 3 | 3 3 3 3
+    assert programming_time_ns(plans, [1, 1], replace(spec, arrays_per_tile=8)) == pytest.approx(28 * 10.0)
 
 
 def test_demands_keep_pooling_and_activations_through_the_mapping_cache(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ class LayerPlan:
     activity: float = 1.0                  # share of them that fire (measured input-digit activity)
     per_window: dict[str, float] = field(default_factory=dict)   # WINDOW_EVENTS of one window
     cells: float = 0.0                     # cells of one copy's placed tiles (programmed once)
-    write_rows: int = 0                    # rows of its tallest placed tile (rows are written in turn)
+    array_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # rows of each physical array
 
     @property
     def window_ns(self) -> float:
@@ -156,7 +156,7 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         read_ns=spec.read_ns if demand.tiles else 0.0, adc_ns=busiest * spec.adc.convert_latency_ns(),
         post_ns=(spec.shift_add.op_latency_ns() if demand.tiles else 0.0), phases=spec.phases,
         macs=demand.macs, nonzeros=demand.nonzeros, row_drives=row_drives, activity=activity,
-        per_window=per_window, cells=cells, write_rows=int(r.max()) if r.size else 0)
+        per_window=per_window, cells=cells, array_rows=np.repeat(r, arrays_t))
 
 
 def kept_share(consumer: LayerGeometry, producer: LayerGeometry, consumer_plan: LayerPlan,
@@ -418,6 +418,17 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
     return result
 
 
+def programming_time_ns(plans: list[LayerPlan], counts: list[int], spec: ChipSpec) -> float:
+    """Writing every placed array: copies on tiles in layer order (placement.place), a tile's
+    arrays one at a time, the rows of an array in turn (MNSIM 2.0), the tiles at once."""
+    rows = [np.tile(p.array_rows, n) for p, n in zip(plans, counts)]
+    flat = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    if not flat.size:
+        return 0.0
+    per_tile = np.bincount(np.arange(flat.size) // spec.arrays_per_tile, weights=flat)
+    return spec.programming.array_time_ns(int(per_tile.max()))
+
+
 def _resize(spec: ChipSpec, tiles: int) -> ChipSpec:
     """The same chip with another tile count (the network's routers follow)."""
     return replace(spec, tiles=tiles, network=replace(spec.network, tiles=tiles))
@@ -511,4 +522,4 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
         peak_buffer_bytes=max(sim.peak_buffer_bits, default=0.0) / 8,
         buffer_bytes_per_tile=float(spec.buffer.capacity_bytes), programmed_cells=cells,
         programming_energy_pj=cells * spec.programming.cell_energy_pj(),
-        programming_time_ns=spec.programming.array_time_ns(max((p.write_rows for p in plans), default=0)))
+        programming_time_ns=programming_time_ns(plans, counts, spec))

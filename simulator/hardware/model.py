@@ -77,8 +77,8 @@ class ChipSummary(BaseModel):
         None, description="Writing those cells once before inference (MNSIM 2.0's write model: pulses x V^2 / "
                           "sqrt(R_on R_off) x pulse per cell), apart from the per-inference energy (uJ)")
     programming_time_ms: float | None = Field(
-        None, description="Writing them: the rows of the tallest placed array in turn, every array at once, a lower "
-                          "bound (ms)")
+        None, description="Writing them: each tile's arrays one at a time and their rows in turn, the tiles at "
+                          "once (ms)")
 
     @property
     def per_image_ns(self) -> float:

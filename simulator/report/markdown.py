@@ -134,7 +134,7 @@ def programming_lines(hardware: HardwareSection) -> list[str]:
         return []
     return ["### Weight programming (once, before any inference; not in the per-inference figures)", "",
             "Every placed cell of every copy written once (MNSIM 2.0's write model: pulses x V^2 / sqrt(R_on R_off) "
-            "x pulse per cell); time: the tallest array's rows in turn, every array at once (a lower bound).", "",
+            "x pulse per cell); time: each tile's arrays one at a time, their rows in turn, the tiles at once.", "",
             *lines, ""]
 
 

@@ -11,9 +11,11 @@ file and R_on / R_off from its array block:
     energy per cell = pulses x V^2 / sqrt(R_on R_off) x pulse        (W x ns = 1e3 pJ)
     time per array  = rows written x pulses x pulse
 
-Every array is written at once by its own drivers (time: the array with the most rows), so the
-time is a lower bound; moving the weights onto the chip is not counted. Reported apart from the
-per-inference figures: the network is loaded once.
+Chip time (chip_model.programming_time_ns), an assumption: a tile writes one array at a time (its
+write drivers shared by its arrays, as its bus is) and the tiles write at once, so the time is the
+most rows any tile holds x pulses x pulse. One row at a time per tile keeps the write current to
+one row's cells (a 256-cell row at 1.5 V over 4.47 kOhm: 0.13 W). Moving the weights onto the
+chip is not counted. Reported apart from the per-inference figures: the network is loaded once.
 """
 
 from __future__ import annotations
