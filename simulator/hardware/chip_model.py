@@ -3,8 +3,10 @@ event model (simulator.hardware.engine), its energy counted from what ran.
 
 1. Per layer, what one copy of it costs (`plan_layer`): arrays, and per array read (one input
    phase of one window) the cells read, bitlines charged, wordlines driven, samples, conversions
-   and shift-and-adds of the tiles the mapping placed, never of a dense grid; per window the index
-   register bits read, the bits fetched and written; the read and conversion times at N.
+   and shift-and-adds of the tiles the mapping placed, never of a dense grid, and the input
+   register bits that feed their drivers; per window the index register bits read, the bits
+   fetched and written, the output register bits, the pooling comparisons and activations after
+   the layer (simulator.lowering.post_ops); the read and conversion times at N.
 2. The chip (`size_chip`): `fixed` (the hardware file's tiles), `fit` (the fewest tiles that hold
    one copy of every layer, plus `replica_budget` more arrays for replicas) or `iso-area` (as many
    tiles as fit the area of another chip, the baseline's).
@@ -12,6 +14,8 @@ event model (simulator.hardware.engine), its energy counted from what ran.
    on tiles in layer order (placement.place).
 4. The event model runs `images` images; energy = events that ran x energy per event (spec
    components) + leakage power of every instance on the chip x the time per image.
+5. Apart from the per-inference figures: programming, every placed cell of every copy written once
+   (chip/programming.py), and the time it takes (`programming_time_ns`).
 """
 
 from __future__ import annotations
@@ -147,8 +151,8 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     stored = int(sum(regs.stored_bits(int(rr), int(cc)) for rr, cc in zip(r, c))) if reordered else 0
     bits = spec.input_bits
     windows = max(demand.vectors, 1)
-    per_window = {"pool_comparisons": demand.pool_ops / windows, "activations": demand.activations / windows,
-                  "output_register_bits": float(demand.cols_used * bits)}
+    per_window = dict(zip(WINDOW_EVENTS, (demand.pool_ops / windows, demand.activations / windows,
+                                          float(demand.cols_used * bits))))
     return LayerPlan(
         name=demand.name, windows=demand.vectors, tiles=demand.tiles, arrays=int(arrays_t.sum()),
         per_phase=per_phase, index_bits=float(stored), index_bits_stored=stored,
