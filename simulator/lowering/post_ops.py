@@ -10,7 +10,8 @@ Conv2d / Linear layer called last before them (in call order, as the dataflow's 
 - activation (ReLU and its variants, sigmoid, tanh, ...): one per value the module outputs.
 
 Only modules are seen: an activation or pooling written as a function call in `forward`
-(torch.nn.functional) is not counted. The zoo's networks use modules throughout.
+(torch.nn.functional) is not counted, nor one applied to the raw input before the first layer.
+The zoo's networks use modules throughout.
 """
 
 from __future__ import annotations
