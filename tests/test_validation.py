@@ -99,8 +99,8 @@ def test_isaac_area_breakdown_within_fifteen_percent(isaac, component) -> None:
 
 
 def test_isaac_adc_shares_and_tile_totals(isaac) -> None:
-    """Sec. VIII-B: ADCs are 58 % of tile power and 31 % of tile area (the model: 62 %, 35 %: the
-    table's 1.67 pJ, a 1.2 GS/s figure, runs at 1.28 GS/s, and the left-out rows shrink the tile);
+    """Sec. VIII-B: ADCs are 58 % of tile power and 31 % of tile area (the model: 58 %, 31 %: the
+    table's 1.67 pJ, a 1.2 GS/s figure, runs at 1.28 GS/s, and link wires add power);
     Table I's 330 mW and 0.372 mm^2 per tile."""
     rows = {r.quantity: r for r in isaac_comparisons(isaac)}
     assert rows["ADC share of tile power"].model == pytest.approx(ISAAC_ADC_SHARE[0], rel=0.15)

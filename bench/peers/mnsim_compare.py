@@ -106,7 +106,8 @@ class Matched:
     @classmethod
     def of(cls, hw: HardwareConfig, weight_bits: int, encoding: str) -> Matched:
         a, d, c = hw.array, hw.dac, hw.adc
-        if c.resolution != "fixed" or c.energy_model != "table" or c.sample_rate_rule != "fixed":
+        if (c.resolution != "fixed" or c.energy_model != "table" or c.sample_rate_rule != "fixed"
+                or c.sample_rate_gsps is None):
             raise ValueError(f"{hw.name}: a matched ADC needs resolution fixed, energy_model table, "
                              "sample_rate_rule fixed (MNSIM's ADC is one part at one rate)")
         if d.one_bit_energy_pj is None or d.one_bit_area_um2 is None:
@@ -248,8 +249,10 @@ def resim_figures(report: dict) -> dict[str, float]:
         return sum(comps[n]["area_um2"] for n in names if n in comps)
 
     groups = {"crossbar": ("array", "bitline"), "dac": ("dac",), "adc": ("adc",), "sample_hold": ("sample_hold",),
-              "buffer": ("buffer", "bus"), "digital": ("shift_add", "composition_tree", "index_registers"),
-              "noc": ("router", "network_wire")}
+              "buffer": ("buffer", "bus"),
+              "digital": ("shift_add", "composition_tree", "index_registers", "activation", "input_registers",
+                          "output_registers"),
+              "pooling": ("max_pool",), "noc": ("router", "network_wire")}
     out = {"latency_ns": hw["summary"]["latency_ns"], "energy_total": hw["summary"]["energy_per_inference_pj"],
            "area_total": hw["summary"]["area_mm2"] * 1e6, "arrays": hw["summary"]["arrays_mapped"],
            "tiles": hw["summary"]["tiles"]}

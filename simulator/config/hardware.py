@@ -133,14 +133,6 @@ class DacConfig(SourcedBlock):
     """Wordline driver: inputs enter bit-serially, dac.bits per phase."""
 
     bits: StrictInt = field(description="Input bits applied per phase", unit="bit", ge=1, le=8)
-    energy_pj: float = field(description="Energy of one wordline drive in one phase, for a wordline of "
-                                         "reference_columns cells", unit="pJ", ge=0)
-    reference_columns: StrictInt = field(
-        description="Cells on the wordline that energy_pj was measured for; a drive charges the wordline, whose "
-                    "capacitance grows with its cells, so arrays of N columns cost energy_pj x N / reference_columns",
-        unit="1", ge=1, le=4096)
-    area_um2: float = field(description="Area of one driver (one per wordline)", unit="um^2", ge=0)
-    leakage_mw: float = field(0.0, description="Static power of one driver", unit="mW", ge=0)
     one_bit_energy_pj: float | None = field(
         None, description="Chip model: operating energy of one 1-bit driver per drive, without the wordline wire "
                           "(multi-bit drivers scale it by 2**(bits - 1), Accelergy's IsaacDAC pow_base(2))",
@@ -181,7 +173,9 @@ class AdcConfig(SourcedBlock):
         description="Area of one ADC per resolution (a table; the ADC's bits must be in it)", unit="um^2",
         min_length=1,
     )
-    sample_rate_gsps: float = field(description="Conversions per second of one ADC", unit="GS/s", gt=0)
+    sample_rate_gsps: float | None = field(
+        None, description="Conversions per second of one ADC (read by sample_rate_rule fixed only)", unit="GS/s",
+        gt=0)
     range_fraction: float = field(
         1.0,
         description=(
@@ -192,7 +186,6 @@ class AdcConfig(SourcedBlock):
         ),
         unit="1", gt=0, le=1,
     )
-    leakage_mw: float = field(0.0, description="Static power of one ADC", unit="mW", ge=0)
     resolution: Literal["fixed", "isaac-rule"] = field(
         "fixed",
         description=(
@@ -244,16 +237,9 @@ class AdcConfig(SourcedBlock):
                 raise ValueError(f"bits = {self.bits} is not in {name} (it has {sorted(table)})")
             if any(v < 0 for v in table.values()):
                 raise ValueError(f"{name} holds a negative value")
+        if self.sample_rate_rule == "fixed" and self.sample_rate_gsps is None:
+            raise ValueError("sample_rate_rule fixed needs sample_rate_gsps")
         return self
-
-    @property
-    def energy_pj(self) -> float:
-        """Energy of one conversion at this ADC's resolution."""
-        return self.energy_pj_by_bits[self.bits]
-
-    @property
-    def area_um2(self) -> float:
-        return self.area_um2_by_bits[self.bits]
 
 
 class SampleHoldConfig(SourcedBlock):
@@ -261,7 +247,6 @@ class SampleHoldConfig(SourcedBlock):
 
     energy_pj: float = field(description="Energy of one sample", unit="pJ", ge=0)
     area_um2: float = field(description="Area of one sample-and-hold (one per bitline)", unit="um^2", ge=0)
-    leakage_mw: float = field(0.0, description="Static power of one sample-and-hold", unit="mW", ge=0)
     model: Literal["operating-split", "hold-cell"] = field(
         "operating-split",
         description=(
@@ -287,7 +272,6 @@ class ShiftAddConfig(SourcedBlock):
     energy_pj: float = field(description="Energy of one shift-and-add operation", unit="pJ", ge=0)
     area_um2: float = field(description="Area of one unit", unit="um^2", ge=0)
     units_per_array: StrictInt = field(1, description="Shift-and-add units per array", unit="1", ge=1, le=1024)
-    leakage_mw: float = field(0.0, description="Static power of one unit", unit="mW", ge=0)
 
 
 class CompositionConfig(SourcedBlock):
@@ -324,7 +308,6 @@ class CompositionConfig(SourcedBlock):
     tree_energy_pj: float = field(0.0, description="Energy of one composition by the analog tree (per composed output)",
                                   unit="pJ", ge=0)
     tree_area_um2: float = field(0.0, description="Area of the analog tree of one array", unit="um^2", ge=0)
-    tree_leakage_mw: float = field(0.0, description="Static power of one array's tree", unit="mW", ge=0)
     composed_bits: StrictInt = field(
         8, description="Chip model: bits of the weight value one analog tree composes from adjacent slice columns "
                        "(default 8: seed 004 Sec. V maps an 8-bit value into adjacent columns and finds 8 bits "
@@ -355,7 +338,6 @@ class BufferConfig(SourcedBlock):
     energy_pj: float = field(description="Energy of one access", unit="pJ", ge=0)
     bits_per_ns: float = field(description="Bandwidth of the buffer", unit="bit/ns", gt=0)
     area_um2: float = field(description="Area of one tile's buffer", unit="um^2", ge=0)
-    leakage_mw: float = field(0.0, description="Static power of one buffer", unit="mW", ge=0)
     capacity_bytes: StrictInt | None = field(None, description="Chip model: capacity of one tile's buffer",
                                              unit="B", ge=1, le=2**34)
     leakage_mw_per_mbit: float | None = field(
@@ -368,15 +350,15 @@ class BufferConfig(SourcedBlock):
 
 
 class LinkConfig(SourcedBlock):
-    """A data link: the tile's bus (buffer to arrays) or the chip's network (tile to tile)."""
+    """The tile's bus from the buffer to the arrays."""
 
-    energy_pj_per_bit: float = field(description="Energy of moving one bit", unit="pJ", ge=0)
+    energy_pj_per_bit: float = field(description="Operating energy of moving one bit (static share split off by "
+                                                 "leakage_share)", unit="pJ", ge=0)
     bits_per_ns: float = field(description="Bandwidth of one link", unit="bit/ns", gt=0)
     area_um2: float = field(description="Area per tile", unit="um^2", ge=0)
-    leakage_mw: float = field(0.0, description="Static power per tile", unit="mW", ge=0)
 
 
-class NetworkConfig(LinkConfig):
+class NetworkConfig(SourcedBlock):
     """The chip network between tiles: routers joined by links in an H-tree or a 2D mesh."""
 
     topology: Literal["mesh", "htree"] = field(
@@ -409,6 +391,55 @@ class NetworkConfig(LinkConfig):
             raise ValueError("an htree has one tile per leaf: tiles_per_router must be 1 "
                              f"(got {self.tiles_per_router})")
         return self
+
+
+class DigitalUnitConfig(SourcedBlock):
+    """A digital unit of the tile known by its operating power at a stated operation rate."""
+
+    power_mw: float = field(description="Operating power of one unit at full activity (ops_per_ns), static share "
+                                        "included (split off by leakage_share)", unit="mW", ge=0)
+    ops_per_ns: float = field(description="Operations one unit performs per ns at full activity: energy per "
+                                          "operation = power_mw / ops_per_ns", unit="1/ns", gt=0)
+    area_um2: float = field(description="Area of one unit", unit="um^2", ge=0)
+    units_per_tile: StrictInt = field(description="Units per tile", unit="1", ge=1, le=65536)
+
+
+class PoolingConfig(DigitalUnitConfig):
+    """Max-pool unit (ISAAC Table I 'MaxPool'): one operation is one comparison of two values;
+    average pooling's additions are charged to it as well."""
+
+
+class ActivationConfig(DigitalUnitConfig):
+    """Activation unit (ISAAC Table I 'Sigmoid'): one operation is one output value passed through
+    the network's activation function (ReLU, sigmoid, ...)."""
+
+
+class RegisterConfig(SourcedBlock):
+    """A tile's input registers (feeding the drivers) and output registers (collecting shift-and-add
+    results before activation, pooling and the buffer), each known by its operating power at a
+    stated bit rate."""
+
+    input_power_mw: float = field(description="Operating power of one tile's input registers at full activity",
+                                  unit="mW", ge=0)
+    input_bits_per_ns: float = field(description="Input bits one tile's input registers pass (each written once "
+                                                 "and read once) per ns at full activity", unit="bit/ns", gt=0)
+    input_area_um2: float = field(description="Area of one tile's input registers", unit="um^2", ge=0)
+    output_power_mw: float = field(description="Operating power of one tile's output registers at full activity",
+                                   unit="mW", ge=0)
+    output_bits_per_ns: float = field(description="Output bits one tile's output registers pass (each written "
+                                                  "once and read once) per ns at full activity", unit="bit/ns",
+                                      gt=0)
+    output_area_um2: float = field(description="Area of one tile's output registers", unit="um^2", ge=0)
+
+
+class ProgrammingConfig(SourcedBlock):
+    """Writing the weights into the cells once, before inference (MNSIM 2.0's device write model:
+    a pulse of write_voltage_v for write_pulse_ns through the cell's mean resistance
+    sqrt(r_on x r_off), the cells of one row written together, rows in turn)."""
+
+    write_voltage_v: float = field(description="Voltage across a cell during a write pulse", unit="V", gt=0)
+    write_pulse_ns: float = field(description="Duration of one write pulse", unit="ns", gt=0)
+    pulses_per_cell: StrictInt = field(description="Write pulses that program one cell", unit="1", ge=1, le=1024)
 
 
 class TileConfig(SourcedBlock):
@@ -487,6 +518,10 @@ class HardwareConfig(SourcedBlock):
     buffer: BufferConfig = field(description="Tile eDRAM buffer", unit="block")
     bus: LinkConfig = field(description="Tile bus from the buffer to the arrays", unit="block")
     network: NetworkConfig = field(description="Chip network between tiles (routers)", unit="block")
+    pooling: PoolingConfig = field(description="Max-pool unit", unit="block")
+    activation: ActivationConfig = field(description="Activation unit", unit="block")
+    registers: RegisterConfig = field(description="Input and output registers", unit="block")
+    programming: ProgrammingConfig = field(description="Writing the weights into the cells", unit="block")
     tile: TileConfig = field(description="Tile organisation", unit="block")
     chip: ChipConfig = field(description="Chip organisation", unit="block")
 

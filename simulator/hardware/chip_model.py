@@ -3,8 +3,10 @@ event model (simulator.hardware.engine), its energy counted from what ran.
 
 1. Per layer, what one copy of it costs (`plan_layer`): arrays, and per array read (one input
    phase of one window) the cells read, bitlines charged, wordlines driven, samples, conversions
-   and shift-and-adds of the tiles the mapping placed, never of a dense grid; per window the index
-   register bits read, the bits fetched and written; the read and conversion times at N.
+   and shift-and-adds of the tiles the mapping placed, never of a dense grid, and the input
+   register bits that feed their drivers; per window the index register bits read, the bits
+   fetched and written, the output register bits, the pooling comparisons and activations after
+   the layer (simulator.lowering.post_ops); the read and conversion times at N.
 2. The chip (`size_chip`): `fixed` (the hardware file's tiles), `fit` (the fewest tiles that hold
    one copy of every layer, plus `replica_budget` more arrays for replicas) or `iso-area` (as many
    tiles as fit the area of another chip, the baseline's).
@@ -12,6 +14,8 @@ event model (simulator.hardware.engine), its energy counted from what ran.
    on tiles in layer order (placement.place).
 4. The event model runs `images` images; energy = events that ran x energy per event (spec
    components) + leakage power of every instance on the chip x the time per image.
+5. Apart from the per-inference figures: programming, every placed cell of every copy written once
+   (chip/programming.py), and the time it takes (`programming_time_ns`).
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ SizingPolicy = Literal["fixed", "fit", "iso-area"]
 ARRAY_PERIPHERY = ("array", "bitline", "dac", "sample_hold", "row_decoder", "column_mux", "adc", "shift_add",
                    "composition_tree")
 PHASE_EVENTS = ("array_cell_reads", "array_conductance_us", "bitline_charges", "dac_drives", "sample_holds",
-                "row_decodes", "mux_selections", "adc_conversions", "shift_adds", "tree_compositions")
+                "row_decodes", "mux_selections", "adc_conversions", "shift_adds", "tree_compositions",
+                "input_register_bits")
+# Events once per window: pooling and activation of its outputs, its outputs through the output registers.
+WINDOW_EVENTS = ("pool_comparisons", "activations", "output_register_bits")
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,9 @@ class LayerPlan:
     row_drives: float = 0.0                # wordline drives per array read with every row driven
     activity: float = 1.0                  # share of them that fire (measured input-digit activity)
     conversions: np.ndarray = field(default_factory=lambda: np.zeros(0))   # per array of the copy, per read
+    per_window: dict[str, float] = field(default_factory=dict)   # WINDOW_EVENTS of one window
+    cells: float = 0.0                     # cells of one copy's placed tiles (programmed once)
+    array_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # rows of each physical array
 
     @property
     def window_ns(self) -> float:
@@ -128,6 +138,8 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         "adc_conversions": float(conv_t.sum()),
         "shift_adds": float(conv_t.sum()),
         "tree_compositions": float(conv_t.sum()) if spec.tree is not None else 0.0,
+        # The input registers feed every placed row's digit to its driver in every phase, fired or not.
+        "input_register_bits": row_drives * spec.dac_bits,
     })
     if spec.array.read_model == "conductance":
         if (demand.tile_levels < 0).any():
@@ -151,6 +163,9 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     reordered = demand.index_bits > 0       # grid strategies place tiles where they are: no registers
     stored = int(sum(regs.stored_bits(int(rr), int(cc)) for rr, cc in zip(r, c))) if reordered else 0
     bits = spec.input_bits
+    windows = max(demand.vectors, 1)
+    per_window = dict(zip(WINDOW_EVENTS, (demand.pool_ops / windows, demand.activations / windows,
+                                          float(demand.cols_used * bits))))
     return LayerPlan(
         name=demand.name, windows=demand.vectors, tiles=demand.tiles, arrays=int(arrays_t.sum()),
         per_phase=per_phase, index_bits=float(stored), index_bits_stored=stored,
@@ -158,7 +173,7 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         read_ns=spec.read_ns if demand.tiles else 0.0, adc_ns=busiest * spec.adc.convert_latency_ns(),
         post_ns=(spec.shift_add.op_latency_ns() if demand.tiles else 0.0), phases=spec.phases,
         macs=demand.macs, nonzeros=demand.nonzeros, row_drives=row_drives, activity=activity,
-        conversions=conversions)
+        conversions=conversions, per_window=per_window, cells=cells, array_rows=np.repeat(r, arrays_t))
 
 
 def converter_loads(conversions: np.ndarray, start: int, group: int, arrays_per_tile: int) -> dict[int, float]:
@@ -365,6 +380,9 @@ class ChipResult:
     buffer_bytes_per_tile: float = 0.0
     traced: bool = True
     dac_activity: float | None = None      # drives that fired / drives with every row driven; None: all
+    programmed_cells: float = 0.0          # every placed cell of every copy, written once before inference
+    programming_energy_pj: float = 0.0     # writing them (apart from the per-inference figures)
+    programming_time_ns: float = 0.0
 
     @property
     def per_image_ns(self) -> float:
@@ -472,6 +490,17 @@ def steady_interval(done: list[float]) -> float:
     return max(b - a for a, b in zip(done, done[1:]))
 
 
+def programming_time_ns(plans: list[LayerPlan], counts: list[int], spec: ChipSpec) -> float:
+    """Writing every placed array: copies on tiles in layer order (placement.place), a tile's
+    arrays one at a time, the rows of an array in turn (MNSIM 2.0), the tiles at once."""
+    rows = [np.tile(p.array_rows, n) for p, n in zip(plans, counts)]
+    flat = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    if not flat.size:
+        return 0.0
+    per_tile = np.bincount(np.arange(flat.size) // spec.arrays_per_tile, weights=flat)
+    return spec.programming.array_time_ns(int(per_tile.max()))
+
+
 def _resize(spec: ChipSpec, tiles: int) -> ChipSpec:
     """The same chip with another tile count (the network's routers follow)."""
     return replace(spec, tiles=tiles, network=replace(spec.network, tiles=tiles))
@@ -492,6 +521,8 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
             events[key] += reads * plan.per_phase[key]
         index_bits += sim.windows[i] / images * plan.index_bits
         bus_bits += sim.windows[i] / images * plan.in_bits
+        for key, value in plan.per_window.items():
+            events[key] = events.get(key, 0.0) + sim.windows[i] / images * value
     events["index_bits"] = index_bits
     events["bus_bits"] = bus_bits
     events["buffer_bytes"] = (sim.buffer_bits_read + sim.buffer_bits_written) / 8 / images
@@ -530,6 +561,7 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
         counted = {k: reads * plan.per_phase[k] for k in PHASE_EVENTS}
         counted["index_bits"] = windows * plan.index_bits
         counted["bus_bits"] = windows * plan.in_bits
+        counted.update({key: windows * value for key, value in plan.per_window.items()})
         energies = {row.name: counted.get(row.event, 0.0) * row.energy_per_event_pj for row in by_name.values()
                     if row.event in counted}
         layer_rows.append(LayerRow(plan.name, plan.tiles, plan.arrays, n, plan.windows, int(reads),
@@ -548,6 +580,7 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
     busy_adcs = sum(sim.phases[i] / images * p.adc_ns * adcs_of(p) for i, p in enumerate(plans))
     adcs = max(spec.adcs, 1)
     used = sum(p.arrays * n for p, n in zip(plans, counts))
+    cells = sum(p.cells * n for p, n in zip(plans, counts))
     return ChipResult(
         hardware=spec.name, execution=execution, sizing=sizing.policy, crossbar_size=spec.size, tiles=spec.tiles,
         arrays_per_tile=spec.arrays_per_tile, arrays_chip=spec.arrays, arrays_mapped=sum(p.arrays for p in plans),
@@ -560,4 +593,6 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
                      "adcs": busy_adcs / (per_image * adcs) if per_image else 0.0},
         events=sim.events, components=rows, layers=layer_rows,
         peak_buffer_bytes=max(sim.peak_buffer_bits, default=0.0) / 8,
-        buffer_bytes_per_tile=float(spec.buffer.capacity_bytes))
+        buffer_bytes_per_tile=float(spec.buffer.capacity_bytes), programmed_cells=cells,
+        programming_energy_pj=cells * spec.programming.cell_energy_pj(),
+        programming_time_ns=programming_time_ns(plans, counts, spec))

@@ -34,6 +34,8 @@ class LayerDemand:
     index_bits: int            # index-register bits read once per vector (0 for grid strategies)
     macs: int                  # dense multiply-accumulates per inference
     nonzeros: int
+    pool_ops: int = 0          # pooling comparisons (or additions) after the layer, per inference
+    activations: int = 0       # values through an activation function after the layer, per inference
 
     @property
     def tiles(self) -> int:
@@ -73,10 +75,11 @@ def layer_demand(layer: MappedLayer, setup: MappingSetup, *, levels: bool = Fals
     lowered = layer.lowered
     return LayerDemand(lowered.name, lowered.vectors, np.asarray(rows, dtype=np.int64),
                        np.asarray(cols, dtype=np.int64), tile_levels.astype(np.int64), rows_used, cols_used,
-                       layer.index_register_bits, lowered.macs, lowered.nonzeros)
+                       layer.index_register_bits, lowered.macs, lowered.nonzeros, lowered.pool_ops,
+                       lowered.activations)
 
 
-_SCALARS = ("vectors", "rows_used", "cols_used", "index_bits", "macs", "nonzeros")
+_SCALARS = ("vectors", "rows_used", "cols_used", "index_bits", "macs", "nonzeros", "pool_ops", "activations")
 
 
 def save_demands(path: Path, demands: list[LayerDemand], meta: dict[str, Any]) -> None:
@@ -108,5 +111,6 @@ def load_demands(path: Path) -> list[LayerDemand]:
             values = dict(zip(_SCALARS, (int(v) for v in scalars[i])))
             out.append(LayerDemand(str(name), values["vectors"], rows[lo:hi].copy(), cols[lo:hi].copy(),
                                    levels[lo:hi].copy(), values["rows_used"], values["cols_used"],
-                                   values["index_bits"], values["macs"], values["nonzeros"]))
+                                   values["index_bits"], values["macs"], values["nonzeros"],
+                                   values["pool_ops"], values["activations"]))
         return out

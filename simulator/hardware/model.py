@@ -79,6 +79,14 @@ class ChipSummary(BaseModel):
     @property
     def static_share(self) -> float:
         return self.static_energy_pj / self.energy_per_inference_pj if self.energy_per_inference_pj else 0.0
+    programmed_cells: float | None = Field(
+        None, description="Cells written to load the network once: every placed cell of every copy (replicas too)")
+    programming_energy_uj: float | None = Field(
+        None, description="Writing those cells once before inference (MNSIM 2.0's write model: pulses x V^2 / "
+                          "sqrt(R_on R_off) x pulse per cell), apart from the per-inference energy (uJ)")
+    programming_time_ms: float | None = Field(
+        None, description="Writing them: each tile's arrays one at a time and their rows in turn, the tiles at "
+                          "once (ms)")
 
     @property
     def per_image_ns(self) -> float:
@@ -171,7 +179,10 @@ def chip_facts(s: ChipSummary) -> list[tuple[str, str]]:
             ("chip tiles", f"{s.tiles:,} ({s.arrays_per_tile:,} arrays each); the mapping occupies "
                            f"{s.arrays_mapped:,} arrays, {s.arrays_with_replicas:,} with replicas"),
             ("power", f"{s.power_mw:,.2f} mW"),
-            ("TOPS/W (dense equivalent)", f"{s.tops_per_watt_dense_equivalent:,.3f}")]
+            ("TOPS/W (dense equivalent)", f"{s.tops_per_watt_dense_equivalent:,.3f}"),
+            *([("weight programming (once, not per inference)",
+                f"{s.programming_energy_uj:,.4g} uJ, {s.programming_time_ms:,.4g} ms")]
+              if s.programming_energy_uj is not None and s.programming_time_ms is not None else [])]
 
 
 @dataclass(frozen=True)
@@ -223,7 +234,8 @@ def _typed(r: ChipResult, traced: bool, seconds: float) -> HardwareResult:
         tops_per_mm2=r.tops_per_mm2, area_mm2=r.area_mm2,
         array_utilization=float(r.utilization["arrays"]), adc_utilization=float(r.utilization["adcs"]),
         peak_buffer_bytes=r.peak_buffer_bytes, buffer_bytes_per_tile=r.buffer_bytes_per_tile,
-        dataflow_traced=traced, dac_activity=r.dac_activity,
+        dataflow_traced=traced, dac_activity=r.dac_activity, programmed_cells=r.programmed_cells,
+        programming_energy_uj=r.programming_energy_pj * 1e-6, programming_time_ms=r.programming_time_ns * 1e-6,
         dac_energy_per_drive_pj=next((c.energy_per_event_pj for c in r.components if c.name == "dac"), None))
     components = [ComponentEnergy(component=c.name, event=c.event, events=c.events,
                                   energy_per_event_pj=c.energy_per_event_pj, dynamic_pj=c.dynamic_pj,

@@ -39,20 +39,18 @@ from simulator.mapping.encoding import get_encoding
 ISAAC_IMAS_PER_TILE = 12
 ISAAC_TILE_POWER_MW = {
     "dac": 12 * 4.0, "array": 12 * 2.4, "sample_hold": 12 * 0.010, "adc": 12 * 16.0, "shift_add": 12 * 0.2,
-    "buffer": 20.7, "bus": 7.0, "router": 42.0 / 4,
+    "buffer": 20.7, "bus": 7.0, "router": 42.0 / 4, "max_pool": 0.4, "activation": 0.52,
+    "input_registers": 12 * 1.24, "output_registers": 12 * 0.23 + 1.68,
 }
 ISAAC_TILE_AREA_MM2 = {
     "dac": 12 * 0.00017, "array": 12 * 0.0002, "sample_hold": 12 * 0.00004, "adc": 12 * 0.0096,
-    "shift_add": 12 * 0.00024, "buffer": 0.083, "bus": 0.090, "router": 0.151 / 4,
+    "shift_add": 12 * 0.00024, "buffer": 0.083, "bus": 0.090, "router": 0.151 / 4, "max_pool": 0.00024,
+    "activation": 0.0006, "input_registers": 12 * 0.0021, "output_registers": 12 * 0.00077 + 0.0032,
 }
-# Table I rows the chip model has no component for (ISAAC's input and output registers, the tile's
-# output register, sigmoid, tile shift-and-add, max-pool).
-ISAAC_UNMODELLED_POWER_MW = {"input_register": 12 * 1.24, "ima_output_register": 12 * 0.23,
-                             "tile_output_register": 1.68, "sigmoid": 0.52, "tile_shift_add": 0.05,
-                             "max_pool": 0.4}
-ISAAC_UNMODELLED_AREA_MM2 = {"input_register": 12 * 0.0021, "ima_output_register": 12 * 0.00077,
-                             "tile_output_register": 0.0032, "sigmoid": 0.0006, "tile_shift_add": 0.00006,
-                             "max_pool": 0.00024}
+# Table I rows the chip model has no component for (the tile's shift-and-add, which adds the
+# partial sums of IMAs sharing an output; the IMA's S+A units are `shift_add`).
+ISAAC_UNMODELLED_POWER_MW = {"tile_shift_add": 0.05}
+ISAAC_UNMODELLED_AREA_MM2 = {"tile_shift_add": 0.00006}
 ISAAC_TILE_TOTAL = (330.0, 0.372)               # mW, mm^2 (Table I "1 Tile Total")
 ISAAC_168_TILES = (55.4e3, 62.5)                # mW, mm^2 ("168 Tile Total")
 ISAAC_HYPERTRANSPORT = (10.4e3, 22.88)          # mW, mm^2 (4 links at 1.6 GHz, "Hyper Tr")

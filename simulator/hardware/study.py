@@ -120,7 +120,8 @@ def mapping_key(workload: Workload, network: dict[str, Any], request: MappingReq
 # What a cached mapping holds; a new version maps again instead of reading an entry without it.
 # 2: the network's dataflow (layer geometry and producers) for the event model's pipeline.
 # 3: stamped with its key; the layer table at full precision and in column order.
-MAPPING_CACHE_VERSION = 3
+# 4: per layer, the pooling and activation work after it (simulator.lowering.post_ops).
+MAPPING_CACHE_VERSION = 4
 
 
 def mapping_path(workload: Workload, key: str) -> Path:

@@ -8,12 +8,13 @@ one such matrix per group, fed H_out * W_out input vectors per inference.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 
+from simulator.lowering.post_ops import PostOps, post_layer_ops
 from simulator.pruning.masks import WeightLayer, prunable
 
 
@@ -30,6 +31,8 @@ class LoweredLayer:
     vectors: int                   # input vectors one inference feeds each group's matrix
     nonzeros: int
     total: int
+    pool_ops: int = 0              # comparisons / additions of the pooling after it, per inference (post_ops)
+    activations: int = 0           # values through an activation function after it, per inference
 
     @property
     def density(self) -> float:
@@ -67,7 +70,10 @@ def lower_network(model: nn.Module, input_shape: tuple[int, int, int]) -> list[L
                 else int(np.prod(output.shape[1:-1]))
     run_with_layer_hooks(model, input_shape, hook)
     modules = prunable(model)
-    return [_lower(name, modules[name], vectors[name]) for name in order]
+    post = post_layer_ops(model, input_shape)
+    none = PostOps()
+    return [replace(_lower(name, modules[name], vectors[name]), pool_ops=post.get(name, none).pool_ops,
+                    activations=post.get(name, none).activations) for name in order]
 
 
 LayerHook = Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]

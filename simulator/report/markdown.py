@@ -122,6 +122,23 @@ def hardware_layer_rows(layers: list[LayerRecord]) -> pd.DataFrame:
     })
 
 
+def programming_lines(hardware: HardwareSection) -> list[str]:
+    """Loading the network: one line per chip, apart from the per-inference figures."""
+    others = hardware.others()
+    chips = [("this workload", hardware.summary)]
+    chips += [(name, others[label].summary) for label, name in COMPARISONS if label in others]
+    lines = [f"- {name} ({s.hardware}): {s.programmed_cells:,.0f} cells, {s.programming_energy_uj:,.4g} uJ, "
+             f"{s.programming_time_ms:,.4g} ms" for name, s in chips
+             if s.programmed_cells is not None and s.programming_energy_uj is not None
+             and s.programming_time_ms is not None]
+    if not lines:
+        return []
+    return ["### Weight programming (once, before any inference; not in the per-inference figures)", "",
+            "Every placed cell of every copy written once (MNSIM 2.0's write model: pulses x V^2 / sqrt(R_on R_off) "
+            "x pulse per cell); time: each tile's arrays one at a time, their rows in turn, the tiles at once.", "",
+            *lines, ""]
+
+
 def _side_by_side(hardware: HardwareSection) -> list[str]:
     frame = components_by_chip(hardware)
     if frame is None:
@@ -240,9 +257,10 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activi
         f"{mine.simulation_events} simpy events; closed form without contention {mine.latency_closed_form_ns / 1e3:.4g}"
         f" us against the event model's {mine.latency_ns / 1e3:.4g} us. Array utilisation "
         f"{mine.array_utilization:.2%}, ADC utilisation {mine.adc_utilization:.2%}. Static energy is leakage: "
-        f"buffers, routers, bus and registers for the whole time, the arrays' periphery as the hardware file's "
-        f"chip.power_gating says" + ("" if mine.dataflow_traced else "; layer producers taken as the layer called "
-                                    "before (the model could not be traced)") + ". " + activity, "",
+        f"buffers, routers, bus, registers, max-pool and activation units for the whole time, the arrays' "
+        f"periphery as the hardware file's chip.power_gating says"
+        + ("" if mine.dataflow_traced else "; layer producers taken as the layer called before (the model could "
+                                           "not be traced)") + ". " + activity, "",
         markdown_table(chip_rows(hardware)), "", *notes, "",
         *why_section(hardware),
         "### Contention (time windows waited, per resource class, summed over windows)", "",
@@ -252,5 +270,6 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activi
         "full consumer buffer; network: links.", "",
         "### By component (per inference)", "", markdown_table(component_rows(hardware)), "",
         *_side_by_side(hardware),
+        *programming_lines(hardware),
         "### By layer (per inference; plot: energy_by_layer.png)", "", markdown_table(hardware_layer_rows(layers)), "",
     ]

@@ -21,6 +21,7 @@ from typing import Literal, TypeVar
 
 from simulator.config.hardware import HardwareConfig
 from simulator.converters import Converters, resolve_converters
+from simulator.hardware.chip.activation import ActivationUnit
 from simulator.hardware.chip.adc import Adc
 from simulator.hardware.chip.array import Crossbar
 from simulator.hardware.chip.base import ChipComponent
@@ -32,6 +33,9 @@ from simulator.hardware.chip.dac import WordlineDriver
 from simulator.hardware.chip.decoder import Decoder
 from simulator.hardware.chip.index_registers import IndexRegisters
 from simulator.hardware.chip.network import Network
+from simulator.hardware.chip.pooling import MaxPoolUnit
+from simulator.hardware.chip.programming import CellProgramming
+from simulator.hardware.chip.registers import TileRegisters
 from simulator.hardware.chip.row_driver import LoadSizedDriver
 from simulator.hardware.chip.sample_hold import HoldCell, SampleHold
 from simulator.hardware.chip.shift_add import ShiftAdd
@@ -86,6 +90,13 @@ class ChipSpec:
     bus: Bus
     network: Network
     converters: Converters         # DAC and ADC settings, as the bit-true emulation reads them
+    max_pool: MaxPoolUnit
+    max_pool_units_per_tile: int
+    activation: ActivationUnit
+    activation_units_per_tile: int
+    input_registers: TileRegisters
+    output_registers: TileRegisters
+    programming: CellProgramming
     row_decoder: Decoder | None = None     # array.decoder_model none: not modelled
     column_mux: ColumnMux | None = None    # adc.mux_model none: not modelled
 
@@ -179,6 +190,16 @@ class ChipSpec:
                           net.router_leakage_mw(), net.routers()),
             # Link wires: energy per bit per mm; their area and static power are not modelled.
             ChipComponent("network_wire", "network_bit_mm", net.wire_bit_energy_pj_per_mm(), 0.0, 0.0, 0),
+            ChipComponent("max_pool", "pool_comparisons", self.max_pool.compare_energy_pj(),
+                          self.max_pool.area_um2(), self.max_pool.leakage_mw(),
+                          self.tiles * self.max_pool_units_per_tile),
+            ChipComponent("activation", "activations", self.activation.activate_energy_pj(),
+                          self.activation.area_um2(), self.activation.leakage_mw(),
+                          self.tiles * self.activation_units_per_tile),
+            ChipComponent("input_registers", "input_register_bits", self.input_registers.bit_energy_pj(),
+                          self.input_registers.area_um2(), self.input_registers.leakage_mw(), self.tiles),
+            ChipComponent("output_registers", "output_register_bits", self.output_registers.bit_energy_pj(),
+                          self.output_registers.area_um2(), self.output_registers.leakage_mw(), self.tiles),
         ]
 
     # Totals --------------------------------------------------------------------------------
@@ -230,6 +251,12 @@ class ChipSpec:
             # Each busy port drives one mesh link (an H-tree's links vary in length; the mesh link stands in).
             "network_wire": self.network.routers() * self.network.router_ports * self.network.link_bits_per_ns
             * self.network.mesh_link_mm() * self.network.wire_bit_energy_pj_per_mm(),
+            "max_pool": self.tiles * self.max_pool_units_per_tile * self.max_pool.ops_per_ns
+            * self.max_pool.compare_energy_pj(),
+            "activation": self.tiles * self.activation_units_per_tile * self.activation.ops_per_ns
+            * self.activation.activate_energy_pj(),
+            "input_registers": self.tiles * self.input_registers.bits_per_ns * self.input_registers.bit_energy_pj(),
+            "output_registers": self.tiles * self.output_registers.bits_per_ns * self.output_registers.bit_energy_pj(),
         }
         leak = self.leakage_by_component_mw
         return {name: value + leak.get(name, 0.0) for name, value in per_ns.items()}
@@ -253,9 +280,9 @@ T = TypeVar("T")
 
 
 def _given(value: T | None) -> T:
-    """A chip-model field that `_missing` has already checked."""
+    """A chip-model field that `_missing` (or the schema's validators) has already checked."""
     if value is None:
-        raise AssertionError("checked by _missing")
+        raise AssertionError("checked by _missing or the schema")
     return value
 
 
@@ -281,7 +308,8 @@ def _crossbar(hw: HardwareConfig, size: int) -> Crossbar:
 
 
 def _adc(hw: HardwareConfig, bits: int, conversions_per_read: int, read_ns: float) -> Adc:
-    rate = conversions_per_read / read_ns if hw.adc.sample_rate_rule == "keep-pace" else hw.adc.sample_rate_gsps
+    fixed = hw.adc.sample_rate_gsps
+    rate = conversions_per_read / read_ns if hw.adc.sample_rate_rule == "keep-pace" else _given(fixed)
     return Adc(bits=bits, sample_rate_gsps=rate, model=hw.adc.energy_model, technology_nm=hw.technology_nm,
                leakage_share=hw.leakage_share, energy_table_pj=dict(hw.adc.energy_pj_by_bits),
                area_table_um2=dict(hw.adc.area_um2_by_bits))
@@ -384,6 +412,16 @@ def chip_spec(hw: HardwareConfig, size: int, tiles: int | None = None, *, cell_b
         if hw.array.decoder_model == "neurosim" else None,
         column_mux=ColumnMux(_node(hw), columns_served, size, a.r_on_ohm, a.r_off_ohm,
                              _given(a.read_voltage_v)) if hw.adc.mux_model == "neurosim" else None,
+        max_pool=MaxPoolUnit(hw.pooling.power_mw, hw.pooling.ops_per_ns, hw.pooling.area_um2, share),
+        max_pool_units_per_tile=hw.pooling.units_per_tile,
+        activation=ActivationUnit(hw.activation.power_mw, hw.activation.ops_per_ns, hw.activation.area_um2, share),
+        activation_units_per_tile=hw.activation.units_per_tile,
+        input_registers=TileRegisters(hw.registers.input_power_mw, hw.registers.input_bits_per_ns,
+                                      hw.registers.input_area_um2, share),
+        output_registers=TileRegisters(hw.registers.output_power_mw, hw.registers.output_bits_per_ns,
+                                       hw.registers.output_area_um2, share),
+        programming=CellProgramming(hw.programming.write_voltage_v, hw.programming.write_pulse_ns,
+                                    hw.programming.pulses_per_cell, a.r_on_ohm, a.r_off_ohm),
     )
     # A link is one tile pitch (the square root of the tile's area) long; the area does not depend
     # on the link energy, so the network is resolved once the rest of the tile is.
