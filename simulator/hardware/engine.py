@@ -196,21 +196,61 @@ class _Inbox:
         return image * (self.hi - self.lo + 1) + (j - self.lo)
 
 
-def _check_room(setup: EngineSetup, rooms: Sequence[float | None]) -> None:
+def _reach(layers: Sequence[LayerWork], x: int, y: int, memo: dict[tuple[int, int], np.ndarray]) -> np.ndarray:
+    """Per window of layer x: the last window of layer y it needs, through any path (-1: none)."""
+    if (x, y) in memo:
+        return memo[x, y]
+    layer = layers[x]
+    out = np.full(layer.windows, -1, dtype=np.int64)
+    for p, hi in zip(layer.producers, layer.need_hi):
+        via = hi if p == y else _reach(layers, p, y, memo)[hi]
+        out = np.maximum(out, via)
+    memo[x, y] = out
+    return out
+
+
+def input_needs(layers: Sequence[LayerWork], c: int, first: int, last: int,
+                memo: dict[tuple[int, int], np.ndarray] | None = None) -> list[float]:
+    """Per producer of layer c: the bits a copy of c running windows first..last - 1 cannot run
+    without. One window reads its receptive field (need_lo .. need_hi) of every producer at once; where
+    two producers meet (a residual add), a producer that also feeds the other's path has delivered
+    up to what that path needs before the window can run, and its outputs in between wait here too
+    (the skip connection's buffer)."""
+    layer = layers[c]
+    if first >= last or not layer.producers:
+        return [0.0] * len(layer.producers)
+    memo = {} if memo is None else memo
+    needs = []
+    for slot, (p, hi, lo) in enumerate(zip(layer.producers, layer.need_hi, layer.need_lo)):
+        top = hi[first:last]
+        for other, o_hi in zip(layer.producers, layer.need_hi):
+            if other != p:
+                top = np.maximum(top, _reach(layers, other, p, memo)[o_hi[first:last]])
+        if len(layer.producers) > 1:
+            top = np.maximum(top, np.concatenate([top[1:], top[-1:]]))
+        needs.append(float(np.max(top - lo[first:last] + 1)) * layers[p].out_bits * layer.kept_share(slot))
+    return needs
+
+
+def _slot_rooms(setup: EngineSetup, rooms: Sequence[float | None]) -> list[list[float | None]]:
+    """Per copy and producer: its share of the copy's buffer, in proportion to what it needs (a
+    producer cannot take the room another's outputs need), BufferTooSmall where the buffer holds less."""
     layers = setup.layers
+    memo: dict[tuple[int, int], np.ndarray] = {}
+    out: list[list[float | None]] = []
     for plan, room in zip(setup.copies, rooms):
         layer = layers[plan.layer]
         if room is None or not layer.producers:
+            out.append([None] * len(layer.producers))
             continue
         first, last = plan.band(layer.windows)
-        if first >= last:
-            continue
-        span = sum((hi[first:last] - lo[first:last] + 1) * layers[p].out_bits * layer.kept_share(slot)
-                   for slot, (p, hi, lo) in enumerate(zip(layer.producers, layer.need_hi, layer.need_lo)))
-        widest = float(np.max(span))
-        if widest > room + 1e-9:
-            raise BufferTooSmall(f"layer {layer.name}: one window reads {widest / 8:.0f} bytes of its inputs at "
+        needs = input_needs(layers, plan.layer, first, last, memo)
+        total = sum(needs)
+        if total > room + 1e-9:
+            raise BufferTooSmall(f"layer {layer.name}: one window reads {total / 8:.0f} bytes of its inputs at "
                                  f"once, the buffer of its copy {plan.index} holds {room / 8:.0f} bytes")
+        out.append([room * need / total if total else room for need in needs])
+    return out
 
 
 def simulate(setup: EngineSetup) -> EngineResult:
@@ -220,7 +260,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
     n_layers = len(layers)
     pipelined = setup.execution == "pipelined"
     rooms = list(setup.buffer_capacity_bits) if pipelined else [None] * len(setup.copies)
-    _check_room(setup, rooms)
+    slot_rooms = _slot_rooms(setup, rooms)
     consumers: list[list[tuple[int, int]]] = [[] for _ in layers]      # (consumer layer, producer slot)
     for c, layer in enumerate(layers):
         for slot, p in enumerate(layer.producers):
@@ -231,7 +271,9 @@ def simulate(setup: EngineSetup) -> EngineResult:
 
     progress = [_Progress(env, layer.windows * images) for layer in layers]
     port_free = {t: 0.0 for t in {plan.tile for plan in setup.copies}}   # when each port is next free
-    boxes = [simpy.Container(env, capacity=room, init=room) if room is not None else None for room in rooms]
+    # boxes[q][slot]: consumer copy q's room for the outputs of its producer in `slot`.
+    boxes = [[simpy.Container(env, capacity=room, init=room) if room is not None else None for room in copy]
+             for copy in slot_rooms]
     # inbox[q][slot]: what consumer copy q reads of its producer in `slot`.
     inbox: list[list[_Inbox]] = []
     # receivers[(c, slot)]: consumer copies of layer c sorted by band, with their lo / hi arrays.
@@ -244,7 +286,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
             lo = int(layer.need_lo[slot][first]) if first < last else 0
             hi = int(layer.need_hi[slot][last - 1]) if first < last else -1
             entries.append(_Inbox(lo, hi, layers[p].windows, np.zeros(layers[p].windows * images, dtype=bool),
-                                  arrived=_Counter(env) if rooms[q] is not None else None))
+                                  arrived=_Counter(env) if slot_rooms[q][slot] is not None else None))
         inbox.append(entries)
     for c, layer in enumerate(layers):
         for slot in range(len(layer.producers)):
@@ -315,7 +357,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
         """Producer window `window` (global) into consumer copy q's buffer: in raster order and
         with room where the buffer is bounded."""
         entry = inbox[q][slot]
-        box = boxes[q]
+        box = boxes[q][slot]
         if box is not None:
             asked = env.now
             turn = entry.arrived.passing(entry.ordinal(window) - 1) if entry.arrived is not None else None
@@ -324,7 +366,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
             if window >= entry.freed:
                 yield box.get(bits)
                 entry.holds[window] = True
-                peak[q] = max(peak[q], box.capacity - box.level)
+                peak[q] = max(peak[q], sum(b.capacity - b.level for b in boxes[q] if b is not None))
             waits["buffer_space"] += env.now - asked
         target = setup.copies[q].tile
         yield from transfer(src, target, bits)
@@ -335,11 +377,11 @@ def simulate(setup: EngineSetup) -> EngineResult:
 
     def release(q: int, next_window: int | None, image: int) -> None:
         """Give back the room of producer outputs no later window of copy q reads."""
-        box = boxes[q]
-        if box is None:
-            return
         layer = layers[setup.copies[q].layer]
         for slot, entry in enumerate(inbox[q]):
+            box = boxes[q][slot]
+            if box is None:
+                continue
             if next_window is None:
                 keep_from = (image + 1) * entry.per_image
             else:
