@@ -316,6 +316,7 @@ class ChipResult:
     buffer_bytes_per_tile: float = 0.0
     traced: bool = True
     dac_activity: float | None = None      # drives that fired / drives with every row driven; None: all
+    engine: EngineSetup | None = None      # what the event model ran (engine.relieved asks what if)
 
     @property
     def per_image_ns(self) -> float:
@@ -420,6 +421,7 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
     closed = closed_form(setup)
     result = _cost(plans, counts, spec, sim, closed.sequential_ns if execution != "pipelined" else closed.interval_ns,
                    closed.layer_ns, sizing, images, power_gating)
+    result.engine = setup
     if activity is not None:
         full = sum(sim.phases[i] * p.row_drives for i, p in enumerate(plans))
         fired = sum(sim.phases[i] * p.row_drives * p.activity for i, p in enumerate(plans))

@@ -39,8 +39,9 @@ setup from the mapped network and the chip.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -504,6 +505,32 @@ def simulate(setup: EngineSetup) -> EngineResult:
         buffer_bits_read=counts["read"], buffer_bits_written=counts["written"],
         network_bit_hops=counts["bit_hops"], network_bits=counts["bits"], traffic=traffic, peak_buffer_bits=peak,
         events=int(counts["events"]), end_ns=float(env.now))
+
+
+RELIEVABLE = ("adcs", "buffer_ports", "buffer_space", "network")
+
+
+def relieved(setup: EngineSetup, resource: str) -> EngineSetup:
+    """The same chip with one resource class made unlimited, to ask what it cost: buffer_space
+    (input buffers without a room limit, as the layer-sequential chip keeps them), network (links
+    of infinite bandwidth and no hop delay), buffer_ports (ports of infinite bandwidth), adcs
+    (every copy its own converters). `arrays` waits are the pipeline's imbalance, not a resource
+    one can add."""
+    if resource == "buffer_space":
+        return replace(setup, buffer_capacity_bits=[None] * len(setup.copies))
+    if resource == "network":
+        return replace(setup, link_bits_per_ns=math.inf, hop_ns=0.0)
+    if resource == "buffer_ports":
+        return replace(setup, port_bits_per_ns=math.inf)
+    if resource == "adcs":
+        return replace(setup, copies=[replace(plan, adc_group=None) for plan in setup.copies])
+    raise ValueError(f"resource {resource!r}: allowed {', '.join(RELIEVABLE)}")
+
+
+def per_image_ns(setup: EngineSetup, result: EngineResult) -> float:
+    """Time per image: between the last two finished images of a pipeline, else the first's latency."""
+    done = result.image_done_ns
+    return done[-1] - done[-2] if setup.execution == "pipelined" and len(done) > 1 else done[0]
 
 
 @dataclass(frozen=True)
