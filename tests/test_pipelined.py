@@ -81,8 +81,8 @@ def test_pipelined_with_replicas_runs_on_the_shipped_networks(network, request) 
     assert s.peak_buffer_bytes <= s.buffer_bytes_per_tile * s.tiles
 
 
-def test_placement_gives_each_copy_the_edram_its_window_needs(vgg16) -> None:
-    demands, flow = vgg16
+def test_placement_gives_each_copy_the_edram_its_window_needs(resnet20) -> None:
+    demands, flow = resnet20
     hw = SMALL
     spec = replace(chip_spec(hw, 32, cell_bits=hw.array.cell_bits), execution="pipelined")
     result = run_chip(demands, flow, spec, encoding="two-column", weight_bits=8, packing=hw.array.packing,
@@ -101,8 +101,9 @@ def test_placement_gives_each_copy_the_edram_its_window_needs(vgg16) -> None:
     for plan, room in zip(engine.copies, engine.buffer_capacity_bits):
         by_tile[plan.tile] = by_tile.get(plan.tile, 0.0) + (room or 0.0)
     assert max(by_tile.values()) <= tile_bits * (1 + 1e-9)
-    # The tiles that hold only the arrays (the rule of main) are too few: fit grew the chip for the buffers.
-    assert result.tiles > -(-result.arrays_with_replicas // spec.arrays_per_tile)
+    # The tiles that hold only the arrays and the replica budget (the rule of main) are too few: fit
+    # grew the chip for the buffers.
+    assert result.tiles > -(-int(result.arrays_mapped * 1.5) // spec.arrays_per_tile)
 
 
 def test_a_copy_wider_than_a_tile_takes_whole_tiles_of_edram() -> None:
