@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -179,6 +180,33 @@ class _Progress(_Counter):
             self.advance(done)
 
 
+class _Room:
+    """Room in a buffer, taken first-come first-served (as a simpy Container, whose every get is an
+    event): a request that fits while nobody waits takes the room at once, without an event."""
+
+    def __init__(self, env: simpy.Environment, capacity: float) -> None:
+        self.env = env
+        self.capacity = capacity
+        self.level = capacity
+        self._waiting: deque[tuple[float, simpy.Event]] = deque()
+
+    def take(self, bits: float) -> simpy.Event | None:
+        """None where the room was there; else an event that fires when it has been taken."""
+        if not self._waiting and self.level >= bits - 1e-9:
+            self.level -= bits
+            return None
+        event = self.env.event()
+        self._waiting.append((bits, event))
+        return event
+
+    def give(self, bits: float) -> None:
+        self.level += bits
+        while self._waiting and self.level >= self._waiting[0][0] - 1e-9:
+            taken, event = self._waiting.popleft()
+            self.level -= taken
+            event.succeed()
+
+
 @dataclass
 class _Inbox:
     """A consumer copy's buffer for one producer: the producer windows it reads (per image, lo..hi),
@@ -273,7 +301,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
     progress = [_Progress(env, layer.windows * images) for layer in layers]
     port_free = {t: 0.0 for t in {plan.tile for plan in setup.copies}}   # when each port is next free
     # boxes[q][slot]: consumer copy q's room for the outputs of its producer in `slot`.
-    boxes = [[simpy.Container(env, capacity=room, init=room) if room is not None else None for room in copy]
+    boxes = [[_Room(env, room) if room is not None else None for room in copy]
              for copy in slot_rooms]
     # inbox[q][slot]: what consumer copy q reads of its producer in `slot`.
     inbox: list[list[_Inbox]] = []
@@ -296,6 +324,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
                                   np.array([inbox[q][slot].hi for q in qs]))
 
     peak = [0.0] * len(setup.copies)
+    occupied = [0.0] * len(setup.copies)      # bits in each copy's buffer
     link_free: dict[int, float] = {}            # when each link is next free
     groups: dict[int, simpy.Resource] = {}
     waits = dict.fromkeys(WAIT_CLASSES, 0.0)
@@ -365,9 +394,12 @@ def simulate(setup: EngineSetup) -> EngineResult:
             if turn is not None:
                 yield turn
             if window >= entry.freed:
-                yield box.get(bits)
+                taking = box.take(bits)
+                if taking is not None:
+                    yield taking
                 entry.holds[window] = True
-                peak[q] = max(peak[q], sum(b.capacity - b.level for b in boxes[q] if b is not None))
+                occupied[q] += bits
+                peak[q] = max(peak[q], occupied[q])
             waits["buffer_space"] += env.now - asked
         target = setup.copies[q].tile
         yield from transfer(src, target, bits)
@@ -394,7 +426,8 @@ def simulate(setup: EngineSetup) -> EngineResult:
             held[:] = False
             entry.freed = keep_from
             if room > 0:
-                box.put(room)
+                box.give(room)
+                occupied[q] -= room
 
     def phased(layer: LayerWork, group: simpy.Resource | None) -> Generator[Any, Any, None]:
         """A window's phases one by one: a read, then its conversions on the (shared) converters;
