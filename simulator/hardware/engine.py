@@ -19,7 +19,9 @@ producers' maps under its band. Every copy has an input buffer in its tile's eDR
    time as the phase-by-phase events, a test checks it); where a converter group is shared between
    copies, every phase asks for the group, so copies wait for each other,
 4. sends its outputs over the network to the buffer of every consumer copy whose band reads them,
-   where they take room: in the pipelined chip a copy's buffer holds `capacity` bits and fills in
+   where they take room: in the pipelined chip a copy's buffer holds `capacity` bits, shared
+   between its producers in proportion to what each must hold (`input_needs`: the receptive field,
+   and where a residual path meets, the skip's outputs that wait for the other path), and fills in
    raster order like a line buffer; a producer whose consumer's buffer is full (or whose earlier
    outputs have not arrived there yet) stalls until the consumer has finished the windows that read
    the oldest outputs. The layer-sequential chip keeps whole maps (no room limit).
