@@ -430,17 +430,18 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
 
 
 def buffer_needs(works: list[LayerWork], counts: list[int]) -> list[float]:
-    """Per copy (layer order): the input buffer a pipelined copy cannot run without, in bits: what
-    the widest window of its band reads at once, every producer's receptive field (ISAAC's line
-    buffer: about (kernel height - 1) rows of the producer's map and a kernel's width more), and
-    where a residual path meets, the skip connection's outputs that wait for the other path
-    (engine.input_needs). Layers without producers read the chip's input and need none."""
+    """Per copy (layer order): its part of the input buffer its pipelined layer cannot run without,
+    in bits. A layer's copies take its windows in turn and read one buffer, which holds what the
+    windows in flight read at once (engine.input_needs): every producer's receptive field (ISAAC's
+    line buffer: about kernel height - 1 rows of the producer's map and a kernel's width more) over
+    as many neighbouring windows as there are copies, and where a residual path meets, the skip
+    connection's outputs that wait for the other path. Each copy brings an equal part of it to its
+    tile. Layers without producers read the chip's input and need none."""
     memo: dict[tuple[int, int], np.ndarray] = {}
     needs = []
-    for c, (layer, n) in enumerate(zip(works, counts)):
-        for j in range(n):
-            first, last = j * layer.windows // n, (j + 1) * layer.windows // n
-            needs.append(float(sum(input_needs(works, c, first, last, memo))))
+    for c, n in enumerate(counts):
+        need = float(sum(input_needs(works, c, n - 1, memo)))
+        needs.extend([need / n] * n)
     return needs
 
 

@@ -94,8 +94,16 @@ class CopyPlan:
     adc_group: int | None = None
 
     def band(self, windows: int) -> tuple[int, int]:
-        """First and one-past-last window of this copy."""
+        """First and one-past-last window of this copy (layer-sequential: a contiguous band)."""
         return self.index * windows // self.copies, (self.index + 1) * windows // self.copies
+
+    def windows_of(self, windows: int, interleaved: bool) -> range:
+        """The windows this copy runs: its band, or (interleaved, pipelined chips) every
+        `copies`-th window from its index, as ISAAC's replicas work on neighbouring windows."""
+        if interleaved:
+            return range(self.index, windows, self.copies)
+        first, last = self.band(windows)
+        return range(first, last)
 
 
 @dataclass(frozen=True)
@@ -240,46 +248,58 @@ def _reach(layers: Sequence[LayerWork], x: int, y: int, memo: dict[tuple[int, in
     return out
 
 
-def input_needs(layers: Sequence[LayerWork], c: int, first: int, last: int,
+def input_needs(layers: Sequence[LayerWork], c: int, ahead: int = 0,
                 memo: dict[tuple[int, int], np.ndarray] | None = None) -> list[float]:
-    """Per producer of layer c: the bits a copy of c running windows first..last - 1 cannot run
-    without. One window reads its receptive field (need_lo .. need_hi) of every producer at once; where
-    two producers meet (a residual add), a producer that also feeds the other's path has delivered
-    up to what that path needs before the window can run, and its outputs in between wait here too
-    (the skip connection's buffer)."""
+    """Per producer of layer c: the bits its input buffer cannot run without, with `ahead` more
+    windows in flight after the oldest unfinished one (a layer of n interleaved copies: n - 1).
+    One window reads its receptive field (need_lo .. need_hi) of every producer at once; where two
+    producers meet (a residual add), a producer that also feeds the other's path has delivered up
+    to what that path needs before the window can run, and its outputs in between wait here too
+    (the skip connection's buffer), for the window and the next (a window's inputs are held until
+    its outputs are delivered)."""
     layer = layers[c]
-    if first >= last or not layer.producers:
+    if not layer.windows or not layer.producers:
         return [0.0] * len(layer.producers)
     memo = {} if memo is None else memo
+    later = np.minimum(np.arange(layer.windows) + ahead + (1 if len(layer.producers) > 1 else 0),
+                       layer.windows - 1)
     needs = []
     for slot, (p, hi, lo) in enumerate(zip(layer.producers, layer.need_hi, layer.need_lo)):
-        top = hi[first:last]
+        top = hi
         for other, o_hi in zip(layer.producers, layer.need_hi):
             if other != p:
-                top = np.maximum(top, _reach(layers, other, p, memo)[o_hi[first:last]])
-        if len(layer.producers) > 1:
-            top = np.maximum(top, np.concatenate([top[1:], top[-1:]]))
-        needs.append(float(np.max(top - lo[first:last] + 1)) * layers[p].out_bits * layer.kept_share(slot))
+                top = np.maximum(top, _reach(layers, other, p, memo)[o_hi])
+        # top is nondecreasing in raster order: the windows in flight reach as far as the last one
+        needs.append(float(np.max(top[later] - lo + 1)) * layers[p].out_bits * layer.kept_share(slot))
     return needs
 
 
 def _slot_rooms(setup: EngineSetup, rooms: Sequence[float | None]) -> list[list[float | None]]:
-    """Per copy and producer: its share of the copy's buffer, in proportion to what it needs (a
-    producer cannot take the room another's outputs need), BufferTooSmall where the buffer holds less."""
+    """Per copy and producer: the room of the buffer it reads, in proportion to what each producer
+    needs (a producer cannot take the room another's outputs need). A pipelined layer's copies read
+    one buffer (the first copy's entry holds it: the copies' rooms together); BufferTooSmall where
+    it holds less than its oldest window needs."""
     layers = setup.layers
     memo: dict[tuple[int, int], np.ndarray] = {}
-    out: list[list[float | None]] = []
+    pooled: dict[int, float | None] = {}
     for plan, room in zip(setup.copies, rooms):
+        if plan.layer in pooled and (room is None or pooled[plan.layer] is None):
+            pooled[plan.layer] = None
+        else:
+            pooled[plan.layer] = None if room is None else pooled.get(plan.layer, 0.0) + room
+    out: list[list[float | None]] = []
+    for plan in setup.copies:
         layer = layers[plan.layer]
-        if room is None or not layer.producers:
+        room = pooled[plan.layer]
+        if room is None or not layer.producers or plan.index:
             out.append([None] * len(layer.producers))
             continue
-        first, last = plan.band(layer.windows)
-        needs = input_needs(layers, plan.layer, first, last, memo)
+        least = input_needs(layers, plan.layer, 0, memo)
+        if sum(least) > room + 1e-9:
+            raise BufferTooSmall(f"layer {layer.name}: one window reads {sum(least) / 8:.0f} bytes of its inputs at "
+                                 f"once, the buffer of its {plan.copies} copies holds {room / 8:.0f} bytes")
+        needs = input_needs(layers, plan.layer, plan.copies - 1, memo)
         total = sum(needs)
-        if total > room + 1e-9:
-            raise BufferTooSmall(f"layer {layer.name}: one window reads {total / 8:.0f} bytes of its inputs at "
-                                 f"once, the buffer of its copy {plan.index} holds {room / 8:.0f} bytes")
         out.append([room * need / total if total else room for need in needs])
     return out
 
@@ -309,9 +329,14 @@ def simulate(setup: EngineSetup) -> EngineResult:
     inbox: list[list[_Inbox]] = []
     # receivers[(c, slot)]: consumer copies of layer c sorted by band, with their lo / hi arrays.
     receivers: dict[tuple[int, int], tuple[list[int], np.ndarray, np.ndarray]] = {}
+    # Pipelined, a layer's copies share one buffer, the first copy's (owner); else each its own.
+    owner = list(range(len(setup.copies)))
+    if pipelined:
+        first_copy = {plan.layer: q for q, plan in enumerate(setup.copies) if plan.index == 0}
+        owner = [first_copy[plan.layer] for plan in setup.copies]
     for q, plan in enumerate(setup.copies):
         layer = layers[plan.layer]
-        first, last = plan.band(layer.windows)
+        first, last = (0, layer.windows) if pipelined else plan.band(layer.windows)
         entries = []
         for slot, p in enumerate(layer.producers):
             lo = int(layer.need_lo[slot][first]) if first < last else 0
@@ -322,6 +347,8 @@ def simulate(setup: EngineSetup) -> EngineResult:
     for c, layer in enumerate(layers):
         for slot in range(len(layer.producers)):
             qs = sorted(copies_of[c], key=lambda q: setup.copies[q].index)
+            if pipelined:
+                qs = qs[:1]
             receivers[c, slot] = (qs, np.array([inbox[q][slot].lo for q in qs]),
                                   np.array([inbox[q][slot].hi for q in qs]))
 
@@ -460,7 +487,9 @@ def simulate(setup: EngineSetup) -> EngineResult:
         plan = setup.copies[q]
         c = plan.layer
         layer = layers[c]
-        first, last = plan.band(layer.windows)
+        mine = plan.windows_of(layer.windows, pipelined)
+        last = mine[-1] if len(mine) else -1
+        total = layer.windows * images
         home = plan.tile
         group = None
         if plan.adc_group is not None:
@@ -471,7 +500,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
         for image in range(images):
             if not pipelined:
                 yield gate[c][image]
-            for k in range(first, last):
+            for k in mine:
                 g = image * layer.windows + k
                 reached = env.now
                 ready = 0.0
@@ -510,7 +539,15 @@ def simulate(setup: EngineSetup) -> EngineResult:
                     yield from use_port(home, layer.out_bits / setup.port_bits_per_ns)
                     counts["written"] += layer.out_bits
                 progress[c].finish(g)
-                release(q, k + 1 if k + 1 < last else None, image)
+                if pipelined:
+                    # The layer's buffer keeps what its oldest unfinished window reads.
+                    oldest = progress[c].value
+                    if oldest >= total:
+                        release(owner[q], None, images - 1)
+                    else:
+                        release(owner[q], oldest % layer.windows, oldest // layer.windows)
+                else:
+                    release(q, k + 1 if k < last else None, image)
                 left = layer_image_left[c]
                 left[image] -= 1
                 if left[image] == 0:
