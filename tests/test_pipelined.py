@@ -142,17 +142,28 @@ def test_a_fixed_chip_too_small_for_the_line_buffers_says_so(resnet20) -> None:
                  sizing=Sizing(policy="fixed"))
 
 
-def test_the_example_case_differs_from_the_closed_form_by_buffer_space(vgg16) -> None:
-    """examples/event_vs_closed_form.py's case: VGG-16 pipelined on dense PRIME with replicas."""
-    case = EXAMPLE.study(*grid_mapping("vgg16_bn", 256), PRIME, size=256, images=4)
+def test_the_example_case_differs_from_the_closed_form_by_buffer_space(resnet20) -> None:
+    """examples/event_vs_closed_form.py's first case: ResNet-20 pipelined with replicas on the 32x32
+    design, two tiles of eDRAM for every line and skip buffer."""
+    case = EXAMPLE.study(*resnet20, SMALL, size=32, images=4)
     assert case["replicas"] > 0
-    assert case["event_interval_ns"] > 1.5 * case["closed_form_interval_ns"]
+    assert case["event_interval_ns"] > 2 * case["closed_form_interval_ns"]
     assert case["waits_ns"]["buffer_space"] > 0
     assert case["made_the_difference"] == "buffer_space"
     relief = case["relieved_interval_ns"]
     # With unbounded input buffers the event model comes back to the closed form; no other relief does.
-    assert relief["buffer_space"] < 1.2 * case["closed_form_interval_ns"]
-    assert all(relief[k] > 1.5 * case["closed_form_interval_ns"] for k in relief if k != "buffer_space")
+    assert relief["buffer_space"] < 1.1 * case["closed_form_interval_ns"]
+    assert all(relief[k] > 2 * case["closed_form_interval_ns"] for k in relief if k != "buffer_space")
+
+
+def test_interleaved_replicas_meet_the_closed_form_where_nothing_runs_short() -> None:
+    """The second case: VGG-16 dense on PRIME, 18 copies of conv1 taking its windows in turn from one
+    line buffer, within 5 % of the closed form (in bands, as before, they ran one after another
+    within an image: 8x the closed form)."""
+    case = EXAMPLE.study(*grid_mapping("vgg16_bn", 256), PRIME, size=256, images=4)
+    assert case["copies"]["conv1"] > 10
+    assert case["event_interval_ns"] == pytest.approx(case["closed_form_interval_ns"], rel=EXAMPLE.AGREE - 1)
+    assert case["made_the_difference"] is None
 
 
 def test_residual_adds_run_with_the_least_buffers(resnet20) -> None:
