@@ -283,10 +283,8 @@ def _slot_rooms(setup: EngineSetup, rooms: Sequence[float | None]) -> list[list[
     memo: dict[tuple[int, int], np.ndarray] = {}
     pooled: dict[int, float | None] = {}
     for plan, room in zip(setup.copies, rooms):
-        if plan.layer in pooled and (room is None or pooled[plan.layer] is None):
-            pooled[plan.layer] = None
-        else:
-            pooled[plan.layer] = None if room is None else pooled.get(plan.layer, 0.0) + room
+        held = pooled.get(plan.layer, 0.0)
+        pooled[plan.layer] = None if room is None or held is None else held + room
     out: list[list[float | None]] = []
     for plan in setup.copies:
         layer = layers[plan.layer]
