@@ -2,10 +2,13 @@
 as simpy resources, layers as an inter-layer pipeline or one after another.
 
 The unit of work is one **window**: one input vector of one layer (a conv output pixel, a linear
-layer's input) on one copy of the layer. A copy is a set of arrays that hold the whole layer once;
-the copies of a layer split its windows into contiguous bands (copy k of n takes windows
-floor(k V / n) .. floor((k + 1) V / n) - 1 in raster order), so each needs only the rows of its
-producers' maps under its band. Every copy has an input buffer in its tile's eDRAM. Per window a copy
+layer's input) on one copy of the layer. A copy is a set of arrays that hold the whole layer once.
+In the layer-sequential chip the copies of a layer split its windows into contiguous bands (copy k
+of n takes windows floor(k V / n) .. floor((k + 1) V / n) - 1 in raster order) and each has an input
+buffer in its tile's eDRAM, holding the rows of its producers' maps under its band. In the pipelined
+chip they take the windows in turn (copy k: k, k + n, k + 2n, ...; ISAAC's replicas work on
+neighbouring windows) and read one buffer, the layer's, which gives back what the layer's oldest
+unfinished window no longer reads. Per window a copy
 
 1. waits until its producers have made every output the window reads (pipelined: the rows of the
    producer's output map under the window's receptive field; layer-sequential: the whole map of

@@ -255,8 +255,8 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activi
         markdown_table(wait_rows(hardware)), "",
         "arrays: a window's inputs were there while its copy was busy (pipelined chips); adcs: a converter "
         "group shared between copies; buffer_ports: a tile's eDRAM port; buffer_space: a producer stalled on a "
-        "full consumer buffer (or a replica's outputs waiting for the band before them: a line buffer takes "
-        "its inputs in raster order); network: links. Where the event model's time per image exceeds the "
+        "full consumer buffer (a line buffer takes its inputs in raster order and holds what its windows in "
+        "flight read, docs/hardware.md); network: links. Where the event model's time per image exceeds the "
         "closed form's, examples/event_vs_closed_form.py shows how to find the class that made the difference "
         "(the event model again with that class unlimited, simulator.hardware.engine.relieved).", "",
         "### By component (per inference)", "", markdown_table(component_rows(hardware)), "",
