@@ -30,8 +30,16 @@ import numpy as np
 from simulator.hardware.chip.network import htree_level
 from simulator.hardware.chip.spec import ChipSpec
 from simulator.hardware.demand import LayerDemand
-from simulator.hardware.engine import CopyPlan, EngineResult, EngineSetup, LayerWork, closed_form, simulate
-from simulator.hardware.placement import ChipTooSmall, place, replicate
+from simulator.hardware.engine import (
+    CopyPlan,
+    EngineResult,
+    EngineSetup,
+    LayerWork,
+    closed_form,
+    input_needs,
+    simulate,
+)
+from simulator.hardware.placement import ChipTooSmall, Replica, place, replicate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry, window_needs
 from simulator.mapping.encoding import get_encoding
 from simulator.mapping.slicing import top_level
@@ -189,20 +197,16 @@ def converter_loads(conversions: np.ndarray, start: int, group: int, arrays_per_
     return {int(k): float(v) for k, v in zip(ids, sums)}
 
 
-def shared_converters(plans: list[LayerPlan], counts: list[int],
+def shared_converters(plans: list[LayerPlan], replicas: list[Replica],
                       spec: ChipSpec) -> list[tuple[float, tuple[tuple[int, float], ...]]]:
-    """Per copy, in placement order (placement.place): its busiest own converter's time per phase and
-    the converters it shares with other copies, (group id, its conversions' time per phase). Copies
+    """Per copy (placement.place's order): its busiest own converter's time per phase and the
+    converters it shares with other copies, (group id, its conversions' time per phase). Copies
     placed back to back share the ADC of the group their boundary falls in. Copies contend only if
     they run at once: any two in a pipelined chip, replicas of one layer in a layer-sequential one."""
     group, adcs = spec.adc_group_arrays, max(spec.adcs_per_array, 1)
     convert_ns = spec.adc.convert_latency_ns()
-    loads, layers, cursor = [], [], 0
-    for i, (plan, n) in enumerate(zip(plans, counts)):
-        for _ in range(n):
-            loads.append(converter_loads(plan.conversions, cursor, group, spec.arrays_per_tile))
-            layers.append(i)
-            cursor += plan.arrays
+    loads = [converter_loads(plans[r.layer].conversions, r.start, group, spec.arrays_per_tile) for r in replicas]
+    layers = [r.layer for r in replicas]
     together = spec.execution == "pipelined"
     users: dict[tuple[int, int], int] = {}
     for copy, layer in zip(loads, layers):
@@ -383,6 +387,7 @@ class ChipResult:
     programmed_cells: float = 0.0          # every placed cell of every copy, written once before inference
     programming_energy_pj: float = 0.0     # writing them (apart from the per-inference figures)
     programming_time_ns: float = 0.0
+    engine: EngineSetup | None = None      # what the event model ran (engine.relieved asks what if)
 
     @property
     def per_image_ns(self) -> float:
@@ -442,40 +447,56 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
                                tuple(n[0] for n in needs), plan.in_bits, plan.out_bits, plan.read_ns, plan.adc_ns,
                                plan.phases, plan.post_ns, kept))
 
-    def run(counts: list[int]) -> tuple[EngineResult, EngineSetup]:
-        replicas = place(plans, counts, spec.arrays_per_tile)
-        converters = shared_converters(plans, counts, spec) if spec.adc_group_arrays > 1 else None
+    pipelined = execution == "pipelined"
+    tile_bits = spec.buffer.capacity_bytes * 8.0
+
+    def layout(counts: list[int]) -> tuple[list[Replica], int]:
+        """The copies on tiles, and the tiles they occupy; a pipelined chip's copies take the eDRAM
+        their line buffers need (buffer_needs, placement.place)."""
+        needs = buffer_needs(works, counts) if pipelined else None
+        replicas = place(plans, counts, spec.arrays_per_tile, needs, tile_bits)
+        return replicas, max((r.last_tile for r in replicas), default=0) + 1
+
+    replicas, used = layout(counts)
+    if used > spec.tiles:
+        if sizing.policy == "fit":
+            # fit sizes the chip to what the copies occupy, their line buffers included.
+            spec = _resize(spec, used)
+        else:
+            counts, replicas = _fewer_replicas(plans, counts, spec, budget, layout, sizing.replicate)
+
+    def run(counts: list[int], replicas: list[Replica]) -> tuple[EngineResult, EngineSetup]:
+        converters = shared_converters(plans, replicas, spec) if spec.adc_group_arrays > 1 else None
         copies = [CopyPlan(r.layer, r.index, counts[r.layer], r.home,
                            adc_ns=converters[k][0] if converters else None,
                            shared_adcs=converters[k][1] if converters else ())
                   for k, r in enumerate(replicas)]
-        # A tile's eDRAM is shared by the input buffers of the copies whose home it is.
-        sharing: dict[int, int] = {}
-        for copy in copies:
-            sharing[copy.tile] = sharing.get(copy.tile, 0) + 1
-        room = spec.buffer.capacity_bytes * 8.0
-        setup = EngineSetup(works, copies, [room / sharing[copy.tile] for copy in copies],
+        setup = EngineSetup(works, copies, buffer_rooms(replicas, tile_bits, buffer_needs(works, counts))
+                            if pipelined else [None] * len(copies),
                             port_bits_per_ns=spec.buffer.bits_per_ns, link_bits_per_ns=spec.network.link_bits_per_ns,
                             hop_ns=spec.network.hop_latency_ns, route=link_route(spec), execution=execution,
                             images=images, aggregate=aggregate)
         return simulate(setup), setup
 
-    sim, setup = run(counts)
+    sim, setup = run(counts, replicas)
     if any(n > 1 for n in counts):
         # The planner chose replicas by the closed form, which knows no buffer, port or link
         # contention; keep them only if the event model confirms they pay.
         alone = [1] * len(plans)
-        sim_alone, setup_alone = run(alone)
+        alone_replicas, alone_used = layout(alone)
+        if alone_used <= spec.tiles:
+            sim_alone, setup_alone = run(alone, alone_replicas)
 
-        def per_image(result: EngineResult) -> float:
-            done = result.image_done_ns
-            return steady_interval(done) if execution == "pipelined" and len(done) > 1 else done[0]
+            def per_image(result: EngineResult) -> float:
+                done = result.image_done_ns
+                return steady_interval(done) if execution == "pipelined" and len(done) > 1 else done[0]
 
-        if per_image(sim_alone) < per_image(sim):
-            counts, sim, setup = alone, sim_alone, setup_alone
+            if per_image(sim_alone) < per_image(sim):
+                counts, sim, setup = alone, sim_alone, setup_alone
     closed = closed_form(setup)
     result = _cost(plans, counts, spec, sim, closed.sequential_ns if execution != "pipelined" else closed.interval_ns,
                    closed.layer_ns, sizing, images, power_gating)
+    result.engine = setup
     if activity is not None:
         full = sum(sim.phases[i] * p.row_drives for i, p in enumerate(plans))
         fired = sum(sim.phases[i] * p.row_drives * p.activity for i, p in enumerate(plans))
@@ -499,6 +520,63 @@ def programming_time_ns(plans: list[LayerPlan], counts: list[int], spec: ChipSpe
         return 0.0
     per_tile = np.bincount(np.arange(flat.size) // spec.arrays_per_tile, weights=flat)
     return spec.programming.array_time_ns(int(per_tile.max()))
+
+
+def buffer_needs(works: list[LayerWork], counts: list[int]) -> list[float]:
+    """Per copy (layer order): its part of the input buffer its pipelined layer cannot run without,
+    in bits. A layer's copies take its windows in turn and read one buffer, which holds what the
+    windows in flight read at once (engine.input_needs): every producer's receptive field (ISAAC's
+    line buffer: about kernel height - 1 rows of the producer's map and a kernel's width more) over
+    as many neighbouring windows as there are copies, and where a residual path meets, the skip
+    connection's outputs that wait for the other path. Each copy brings an equal part of it to its
+    tile. Layers without producers read the chip's input and need none."""
+    memo: dict[tuple[int, int], np.ndarray] = {}
+    needs = []
+    for c, n in enumerate(counts):
+        need = float(sum(input_needs(works, c, n - 1, memo)))
+        needs.extend([need / n] * n)
+    return needs
+
+
+def buffer_rooms(replicas: list[Replica], tile_bits: float, needs: list[float]) -> list[float | None]:
+    """Per copy: the room its input buffer gets. A tile's eDRAM goes to the copies whose home it is
+    in proportion to their needs (each gets at least its need: placement put no more on a tile than
+    its eDRAM holds); a copy that took several tiles' eDRAM gets all of it; copies that need none
+    (first layers) are not bounded."""
+    share: dict[int, float] = {}
+    for r, need in zip(replicas, needs):
+        if r.buffer_tiles == 1:
+            share[r.home] = share.get(r.home, 0.0) + need
+    rooms: list[float | None] = []
+    for r, need in zip(replicas, needs):
+        if need <= 0:
+            rooms.append(None)
+        elif r.buffer_tiles > 1:
+            rooms.append(r.buffer_tiles * tile_bits)
+        else:
+            rooms.append(tile_bits * need / share[r.home])
+    return rooms
+
+
+def _fewer_replicas(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, budget: int,
+                    layout: Callable[[list[int]], tuple[list[Replica], int]],
+                    enabled: bool) -> tuple[list[int], list[Replica]]:
+    """A chip of fixed tiles whose copies, with their line buffers, do not fit: replicas chosen on
+    a smaller array budget until they do; ChipTooSmall where even one copy of every layer does not."""
+    needed = sum(p.arrays for p in plans)
+    while True:
+        replicas, used = layout(counts)
+        if used <= spec.tiles:
+            return counts, replicas
+        if all(n == 1 for n in counts):
+            raise ChipTooSmall(
+                f"pipelined, the layers' input (line) buffers need more eDRAM than the tiles that hold their arrays: "
+                f"one copy of every layer takes {used} tiles of {spec.arrays_per_tile} arrays and "
+                f"{spec.buffer.capacity_bytes:,.0f} bytes of eDRAM; the chip {spec.name!r} has {spec.tiles}; "
+                "use sizing `fit`, or run layer-sequential (hardware_study.execution)")
+        budget = max(needed, budget - (used - spec.tiles) * spec.arrays_per_tile)
+        fewer = replicate(plans, budget, spec.execution, enabled)
+        counts = fewer if fewer != counts else [1] * len(plans)
 
 
 def _resize(spec: ChipSpec, tiles: int) -> ChipSpec:

@@ -2,10 +2,13 @@
 as simpy resources, layers as an inter-layer pipeline or one after another.
 
 The unit of work is one **window**: one input vector of one layer (a conv output pixel, a linear
-layer's input) on one copy of the layer. A copy is a set of arrays that hold the whole layer once;
-the copies of a layer split its windows into contiguous bands (copy k of n takes windows
-floor(k V / n) .. floor((k + 1) V / n) - 1 in raster order), so each needs only the rows of its
-producers' maps under its band. Every copy has an input buffer in its tile's eDRAM. Per window a copy
+layer's input) on one copy of the layer. A copy is a set of arrays that hold the whole layer once.
+In the layer-sequential chip the copies of a layer split its windows into contiguous bands (copy k
+of n takes windows floor(k V / n) .. floor((k + 1) V / n) - 1 in raster order) and each has an input
+buffer in its tile's eDRAM, holding the rows of its producers' maps under its band. In the pipelined
+chip they take the windows in turn (copy k: k, k + n, k + 2n, ...; ISAAC's replicas work on
+neighbouring windows) and read one buffer, the layer's, which gives back what the layer's oldest
+unfinished window no longer reads. Per window a copy
 
 1. waits until its producers have made every output the window reads (pipelined: the rows of the
    producer's output map under the window's receptive field; layer-sequential: the whole map of
@@ -21,7 +24,9 @@ producers' maps under its band. Every copy has an input buffer in its tile's eDR
    `CopyPlan.adc_group`), each shared converter is a resource every phase asks for, for as long as
    this copy's conversions on it take, so copies wait for each other,
 4. sends its outputs over the network to the buffer of every consumer copy whose band reads them,
-   where they take room: in the pipelined chip a copy's buffer holds `capacity` bits and fills in
+   where they take room: in the pipelined chip a copy's buffer holds `capacity` bits, shared
+   between its producers in proportion to what each must hold (`input_needs`: the receptive field,
+   and where a residual path meets, the skip's outputs that wait for the other path), and fills in
    raster order like a line buffer; a producer whose consumer's buffer is full (or whose earlier
    outputs have not arrived there yet) stalls until the consumer has finished the windows that read
    the oldest outputs. The layer-sequential chip keeps whole maps (no room limit).
@@ -41,8 +46,10 @@ setup from the mapped network and the chip.
 from __future__ import annotations
 
 import heapq
+import math
+from collections import deque
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -105,8 +112,16 @@ class CopyPlan:
         return max([self.own_adc_ns(layer)] + [ns for _, ns in self.shared_adcs])
 
     def band(self, windows: int) -> tuple[int, int]:
-        """First and one-past-last window of this copy."""
+        """First and one-past-last window of this copy (layer-sequential: a contiguous band)."""
         return self.index * windows // self.copies, (self.index + 1) * windows // self.copies
+
+    def windows_of(self, windows: int, interleaved: bool) -> range:
+        """The windows this copy runs: its band, or (interleaved, pipelined chips) every
+        `copies`-th window from its index, as ISAAC's replicas work on neighbouring windows."""
+        if interleaved:
+            return range(self.index, windows, self.copies)
+        first, last = self.band(windows)
+        return range(first, last)
 
 
 @dataclass(frozen=True)
@@ -193,6 +208,33 @@ class _Progress(_Counter):
             self.advance(done)
 
 
+class _Room:
+    """Room in a buffer, taken first-come first-served (as a simpy Container, whose every get is an
+    event): a request that fits while nobody waits takes the room at once, without an event."""
+
+    def __init__(self, env: simpy.Environment, capacity: float) -> None:
+        self.env = env
+        self.capacity = capacity
+        self.level = capacity
+        self._waiting: deque[tuple[float, simpy.Event]] = deque()
+
+    def take(self, bits: float) -> simpy.Event | None:
+        """None where the room was there; else an event that fires when it has been taken."""
+        if not self._waiting and self.level >= bits - 1e-9:
+            self.level -= bits
+            return None
+        event = self.env.event()
+        self._waiting.append((bits, event))
+        return event
+
+    def give(self, bits: float) -> None:
+        self.level += bits
+        while self._waiting and self.level >= self._waiting[0][0] - 1e-9:
+            taken, event = self._waiting.popleft()
+            self.level -= taken
+            event.succeed()
+
+
 @dataclass
 class _Inbox:
     """A consumer copy's buffer for one producer: the producer windows it reads (per image, lo..hi),
@@ -211,21 +253,71 @@ class _Inbox:
         return image * (self.hi - self.lo + 1) + (j - self.lo)
 
 
-def _check_room(setup: EngineSetup, rooms: Sequence[float | None]) -> None:
+def _reach(layers: Sequence[LayerWork], x: int, y: int, memo: dict[tuple[int, int], np.ndarray]) -> np.ndarray:
+    """Per window of layer x: the last window of layer y it needs, through any path (-1: none)."""
+    if (x, y) in memo:
+        return memo[x, y]
+    layer = layers[x]
+    out = np.full(layer.windows, -1, dtype=np.int64)
+    for p, hi in zip(layer.producers, layer.need_hi):
+        via = hi if p == y else _reach(layers, p, y, memo)[hi]
+        out = np.maximum(out, via)
+    memo[x, y] = out
+    return out
+
+
+def input_needs(layers: Sequence[LayerWork], c: int, ahead: int = 0,
+                memo: dict[tuple[int, int], np.ndarray] | None = None) -> list[float]:
+    """Per producer of layer c: the bits its input buffer cannot run without, with `ahead` more
+    windows in flight after the oldest unfinished one (a layer of n interleaved copies: n - 1).
+    One window reads its receptive field (need_lo .. need_hi) of every producer at once; where two
+    producers meet (a residual add), a producer that also feeds the other's path has delivered up
+    to what that path needs before the window can run, and its outputs in between wait here too
+    (the skip connection's buffer), for the window and the next (a window's inputs are held until
+    its outputs are delivered)."""
+    layer = layers[c]
+    if not layer.windows or not layer.producers:
+        return [0.0] * len(layer.producers)
+    memo = {} if memo is None else memo
+    later = np.minimum(np.arange(layer.windows) + ahead + (1 if len(layer.producers) > 1 else 0),
+                       layer.windows - 1)
+    needs = []
+    for slot, (p, hi, lo) in enumerate(zip(layer.producers, layer.need_hi, layer.need_lo)):
+        top = hi
+        for other, o_hi in zip(layer.producers, layer.need_hi):
+            if other != p:
+                top = np.maximum(top, _reach(layers, other, p, memo)[o_hi])
+        # top is nondecreasing in raster order: the windows in flight reach as far as the last one
+        needs.append(float(np.max(top[later] - lo + 1)) * layers[p].out_bits * layer.kept_share(slot))
+    return needs
+
+
+def _slot_rooms(setup: EngineSetup, rooms: Sequence[float | None]) -> list[list[float | None]]:
+    """Per copy and producer: the room of the buffer it reads, in proportion to what each producer
+    needs (a producer cannot take the room another's outputs need). A pipelined layer's copies read
+    one buffer (the first copy's entry holds it: the copies' rooms together); BufferTooSmall where
+    it holds less than its oldest window needs."""
     layers = setup.layers
+    memo: dict[tuple[int, int], np.ndarray] = {}
+    pooled: dict[int, float | None] = {}
     for plan, room in zip(setup.copies, rooms):
+        held = pooled.get(plan.layer, 0.0)
+        pooled[plan.layer] = None if room is None or held is None else held + room
+    out: list[list[float | None]] = []
+    for plan in setup.copies:
         layer = layers[plan.layer]
-        if room is None or not layer.producers:
+        room = pooled[plan.layer]
+        if room is None or not layer.producers or plan.index:
+            out.append([None] * len(layer.producers))
             continue
-        first, last = plan.band(layer.windows)
-        if first >= last:
-            continue
-        span = sum((hi[first:last] - lo[first:last] + 1) * layers[p].out_bits * layer.kept_share(slot)
-                   for slot, (p, hi, lo) in enumerate(zip(layer.producers, layer.need_hi, layer.need_lo)))
-        widest = float(np.max(span))
-        if widest > room + 1e-9:
-            raise BufferTooSmall(f"layer {layer.name}: one window reads {widest / 8:.0f} bytes of its inputs at "
-                                 f"once, the buffer of its copy {plan.index} holds {room / 8:.0f} bytes")
+        least = input_needs(layers, plan.layer, 0, memo)
+        if sum(least) > room + 1e-9:
+            raise BufferTooSmall(f"layer {layer.name}: one window reads {sum(least) / 8:.0f} bytes of its inputs at "
+                                 f"once, the buffer of its {plan.copies} copies holds {room / 8:.0f} bytes")
+        needs = input_needs(layers, plan.layer, plan.copies - 1, memo)
+        total = sum(needs)
+        out.append([room * need / total if total else room for need in needs])
+    return out
 
 
 def simulate(setup: EngineSetup) -> EngineResult:
@@ -235,7 +327,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
     n_layers = len(layers)
     pipelined = setup.execution == "pipelined"
     rooms = list(setup.buffer_capacity_bits) if pipelined else [None] * len(setup.copies)
-    _check_room(setup, rooms)
+    slot_rooms = _slot_rooms(setup, rooms)
     consumers: list[list[tuple[int, int]]] = [[] for _ in layers]      # (consumer layer, producer slot)
     for c, layer in enumerate(layers):
         for slot, p in enumerate(layer.producers):
@@ -246,28 +338,38 @@ def simulate(setup: EngineSetup) -> EngineResult:
 
     progress = [_Progress(env, layer.windows * images) for layer in layers]
     port_free = {t: 0.0 for t in {plan.tile for plan in setup.copies}}   # when each port is next free
-    boxes = [simpy.Container(env, capacity=room, init=room) if room is not None else None for room in rooms]
+    # boxes[q][slot]: consumer copy q's room for the outputs of its producer in `slot`.
+    boxes = [[_Room(env, room) if room is not None else None for room in copy]
+             for copy in slot_rooms]
     # inbox[q][slot]: what consumer copy q reads of its producer in `slot`.
     inbox: list[list[_Inbox]] = []
     # receivers[(c, slot)]: consumer copies of layer c sorted by band, with their lo / hi arrays.
     receivers: dict[tuple[int, int], tuple[list[int], np.ndarray, np.ndarray]] = {}
+    # Pipelined, a layer's copies share one buffer, the first copy's (owner); else each its own.
+    owner = list(range(len(setup.copies)))
+    if pipelined:
+        first_copy = {plan.layer: q for q, plan in enumerate(setup.copies) if plan.index == 0}
+        owner = [first_copy[plan.layer] for plan in setup.copies]
     for q, plan in enumerate(setup.copies):
         layer = layers[plan.layer]
-        first, last = plan.band(layer.windows)
+        first, last = (0, layer.windows) if pipelined else plan.band(layer.windows)
         entries = []
         for slot, p in enumerate(layer.producers):
             lo = int(layer.need_lo[slot][first]) if first < last else 0
             hi = int(layer.need_hi[slot][last - 1]) if first < last else -1
             entries.append(_Inbox(lo, hi, layers[p].windows, np.zeros(layers[p].windows * images, dtype=bool),
-                                  arrived=_Counter(env) if rooms[q] is not None else None))
+                                  arrived=_Counter(env) if slot_rooms[q][slot] is not None else None))
         inbox.append(entries)
     for c, layer in enumerate(layers):
         for slot in range(len(layer.producers)):
             qs = sorted(copies_of[c], key=lambda q: setup.copies[q].index)
+            if pipelined:
+                qs = qs[:1]
             receivers[c, slot] = (qs, np.array([inbox[q][slot].lo for q in qs]),
                                   np.array([inbox[q][slot].hi for q in qs]))
 
     peak = [0.0] * len(setup.copies)
+    occupied = [0.0] * len(setup.copies)      # bits in each copy's buffer
     link_free: dict[int, float] = {}            # when each link is next free
     groups: dict[int, simpy.Resource] = {}
     shared_adcs: dict[int, simpy.Resource] = {}
@@ -331,16 +433,19 @@ def simulate(setup: EngineSetup) -> EngineResult:
         """Producer window `window` (global) into consumer copy q's buffer: in raster order and
         with room where the buffer is bounded."""
         entry = inbox[q][slot]
-        box = boxes[q]
+        box = boxes[q][slot]
         if box is not None:
             asked = env.now
             turn = entry.arrived.passing(entry.ordinal(window) - 1) if entry.arrived is not None else None
             if turn is not None:
                 yield turn
             if window >= entry.freed:
-                yield box.get(bits)
+                taking = box.take(bits)
+                if taking is not None:
+                    yield taking
                 entry.holds[window] = True
-                peak[q] = max(peak[q], box.capacity - box.level)
+                occupied[q] += bits
+                peak[q] = max(peak[q], occupied[q])
             waits["buffer_space"] += env.now - asked
         target = setup.copies[q].tile
         yield from transfer(src, target, bits)
@@ -351,11 +456,11 @@ def simulate(setup: EngineSetup) -> EngineResult:
 
     def release(q: int, next_window: int | None, image: int) -> None:
         """Give back the room of producer outputs no later window of copy q reads."""
-        box = boxes[q]
-        if box is None:
-            return
         layer = layers[setup.copies[q].layer]
         for slot, entry in enumerate(inbox[q]):
+            box = boxes[q][slot]
+            if box is None:
+                continue
             if next_window is None:
                 keep_from = (image + 1) * entry.per_image
             else:
@@ -367,7 +472,8 @@ def simulate(setup: EngineSetup) -> EngineResult:
             held[:] = False
             entry.freed = keep_from
             if room > 0:
-                box.put(room)
+                box.give(room)
+                occupied[q] -= room
 
     def phased(layer: LayerWork, plan: CopyPlan, group: simpy.Resource | None) -> Generator[Any, Any, None]:
         """A window's phases one by one: a read, then its conversions on its own and on shared
@@ -407,7 +513,9 @@ def simulate(setup: EngineSetup) -> EngineResult:
         plan = setup.copies[q]
         c = plan.layer
         layer = layers[c]
-        first, last = plan.band(layer.windows)
+        mine = plan.windows_of(layer.windows, pipelined)
+        last = mine[-1] if len(mine) else -1
+        total = layer.windows * images
         home = plan.tile
         group = None
         if plan.adc_group is not None:
@@ -422,7 +530,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
         for image in range(images):
             if not pipelined:
                 yield gate[c][image]
-            for k in range(first, last):
+            for k in mine:
                 g = image * layer.windows + k
                 reached = env.now
                 ready = 0.0
@@ -461,7 +569,15 @@ def simulate(setup: EngineSetup) -> EngineResult:
                     yield from use_port(home, layer.out_bits / setup.port_bits_per_ns)
                     counts["written"] += layer.out_bits
                 progress[c].finish(g)
-                release(q, k + 1 if k + 1 < last else None, image)
+                if pipelined:
+                    # The layer's buffer keeps what its oldest unfinished window reads.
+                    oldest = progress[c].value
+                    if oldest >= total:
+                        release(owner[q], None, images - 1)
+                    else:
+                        release(owner[q], oldest % layer.windows, oldest // layer.windows)
+                else:
+                    release(q, k + 1 if k < last else None, image)
                 left = layer_image_left[c]
                 left[image] -= 1
                 if left[image] == 0:
@@ -491,6 +607,32 @@ def simulate(setup: EngineSetup) -> EngineResult:
         buffer_bits_read=counts["read"], buffer_bits_written=counts["written"],
         network_bit_hops=counts["bit_hops"], network_bits=counts["bits"], traffic=traffic, peak_buffer_bits=peak,
         events=int(counts["events"]), end_ns=float(env.now))
+
+
+RELIEVABLE = ("adcs", "buffer_ports", "buffer_space", "network")
+
+
+def relieved(setup: EngineSetup, resource: str) -> EngineSetup:
+    """The same chip with one resource class made unlimited, to ask what it cost: buffer_space
+    (input buffers without a room limit, as the layer-sequential chip keeps them), network (links
+    of infinite bandwidth and no hop delay), buffer_ports (ports of infinite bandwidth), adcs
+    (every copy its own converters). `arrays` waits are the pipeline's imbalance, not a resource
+    one can add."""
+    if resource == "buffer_space":
+        return replace(setup, buffer_capacity_bits=[None] * len(setup.copies))
+    if resource == "network":
+        return replace(setup, link_bits_per_ns=math.inf, hop_ns=0.0)
+    if resource == "buffer_ports":
+        return replace(setup, port_bits_per_ns=math.inf)
+    if resource == "adcs":
+        return replace(setup, copies=[replace(plan, adc_group=None) for plan in setup.copies])
+    raise ValueError(f"resource {resource!r}: allowed {', '.join(RELIEVABLE)}")
+
+
+def per_image_ns(setup: EngineSetup, result: EngineResult) -> float:
+    """Time per image: between the last two finished images of a pipeline, else the first's latency."""
+    done = result.image_done_ns
+    return done[-1] - done[-2] if setup.execution == "pipelined" and len(done) > 1 else done[0]
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ class ChipSummary(BaseModel):
     area_mm2: float = Field(description="Chip area (mm^2)")
     array_utilization: float = Field(description="Busy array time / (time per image x arrays)")
     adc_utilization: float = Field(description="Busy ADC time / (time per image x ADCs), an upper bound")
-    peak_buffer_bytes: float = Field(description="Most bytes one copy's input buffer held (pipelined chips)")
+    peak_buffer_bytes: float = Field(description="Most bytes one input buffer held (pipelined chips: a layer's "
+                                                 "copies share one line buffer)")
     buffer_bytes_per_tile: float = Field(description="eDRAM per tile, shared by the copies on it (bytes)")
     dataflow_traced: bool = Field(description="Layer producers from the module graph (else: the layer called before)")
     dac_activity: float | None = Field(

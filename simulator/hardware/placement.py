@@ -41,6 +41,9 @@ class Replica:
     index: int
     home: int
     vectors: int
+    buffer_tiles: int = 1                   # tiles whose eDRAM its input buffer takes (pipelined chips)
+    last_tile: int = 0                      # the last tile its arrays or its buffer occupy
+    start: int = 0                          # the chip's index of its first array (converter groups)
 
 
 def _next_useful(vectors: int, replicas: int) -> int | None:
@@ -93,13 +96,44 @@ def replicate(costs: Sequence[LayerCost], budget: int, execution: str, enabled: 
         counts[slowest] = step
 
 
-def place(costs: Sequence[LayerCost], counts: list[int], arrays_per_tile: int) -> list[Replica]:
+def place(costs: Sequence[LayerCost], counts: list[int], arrays_per_tile: int,
+          buffer_needs: Sequence[float] | None = None, tile_buffer: float = 0.0) -> list[Replica]:
     """Copies onto tiles in layer order, filling each tile's arrays before the next; a copy's
-    vectors are its share of the layer's (the first copies take one more when they do not divide)."""
+    vectors are its share of the layer's (the first copies take one more when they do not divide).
+
+    With `buffer_needs` (per copy, in placement order: the input buffer one copy cannot run without,
+    pipelined chips) a tile is also full when its eDRAM (`tile_buffer`) is: a copy whose need does
+    not fit what is left of its tile's eDRAM starts on the next tile (the arrays left on this one
+    stay empty), and a copy that needs more than one tile's eDRAM takes the eDRAM of as many whole
+    tiles as it needs, from the one its arrays start on (their arrays hold later copies only as far
+    as its own arrays reach)."""
     replicas, cursor = [], 0
+    left: dict[int, float] = {}             # eDRAM not yet promised, per tile
+    q = 0
     for i, (cost, n) in enumerate(zip(costs, counts)):
         base, extra = divmod(cost.vectors, n)
         for j in range(n):
-            replicas.append(Replica(i, j, cursor // arrays_per_tile, base + (1 if j < extra else 0)))
+            need = float(buffer_needs[q]) if buffer_needs is not None else 0.0
+            q += 1
+            tiles = 1
+            if need > 0:
+                tile = cursor // arrays_per_tile
+                if need > tile_buffer:
+                    tiles = math.ceil(need / tile_buffer) if tile_buffer > 0 else 1
+                    if left.get(tile, tile_buffer) < tile_buffer:   # it takes whole tiles: start a fresh one
+                        tile += 1
+                        cursor = tile * arrays_per_tile
+                    for t in range(tile, tile + tiles):
+                        left[t] = 0.0
+                else:
+                    while left.get(tile, tile_buffer) < need:
+                        tile += 1
+                        cursor = tile * arrays_per_tile
+                    left[tile] = left.get(tile, tile_buffer) - need
+            home = cursor // arrays_per_tile
+            last = max((cursor + max(cost.arrays, 1) - 1) // arrays_per_tile, home + tiles - 1)
+            replicas.append(Replica(i, j, home, base + (1 if j < extra else 0), tiles, last, cursor))
             cursor += cost.arrays
+            if tiles > 1:
+                cursor = max(cursor, (home + tiles) * arrays_per_tile)
     return replicas

@@ -60,10 +60,14 @@ def summary_row(label: str, summary: ChipSummary) -> dict[str, object]:
 
 
 def wait_rows(hardware: HardwareSection) -> pd.DataFrame:
-    """Contention: time windows waited, per resource class, for every chip."""
+    """Contention: time windows waited, per resource class, for every chip, beside its time per
+    image in the event model and in the closed form (no waits): where they part, the waits say why."""
     chips = [("this workload", hardware.summary)]
     chips += [(name, hardware.others()[label].summary) for label, name in COMPARISONS if label in hardware.others()]
-    return pd.DataFrame([{"mapping": name, **{f"{k} (us)": v / 1e3 for k, v in s.waits_ns.items()}}
+    return pd.DataFrame([{"mapping": name, "execution": s.execution,
+                          "time per image, event model (us)": s.per_image_ns / 1e3,
+                          "closed form (us)": s.latency_closed_form_ns / 1e3,
+                          **{f"{k} (us)": v / 1e3 for k, v in s.waits_ns.items()}}
                          for name, s in chips])
 
 
@@ -238,6 +242,7 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activi
     """Energy, latency and area: chip summary, comparisons, contention, components, per layer."""
     mine = hardware.summary
     others = hardware.others()
+    per_image = "the pipeline's interval" if mine.execution == "pipelined" else "the latency"
     notes = []
     for label, name in COMPARISONS:
         if label in others:
@@ -246,7 +251,8 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activi
                          f"speed-up**, {v.edp_improvement:.2f}x energy-delay product, with {v.area_ratio:.2f}x its "
                          f"area and {v.power_ratio:.2f}x its power")
     sizing = {"fixed": "each chip has the tiles its hardware file declares",
-              "fit": "each chip has the fewest tiles that hold one copy of every layer (plus the replica budget)",
+              "fit": "each chip has the fewest tiles that hold one copy of every layer (plus the replica budget; "
+                     "pipelined, also the eDRAM of every copy's line buffer)",
               "iso-area": "the workload's chip and the dense mapping on it get the area of the baseline chip, "
                           "sized by fit"}.get(mine.sizing, mine.sizing)
     return [
@@ -254,8 +260,9 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activi
         f"Sizing policy `{mine.sizing}`: {sizing}; replicas of the slowest layers fill what the policy leaves "
         f"free, alike on every chip. {mine.execution} execution, cycle {mine.cycle_ns:.4g} ns (the slower of an "
         f"array read and one read's conversions), {mine.adc_bits}-bit ADCs. Event model: "
-        f"{mine.simulation_events} simpy events; closed form without contention {mine.latency_closed_form_ns / 1e3:.4g}"
-        f" us against the event model's {mine.latency_ns / 1e3:.4g} us. Array utilisation "
+        f"{mine.simulation_events} simpy events; time per image ({per_image}) in the closed form without contention "
+        f"{mine.latency_closed_form_ns / 1e3:.4g} us against the event model's {mine.per_image_ns / 1e3:.4g} us. "
+        "Array utilisation "
         f"{mine.array_utilization:.2%}, ADC utilisation {mine.adc_utilization:.2%}. Static energy is leakage: "
         f"buffers, routers, bus, registers, max-pool and activation units for the whole time, the arrays' "
         f"periphery as the hardware file's chip.power_gating says"
@@ -267,7 +274,10 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activi
         markdown_table(wait_rows(hardware)), "",
         "arrays: a window's inputs were there while its copy was busy (pipelined chips); adcs: a converter "
         "group shared between copies; buffer_ports: a tile's eDRAM port; buffer_space: a producer stalled on a "
-        "full consumer buffer; network: links.", "",
+        "full consumer buffer (a line buffer takes its inputs in raster order and holds what its windows in "
+        "flight read, docs/hardware.md); network: links. Where the event model's time per image exceeds the "
+        "closed form's, examples/event_vs_closed_form.py shows how to find the class that made the difference "
+        "(the event model again with that class unlimited, simulator.hardware.engine.relieved).", "",
         "### By component (per inference)", "", markdown_table(component_rows(hardware)), "",
         *_side_by_side(hardware),
         *programming_lines(hardware),
