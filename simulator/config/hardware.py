@@ -7,9 +7,9 @@ comes from in one step.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import StrictInt, model_validator
+from pydantic import StrictInt, ValidationError, model_validator
 
 from simulator.config.fields import StrictModel, field
 
@@ -367,6 +367,17 @@ class ChipConfig(SourcedBlock):
     )
 
 
+class Alternative(StrictModel):
+    """A value an assumed number (or a model choice) of the file could take instead, with its source:
+    another paper's figure, another simulator's default, or a stated range labelled as an assumption.
+    The sensitivity study (simulator.hardware.sensitivity) runs the chip with it in place of the file's."""
+
+    value: StrictInt | float | str = field(description="The value the field takes instead (a number in the field's "
+                                                       "unit, or one of an enum field's choices)", unit="field's unit")
+    source: str = field(description="Where the value comes from (paper and table, a simulator's file and line), or "
+                                    "'Assumption: ...' for a stated range", unit="text", min_length=1)
+
+
 class HardwareConfig(SourcedBlock):
     """A hardware description file (hwconfigs/*.yaml)."""
 
@@ -399,6 +410,11 @@ class HardwareConfig(SourcedBlock):
     network: NetworkConfig = field(description="Chip network between tiles (routers)", unit="block")
     tile: TileConfig = field(description="Tile organisation", unit="block")
     chip: ChipConfig = field(description="Chip organisation", unit="block")
+    alternatives: dict[str, list[Alternative]] = field(
+        default_factory=dict,
+        description="Sourced alternatives of the file's assumed numbers and model choices, for the sensitivity study: "
+                    "key path of a numeric or enum field ('leakage_share', 'adc.max_bits') -> the values it could "
+                    "take instead, each with its source", unit="block")
 
     @model_validator(mode="after")
     def _tree_needs_adjacent_columns(self) -> HardwareConfig:
@@ -406,3 +422,106 @@ class HardwareConfig(SourcedBlock):
             raise ValueError("composition.slices analog-tree composes the slice columns of one array: "
                              "it needs array.packing adjacent-columns")
         return self
+
+    # Alternatives ------------------------------------------------------------------------------
+
+    def value_at(self, key: str) -> Any:
+        """The value of the field at key path `key` ('adc.max_bits'); KeyError naming what is allowed."""
+        block, name = self._field_at(key)
+        return getattr(block, name)
+
+    def source_of(self, key: str) -> str:
+        """The source text the file gives for the field at `key` ('' when none)."""
+        block, name = self._field_at(key)
+        return block.source.get(name, "")
+
+    def with_value(self, key: str, value: Any) -> HardwareConfig:
+        """This chip with the field at `key` set to `value`, validated as the file would be (its
+        alternatives left out); ValueError saying why the value is not allowed there."""
+        self._field_at(key)
+        *path, name = key.split(".")
+
+        def changed(block: SourcedBlock, path: list[str]) -> dict[str, Any]:
+            # Blocks off the path stay the validated instances they are (pydantic takes them as
+            # they are), so one alternative costs one block's validation, not the file's.
+            data = {field: getattr(block, field) for field in block.model_fields_set | {"source"}
+                    if field != "alternatives"}
+            if path:
+                data[path[0]] = changed(getattr(block, path[0]), path[1:])
+            else:
+                data[name] = value
+            return data
+
+        try:
+            return HardwareConfig.model_validate(changed(self, path))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"] if not str(part).startswith(("literal[", "function-")))
+            message = first["msg"].removeprefix("Value error, ")
+            raise ValueError(f"{message}" + (f" (at {where})" if where and where != key else "")) from None
+
+    def _field_at(self, key: str) -> tuple[SourcedBlock, str]:
+        """The block holding the numeric or enum field at `key` and the field's name."""
+        *path, name = key.split(".")
+        block: SourcedBlock = self
+        for depth, part in enumerate(path):
+            child = getattr(block, part, None) if part in type(block).model_fields else None
+            if not isinstance(child, SourcedBlock):
+                blocks = [n for n in type(block).model_fields if isinstance(getattr(block, n), SourcedBlock)]
+                raise KeyError(f"{'.'.join(path[:depth + 1])} is no block of a hardware file; blocks here: "
+                               f"{', '.join(blocks)}")
+            block = child
+        allowed = varied_fields(type(block))
+        if name not in allowed:
+            where = ".".join(path) or "the top level"
+            raise KeyError(f"{name} is no numeric or enum field of {where}; fields there: {', '.join(allowed)}")
+        return block, name
+
+
+def varied_fields(block: type[SourcedBlock]) -> list[str]:
+    """The fields of `block` an alternative may set: numbers and enum choices (not text, flags,
+    tables or blocks)."""
+    def scalar(annotation: Any) -> bool:
+        if get_origin(annotation) is Annotated:
+            return scalar(get_args(annotation)[0])
+        if get_origin(annotation) is Literal:
+            return True
+        if annotation in (int, float) or annotation is StrictInt:
+            return True
+        members = get_args(annotation)
+        return bool(members) and get_origin(annotation) is not dict and all(
+            scalar(m) or m is type(None) for m in members) and any(m is not type(None) for m in members)
+
+    return [name for name, info in block.model_fields.items() if name != "source" and scalar(info.annotation)]
+
+
+def is_assumption(source: str) -> bool:
+    """Whether a source text marks its number as an assumption: 'Assumption: ...', or a figure
+    borrowed from another chip because this one publishes none ('Stand-in: ...')."""
+    return source.strip().lower().startswith(("assumption", "stand-in"))
+
+
+def alternative_problems(hardware: HardwareConfig) -> list[tuple[str, str, Any]]:
+    """Every problem of the file's `alternatives:` block, as (key path, what is wrong, value): a
+    key that names no numeric or enum field, a list without values, a value the field does not
+    allow (the file is validated with it in place), or one equal to the value in use."""
+    problems: list[tuple[str, str, Any]] = []
+    for key, options in hardware.alternatives.items():
+        where = f"alternatives.{key}"
+        try:
+            current = hardware.value_at(key)
+        except KeyError as exc:
+            problems.append((where, str(exc.args[0]), None))
+            continue
+        if not options:
+            problems.append((where, "lists no alternative; give at least one {value, source}", None))
+        for i, option in enumerate(options):
+            if option.value == current:
+                problems.append((f"{where}[{i}].value", "is the value the file uses; an alternative must differ",
+                                 option.value))
+                continue
+            try:
+                hardware.with_value(key, option.value)
+            except ValueError as exc:
+                problems.append((f"{where}[{i}].value", f"is not allowed for {key}: {exc}", option.value))
+    return problems
