@@ -179,7 +179,10 @@ class Workload:
         """The configuration as run: workload plus the hardware it names, in JSON types."""
         return {
             "workload": self.config.model_dump(mode="json", by_alias=True),
-            "hardware": self.hardware.model_dump(mode="json"),
+            # Alternatives change no figure unless the sensitivity study reads them: left out
+            # otherwise, so adding them to a file keeps the hashes of the workloads that use it.
+            "hardware": self.hardware.model_dump(
+                mode="json", exclude=None if self.config.hardware_study.sensitivity else {"alternatives"}),
             "crossbar_size": self.crossbar_size,
             "cell_bits": self.config.mapping.cell_bits_on(self.hardware),
         }
