@@ -161,8 +161,8 @@ class Sensitivity(_Model):
                 "alternatives": ", ".join(_shown(v.value) for v in row.variations)}
             for name, base in present.items():
                 values = row.values(name)
-                line[f"{HEADLINES[name]} (now {base:.3g}x)"] = (
-                    f"{min(values):.3g} - {max(values):.3g}" if values else "-")
+                line[f"{HEADLINES[name]} (now {base:.4g}x)"] = (
+                    f"{min(values):.4g} - {max(values):.4g}" if values else "-")
             swing = self.swing(row)
             line["largest swing"] = f"{swing:.1%}" if ran else "-"
             line["note"] = "; ".join(skipped) if skipped else ("no effect on the chip model" if ran and swing < 1e-9
@@ -180,8 +180,8 @@ class Sensitivity(_Model):
         name = max(present, key=lambda h: top.swing(h, present[h]))
         values = top.values(name)
         text = (f"The verdicts rest most on {top.key} ({' and '.join(top.chips)}, {_shown(top.value)} in use): over "
-                f"its alternatives the {HEADLINES[name]} moves from {present[name]:.3g}x to "
-                f"{min(values):.3g}x - {max(values):.3g}x.")
+                f"its alternatives the {HEADLINES[name]} moves from {present[name]:.4g}x to "
+                f"{min(values):.4g}x - {max(values):.4g}x.")
         flips = self.flips()
         if not flips:
             return text + " No alternative moves a headline ratio across 1.0: every verdict holds."

@@ -137,34 +137,17 @@ def accuracy_vs_rate_plot(summary: pd.DataFrame, path: Path, title: str) -> None
 
 def tornado_plot(sensitivity: Sensitivity, path: Path, title: str, top: int = 12) -> None:
     """One panel per headline ratio: for the `top` assumptions that move it most, a bar from its
-    lowest to its highest value over the assumption's alternatives, split at the value with the
-    files as written (solid line); the dashed line at 1x is where the verdict flips."""
+    lowest to its highest value over the assumption's alternatives around the value with the files
+    as written; a dashed line at 1x, where the verdict flips (drawn with Pillow, as the run's
+    other plots: simulator/report/bars.py)."""
     from simulator.hardware.sensitivity import HEADLINES
+    from simulator.report.bars import Panel, tornado_chart
 
-    present = sensitivity.headline.present()
-    plt = pyplot()
-    columns = 2 if len(present) > 1 else 1
-    rows = math.ceil(len(present) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 0.5 + 0.32 * top * rows + 0.8 * rows), dpi=110,
-                             squeeze=False)
-    for ax, (name, base) in zip(axes.flat, present.items()):
-        moved = [(row, row.values(name)) for row in sensitivity.assumptions]
-        moved = [(row, values) for row, values in moved if values and row.swing(name, base) > 1e-9]
-        moved = sorted(moved, key=lambda item: item[0].swing(name, base), reverse=True)[:top][::-1]
-        for y, (row, values) in enumerate(moved):
-            low, high = min(min(values), base), max(max(values), base)
-            ax.barh(y, base - low, left=low, color="tab:blue", height=0.6)
-            ax.barh(y, high - base, left=base, color="tab:orange", height=0.6)
-        labels = [row.key + ("" if row.varied_in == "both" else f" ({row.chips[0]})") for row, _ in moved]
-        ax.set_yticks(range(len(moved)), labels, fontsize=8)
-        ax.axvline(base, color="black", linewidth=1.2, label=f"as written: {base:.3g}x")
-        ax.axvline(1.0, color="tab:red", linestyle="--", linewidth=1.0, label="1x: the verdict flips")
-        ax.set_xlabel(f"{HEADLINES[name]} (x)")
-        if not moved:
-            ax.text(0.5, 0.5, "no alternative moves it", transform=ax.transAxes, ha="center", va="center")
-        ax.grid(True, axis="x", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
-    for ax in list(axes.flat)[len(present):]:
-        ax.set_visible(False)
-    fig.suptitle(title + "\n(blue: alternatives below the value as written, orange: above)", fontsize=10)
-    save_figure(fig, path)
+    panels = []
+    for name, base in sensitivity.headline.present().items():
+        moved = [row for row in sensitivity.assumptions if row.values(name) and row.swing(name, base) > 1e-9]
+        moved = sorted(moved, key=lambda row: row.swing(name, base), reverse=True)[:top]
+        rows = [(row.key + ("" if row.varied_in == "both" else f" ({row.chips[0]})"),
+                 min(row.values(name)), max(row.values(name))) for row in moved]
+        panels.append(Panel(f"{HEADLINES[name]} (x)", base, rows, marker=1.0))
+    tornado_chart(path, panels, title=title)
