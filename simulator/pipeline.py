@@ -41,8 +41,8 @@ from simulator.report.model import (
 )
 
 if TYPE_CHECKING:   # torch: a hardware-only run with cached mappings never imports it
-    from simulator.hardware.sensitivity import Sensitivity
     from simulator.faults.study import FaultStudy
+    from simulator.hardware.sensitivity import Sensitivity
     from simulator.mapping.crossbar_pruning import CrossbarPruneStep
     from simulator.preparation import PreparedNetwork
 
