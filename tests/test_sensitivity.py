@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import simulator
 from simulator.config import ConfigError, load_hardware
-from simulator.config.hardware import HardwareConfig, is_assumption
+from simulator.config.hardware import is_assumption
 from simulator.hardware import study
 from simulator.hardware.sensitivity import Ratios, assumed_fields, plans, sensitivity
 
