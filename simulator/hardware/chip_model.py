@@ -138,7 +138,7 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     busiest = int(per_adc.max()) if per_adc.size else 0
     regs = spec.index_registers
     reordered = demand.index_bits > 0       # grid strategies place tiles where they are: no registers
-    stored = int(sum(regs.stored_bits(int(rr), int(cc)) for rr, cc in zip(r, c))) if reordered else 0
+    stored = regs.stored_bits_total(r, c) if reordered else 0
     bits = spec.input_bits
     return LayerPlan(
         name=demand.name, windows=demand.vectors, tiles=demand.tiles, arrays=int(arrays_t.sum()),
