@@ -42,7 +42,7 @@ def alternative(value: object, source: str = "Assumption: a test value") -> dict
 # ----------------------------------------------------------------------------- the files
 
 def test_shipped_files_give_alternatives_for_every_assumed_number() -> None:
-    for path in (SPARSE, PRIME):
+    for path in (SPARSE, PRIME, REPO / "hwconfigs" / "isaac.yaml"):
         hardware = load_hardware(path)
         missing = [key for key in assumed_fields(hardware) if key not in hardware.alternatives]
         assert missing == [], f"{path.name}: assumptions without alternatives: {missing}"
