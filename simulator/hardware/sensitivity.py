@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config.hardware import Alternative, HardwareConfig, SourcedBlock, is_assumption, varied_fields
 from simulator.hardware.chip_model import Simulations, Sizing
-from simulator.hardware.model import HardwareResult, evaluate
+from simulator.hardware.model import chip_result
 from simulator.hardware.study import (
     ActivityTable,
     HardwareStudy,
@@ -76,12 +76,20 @@ class Ratios(_Model):
 
     @classmethod
     def of(cls, study: HardwareStudy) -> Ratios:
-        dense = study.workload.versus(study.dense) if study.dense is not None else None
-        base = study.workload.versus(study.baseline) if study.baseline is not None else None
-        return cls(energy_vs_dense=dense.energy_efficiency if dense else None,
-                   speedup_vs_dense=dense.speedup if dense else None,
-                   energy_vs_baseline=base.energy_efficiency if base else None,
-                   speedup_vs_baseline=base.speedup if base else None)
+        return cls.of_figures({label: (result.summary.energy_per_inference_pj, result.summary.per_image_ns)
+                               for label, result in (("workload", study.workload), *study.others().items())})
+
+    @classmethod
+    def of_figures(cls, figures: dict[str, tuple[float, float]]) -> Ratios:
+        """From (energy per inference, time per image) by chip label ("workload", "dense",
+        "baseline"), as HardwareResult.versus divides them."""
+        energy, time = figures["workload"]
+        ratios: dict[str, float] = {}
+        for label in ("dense", "baseline"):
+            if label in figures:
+                ratios[f"energy_vs_{label}"] = figures[label][0] / energy
+                ratios[f"speedup_vs_{label}"] = figures[label][1] / time
+        return cls(**ratios)
 
     def present(self) -> dict[str, float]:
         """The ratios this study has, by field name."""
@@ -294,7 +302,9 @@ def _vary(inputs: StudyInputs, by_label: dict[str, tuple[MappingRequest, StoredM
             return None, "changes the mapping (the study's mappings are kept)"
         if activity is not None and coding_of(new.hardware) != coding_of(old.hardware):
             return None, "changes the input coding whose DAC activity was measured"
-    results = {"workload": base.workload, **base.others()}
+    # (energy per inference, time per image, area) of every chip; the ones left alone as they were.
+    results = {label: (r.summary.energy_per_inference_pj, r.summary.per_image_ns, r.summary.area_mm2)
+               for label, r in (("workload", base.workload), *base.others().items())}
     try:
         area = None
         if varied.study.sizing == "iso-area" and "baseline" in requests:
@@ -302,20 +312,21 @@ def _vary(inputs: StudyInputs, by_label: dict[str, tuple[MappingRequest, StoredM
                 results["baseline"] = _evaluate(varied, requests["baseline"], by_label["baseline"][1],
                                                 study_sizing(varied), activity, memo)
                 changed = changed | {"workload", "dense"}
-            area = results["baseline"].summary.area_mm2 * 1e6
+            area = results["baseline"][2] * 1e6
         for label in sorted(changed & set(requests) - ({"baseline"} if area is not None else set())):
             results[label] = _evaluate(varied, requests[label], by_label[label][1], study_sizing(varied, area),
                                        activity, memo)
     except (ValueError, ArithmeticError) as exc:
         return None, f"the chip model rejects it: {exc}"
-    figures = [r.summary.energy_per_inference_pj for r in results.values()]
-    figures += [r.summary.per_image_ns for r in results.values()]
-    if not all(math.isfinite(x) and x > 0 for x in figures):
+    if not all(math.isfinite(x) and x > 0 for figures in results.values() for x in figures[:2]):
         return None, "gives no finite, positive energy or time"
-    return Ratios.of(HardwareStudy(results["workload"], results.get("dense"), results.get("baseline"))), None
+    return Ratios.of_figures({label: figures[:2] for label, figures in results.items()}), None
 
 
 def _evaluate(inputs: StudyInputs, request: MappingRequest, stored: StoredMapping, sizing: Sizing,
-              activity: ActivityTable | None, memo: Simulations) -> HardwareResult:
-    return evaluate(stored.demands, stored.flow, request.hardware, chip_setup(inputs, request, sizing, activity),
-                    simulations=memo)
+              activity: ActivityTable | None, memo: Simulations) -> tuple[float, float, float]:
+    """(energy per inference, time per image, area) of one chip, as the hardware study's summary
+    gives them (simulator.hardware.model._typed)."""
+    result = chip_result(stored.demands, stored.flow, request.hardware, chip_setup(inputs, request, sizing, activity),
+                         simulations=memo)
+    return result.energy_pj, result.per_image_ns, result.area_mm2
