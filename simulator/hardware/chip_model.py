@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import pickle
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -27,7 +27,15 @@ import numpy as np
 from simulator.hardware.chip.network import htree_level
 from simulator.hardware.chip.spec import ChipSpec
 from simulator.hardware.demand import LayerDemand
-from simulator.hardware.engine import CopyPlan, EngineResult, EngineSetup, LayerWork, closed_form, simulate
+from simulator.hardware.engine import (
+    CopyPlan,
+    EngineResult,
+    EngineSetup,
+    LayerWork,
+    closed_form,
+    simulate,
+    simulation_key,
+)
 from simulator.hardware.placement import ChipTooSmall, place, replicate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry, window_needs
 from simulator.mapping.encoding import get_encoding
@@ -244,11 +252,11 @@ Simulations = MutableMapping[bytes, EngineResult]
 
 
 def simulated(setup: EngineSetup, spec: ChipSpec, memo: Simulations | None) -> EngineResult:
-    """The event model's result for `setup` on `spec`'s network, from `memo` where the same
-    setup ran before (keyed by every field of the setup and the route's inputs)."""
+    """The event model's result for `setup` on `spec`'s network, from `memo` where a setup it
+    reads alike ran before (keyed by what the engine reads of the setup and the route's inputs)."""
     if memo is None:
         return simulate(setup)
-    key = pickle.dumps(([getattr(setup, f.name) for f in fields(setup) if f.name != "route"], route_key(spec)))
+    key = simulation_key(setup) + pickle.dumps(route_key(spec))
     if key not in memo:
         memo[key] = simulate(setup)
     return memo[key]
