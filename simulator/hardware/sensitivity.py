@@ -265,7 +265,10 @@ def sensitivity(inputs: StudyInputs, mappings: list[tuple[MappingRequest, Stored
         owner = baseline if varied_in == "baseline" and baseline is not None else chip
         variations = []
         for option in options:
-            ratios, why = _vary(inputs, by_label, base, key, option.value, varied_in, activity, memo)
+            ratios: Ratios | None = None
+            why: str | None = "the value the file uses"
+            if option.value != owner.value_at(key):
+                ratios, why = _vary(inputs, by_label, base, key, option.value, varied_in, activity, memo)
             variations.append(Variation(value=option.value, source=option.source, ratios=ratios, skipped=why))
         names = [chip.name, baseline.name] if varied_in == "both" and baseline is not None else [owner.name]
         rows.append(AssumptionSensitivity(key=key, varied_in=varied_in, chips=names, value=owner.value_at(key),
@@ -294,7 +297,7 @@ def _vary(inputs: StudyInputs, by_label: dict[str, tuple[MappingRequest, StoredM
                                            hardware=requests["baseline"].hardware.with_value(key, value))
             changed.add("baseline")
     except ValueError as exc:
-        return None, f"not a valid chip: {exc}"
+        return None, f"not a valid chip with the rest of the file: {exc}"
     varied = replace(inputs, hardware=chip)
     for label in changed & set(requests):
         old, new = by_label[label][0], requests[label]
