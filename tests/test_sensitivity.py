@@ -234,6 +234,10 @@ def test_verdict_names_the_flips() -> None:
     assert varied.flips() == [("leakage_share", "energy_vs_baseline", 0.4)]
     text = varied.verdict()
     assert "rest most on leakage_share" in text and "0.9x - 1.3x" in text and "flip" in text and "at 0.4" in text
+    skipped = row.model_copy(update={"varied_in": "chip", "chips": ["a"],
+                                     "variations": [Variation(value=0.4, source="y", skipped="why")]})
+    still = Sensitivity(headline=Ratios(energy_vs_baseline=1.1), assumptions=[skipped], not_varied=[], seconds=0.0)
+    assert still.flips() == [] and still.verdict().startswith("No alternative") and skipped.label == "leakage_share (a)"
 
 
 # ----------------------------------------------------------------------------- resim run

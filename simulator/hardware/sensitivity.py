@@ -117,6 +117,11 @@ class AssumptionSensitivity(_Model):
     source: str = Field(description="The file's source for that value")
     variations: list[Variation]
 
+    @property
+    def label(self) -> str:
+        """The key, with the file it was varied in unless both chips share it."""
+        return self.key if self.varied_in == "both" else f"{self.key} ({self.chips[0]})"
+
     def values(self, headline: str) -> list[float]:
         """The ratio `headline` under every alternative that ran."""
         return [v for variation in self.variations if variation.ratios is not None
@@ -153,7 +158,7 @@ class Sensitivity(_Model):
                 for name, base in self.headline.present().items():
                     value = getattr(variation.ratios, name)
                     if value is not None and (value - 1.0) * (base - 1.0) < 0:
-                        out.append((row.key, name, variation.value))
+                        out.append((row.label, name, variation.value))
         return out
 
     def table(self) -> pd.DataFrame:
@@ -187,6 +192,8 @@ class Sensitivity(_Model):
         top = self.assumptions[0]
         name = max(present, key=lambda h: top.swing(h, present[h]))
         values = top.values(name)
+        if not values or self.swing(top) == 0:
+            return "No alternative of the hardware files' assumptions moves a headline ratio."
         text = (f"The verdicts rest most on {top.key} ({' and '.join(top.chips)}, {_shown(top.value)} in use): over "
                 f"its alternatives the {HEADLINES[name]} moves from {present[name]:.4g}x to "
                 f"{min(values):.4g}x - {max(values):.4g}x.")

@@ -147,7 +147,6 @@ def tornado_plot(sensitivity: Sensitivity, path: Path, title: str, top: int = 12
     for name, base in sensitivity.headline.present().items():
         moved = [row for row in sensitivity.assumptions if row.values(name) and row.swing(name, base) > 1e-9]
         moved = sorted(moved, key=lambda row: row.swing(name, base), reverse=True)[:top]
-        rows = [(row.key + ("" if row.varied_in == "both" else f" ({row.chips[0]})"),
-                 min(row.values(name)), max(row.values(name))) for row in moved]
+        rows = [(row.label, min(row.values(name)), max(row.values(name))) for row in moved]
         panels.append(Panel(f"{HEADLINES[name]} (x)", base, rows, marker=1.0))
     tornado_chart(path, panels, title=title)
