@@ -6,6 +6,7 @@ unless --no-sensitivity."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,6 +215,26 @@ def test_each_variation_equals_a_fresh_study_of_the_changed_files() -> None:
                  for r, s in pairs]
         again = study.hardware_study(study.StudyInputs(new_chip, inputs.mapping, inputs.study, 0), fresh)
         assert row.variations[index].ratios == Ratios.of(again), key
+
+
+def test_forked_workers_find_what_one_process_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alternatives shared among two forked processes (as a hardware-only run without torch
+    does) give the same study as one process."""
+    chip, base = load_hardware(SPARSE), load_hardware(PRIME)
+    inputs = study.StudyInputs(chip, simulator.api.mapping_spec(MAPPING),
+                               simulator.api.study_spec({"sensitivity": True}, "fit", True), 0)
+    model = small_cnn()
+    from simulator.hardware import sensitivity as module
+    from simulator.lowering.dataflow import dataflow
+
+    _, _, result, pairs = simulator.api._hardware_study(model, (1, 16, 16), dataflow(model, (1, 16, 16)), inputs, base)
+    one = sensitivity(inputs, pairs, result, workers=1)
+    assert module.parallel(2) == 1                  # torch is loaded here: no fork
+    monkeypatch.delitem(sys.modules, "torch")       # the workers never touch it
+    assert module.parallel(2) == 2
+    forked = sensitivity(inputs, pairs, result, workers=2)
+    assert one is not None and forked is not None
+    assert forked.model_dump(exclude={"seconds"}) == one.model_dump(exclude={"seconds"})
 
 
 def test_a_study_without_comparisons_has_no_sensitivity() -> None:

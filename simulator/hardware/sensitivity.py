@@ -27,6 +27,9 @@ timing an alternative changes.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -255,10 +258,12 @@ def plans(chip: HardwareConfig, baseline: HardwareConfig | None
 
 
 def sensitivity(inputs: StudyInputs, mappings: list[tuple[MappingRequest, StoredMapping]], base: HardwareStudy,
-                activity: ActivityTable | None = None, simulations: Simulations | None = None) -> Sensitivity | None:
+                activity: ActivityTable | None = None, simulations: Simulations | None = None,
+                workers: int | None = None) -> Sensitivity | None:
     """Vary every assumption with alternatives of the study's chips one at a time (module doc);
     None when the study has no comparison (no dense mapping, no baseline) to take ratios of.
-    `simulations`: the event-model runs of the study itself (study.hardware_study's), reused."""
+    `simulations`: the event-model runs of the study itself (study.hardware_study's), reused.
+    `workers`: processes sharing the alternatives (default: two where `parallel` allows)."""
     clock = time.perf_counter()
     headline = Ratios.of(base)
     if not headline.present():
@@ -267,15 +272,16 @@ def sensitivity(inputs: StudyInputs, mappings: list[tuple[MappingRequest, Stored
     baseline = by_label["baseline"][0].hardware if "baseline" in by_label else None
     chip = inputs.hardware
     memo: Simulations = simulations if simulations is not None else {}
+    planned = plans(chip, baseline)
+    owners = [baseline if varied_in == "baseline" and baseline is not None else chip for _, varied_in, _ in planned]
+    jobs: list[Job] = [(key, option.value, varied_in) for (key, varied_in, options), owner in zip(planned, owners)
+                       for option in options if option.value != owner.value_at(key)]
+    done = _run(jobs, (inputs, by_label, base, activity, memo), workers)
     rows = []
-    for key, varied_in, options in plans(chip, baseline):
-        owner = baseline if varied_in == "baseline" and baseline is not None else chip
+    for (key, varied_in, options), owner in zip(planned, owners):
         variations = []
         for option in options:
-            ratios: Ratios | None = None
-            why: str | None = "the value the file uses"
-            if option.value != owner.value_at(key):
-                ratios, why = _vary(inputs, by_label, base, key, option.value, varied_in, activity, memo)
+            ratios, why = done.get((key, option.value, varied_in), (None, "the value the file uses"))
             variations.append(Variation(value=option.value, source=option.source, ratios=ratios, skipped=why))
         names = [chip.name, baseline.name] if varied_in == "both" and baseline is not None else [owner.name]
         rows.append(AssumptionSensitivity(key=key, varied_in=varied_in, chips=names, value=owner.value_at(key),
@@ -285,6 +291,62 @@ def sensitivity(inputs: StudyInputs, mappings: list[tuple[MappingRequest, Stored
     result = Sensitivity(headline=headline, assumptions=rows, not_varied=not_varied, seconds=0.0)
     ordered = sorted(rows, key=result.swing, reverse=True)
     return result.model_copy(update={"assumptions": ordered, "seconds": time.perf_counter() - clock})
+
+
+# ----------------------------------------------------------------------------- running the alternatives
+
+Job = tuple[str, Value, str]                       # (key, value, which chips)
+Outcome = tuple[Ratios | None, str | None]
+_Context = tuple[StudyInputs, dict[str, tuple[MappingRequest, StoredMapping]], HardwareStudy,
+                 ActivityTable | None, Simulations]
+
+# What a forked worker reads: set in the parent before the fork, so nothing large is pickled.
+_SHARED: tuple[_Context, list[Job]] | None = None
+
+# Fewer alternatives than this run in the calling process: starting workers would cost more.
+PARALLEL_FROM = 16
+
+
+def parallel(workers: int | None) -> int:
+    """How many processes may share the alternatives: `workers` (default 2, at most the cores),
+    and 1 where a fork is not safe or not allowed: no fork start method, a daemonic process (a
+    sweep's worker may be one; it has no children), or torch loaded (its thread pools do not
+    survive a fork)."""
+    wanted = workers if workers is not None else min(2, os.cpu_count() or 1)
+    if (wanted <= 1 or "fork" not in multiprocessing.get_all_start_methods() or sys.platform != "linux"
+            or multiprocessing.current_process().daemon or "torch" in sys.modules):
+        return 1
+    return wanted
+
+
+def _run(jobs: list[Job], context: _Context, workers: int | None) -> dict[Job, Outcome]:
+    """Every job's outcome, in this process or shared among forked workers (each with its own copy
+    of the event-model runs so far; their own runs stay theirs)."""
+    global _SHARED
+    count = parallel(workers) if len(jobs) >= PARALLEL_FROM else 1
+    if count == 1:
+        return {job: _vary(*_job_args(context, job)) for job in jobs}
+    _SHARED = (context, jobs)
+    try:
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            # Interleaved, so both workers get their share of the alternatives that run the engine.
+            outcomes = pool.map(_job_at, range(len(jobs)), chunksize=1)
+    finally:
+        _SHARED = None
+    return dict(zip(jobs, outcomes))
+
+
+def _job_at(index: int) -> Outcome:
+    assert _SHARED is not None, "set before the workers fork"
+    context, jobs = _SHARED
+    return _vary(*_job_args(context, jobs[index]))
+
+
+def _job_args(context: _Context, job: Job) -> tuple[StudyInputs, dict[str, tuple[MappingRequest, StoredMapping]],
+                                                    HardwareStudy, str, Value, str, ActivityTable | None, Simulations]:
+    inputs, by_label, base, activity, memo = context
+    key, value, varied_in = job
+    return inputs, by_label, base, key, value, varied_in, activity, memo
 
 
 def _vary(inputs: StudyInputs, by_label: dict[str, tuple[MappingRequest, StoredMapping]], base: HardwareStudy,
