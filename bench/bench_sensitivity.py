@@ -4,9 +4,9 @@
 
 1. Warms the caches (`resim run workloads/vgg16_sparse.yaml --no-accuracy --no-sensitivity` once).
 2. In-process on the cached mappings, `--repeat` times: the hardware study (three chips) and then
-   the sensitivity study on its event-model runs, as `resim run` does; wall and CPU seconds
-   (process time: what the study costs on an idle machine, where wall = CPU), the count of
-   assumptions, chip evaluations and event-model runs (target: the study adds <= 2 s).
+   the sensitivity study on its event-model runs, as `resim run` does (two forked workers), wall
+   seconds; then the same study in one process (workers=1): wall and CPU seconds, and the count
+   of assumptions, chip evaluations and event-model runs (target: the study adds <= 2 s).
 3. `resim run ... --no-accuracy` with --sensitivity and with --no-sensitivity in fresh processes:
    wall and CPU (children's user + system) seconds of each, median.
 """
@@ -81,10 +81,14 @@ def in_process(data_dir: Path, repeat: int) -> list[dict[str, float]]:
         base_wall, base_cpu = time.perf_counter() - wall, time.process_time() - cpu
         model.run_chip = counting_evaluate        # type: ignore[assignment]
         chip_model.simulate = counting_simulate   # type: ignore[assignment]
+        wall = time.perf_counter()
+        sensitivity(study.StudyInputs.of(workload), pairs, result, None, dict(memo))
+        forked = time.perf_counter() - wall
         counted.update(evaluations=0, simulations=0)
         wall, cpu = time.perf_counter(), time.process_time()
-        varied = sensitivity(study.StudyInputs.of(workload), pairs, result, None, memo)
-        rows.append({"study_wall": base_wall, "study_cpu": base_cpu, "wall": time.perf_counter() - wall,
+        varied = sensitivity(study.StudyInputs.of(workload), pairs, result, None, memo, workers=1)
+        rows.append({"study_wall": base_wall, "study_cpu": base_cpu, "forked_wall": forked,
+                     "wall": time.perf_counter() - wall,
                      "cpu": time.process_time() - cpu, "assumptions": len(varied.assumptions) if varied else 0,
                      "variations": sum(len(r.variations) for r in varied.assumptions) if varied else 0,
                      **counted})
@@ -105,7 +109,9 @@ def main() -> None:
     for row in rows:
         print("in-process: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                          for k, v in row.items()))
-    print(f"sensitivity study, median of {len(rows)}: wall {statistics.median(r['wall'] for r in rows):.2f} s, "
+    print(f"sensitivity study, median of {len(rows)}: two workers wall "
+          f"{statistics.median(r['forked_wall'] for r in rows):.2f} s; one process wall "
+          f"{statistics.median(r['wall'] for r in rows):.2f} s, "
           f"CPU {statistics.median(r['cpu'] for r in rows):.2f} s (hardware study alone: CPU "
           f"{statistics.median(r['study_cpu'] for r in rows):.3f} s)")
     for flag in ("--sensitivity", "--no-sensitivity"):
