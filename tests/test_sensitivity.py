@@ -290,6 +290,10 @@ def test_run_reports_the_table_and_plot_and_no_sensitivity_leaves_them_out(lenet
     report = json.loads((out / "report.json").read_text())
     rows = report["sensitivity"]["assumptions"]
     assert {"leakage_share", "tile.arrays", "adc.max_bits"} <= {row["key"] for row in rows}
+    swings = [row["largest_swing"] for row in rows]
+    assert swings == sorted(swings, reverse=True) and swings[0] > 0
+    ran = [v["ratios"]["energy_vs_baseline"] for v in rows[0]["variations"] if v["ratios"] is not None]
+    assert rows[0]["ranges"]["energy_vs_baseline"] == [min(ran), max(ran)]
     assert report["timings"]["sensitivity_seconds"] > 0
     markdown = (out / "report.md").read_text()
     assert "## Sensitivity to the hardware files' assumptions" in markdown and "| leakage_share" in markdown

@@ -119,6 +119,11 @@ class AssumptionSensitivity(_Model):
     value: Value | None = Field(description="The value the file uses")
     source: str = Field(description="The file's source for that value")
     variations: list[Variation]
+    ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="Per headline ratio: (lowest, highest) over the alternatives that ran "
+                                          "(report.md's table)")
+    largest_swing: float = Field(0.0, description="Widest range of any headline ratio, the value as written "
+                                                  "included, relative to that value")
 
     @property
     def label(self) -> str:
@@ -289,6 +294,9 @@ def sensitivity(inputs: StudyInputs, mappings: list[tuple[MappingRequest, Stored
     files = [chip, *([baseline] if baseline is not None else [])]
     not_varied = [f"{hw.name}: {key}" for hw in files for key in assumed_fields(hw) if key not in hw.alternatives]
     result = Sensitivity(headline=headline, assumptions=rows, not_varied=not_varied, seconds=0.0)
+    rows = [row.model_copy(update={
+        "ranges": {name: (min(values), max(values)) for name in headline.present() if (values := row.values(name))},
+        "largest_swing": result.swing(row)}) for row in rows]
     ordered = sorted(rows, key=result.swing, reverse=True)
     return result.model_copy(update={"assumptions": ordered, "seconds": time.perf_counter() - clock})
 
