@@ -227,7 +227,9 @@ def sensitivity_notes(report: RunReport) -> list[str]:
     notes = [varied.verdict()]
     if varied.not_varied:
         notes.append("Assumptions without alternatives (not varied): " + ", ".join(varied.not_varied) + ".")
-    notes.append(f"The study took {varied.seconds:.2f} s (plot: sensitivity.png).")
+    notes.append(f"{len(varied.assumptions)} assumptions, {sum(len(r.variations) for r in varied.assumptions)} "
+                 "alternatives; plot: sensitivity.png; the whole study with every alternative's source and ratios: "
+                 "report.json's sensitivity.")
     return notes
 
 
