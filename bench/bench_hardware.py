@@ -36,7 +36,9 @@ SCALING = ("lenet5_mnist_sparse", "vgg16_sparse", "vgg16_imagenet_shape")
 def command(workload: Path, data_dir: Path, out: Path) -> list[str]:
     resim = shutil.which("resim")
     head = [resim] if resim else [sys.executable, "-m", "simulator.cli"]
-    return [*head, "run", str(workload), "--data-dir", str(data_dir), "--no-accuracy", "--quiet", "--out", str(out)]
+    # --no-sensitivity: vgg16_sparse.yaml turns the sensitivity study on; bench_sensitivity.py times it.
+    return [*head, "run", str(workload), "--data-dir", str(data_dir), "--no-accuracy", "--quiet", "--no-sensitivity",
+            "--out", str(out)]
 
 
 def whole_run(data_dir: Path, repeat: int) -> tuple[float, float, float, dict]:

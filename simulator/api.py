@@ -27,7 +27,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, get_args
 
@@ -53,6 +53,7 @@ if TYPE_CHECKING:   # torch is imported where a network is handled: `import simu
     from torch import nn
 
     from simulator.faults.study import FaultStudy
+    from simulator.hardware.sensitivity import Sensitivity
     from simulator.network.train import TensorData
     from simulator.report.model import RunReport
 
@@ -101,6 +102,7 @@ class Simulation:
     fault_study: FaultStudy | None = None
     report: RunReport | None = None
     out_dir: Path | None = None
+    sensitivity: Sensitivity | None = None       # study={"sensitivity": True}: the assumptions varied
 
     @property
     def chip(self) -> ChipSummary:
@@ -184,7 +186,7 @@ class Simulation:
                    layers=pd.DataFrame([layer.model_dump() for layer in report.layers]),
                    tiles_placed=report.totals.tiles_placed, tiles_dense=report.totals.tiles_dense,
                    accuracy=report.accuracy.test_accuracy if report.accuracy is not None else None,
-                   faults=report.faults, report=report, out_dir=out_dir)
+                   faults=report.faults, report=report, out_dir=out_dir, sensitivity=report.sensitivity)
 
 
 # ----------------------------------------------------------------------------- simulate
@@ -217,8 +219,10 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
     - `sizing`: fit (default: the fewest tiles that hold the network), fixed (the file's tiles) or
       iso-area (the baseline chip's area; needs `baseline`).
     - `study`: the other keys of a workload's `hardware_study:` section: replica_budget,
-      replicate, execution, images, compare_dense, dac_activity and activity_images
-      (`dac_activity: "measured"` measures input-digit activity on the test images of `data`).
+      replicate, execution, images, compare_dense, dac_activity, activity_images and sensitivity
+      (`dac_activity: "measured"` measures input-digit activity on the test images of `data`;
+      `sensitivity: True` varies every assumption of the chips' files that lists alternatives, one
+      at a time, into `Simulation.sensitivity`).
     - `seed`: seed of randomised tiling strategies and of the fault draws (default 0).
     - `progress`: progress bars (fault draws; a workload's training and stages).
     """
@@ -261,7 +265,13 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
         calibration = tensors.x_train[:CALIBRATION_IMAGES] if len(tensors.x_train) else None
         activity = input_activity(network, names, tensors.x_test[:inputs.study.activity_images],
                                   hardware_study.codings(hardware_study.requests(inputs, base)), calibration)
-    mapped, stored, result = _hardware_study(network, shape, flow, inputs, base, activity)
+    simulations: dict = {}
+    mapped, stored, result, pairs = _hardware_study(network, shape, flow, inputs, base, activity, simulations)
+    varied = None
+    if inputs.study.sensitivity:
+        from simulator.hardware.sensitivity import sensitivity
+
+        varied = sensitivity(inputs, pairs, result, activity, simulations)
     accuracy = faulted = None
     if tensors is not None:
         from simulator.network.train import evaluate
@@ -270,22 +280,27 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
     if spec is not None:
         assert tensors is not None
         faulted = _fault_study(network, mapped, tensors, spec, chip, progress=progress)
-    return Simulation.of_study(type(network).__name__, mapped, hardware_study.layer_table(stored, result.workload),
-                               result, accuracy, faulted)
+    simulation = Simulation.of_study(type(network).__name__, mapped,
+                                     hardware_study.layer_table(stored, result.workload), result, accuracy, faulted)
+    return replace(simulation, sensitivity=varied) if varied is not None else simulation
 
 
 def _hardware_study(model: nn.Module, shape: tuple[int, int, int], flow: Dataflow, inputs: hardware_study.StudyInputs,
                     baseline: HardwareConfig | None, activity: hardware_study.ActivityTable | None = None,
-                    ) -> tuple[MappedNetwork, hardware_study.StoredMapping, hardware_study.HardwareStudy]:
+                    simulations: dict | None = None,
+                    ) -> tuple[MappedNetwork, hardware_study.StoredMapping, hardware_study.HardwareStudy,
+                               list[tuple[hardware_study.MappingRequest, hardware_study.StoredMapping]]]:
     """`resim run`'s hardware study of an in-memory network: every mapping it requests, then the
-    chips; the model's own mapping (the first request) comes back with the study."""
+    chips; the model's own mapping (the first request) comes back with the study, and every
+    request with its mapping (what the sensitivity study reruns)."""
     mappings = []
     for request in hardware_study.requests(inputs, baseline):
         mapped = _map(model, shape, request.setup(inputs))
         mappings.append((request, mapped, hardware_study.summarise_mapping(mapped, flow, request)))
-    result = hardware_study.hardware_study(inputs, [(request, stored) for request, _, stored in mappings], activity)
+    pairs = [(request, stored) for request, _, stored in mappings]
+    result = hardware_study.hardware_study(inputs, pairs, activity, simulations)
     _, mine, stored = mappings[0]
-    return mine, stored, result
+    return mine, stored, result, pairs
 
 
 def _simulate_workload(path: Path, *, given: dict[str, Any], data_dir: str | Path | None, out: str | Path | None,

@@ -140,13 +140,17 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars"),
     no_accuracy: bool = typer.Option(False, "--no-accuracy",
                                      help="Skip test accuracy and the fault study (hardware figures only)"),
+    sensitivity: Optional[bool] = typer.Option(
+        None, "--sensitivity/--no-sensitivity",
+        help="Vary every assumption of the hardware files with alternatives, one at a time, and report how the "
+             "headline ratios move (default: the workload's hardware_study.sensitivity)"),
 ) -> None:
     """Run every stage on a workload and write its results folder."""
     from simulator.pipeline import run as run_pipeline
 
     try:
         out_dir, report = run_pipeline(workload, data_dir=data_dir, out=out, force=force, progress=not quiet,
-                                       accuracy=not no_accuracy)
+                                       accuracy=not no_accuracy, sensitivity=sensitivity)
     except _user_errors() as exc:
         _fail(_describe(exc))
     if report.accuracy:
@@ -163,6 +167,8 @@ def run(
             versus = others[label].versus
             typer.echo(f"versus {name}: {versus.energy_efficiency:.2f}x energy efficiency, "
                        f"{versus.speedup:.2f}x speed-up")
+    if report.sensitivity is not None:
+        typer.echo(f"sensitivity: {report.sensitivity.verdict()}")
     typer.echo(f"report: {out_dir / 'report.md'} (also {out_dir / 'report.html'})")
 
 

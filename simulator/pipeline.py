@@ -42,6 +42,7 @@ from simulator.report.model import (
 
 if TYPE_CHECKING:   # torch: a hardware-only run with cached mappings never imports it
     from simulator.faults.study import FaultStudy
+    from simulator.hardware.sensitivity import Sensitivity
     from simulator.mapping.crossbar_pruning import CrossbarPruneStep
     from simulator.preparation import PreparedNetwork
 
@@ -89,11 +90,14 @@ def default_out_dir(workload: Workload, *, accuracy: bool = True) -> Path:
 
 
 def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: str | Path | None = None,
-        force: bool = False, progress: bool = True, accuracy: bool = True) -> tuple[Path, RunReport]:
+        force: bool = False, progress: bool = True, accuracy: bool = True,
+        sensitivity: bool | None = None) -> tuple[Path, RunReport]:
     """Run every stage on one workload; return the results folder and the report.
 
     With `accuracy` off, neither the test-set accuracy nor the fault study runs, and when the
-    mappings are cached (and `force` is off) neither the data set nor the network is loaded."""
+    mappings are cached (and `force` is off) neither the data set nor the network is loaded.
+    `sensitivity` (None: the workload's hardware_study.sensitivity) adds the sensitivity study of
+    the hardware files' assumptions (simulator.hardware.sensitivity)."""
     verbose = os.environ.get("RESIM_VERBOSE", "") not in ("", "0")
     log = StageLog(show=progress or verbose, verbose=verbose)
     log.say(f"resim run {workload_path}: reading the workload ...")
@@ -165,13 +169,15 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     log.done("mapping", clock)
 
     clock = log.start("hardware", f"simulating {len(requests)} chips")
-    hardware = _hardware_study(workload, requests, stored, activity)
+    simulations: dict = {}
+    hardware = _hardware_study(workload, requests, stored, activity, simulations)
     for label, result in (("workload", hardware.workload), *hardware.others().items()):
         c = result.summary
         log.detail(f"{label}: {c.hardware} {c.crossbar_size}x{c.crossbar_size}, {c.tiles} tiles ({c.sizing}), "
                    f"{c.energy_per_inference_pj / 1e6:.4g} uJ ({c.static_energy_pj / 1e6:.4g} static), "
                    f"{c.latency_ns / 1e3:.4g} us, {c.simulation_events} events, "
                    f"{c.contention_wait_ns / 1e3:.3g} us waited")
+    varied = _sensitivity(workload, requests, stored, hardware, activity, simulations, sensitivity, log)
     log.done("hardware", clock)
     mine = hardware.workload
     layers = stored[0].table.merge(mine.layers.drop(columns=["tiles", "vectors", "macs", "nonzeros"]), on="layer",
@@ -196,6 +202,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                          f"{workload.config.name} on {mine.summary.hardware}")
     utilization_histogram_plot(histogram, out_dir / "utilization_histogram.png",
                                f"{workload.config.name}, {setup.size}x{setup.size} tiles", setup.reorder)
+    _sensitivity_plot(varied, out_dir, workload.config.name)
     plot_seconds = time.perf_counter() - clock
     report = RunReport(
         resim_version=__version__, workload=workload.config.name, workload_file=str(workload.path),
@@ -217,6 +224,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                for label, other in hardware.others().items()}),
         crossbar_pruning=[PruneStep(**vars(step)) for step in crossbar_steps],
         faults=faults.points() if faults is not None else None,
+        sensitivity=varied,
         layers=[LayerRecord.model_validate(row) for row in layers.to_dict(orient="records")],
         stages_run=log.ran,
         timings={**log.timings, "plot_seconds": plot_seconds},
@@ -279,7 +287,7 @@ def _measured_activity(workload: Workload, net: PreparedNetwork, arrays: Arrays,
 
 def _hardware_study(workload: Workload, requests: list[study.MappingRequest],
                     stored: list[study.StoredMapping], activity: study.ActivityTable | None = None,
-                    ) -> study.HardwareStudy:
+                    simulations: dict | None = None) -> study.HardwareStudy:
     """The hardware stage; a chip too small for its mapping, or hardware numbers that give no
     finite figure, are ConfigErrors naming the hardware file and the chip."""
     from simulator.config.errors import ConfigError, Problem
@@ -291,7 +299,7 @@ def _hardware_study(workload: Workload, requests: list[study.MappingRequest],
     try:
         # Overflow is checked below (every figure finite), not warned about line by line.
         with np.errstate(over="ignore", invalid="ignore"):
-            result = study.hardware_study(workload, list(zip(requests, stored)), activity)
+            result = study.hardware_study(workload, list(zip(requests, stored)), activity, simulations)
     except (ChipTooSmall, ZeroDivisionError, OverflowError) as exc:
         # Which chip: the first whose own evaluation fails the same way (only on this error path).
         label = next((r.label for r, m in zip(requests, stored) if _fails(workload, r, m)), requests[0].label)
@@ -308,6 +316,38 @@ def _hardware_study(workload: Workload, requests: list[study.MappingRequest],
                                        f"({summary[bad[0]]}) for the {label} mapping; is one absurdly large or "
                                        "small?")])
     return result
+
+
+def _sensitivity(workload: Workload, requests: list[study.MappingRequest], stored: list[study.StoredMapping],
+                 result: study.HardwareStudy, activity: study.ActivityTable | None, simulations: dict,
+                 asked: bool | None, log: StageLog) -> Sensitivity | None:
+    """The sensitivity study when asked for (`asked`, else hardware_study.sensitivity), on the
+    hardware stage's mappings and event-model runs."""
+    if not (asked if asked is not None else workload.config.hardware_study.sensitivity):
+        return None
+    from simulator.hardware.sensitivity import sensitivity
+
+    log.say("hardware: varying the hardware files' assumptions one at a time ...")
+    with np.errstate(over="ignore", invalid="ignore"):
+        varied = sensitivity(study.StudyInputs.of(workload), list(zip(requests, stored)), result, activity,
+                             simulations)
+    if varied is None:
+        log.say("hardware: no sensitivity study (no dense mapping or baseline chip to take ratios against)")
+        return None
+    log.timings["sensitivity_seconds"] = varied.seconds
+    log.detail(f"sensitivity: {len(varied.assumptions)} assumptions in {varied.seconds:.2f} s; {varied.verdict()}")
+    return varied
+
+
+def _sensitivity_plot(varied: Sensitivity | None, out_dir: Path, name: str) -> None:
+    """The tornado plot of the sensitivity study; without one, a plot left by an earlier run is
+    removed (report.html embeds every plot of the folder)."""
+    from simulator.report.plots import SENSITIVITY_PLOT, tornado_plot
+
+    if varied is None:
+        (out_dir / SENSITIVITY_PLOT).unlink(missing_ok=True)
+    else:
+        tornado_plot(varied, out_dir / SENSITIVITY_PLOT, f"{name}: headline ratios over the assumptions' alternatives")
 
 
 def _fails(workload: Workload, request: study.MappingRequest, mapping: study.StoredMapping) -> bool:

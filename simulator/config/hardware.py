@@ -7,9 +7,10 @@ comes from in one step.
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from typing import Annotated, Any, Literal, cast, get_args, get_origin
 
-from pydantic import StrictInt, model_validator
+from pydantic import StrictInt, TypeAdapter, ValidationError, model_validator
 
 from simulator.config.fields import StrictModel, field
 
@@ -479,6 +480,17 @@ class ChipConfig(SourcedBlock):
     )
 
 
+class Alternative(StrictModel):
+    """A value an assumed number (or a model choice) of the file could take instead, with its source:
+    another paper's figure, another simulator's default, or a stated range labelled as an assumption.
+    The sensitivity study (simulator.hardware.sensitivity) runs the chip with it in place of the file's."""
+
+    value: StrictInt | float | str = field(description="The value the field takes instead (a number in the field's "
+                                                       "unit, or one of an enum field's choices)", unit="field's unit")
+    source: str = field(description="Where the value comes from (paper and table, a simulator's file and line), or "
+                                    "'Assumption: ...' for a stated range", unit="text", min_length=1)
+
+
 class HardwareConfig(SourcedBlock):
     """A hardware description file (hwconfigs/*.yaml)."""
 
@@ -524,6 +536,11 @@ class HardwareConfig(SourcedBlock):
     programming: ProgrammingConfig = field(description="Writing the weights into the cells", unit="block")
     tile: TileConfig = field(description="Tile organisation", unit="block")
     chip: ChipConfig = field(description="Chip organisation", unit="block")
+    alternatives: dict[str, list[Alternative]] = field(
+        default_factory=dict,
+        description="Sourced alternatives of the file's assumed numbers and model choices, for the sensitivity study: "
+                    "key path of a numeric or enum field ('leakage_share', 'adc.max_bits') -> the values it could "
+                    "take instead, each with its source", unit="block")
 
     @model_validator(mode="after")
     def _shared_pair_needs_analog_pairs(self) -> HardwareConfig:
@@ -548,3 +565,113 @@ class HardwareConfig(SourcedBlock):
             raise ValueError("composition.slices analog-tree composes the slice columns of one array: "
                              "it needs array.packing adjacent-columns")
         return self
+
+    # Alternatives ------------------------------------------------------------------------------
+
+    def value_at(self, key: str) -> Any:
+        """The value of the field at key path `key` ('adc.max_bits'); KeyError naming what is allowed."""
+        block, name = self._field_at(key)
+        return getattr(block, name)
+
+    def source_of(self, key: str) -> str:
+        """The source text the file gives for the field at `key` ('' when none)."""
+        block, name = self._field_at(key)
+        return block.source.get(name, "")
+
+    def with_value(self, key: str, value: Any) -> HardwareConfig:
+        """This chip with the field at `key` set to `value`, validated as the file would be (its
+        alternatives left out); ValueError saying why the value is not allowed there."""
+        self._field_at(key)
+        *path, name = key.split(".")
+
+        def changed(block: SourcedBlock, path: list[str]) -> dict[str, Any]:
+            # Blocks off the path stay the validated instances they are (pydantic takes them as
+            # they are), so one alternative costs one block's validation, not the file's.
+            data = {field: getattr(block, field) for field in block.model_fields_set | {"source"}
+                    if field != "alternatives"}
+            if path:
+                data[path[0]] = changed(getattr(block, path[0]), path[1:])
+            else:
+                data[name] = value
+            return data
+
+        try:
+            return HardwareConfig.model_validate(changed(self, path))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"] if not str(part).startswith(("literal[", "function-")))
+            message = first["msg"].removeprefix("Value error, ")
+            raise ValueError(f"{message}" + (f" (at {where})" if where and where != key else "")) from None
+
+    def _field_at(self, key: str) -> tuple[SourcedBlock, str]:
+        """The block holding the numeric or enum field at `key` and the field's name."""
+        *path, name = key.split(".")
+        block: SourcedBlock = self
+        for depth, part in enumerate(path):
+            child = getattr(block, part, None) if part in type(block).model_fields else None
+            if not isinstance(child, SourcedBlock):
+                blocks = [n for n in type(block).model_fields if isinstance(getattr(block, n), SourcedBlock)]
+                raise KeyError(f"{'.'.join(path[:depth + 1])} is no block of a hardware file; blocks here: "
+                               f"{', '.join(blocks)}")
+            block = child
+        allowed = varied_fields(type(block))
+        if name not in allowed:
+            where = ".".join(path) or "the top level"
+            raise KeyError(f"{name} is no numeric or enum field of {where}; fields there: {', '.join(allowed)}")
+        return block, name
+
+
+def varied_fields(block: type[SourcedBlock]) -> list[str]:
+    """The fields of `block` an alternative may set: numbers and enum choices (not text, flags,
+    tables or blocks)."""
+    def scalar(annotation: Any) -> bool:
+        if get_origin(annotation) is Annotated:
+            return scalar(get_args(annotation)[0])
+        if get_origin(annotation) is Literal:
+            return True
+        if annotation in (int, float) or annotation is StrictInt:
+            return True
+        members = get_args(annotation)
+        return bool(members) and get_origin(annotation) is not dict and all(
+            scalar(m) or m is type(None) for m in members) and any(m is not type(None) for m in members)
+
+    return [name for name, info in block.model_fields.items() if name != "source" and scalar(info.annotation)]
+
+
+def is_assumption(source: str) -> bool:
+    """Whether a source text marks its number as an assumption: 'Assumption: ...', or a figure
+    borrowed from another chip because this one publishes none ('Stand-in: ...')."""
+    return source.strip().lower().startswith(("assumption", "stand-in"))
+
+
+@functools.cache
+def _field_values(block: type[SourcedBlock], name: str) -> TypeAdapter[Any]:
+    """What the field `name` of `block` accepts on its own: its type and constraints."""
+    info = block.model_fields[name]
+    return TypeAdapter(cast(Any, Annotated[info.annotation, info]))
+
+
+def alternative_problems(hardware: HardwareConfig) -> list[tuple[str, str, Any]]:
+    """Every problem of the file's `alternatives:` block, as (key path, what is wrong, value): a
+    key that names no numeric or enum field, a list without values, or a value the field does not
+    take (its type, range or choices). A value that only clashes with the rest of the file (an
+    ADC resolution its energy table lacks, say) or equals the value in use is no error here: a
+    file edited elsewhere keeps loading, and the sensitivity study skips that value, saying why
+    (tests/test_sensitivity.py holds the shipped files to both)."""
+    problems: list[tuple[str, str, Any]] = []
+    for key, options in hardware.alternatives.items():
+        where = f"alternatives.{key}"
+        try:
+            block, name = hardware._field_at(key)
+        except KeyError as exc:
+            problems.append((where, str(exc.args[0]), None))
+            continue
+        if not options:
+            problems.append((where, "lists no alternative; give at least one {value, source}", None))
+        for i, option in enumerate(options):
+            try:
+                _field_values(type(block), name).validate_python(option.value)
+            except ValidationError as exc:
+                message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                problems.append((f"{where}[{i}].value", f"is not allowed for {key}: {message}", option.value))
+    return problems

@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 
 from simulator.config import safe_yaml
 from simulator.config.errors import _NO_VALUE, ConfigError, Problem
-from simulator.config.hardware import HardwareConfig, SourcedBlock
+from simulator.config.hardware import HardwareConfig, SourcedBlock, alternative_problems
 from simulator.config.workload import WorkloadConfig
 
 M = TypeVar("M", bound=BaseModel)
@@ -135,11 +135,21 @@ def check_sources(hardware: HardwareConfig, path: Path) -> None:
         raise ConfigError(problems)
 
 
+def check_alternatives(hardware: HardwareConfig, path: Path) -> None:
+    """Every key of `alternatives:` names a numeric or enum field of the file and every value is
+    one the field allows (simulator.config.hardware.alternative_problems)."""
+    problems = [Problem(path, where, message, _NO_VALUE if value is None else value)
+                for where, message, value in alternative_problems(hardware)]
+    if problems:
+        raise ConfigError(problems)
+
+
 def load_hardware(path: Path) -> HardwareConfig:
     """Read and validate a hardware description file."""
     path = Path(path)
     hardware = validate(HardwareConfig, read_yaml(path), path)
     check_sources(hardware, path)
+    check_alternatives(hardware, path)
     return hardware
 
 
@@ -169,7 +179,10 @@ class Workload:
         """The configuration as run: workload plus the hardware it names, in JSON types."""
         return {
             "workload": self.config.model_dump(mode="json", by_alias=True),
-            "hardware": self.hardware.model_dump(mode="json"),
+            # Alternatives change no figure unless the sensitivity study reads them: left out
+            # otherwise, so adding them to a file keeps the hashes of the workloads that use it.
+            "hardware": self.hardware.model_dump(
+                mode="json", exclude=None if self.config.hardware_study.sensitivity else {"alternatives"}),
             "crossbar_size": self.crossbar_size,
             "cell_bits": self.config.mapping.cell_bits_on(self.hardware),
         }

@@ -482,6 +482,19 @@ class HardwareStudySpec(StrictModel):
     activity_images: StrictInt = field(
         64, description="dac_activity measured: test images whose activations give the activity", unit="images",
         ge=1, le=10000)
+    sensitivity: StrictBool = field(
+        False, description="Vary every assumption of the chips' hardware files that lists alternatives, one at a "
+                           "time, and report how the headline ratios move (simulator.hardware.sensitivity; resim run "
+                           "--sensitivity / --no-sensitivity overrides it)", unit="bool")
+
+    @model_serializer(mode="wrap")
+    def _dump_without_sensitivity_off(self, handler: Any) -> dict[str, Any]:
+        # The dump enters the config hash: off (every workload written before this key) is left
+        # out, so their hashes and result folders stay.
+        data = handler(self)
+        if not self.sensitivity:
+            data.pop("sensitivity", None)
+        return data
 
     @model_validator(mode="after")
     def _iso_area_needs_a_baseline(self) -> HardwareStudySpec:

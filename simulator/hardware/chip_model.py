@@ -21,7 +21,8 @@ event model (simulator.hardware.engine), its energy counted from what ran.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import pickle
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -38,6 +39,7 @@ from simulator.hardware.engine import (
     closed_form,
     input_needs,
     simulate,
+    simulation_key,
 )
 from simulator.hardware.placement import ChipTooSmall, Replica, place, replicate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry, window_needs
@@ -169,7 +171,7 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     busiest = int(np.ceil(max(loads.values(), default=0.0) / max(spec.adcs_per_array, 1) - 1e-9))
     regs = spec.index_registers
     reordered = demand.index_bits > 0       # grid strategies place tiles where they are: no registers
-    stored = int(sum(regs.stored_bits(int(rr), int(cc)) for rr, cc in zip(r, c))) if reordered else 0
+    stored = regs.stored_bits_total(r, c) if reordered else 0
     bits = spec.input_bits
     windows = max(demand.vectors, 1)
     per_window = dict(zip(WINDOW_EVENTS, (demand.pool_ops / windows, demand.activations / windows,
@@ -307,6 +309,28 @@ def link_route(spec: ChipSpec) -> Callable[[int, int], tuple[int, ...]]:
     return mesh_route
 
 
+def route_key(spec: ChipSpec) -> tuple[object, ...]:
+    """What `link_route` reads of the chip: two chips alike in it route every pair of tiles alike."""
+    net = spec.network
+    return net.topology, spec.tiles, net.tiles_per_router, net.routers()
+
+
+# Event-model results by what the model read (simulated): evaluations of one mapping on chips that
+# differ only in what an event costs (the sensitivity study) run the model once.
+Simulations = MutableMapping[bytes, EngineResult]
+
+
+def simulated(setup: EngineSetup, spec: ChipSpec, memo: Simulations | None) -> EngineResult:
+    """The event model's result for `setup` on `spec`'s network, from `memo` where a setup it
+    reads alike ran before (keyed by what the engine reads of the setup and the route's inputs)."""
+    if memo is None:
+        return simulate(setup)
+    key = simulation_key(setup) + pickle.dumps(route_key(spec))
+    if key not in memo:
+        memo[key] = simulate(setup)
+    return memo[key]
+
+
 @dataclass
 class ComponentRow:
     """One component of one chip: what ran and what it cost."""
@@ -417,9 +441,10 @@ class ChipResult:
 def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, encoding: str, weight_bits: int,
              packing: str, polarity: str, r_on_ohm: float, r_off_ohm: float, sizing: Sizing = Sizing(),
              images: int | None = None, aggregate: bool = True, power_gating: str = "none",
-             activity: Mapping[str, float] | None = None) -> ChipResult:
+             activity: Mapping[str, float] | None = None, simulations: Simulations | None = None) -> ChipResult:
     """Size the chip, place the copies, simulate, and cost what ran. `activity`: per layer, the
-    share of row drives that fire (simulator.lowering.activity); None: every row, every phase."""
+    share of row drives that fire (simulator.lowering.activity); None: every row, every phase.
+    `simulations`: event-model results to reuse and add to (see `simulated`)."""
     if [d.name for d in demands] != [g.name for g in flow.layers]:
         raise ValueError("the mapped layers and the dataflow's layers differ")
     missing = [d.name for d in demands if activity is not None and d.name not in activity]
@@ -476,7 +501,7 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
                             port_bits_per_ns=spec.buffer.bits_per_ns, link_bits_per_ns=spec.network.link_bits_per_ns,
                             hop_ns=spec.network.hop_latency_ns, route=link_route(spec), execution=execution,
                             images=images, aggregate=aggregate)
-        return simulate(setup), setup
+        return simulated(setup, spec, simulations), setup
 
     sim, setup = run(counts, replicas)
     if any(n > 1 for n in counts):

@@ -47,9 +47,10 @@ from __future__ import annotations
 
 import heapq
 import math
+import pickle
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -320,13 +321,26 @@ def _slot_rooms(setup: EngineSetup, rooms: Sequence[float | None]) -> list[list[
     return out
 
 
+def rooms_of(setup: EngineSetup) -> list[float | None]:
+    """Each copy's input-buffer room as the model reads it: only a pipelined chip's buffers fill
+    (a layer-sequential chip runs one layer at a time, its inputs all there)."""
+    return list(setup.buffer_capacity_bits) if setup.execution == "pipelined" else [None] * len(setup.copies)
+
+
+def simulation_key(setup: EngineSetup) -> bytes:
+    """What `simulate` reads of `setup`, the route aside (a function: the caller keys it): two
+    setups with one key simulate alike (simulator.hardware.chip_model.simulated)."""
+    read = {f.name: getattr(setup, f.name) for f in fields(setup) if f.name not in ("route", "buffer_capacity_bits")}
+    return pickle.dumps((read, rooms_of(setup)))
+
+
 def simulate(setup: EngineSetup) -> EngineResult:
     """Run the chip on `setup.images` images and measure it."""
     env = simpy.Environment()
     layers, images = setup.layers, setup.images
     n_layers = len(layers)
     pipelined = setup.execution == "pipelined"
-    rooms = list(setup.buffer_capacity_bits) if pipelined else [None] * len(setup.copies)
+    rooms = rooms_of(setup)
     slot_rooms = _slot_rooms(setup, rooms)
     consumers: list[list[tuple[int, int]]] = [[] for _ in layers]      # (consumer layer, producer slot)
     for c, layer in enumerate(layers):

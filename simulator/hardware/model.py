@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from simulator.config.hardware import HardwareConfig
 from simulator.hardware.chip.spec import chip_spec
-from simulator.hardware.chip_model import ChipResult, Sizing
+from simulator.hardware.chip_model import ChipResult, Simulations, Sizing
 from simulator.hardware.chip_model import evaluate as run_chip
 from simulator.hardware.demand import LayerDemand
 from simulator.hardware.engine import WAIT_CLASSES
@@ -202,18 +202,26 @@ class ChipSetup:
 
 
 def evaluate(demands: list[LayerDemand], flow: Dataflow, hw: HardwareConfig, setup: ChipSetup, *,
-             aggregate: bool = True) -> HardwareResult:
-    """Resolve the chip at `setup.size`, size it, place, simulate and cost `demands` on it."""
+             aggregate: bool = True, simulations: Simulations | None = None) -> HardwareResult:
+    """Resolve the chip at `setup.size`, size it, place, simulate and cost `demands` on it
+    (`simulations`: event-model results of this mapping to reuse, simulator.hardware.chip_model)."""
     clock = time.perf_counter()
+    result = chip_result(demands, flow, hw, setup, aggregate=aggregate, simulations=simulations)
+    seconds = time.perf_counter() - clock
+    return _typed(result, flow.traced, seconds)
+
+
+def chip_result(demands: list[LayerDemand], flow: Dataflow, hw: HardwareConfig, setup: ChipSetup, *,
+                aggregate: bool = True, simulations: Simulations | None = None) -> ChipResult:
+    """`evaluate`'s figures before they are typed (no tables built: what the sensitivity study,
+    which needs only the energy and the time per image, reads)."""
     spec = chip_spec(hw, setup.size, cell_bits=setup.cell_bits)
     if setup.execution != "file":
         spec = replace(spec, execution=setup.execution)
-    result = run_chip(demands, flow, spec, encoding=setup.encoding, weight_bits=setup.weight_bits,
-                      packing=hw.array.packing, polarity=hw.composition.polarity, r_on_ohm=hw.array.r_on_ohm,
-                      r_off_ohm=hw.array.r_off_ohm, sizing=setup.sizing, images=setup.images, aggregate=aggregate,
-                      power_gating=hw.chip.power_gating, activity=setup.dac_activity)
-    seconds = time.perf_counter() - clock
-    return _typed(result, flow.traced, seconds)
+    return run_chip(demands, flow, spec, encoding=setup.encoding, weight_bits=setup.weight_bits,
+                    packing=hw.array.packing, polarity=hw.composition.polarity, r_on_ohm=hw.array.r_on_ohm,
+                    r_off_ohm=hw.array.r_off_ohm, sizing=setup.sizing, images=setup.images, aggregate=aggregate,
+                    power_gating=hw.chip.power_gating, activity=setup.dac_activity, simulations=simulations)
 
 
 def _typed(r: ChipResult, traced: bool, seconds: float) -> HardwareResult:

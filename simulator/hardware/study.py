@@ -24,7 +24,7 @@ from simulator.cache import KEY_FIELD, cache_dir, read_entry, stable_key, table_
 from simulator.config import Workload
 from simulator.config.hardware import HardwareConfig
 from simulator.config.workload import HardwareStudySpec, MappingSpec
-from simulator.hardware.chip_model import Sizing
+from simulator.hardware.chip_model import Simulations, Sizing
 from simulator.hardware.demand import LayerDemand, layer_demand, load_demands, save_demands
 from simulator.hardware.model import ChipSetup, HardwareResult, evaluate
 from simulator.lowering.dataflow import Dataflow, dataflow
@@ -198,11 +198,13 @@ def chip_setup(workload: Workload | StudyInputs, request: MappingRequest, sizing
 
 
 def evaluate_request(workload: Workload | StudyInputs, request: MappingRequest, stored: StoredMapping,
-                     sizing: Sizing | None = None, activity: ActivityTable | None = None) -> HardwareResult:
+                     sizing: Sizing | None = None, activity: ActivityTable | None = None,
+                     simulations: Simulations | None = None) -> HardwareResult:
     """Energy, latency and area of one mapping on its chip (default sizing: the study's, for fit
-    and fixed; iso-area needs the baseline's area, see hardware_study)."""
+    and fixed; iso-area needs the baseline's area, see hardware_study). `simulations`: event-model
+    results to reuse and add to (simulator.hardware.chip_model.simulated)."""
     return evaluate(stored.demands, stored.flow, request.hardware,
-                    chip_setup(workload, request, sizing or study_sizing(workload), activity))
+                    chip_setup(workload, request, sizing or study_sizing(workload), activity), simulations=simulations)
 
 
 def study_sizing(workload: Workload | StudyInputs, area_um2: float | None = None) -> Sizing:
@@ -229,21 +231,24 @@ class HardwareStudy:
 
 
 def hardware_study(workload: Workload | StudyInputs, mappings: list[tuple[MappingRequest, StoredMapping]],
-                   activity: ActivityTable | None = None) -> HardwareStudy:
+                   activity: ActivityTable | None = None, simulations: Simulations | None = None) -> HardwareStudy:
     """Evaluate every requested mapping on its chip (`requests` order: the workload's first). Under
     iso-area the baseline chip is sized first (fit) and the others get its area. With `activity`
     (hardware_study.dac_activity: measured) every chip's drives follow the measured activity of its
-    own input coding, the same network inputs for all."""
+    own input coding, the same network inputs for all. `simulations` keeps the event-model runs
+    (the sensitivity study reuses them)."""
     by_label = dict((request.label, (request, stored)) for request, stored in mappings)
     results: dict[str, HardwareResult] = {}
     area = None
     if StudyInputs.of(workload).study.sizing == "iso-area" and "baseline" in by_label:
         request, stored = by_label["baseline"]
-        results["baseline"] = evaluate_request(workload, request, stored, study_sizing(workload), activity)
+        results["baseline"] = evaluate_request(workload, request, stored, study_sizing(workload), activity,
+                                               simulations)
         area = results["baseline"].summary.area_mm2 * 1e6
     for label, (request, stored) in by_label.items():
         if label not in results:
-            results[label] = evaluate_request(workload, request, stored, study_sizing(workload, area), activity)
+            results[label] = evaluate_request(workload, request, stored, study_sizing(workload, area), activity,
+                                              simulations)
     return HardwareStudy(results["workload"], results.get("dense"), results.get("baseline"))
 
 

@@ -109,3 +109,78 @@ def bar_chart(path: Path, categories: Sequence[str], series: Sequence[Series], *
         draw.text((x + 18, y + 6), s.name, fill="black", font=small, anchor="lm")
     with atomic_replace(path) as tmp:
         image.save(tmp, format="PNG")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of a tornado chart: a quantity's value as it stands (`base`) and, per row, the
+    lowest and highest value it takes over that row's alternatives."""
+
+    x_label: str
+    base: float
+    rows: Sequence[tuple[str, float, float]]    # (label, low, high), drawn top to bottom
+    marker: float | None = None                 # a value to mark with a dashed line (1x: a verdict flips)
+
+
+def tornado_chart(path: Path, panels: Sequence[Panel], *, title: str, columns: int = 2) -> None:
+    """Write a tornado chart, one panel per quantity, as PNG: per row a bar from its low to its
+    high value, blue below the value as it stands and orange above it, that value as a solid line
+    and `marker` as a dashed red one."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=13)
+    small = ImageFont.load_default(size=11)
+    label_w, plot_w, row_h, head, foot = 240, 360, 22, 30, 48
+    panel_w = label_w + plot_w + 24
+    most = max((len(p.rows) for p in panels), default=0)
+    panel_h = head + max(most, 1) * row_h + foot
+    columns = max(1, min(columns, len(panels)))
+    grid_rows = math.ceil(len(panels) / columns) if panels else 1
+    top = 52
+    image = Image.new("RGB", (panel_w * columns, top + panel_h * grid_rows), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((image.width / 2, 8), title, fill="black", font=font, anchor="ma")
+    draw.text((image.width / 2, 28), "blue: alternatives below the value as written, orange: above; black line: as "
+              "written; dashed red: 1x, where the verdict flips", fill="#444444", font=small, anchor="ma")
+    for index, panel in enumerate(panels):
+        x0 = (index % columns) * panel_w + label_w
+        y0 = top + (index // columns) * panel_h + head
+        values = [panel.base, *[v for _, low, high in panel.rows for v in (low, high)]]
+        if panel.marker is not None:
+            values.append(panel.marker)
+        lo, hi = min(values), max(values)
+        pad = (hi - lo) * 0.06 or abs(hi) * 0.05 or 1.0
+        lo, hi = lo - pad, hi + pad
+
+        def x_of(value: float, lo: float = lo, hi: float = hi, x0: int = x0) -> float:
+            return x0 + plot_w * (value - lo) / (hi - lo)
+
+        bottom = y0 + max(len(panel.rows), 1) * row_h
+        step = nice_step(hi - lo)
+        tick = math.ceil(lo / step) * step
+        while tick <= hi:
+            x = x_of(tick)
+            draw.line([(x, y0), (x, bottom)], fill="#e6e6e6")
+            draw.text((x, bottom + 4), f"{tick:.4g}", fill="black", font=small, anchor="ma")
+            tick += step
+        for k, (label, low, high) in enumerate(panel.rows):
+            y = y0 + k * row_h
+            if low < panel.base:
+                draw.rectangle([x_of(low), y + 4, x_of(panel.base), y + row_h - 4], fill=PALETTE[0])
+            if high > panel.base:
+                draw.rectangle([x_of(panel.base), y + 4, x_of(high), y + row_h - 4], fill=PALETTE[1])
+            draw.text((x0 - 6, y + row_h / 2), label, fill="black", font=small, anchor="rm")
+        if not panel.rows:
+            draw.text((x0 + plot_w / 2, y0 + row_h / 2), "no alternative moves it", fill="#444444", font=small,
+                      anchor="mm")
+        draw.line([(x0, y0), (x0, bottom), (x0 + plot_w, bottom)], fill="black")
+        base_x = x_of(panel.base)
+        draw.line([(base_x, y0 - 4), (base_x, bottom)], fill="black", width=2)
+        draw.text((base_x, y0 - 6), f"{panel.base:.4g}x", fill="black", font=small, anchor="md")
+        if panel.marker is not None:
+            x = x_of(panel.marker)
+            for y in range(int(y0), int(bottom), 8):
+                draw.line([(x, y), (x, min(y + 4, bottom))], fill=PALETTE[3], width=1)
+        draw.text((x0 + plot_w / 2, bottom + 22), panel.x_label, fill="black", font=small, anchor="ma")
+    with atomic_replace(path) as tmp:
+        image.save(tmp, format="PNG")

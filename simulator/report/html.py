@@ -29,6 +29,7 @@ from simulator.report.markdown import (
     hardware_layer_rows,
     layer_rows,
     pruning_rows,
+    sensitivity_notes,
     wait_rows,
 )
 from simulator.report.model import RunReport
@@ -43,6 +44,7 @@ SECTION_PLOTS = {
     "hardware": "energy_by_layer.png",
     "utilization": "utilization_histogram.png",
     "faults": "accuracy_vs_fault_rate.png",
+    "sensitivity": "sensitivity.png",
 }
 
 
@@ -176,6 +178,16 @@ def _utilization(report: RunReport) -> Table:
     }))
 
 
+def _sensitivity(report: RunReport) -> dict[str, Any] | None:
+    """report.md's sensitivity section: the verdict and notes, the table."""
+    if report.sensitivity is None:
+        return None
+    from simulator.report.markdown import SENSITIVITY_INTRO
+
+    return {"intro": SENSITIVITY_INTRO.replace("`", ""), "notes": sensitivity_notes(report),
+            "table": table_of(report.sensitivity.table())}
+
+
 def _optional_table(frame: pd.DataFrame | None) -> Table | None:
     return table_of(frame) if frame is not None else None
 
@@ -217,6 +229,6 @@ def render_html(report: RunReport, folder: Path) -> str:
     return _environment().get_template(TEMPLATE).render(
         report=report, summary=_summary(report), caveats=caveats(report), layers=_layers(report),
         activity=activity_text(report),
-        hardware=_hardware(report), utilization=_utilization(report),
+        hardware=_hardware(report), sensitivity=_sensitivity(report), utilization=_utilization(report),
         faults=_optional_table(fault_rows(report)), crossbar_pruning=_optional_table(pruning_rows(report)),
         pruning=pruning, training=training, plots=plots, other_plots=others)

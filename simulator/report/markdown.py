@@ -200,6 +200,7 @@ def render_run(report: RunReport) -> str:
     if notes:
         lines[2:2] = ["**Read first:**", "", *[f"- {note}" for note in notes], ""]
     lines += render_hardware(report.hardware, report.layers, activity_text(report))
+    lines += sensitivity_section(report)
     hist = report.utilization_histogram
     frame = pd.DataFrame({
         "tile utilisation": [f"<= {edge:.0%}" for edge in hist.bin_upper_edges],
@@ -227,6 +228,41 @@ def render_run(report: RunReport) -> str:
     if history:
         lines += ["## Training", "", markdown_table(pd.DataFrame(history)[TRAINING_COLUMNS]), ""]
     return "\n".join(lines)
+
+
+SENSITIVITY_INTRO = (
+    "Every number a hardware file marks as an assumption (or a stand-in borrowed from another chip) and lists "
+    "alternatives for (its `alternatives:` block, each alternative sourced) is set to each alternative in turn, one at "
+    "a time, on the mappings above (only the chip changes). An assumption both chips share (same value, an assumption "
+    "in both files) takes each alternative on both chips; one of the workload's chip alone moves that chip and the "
+    "dense mapping on it; one of the baseline's file moves the baseline chip. Ranges are the lowest and highest ratio "
+    "over the alternatives; the largest swing is the widest range, the value as written included, relative to that "
+    "value. Sorted by it.")
+
+
+def sensitivity_notes(report: RunReport) -> list[str]:
+    """What report.md and report.html say beside the sensitivity table: the verdict, then what
+    was not varied."""
+    varied = report.sensitivity
+    if varied is None:
+        return []
+    notes = [varied.verdict()]
+    if varied.not_varied:
+        notes.append("Assumptions without alternatives (not varied): " + ", ".join(varied.not_varied) + ".")
+    notes.append(f"{len(varied.assumptions)} assumptions, {sum(len(r.variations) for r in varied.assumptions)} "
+                 "alternatives; plot: sensitivity.png; the whole study with every alternative's source and ratios: "
+                 "report.json's sensitivity.")
+    return notes
+
+
+def sensitivity_section(report: RunReport) -> list[str]:
+    """"Sensitivity": every assumption with its alternatives and how far the headline ratios move."""
+    varied = report.sensitivity
+    if varied is None:
+        return []
+    verdict, *rest = sensitivity_notes(report)
+    return ["## Sensitivity to the hardware files' assumptions", "", SENSITIVITY_INTRO, "", f"**{verdict}**", "",
+            *[line for note in rest for line in (note, "")], markdown_table(varied.table()), ""]
 
 
 def why_section(hardware: HardwareSection) -> list[str]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_valid
 
 from simulator.faults.summary import FaultPoint
 from simulator.hardware.model import ChipSummary, Comparison, ComponentEnergy
+from simulator.hardware.sensitivity import Sensitivity
 
 # The stages of `resim run`, in the order it runs them (design.md "The data flow").
 Stage = Literal["data", "network", "crossbar pruning", "accuracy", "mapping", "hardware", "faults"]
@@ -198,6 +199,9 @@ class RunReport(_Section):
     hardware: HardwareSection
     crossbar_pruning: list[PruneStep]
     faults: list[FaultPoint] | None = Field(description="Accuracy under faults per (encoding, rate); null: not run")
+    sensitivity: Sensitivity | None = Field(
+        None, description="The headline ratios with each assumption of the hardware files at its alternatives "
+                          "(hardware_study.sensitivity, resim run --sensitivity); absent: not run")
     layers: list[LayerRecord]
     stages_run: list[Stage] = Field(description="The stages this run ran, in order")
     timings: dict[str, float] = Field(description="Seconds per stage")
@@ -209,6 +213,13 @@ class RunReport(_Section):
             raise ValueError(f"every stage must be run or skipped with a reason: ran {sorted(ran)}, "
                              f"skipped {sorted(skipped)}, stages {list(STAGES)}")
         return self
+
+    @model_serializer(mode="wrap")
+    def _sensitivity_only_when_run(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("sensitivity") is None:
+            data.pop("sensitivity", None)
+        return data
 
     @property
     def stages_not_run(self) -> list[str]:

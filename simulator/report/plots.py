@@ -17,6 +17,11 @@ from simulator.mapping.network import UtilizationHistogram
 if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn
     from matplotlib.figure import Figure
 
+    from simulator.hardware.sensitivity import Sensitivity
+
+# The sensitivity study's tornado plot in the results folder (report.html embeds it).
+SENSITIVITY_PLOT = "sensitivity.png"
+
 
 def pyplot() -> ModuleType:
     """matplotlib.pyplot on the Agg backend (files only, no display needed)."""
@@ -128,3 +133,20 @@ def accuracy_vs_rate_plot(summary: pd.DataFrame, path: Path, title: str) -> None
     ax.set_title(title)
     ax.legend()
     save_figure(fig, path)
+
+
+def tornado_plot(sensitivity: Sensitivity, path: Path, title: str, top: int = 12) -> None:
+    """One panel per headline ratio: for the `top` assumptions that move it most, a bar from its
+    lowest to its highest value over the assumption's alternatives around the value with the files
+    as written; a dashed line at 1x, where the verdict flips (drawn with Pillow, as the run's
+    other plots: simulator/report/bars.py)."""
+    from simulator.hardware.sensitivity import HEADLINES
+    from simulator.report.bars import Panel, tornado_chart
+
+    panels = []
+    for name, base in sensitivity.headline.present().items():
+        moved = [row for row in sensitivity.assumptions if row.values(name) and row.swing(name, base) > 1e-9]
+        moved = sorted(moved, key=lambda row: row.swing(name, base), reverse=True)[:top]
+        rows = [(row.label, min(row.values(name)), max(row.values(name))) for row in moved]
+        panels.append(Panel(f"{HEADLINES[name]} (x)", base, rows, marker=1.0))
+    tornado_chart(path, panels, title=title)

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from simulator.hardware.chip.base import OperatingSplit
 
 
@@ -48,6 +50,12 @@ class IndexRegisters:
         if self.mode == "output-columns":
             return cols_used * width
         return (rows_used + cols_used) * width
+
+    def stored_bits_total(self, rows_used: np.ndarray, cols_used: np.ndarray) -> int:
+        """Register bits of reordered tiles with these used rows and columns, summed: `stored_bits`
+        is linear in the counts, so it is `stored_bits` of the summed counts (one call per layer,
+        not one per tile: the sensitivity study costs layers x chips x alternatives of them)."""
+        return self.stored_bits(int(np.sum(rows_used)), int(np.sum(cols_used)))
 
     def bits_read_per_output_vector(self, rows_used: int, cols_used: int, span: int | None = None) -> int:
         """Bits read when one output vector of the tile is routed (output-columns), or per input
