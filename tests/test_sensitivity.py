@@ -149,7 +149,7 @@ def test_shared_assumptions_move_both_chips_and_own_ones_one() -> None:
     varied = {key: where for key, where, _ in plans(chip, base)}
     assert varied["leakage_share"] == "both"              # 0.2 in both, an assumption in both
     assert varied["adc.max_bits"] == "chip"               # 8 here, PRIME's published 6 there
-    assert varied["adc.columns_per_adc"] == "chip"        # 32 in both, but PRIME's is derived, not assumed
+    assert varied["adc.arrays_per_adc"] == "chip"         # the sparse chip's ADC sharing, not PRIME's
     assert varied["tile.arrays"] == "baseline"            # PRIME's assumption; sparse_small derives its own
     assert is_assumption(base.source_of("tile.arrays")) and not is_assumption(chip.source_of("tile.arrays"))
 
