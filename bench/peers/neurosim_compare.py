@@ -446,11 +446,17 @@ def parse_neurosim(text: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- resim's report
 
 # resim's components in NeuroSim's groups (module docstring).
+# Chip model v3's components: ISAAC's input and output registers hold what NeuroSim's register-file
+# PE / tile buffers hold; the row decoder, column multiplexers, max-pool and activation units are in
+# NeuroSim's "other" with its switch matrices (main.cpp summary).
+OTHER_PARTS = {"buffer": ("buffer", "input_registers", "output_registers"), "ic": ("bus", "router", "network_wire"),
+               "drivers": ("dac", "row_decoder", "column_mux", "max_pool", "activation", "index_registers")}
 GROUPS = {"adc": ("adc", "sample_hold", "array", "bitline"), "accum": ("shift_add", "composition_tree"),
-          "other": ("dac", "index_registers", "buffer", "bus", "router", "network_wire")}
-OTHER_PARTS = {"buffer": ("buffer",), "ic": ("bus", "router", "network_wire"), "drivers": ("dac", "index_registers")}
+          "other": tuple(name for names in OTHER_PARTS.values() for name in names)}
 AREA_GROUPS = {"array": ("array",), "ic": ("bus", "router", "network_wire"), "adc": ("adc", "sample_hold"),
-               "accum": ("shift_add", "composition_tree"), "other": ("dac", "index_registers", "buffer")}
+               "accum": ("shift_add", "composition_tree"),
+               "other": ("dac", "row_decoder", "column_mux", "max_pool", "activation", "index_registers", "buffer",
+                         "input_registers", "output_registers")}
 
 
 def resim_figures(report: dict) -> dict[str, Any]:
