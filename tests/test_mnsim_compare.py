@@ -70,6 +70,9 @@ def test_matched_settings_come_from_the_hardware_file(matched, tmp_path: Path) -
     assert ini.get("Process element level", "ADC_Num") == "8"                # 256 / 32 bitlines per ADC
     assert ini.get("Process element level", "DAC_Num") == "256"
     assert ini.get("Tile level", "PE_Num") == "4,8"                          # 64 arrays = 32 polarity pairs
+    # MNSIM's PE gives DAC_Num drivers and ADC_Num ADCs to a polarity pair, as PRIME does (Sec. III-A1):
+    # the matched file shares them too (chip model v3's pair_periphery), or resim counts both twice.
+    assert matched.shared_pair
     assert float(ini.get("Interface level", "ADC_Power")) == pytest.approx(1.26e-3)
     assert float(ini.get("Interface level", "DAC_Power")) == pytest.approx(0.3906e-12 * 4 / 100e-9)
     # MNSIM's cell read energy (Device.py: 0.1 V^2 / R_avg x Read_Latency) gives back resim's 1.831 fJ.

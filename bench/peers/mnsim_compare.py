@@ -102,6 +102,7 @@ class Matched:
     buffer_bits: int
     weight_bits: int
     input_bits: int
+    shared_pair: bool = False    # composition.pair_periphery shared: a pair's arrays share drivers and ADCs
 
     @classmethod
     def of(cls, hw: HardwareConfig, weight_bits: int, encoding: str) -> Matched:
@@ -126,7 +127,8 @@ class Matched:
                    adc_area_um2=c.area_um2_by_bits[c.bits], adcs_per_array=a.cols // c.columns_per_adc,
                    polarities=polarities, analog_subtraction=hw.composition.polarity == "analog",
                    pes_per_tile=hw.tile.arrays // polarities, technology_nm=hw.technology_nm,
-                   buffer_bits=hw.buffer.access_bits, weight_bits=weight_bits, input_bits=hw.input_bits)
+                   buffer_bits=hw.buffer.access_bits, weight_bits=weight_bits, input_bits=hw.input_bits,
+                   shared_pair=polarities > 1 and hw.composition.pair_periphery == "shared")
 
     def pe_grid(self) -> str:
         """PE_Num as x,y: the most square split of pes_per_tile."""
@@ -347,12 +349,14 @@ def events_table(m: dict[str, float], r: dict[str, float], matched: Matched) -> 
         row("ADC conversions (1e6)", m["energy_adc"] / matched.mnsim_adc_pj() / 1e6, r["events_adc"] / 1e6,
             "MNSIM: ADC energy / its energy per conversion"),
         row("DAC on-time per row and input phase (ns)", steps * (matched.dac_bits + 2) / 1.0,
-            matched.read_ns * matched.polarities,
-            f"MNSIM: (bits + 2) ns at each of {steps} ADC steps; resim: one read on each polarity's array"),
+            matched.read_ns * (1 if matched.shared_pair else matched.polarities),
+            f"MNSIM: (bits + 2) ns at each of {steps} ADC steps; resim: one read, "
+            + ("the pair's shared driver" if matched.shared_pair else "on each polarity's array")),
         row("DAC energy per drive (pJ)", matched.mnsim_dac_pj(), r["pj_dac"],
             "MNSIM: P (bits + 2) ns; resim: P x read x (1 - leakage_share) + wordline C V^2"),
         row("DAC drive-equivalents (1e6)", m["energy_dac"] / matched.mnsim_dac_pj() / 1e6, r["events_dac"] / 1e6,
-            f"MNSIM: DAC energy / its energy per drive; resim: rows x arrays x {phases} phases"),
+            f"MNSIM: DAC energy / its energy per drive; resim: rows x "
+            f"{'polarity pairs' if matched.shared_pair else 'arrays'} x {phases} phases"),
         row("buffer bits moved (1e6)", buffer_bits / 1e6, r["buffer_bits"] / 1e6,
             f"MNSIM: its buffer latencies / 20 ns x {matched.buffer_bits} bits"),
         row("buffer energy per bit moved (pJ)", m["energy_buffer"] / max(buffer_bits, 1),
