@@ -471,11 +471,16 @@ def summaries(out: dict[str, Any]) -> str:
         frame = {}
         for fall in out["waterfall"]:
             steps = fall["steps"]
+            # Found by its label, so that a --from-json of an earlier run (chip model v2's waterfall
+            # had no ADC-sharing step) still prints.
+            shipped = next(i for i, s in enumerate(steps) if s["step"].endswith("= sparse_small.yaml"))
             frame[fall["network"]] = [f"{s['step_energy']:.2f} / {s['step_speed']:.2f}" for s in steps[1:]] + [
-                f"{steps[SHIPPED_STEP]['energy_efficiency']:.2f} / {steps[SHIPPED_STEP]['speedup']:.2f}",
+                f"{steps[shipped]['energy_efficiency']:.2f} / {steps[shipped]['speedup']:.2f}",
                 f"{steps[-1]['energy_efficiency']:.2f} / {steps[-1]['speedup']:.2f} "
                 f"({steps[-1]['area_ratio']:.1f}x area)"]
-        index = list(SHORT_STEPS[1:]) + ["= sparse_small, fit (total)", "all steps (total)"]
+        first = out["waterfall"][0]["steps"]
+        names = SHORT_STEPS if len(first) == len(SHORT_STEPS) else [s["step"].split(" (")[0] for s in first]
+        index = list(names[1:]) + ["= sparse_small, fit (total)", "all steps (total)"]
         parts.append("Waterfall, factor of each step on energy efficiency / speed-up:\n\n"
                      + pd.DataFrame(frame, index=index).to_markdown())
     if out["sensitivity"]:
