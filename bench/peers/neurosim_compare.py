@@ -39,9 +39,10 @@ each child's own. The table puts resim's components into NeuroSim's groups (its 
                + multilevelSAEncoder); resim: adc + sample_hold + array (cells) + bitline
     accumulation  NeuroSim: adders, shift-adds, DFFs, tile / global accumulation; resim: shift_add
     other      NeuroSim: switch matrices, muxes, decoders, buffers, interconnect, ReLU, pooling;
-               resim: dac (wordline drivers) + buffer + bus + router + network_wire
-      of which buffers / interconnect: NeuroSim's own buffer and ic lines; resim: buffer; bus +
-               router + network_wire
+               resim: dac (wordline drivers) + row_decoder + column_mux + max_pool + activation
+               + buffer + input_registers + output_registers + bus + router + network_wire
+      of which buffers / interconnect: NeuroSim's own buffer and ic lines; resim: buffer +
+               input_registers + output_registers; bus + router + network_wire
     leakage    NeuroSim: its leakage energy; resim: every component's static energy
 
 docs/validation.md explains every difference above 25 %.
