@@ -203,9 +203,11 @@ def mat_area_shares(spec: ChipSpec) -> dict[str, float]:
     multiplexers, ADCs, shift-and-add) by component, for PRIME's Fig. 12 (the modified mat's area
     breakdown)."""
     per_adc = spec.adcs_per_tile / spec.arrays_per_tile
-    area = {"array": spec.array.area_um2(), "drivers": spec.size * spec.dac.area_um2(),
+    # A shared polarity pair has one set of drivers and sample-and-holds for its two mats.
+    per_port = 1.0 / spec.arrays_per_port
+    area = {"array": spec.array.area_um2(), "drivers": per_port * spec.size * spec.dac.area_um2(),
             "decoder": spec.row_decoder.area_um2() if spec.row_decoder else 0.0,
-            "sample_hold": spec.size * spec.sample_hold.area_um2(),
+            "sample_hold": per_port * spec.size * spec.sample_hold.area_um2(),
             "column_mux": per_adc * spec.column_mux.area_um2() if spec.column_mux else 0.0,
             "sense_amplifiers": per_adc * spec.adc.area_um2(),
             "shift_add": spec.shift_add_units_per_tile * spec.shift_add.area_um2() / spec.arrays_per_tile}
