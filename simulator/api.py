@@ -529,6 +529,12 @@ def _network(model: Any) -> nn.Module:
     if devices - {"cpu"}:
         raise ArgumentError("model", f"model: its parameters are on {', '.join(sorted(devices))}; the simulation "
                                      "reads them on the CPU (model.cpu())")
+    from simulator.network.checks import bad_tensor, unmappable
+
+    reason = bad_tensor(model.state_dict()) or unmappable(model)
+    if reason:
+        raise ArgumentError("model", f"model: {type(model).__name__}'s {reason}" if reason.startswith("tensor")
+                            else f"model: {type(model).__name__}: {reason}")
     return model
 
 
@@ -543,10 +549,12 @@ def _input_shape(model: nn.Module, given: Sequence[int] | None, data: TensorData
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in given)):
         raise ArgumentError("input_shape", f"input_shape: expected (C, H, W), three whole numbers > 0, got {given!r}")
     shape = (given[0], given[1], given[2])
-    from simulator.lowering.layers import run_with_layer_hooks
+    from simulator.lowering.layers import NothingToMap, run_with_layer_hooks
 
     try:
         run_with_layer_hooks(model, shape, lambda *_: None)
+    except NothingToMap as exc:
+        raise ArgumentError("model", f"model: {exc}") from None
     except RuntimeError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ArgumentError("input_shape", f"input_shape: {type(model).__name__} does not run on one input of shape "

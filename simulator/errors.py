@@ -13,10 +13,11 @@ def user_errors() -> tuple[type[Exception], ...]:
     from simulator.data.datasets import DataError
     from simulator.hardware.engine import BufferTooSmall
     from simulator.hardware.placement import ChipTooSmall
+    from simulator.lowering.layers import NothingToMap
     from simulator.network.train import DeviceError
     from simulator.preparation import NotTrainedError
 
-    return (ConfigError, DataError, NotTrainedError, DeviceError, ChipTooSmall, BufferTooSmall, OSError)
+    return (ConfigError, DataError, NotTrainedError, DeviceError, ChipTooSmall, BufferTooSmall, NothingToMap, OSError)
 
 
 def describe(exc: BaseException) -> str:
