@@ -234,7 +234,7 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
                                    "returns its results and writes no folder")
     chip = hardware_config(hardware if hardware is not None else DEFAULT_HARDWARE)
     base = hardware_config(baseline, "baseline") if baseline is not None else None
-    inputs = hardware_study.StudyInputs(chip, mapping_spec(mapping),
+    inputs = hardware_study.StudyInputs(chip, _fitting(mapping_spec(mapping), chip, "hardware", base),
                                         study_spec(study, sizing or "fit", base is not None),
                                         _seed(seed if seed is not None else 0))
     spec = fault_spec(faults) if faults is not None else None
@@ -316,7 +316,7 @@ def map_network(model: nn.Module, input_shape: Sequence[int], *, hardware: Hardw
     strategies."""
     network = _network(model)
     chip = hardware_config(hardware if hardware is not None else DEFAULT_HARDWARE)
-    setup = MappingSetup.from_spec(mapping_spec(mapping), chip, _seed(seed))
+    setup = MappingSetup.from_spec(_fitting(mapping_spec(mapping), chip, "hardware"), chip, _seed(seed))
     return _map(network, _input_shape(network, input_shape, None), setup)
 
 
@@ -425,6 +425,10 @@ def mapping_spec(mapping: MappingLike | None, argument: str = "mapping") -> Mapp
     elif isinstance(mapping, Mapping):
         given = dict(mapping)
         if "crossbar_size" in given:
+            if "crossbar" in given:
+                raise ArgumentError(argument, f"{argument}: give the tile size once, as crossbar_size or as crossbar: "
+                                              f"{{size: ...}}, not both (got crossbar_size {given['crossbar_size']!r}, "
+                                              f"crossbar {given['crossbar']!r})")
             given["crossbar"] = {"size": given.pop("crossbar_size")}
         spec = _validated(MappingSpec, given, argument)
     else:
@@ -433,6 +437,16 @@ def mapping_spec(mapping: MappingLike | None, argument: str = "mapping") -> Mapp
     if spec.crossbar_prune is not None:
         raise ArgumentError(argument, f"{argument}.crossbar_prune: crossbar-grained pruning fine-tunes the network, "
                                       "which the API does not; prune the model yourself, or use a workload file")
+    return spec
+
+
+def _fitting(spec: MappingSpec, chip: HardwareConfig, argument: str, baseline: HardwareConfig | None = None,
+             ) -> MappingSpec:
+    """`spec` when its weights are at least as wide as the cells of `chip` (and of `baseline`)."""
+    for where, hardware in ((argument, chip), ("baseline", baseline)):
+        narrower = spec.narrower_than_cells(hardware) if hardware is not None else None
+        if narrower:
+            raise ArgumentError("mapping", f"mapping.weight_bits: {narrower} (the {where} chip)")
     return spec
 
 

@@ -186,8 +186,14 @@ def load_workload(path: str | Path) -> Workload:
     config = validate(WorkloadConfig, read_yaml(path), path)
     hardware_path = (path.parent / config.hardware).resolve()
     hardware = _named_hardware(path, "hardware", hardware_path)
+    chips = [("hardware", hardware)]
     if config.hardware_study.baseline is not None:
-        _named_hardware(path, "hardware_study.baseline", (path.parent / config.hardware_study.baseline).resolve())
+        chips.append(("hardware_study.baseline", _named_hardware(
+            path, "hardware_study.baseline", (path.parent / config.hardware_study.baseline).resolve())))
+    for key, chip in chips:
+        narrower = config.mapping.narrower_than_cells(chip)
+        if narrower:
+            raise ConfigError([Problem(path, "mapping.weight_bits", f"{narrower} (the chip of {key})")])
     return Workload(config, path.resolve(), hardware, hardware_path)
 
 

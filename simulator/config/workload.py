@@ -438,6 +438,24 @@ class MappingSpec(StrictModel):
         unit="text",
     )
 
+    @field_validator("cell_bits")
+    @classmethod
+    def _cell_fits_weight(cls, value: int | None, info: ValidationInfo) -> int | None:
+        weight_bits = info.data.get("weight_bits")     # validated before: declared above
+        if value is not None and isinstance(weight_bits, int) and value > weight_bits:
+            raise ValueError(f"wider than mapping.weight_bits {weight_bits}: a cell would hold bits no weight has; "
+                             "give cell_bits <= weight_bits")
+        return value
+
+    def narrower_than_cells(self, hardware: HardwareConfig) -> str | None:
+        """Why these weights do not fit `hardware`'s cells when cell_bits is left to the array
+        (its cells wider than the weights), or None."""
+        if self.cell_bits is None and hardware.array.cell_bits > self.weight_bits:
+            return (f"{self.weight_bits} bits are narrower than the array.cell_bits "
+                    f"{hardware.array.cell_bits} of {hardware.name}: a cell would hold bits no weight has; give "
+                    f"mapping.cell_bits <= {self.weight_bits}, or more weight bits")
+        return None
+
     def cell_bits_on(self, hardware: HardwareConfig) -> int:
         """Bits per cell on `hardware`: this mapping's cell_bits, else the array's. The one place
         this default is resolved (the workload's chip, the dense baseline chip, a size sweep)."""
