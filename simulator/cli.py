@@ -104,6 +104,8 @@ def validate(files: List[Path] = typer.Argument(..., help="Workload or hardware 
     for path in files:
         try:
             kind = validate_file(path)
+            if kind == "workload":
+                _check_layer_names(path)
         except ConfigError as exc:
             failed = True
             for problem in exc.problems:
@@ -112,6 +114,18 @@ def validate(files: List[Path] = typer.Argument(..., help="Workload or hardware 
             typer.echo(f"{path}: ok ({kind})")
     if failed:
         raise typer.Exit(1)
+
+
+def _check_layer_names(path: Path) -> None:
+    """The layers a workload's fault options name exist in its (zoo) network."""
+    from simulator.config import load_workload
+
+    workload = load_workload(path)
+    faults = workload.config.faults
+    if faults is not None and (faults.layers or faults.only_layers is not None):
+        from simulator.network.build import check_fault_layers_early
+
+        check_fault_layers_early(workload)
 
 
 @app.command()

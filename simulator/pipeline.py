@@ -98,6 +98,10 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     log = StageLog(show=progress or verbose, verbose=verbose)
     log.say(f"resim run {workload_path}: reading the workload ...")
     workload = load_workload(workload_path)
+    if workload.config.faults is not None and (workload.config.faults.layers or workload.config.faults.only_layers):
+        from simulator.network.build import check_fault_layers_early
+
+        check_fault_layers_early(workload)
     requests = study.requests(workload, study.baseline_hardware(workload))
     spec = workload.config.faults
     crossbar_spec = workload.config.mapping.crossbar_prune

@@ -90,12 +90,17 @@ def prepare_network(workload: Workload, arrays: Arrays, *, force: bool = False,
     """The workload's network: its shipped checkpoint (unless `use_shipped` is off), else the
     cached or freshly trained (and pruned) one; with `train` off, a missing checkpoint raises
     NotTrainedError instead of training."""
+    from simulator.network.build import check_fault_layers
+    from simulator.pruning.masks import prunable
+
     if use_shipped and workload.config.model.checkpoint is not None:
-        return load_shipped(workload, arrays)
-    dense = train_dense(workload, arrays, force=force, progress=progress, allow=train)
-    if workload.config.prune is None:
-        return dense
-    return prune_dense(workload, arrays, dense, force=force, progress=progress, allow=train)
+        net = load_shipped(workload, arrays)
+    else:
+        net = train_dense(workload, arrays, force=force, progress=progress, allow=train)
+        if workload.config.prune is not None:
+            net = prune_dense(workload, arrays, net, force=force, progress=progress, allow=train)
+    check_fault_layers(workload, list(prunable(net.model)))
+    return net
 
 
 def _not_trained(workload: Workload) -> NotTrainedError:
