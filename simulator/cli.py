@@ -195,6 +195,7 @@ def sweep(
     out: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default results/<workload>-sweep-<hash>/)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
+    max_points: int = typer.Option(1000, "--max-points", min=1, help="Refuse a grid of more points than this"),
 ) -> None:
     """Run a workload over a grid of overrides; one row per point in results.csv, written as each
     point finishes, so a rerun skips finished points."""
@@ -216,9 +217,12 @@ def sweep(
             _fail(f"{source}: a workload file needs at least one --set KEY=V1,V2 (or give a sweep YAML with grid:)")
         else:
             grid = grid_from_sets(source, sets)
+        grid.check_size(max_points)
+        typer.echo(f"sweep: {grid.describe()}")
         result = run_sweep(grid, run=run_workload, out=out, data_dir=data_dir, accuracy=not no_accuracy,
                            workers=workers or os.cpu_count() or 1, executor=executor, scheduler=scheduler,
-                           progress=not quiet, notify=lambda line: typer.echo(line, err=True))
+                           progress=not quiet, notify=lambda line: typer.echo(line, err=True),
+                           max_points=max_points)
     except _user_errors() + (ExecutorError,) as exc:
         _fail(_describe(exc))
     except KeyboardInterrupt as exc:
