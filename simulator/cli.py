@@ -254,9 +254,14 @@ def train(
         "overrides the workload's train.device"),
 ) -> None:
     """Train (and prune) the workload's network from its recipe, ignoring a shipped model.checkpoint; cached."""
+    from simulator.files import unwritable
     from simulator.network.train import DEVICES, DeviceError, resolve_device
     from simulator.preparation import sparse_producer
 
+    if export is not None:     # before training: its result must have somewhere to go
+        reason = unwritable(export, "the compact checkpoint file to write, e.g. lenet5.pt")
+        if reason:
+            _fail(f"--export {export}: {reason}")
     if device is not None:
         if device not in DEVICES:
             _fail(f"--device: {device!r} is not allowed; allowed: {', '.join(DEVICES)}")
@@ -668,8 +673,14 @@ def _read_matrix(path: Path) -> Any:
     archive, a pickle, strings, a structured dtype, NaN or inf) exits with one line naming the file."""
     import numpy as np
 
+    from simulator.files import special_kind
+
     if path.is_dir():
         _fail(f"{path}: is a folder; give a .npy file holding one 2-D matrix")
+    kind = special_kind(path)
+    if kind:
+        _fail(f"{path}: is {kind}, not a .npy file; give a .npy file holding one 2-D matrix")
+    _check_npy_header(path)
     try:
         values = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
@@ -688,6 +699,36 @@ def _read_matrix(path: Path) -> Any:
     if 0 in values.shape:
         _fail(f"{path}: the matrix is empty (shape {values.shape}); give at least one row and column")
     return values
+
+
+# Elements map-matrix reads: twice VGG-16's largest layer (fc6, 25088 x 4096), 1.6 GB as float64.
+MAX_MATRIX_ELEMENTS = 2 * 10**8
+
+
+def _check_npy_header(path: Path) -> None:
+    """The shape and dtype a .npy file's header claims, checked before numpy allocates them: at
+    most MAX_MATRIX_ELEMENTS values, and no more bytes than the file holds (a 900-byte file may
+    claim a terabyte). Files that are not .npy (an .npz archive) are left to numpy.load."""
+    import math
+
+    import numpy as np
+    from numpy.lib import format as npy
+
+    try:
+        with path.open("rb") as handle:
+            version = npy.read_magic(handle)
+            read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, _, dtype = read(handle)
+            data_bytes = path.stat().st_size - handle.tell()
+    except (ValueError, OSError, EOFError, SyntaxError):
+        return    # not a .npy header numpy reads: numpy.load names what it is
+    count = math.prod(shape)
+    if count > MAX_MATRIX_ELEMENTS:
+        _fail(f"{path}: its header claims shape {tuple(shape)} ({count:.3g} values); map-matrix reads at most "
+              f"{MAX_MATRIX_ELEMENTS:.0e} values")
+    if not dtype.hasobject and count * np.dtype(dtype).itemsize > data_bytes:
+        _fail(f"{path}: its header claims shape {tuple(shape)} of {dtype} ({count * dtype.itemsize} bytes), the file "
+              f"holds {data_bytes} bytes of data (truncated?)")
 
 
 data_app = typer.Typer(help="Data set files: split one into parts to move it piece by piece.",

@@ -19,6 +19,7 @@ from simulator.config import safe_yaml
 from simulator.config.errors import _NO_VALUE, ConfigError, Problem
 from simulator.config.hardware import HardwareConfig, SourcedBlock
 from simulator.config.workload import WorkloadConfig
+from simulator.files import not_a_file
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,7 +30,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise ConfigError([Problem(path, "", "is a folder; give a YAML file")])
     if not path.is_file():
-        raise ConfigError([Problem(path, "", "file not found")])
+        raise ConfigError([Problem(path, "", not_a_file(path, "a YAML file"))])
     try:
         size = path.stat().st_size
         if size > safe_yaml.MAX_BYTES:

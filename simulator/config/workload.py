@@ -36,6 +36,15 @@ def _base_dir(info: ValidationInfo) -> Path:
     return Path(context.get("base_dir", "."))
 
 
+def _missing(what: str, path: Path) -> str:
+    """Why the `what` file at `path` cannot be read: not found, or what it is instead (a device, a
+    named pipe, a folder)."""
+    from simulator.files import special_kind
+
+    kind = special_kind(path)
+    return f"{path} is {kind}, not a {what} file" if kind else f"{what} file not found at {path}"
+
+
 class ModelSpec(StrictModel):
     """Which network: a zoo model by name, or the user's own builder function."""
 
@@ -65,7 +74,7 @@ class ModelSpec(StrictModel):
     @classmethod
     def _checkpoint_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not (_base_dir(info) / value).is_file():
-            raise ValueError(f"checkpoint file not found at {_base_dir(info) / value}")
+            raise ValueError(_missing("checkpoint", _base_dir(info) / value))
         return value
 
     @model_validator(mode="after")
@@ -511,7 +520,7 @@ class HardwareStudySpec(StrictModel):
     @classmethod
     def _baseline_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not (_base_dir(info) / value).is_file():
-            raise ValueError(f"hardware file not found at {(_base_dir(info) / value)}")
+            raise ValueError(_missing("hardware", _base_dir(info) / value))
         return value
 
 
@@ -537,5 +546,5 @@ class WorkloadConfig(StrictModel):
     @classmethod
     def _hardware_exists(cls, value: str, info: ValidationInfo) -> str:
         if not (_base_dir(info) / value).is_file():
-            raise ValueError(f"hardware file not found at {(_base_dir(info) / value)}")
+            raise ValueError(_missing("hardware", _base_dir(info) / value))
         return value
