@@ -761,25 +761,53 @@ def data_split(
     typer.echo(f"parts: {folder}")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill PID`, a batch system's stop), taken as Ctrl-C is; `signum` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+# Signals taken as an interruption, in order (typer reports any interruption as exit code 130).
+_SIGNALS: list[int] = []
+
+
+def _terminate(signum: int, frame: object) -> None:
+    _SIGNALS.append(signum)
+    raise _Terminated(signum)
+
+
 def main() -> None:
-    """Console-script entry point: Ctrl-C exits 130 (128 + SIGINT), as shells expect."""
+    """Console-script entry point: Ctrl-C exits 130 (128 + SIGINT) and SIGTERM 143, each with one
+    line saying so, as shells expect."""
     from typer._click.exceptions import ClickException  # typer vendors click; its errors are these
     from typer.exceptions import Abort, Exit
 
     # A process started in the background of a non-interactive shell inherits SIGINT ignored, and
     # Python then installs no handler of its own: take Ctrl-C (and `kill -INT`) as an interruption.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # SIGTERM's default ends the process without a word (and without running cleanup code).
+    signal.signal(signal.SIGTERM, _terminate)
+    signum: int | None = None
     try:
         # Outside standalone mode typer returns the exit code of typer.Exit (Ctrl-C: 130).
         code = app(standalone_mode=False)
-    except (Abort, KeyboardInterrupt):
-        code = 130
+    except (Abort, KeyboardInterrupt) as exc:
+        signum = getattr(exc.__cause__ or exc, "signum", signal.SIGINT)
+        code = 128 + signum
     except Exit as exc:
         code = exc.exit_code
     except ClickException as exc:         # a usage error (unknown option, missing argument)
         exc.show()
         code = exc.exit_code
-    if code == 130:
+    if code == 130 and _SIGNALS:          # typer's 130 for the SIGTERM that interrupted the command
+        signum = _SIGNALS[-1]
+        code = 128 + signum
+    if signum is not None:
+        typer.echo("interrupted" if signum == signal.SIGINT else f"interrupted ({signal.Signals(signum).name})",
+                   err=True)
+    elif code == 130:
         typer.echo("interrupted", err=True)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -33,7 +33,7 @@ def unwritable(path: Path, wanted: str) -> str | None:
     """Why a file cannot be written at `path` (checked before the work that makes it), or None:
     a folder or a special file is there, a parent is a file, a name is too long for the file
     system, or the nearest existing folder does not let this user write."""
-    import os
+    import tempfile
 
     kind = special_kind(path)
     if kind:
@@ -46,6 +46,9 @@ def unwritable(path: Path, wanted: str) -> str | None:
         parent = parent.parent
     if not parent.is_dir():
         return f"{parent} is a file, not a folder"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"{parent}: permission denied (cannot write into it)"
+    try:    # a real write: permissions, read-only mounts and pseudo file systems (/proc) alike
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        return f"cannot write into {parent}: {exc.strerror or exc}"
     return None
