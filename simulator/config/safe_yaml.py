@@ -57,7 +57,11 @@ def _core_schema() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
 _IMPLICIT = _core_schema()
 
 
-class _CoreCLoader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]  # only where PyYAML has libyaml
+# libyaml's loader where PyYAML has it (only then is it used; the base keeps the import working).
+_CBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CoreCLoader(_CBase):  # type: ignore[misc]
     yaml_implicit_resolvers = _IMPLICIT
 
 
