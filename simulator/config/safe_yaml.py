@@ -61,7 +61,7 @@ _IMPLICIT = _core_schema()
 _CBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _CoreCLoader(_CBase):  # type: ignore[misc]
+class _CoreCLoader(_CBase):
     yaml_implicit_resolvers = _IMPLICIT
 
 
