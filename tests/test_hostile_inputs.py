@@ -369,6 +369,236 @@ def _faults_flag(*flags: str) -> Callable[[Path], list[str]]:
     return setup
 
 
+# ----------------------------------------------------------------------------- issue #26's kinds
+
+def _tampered_checkpoint(folder: Path, change: Callable[[dict], None], name: str = "ck.pt") -> Path:
+    """The shipped LeNet-5 compact checkpoint with `change` applied to its payload."""
+    import torch
+
+    payload = torch.load(LENET.parent / lenet_doc()["model"]["checkpoint"], weights_only=True)
+    change(payload)
+    path = folder / name
+    torch.save(payload, path)
+    return path
+
+
+def _first_values(payload: dict, value: float) -> None:
+    payload["sparse"]["conv1.weight"]["values"][0] = value
+
+
+def _bias(payload: dict, value: float) -> None:
+    payload["dense"]["fc2.bias"][3] = value
+
+
+def _no_weights(payload: dict) -> None:
+    for entry in payload["sparse"].values():
+        entry["values"].zero_()
+
+
+def _no_weights_or_biases(payload: dict) -> None:
+    _no_weights(payload)
+    for tensor in payload["dense"].values():
+        tensor.zero_()
+
+
+def _with_checkpoint(command: str, change: Callable[[dict], None], *extra: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        checkpoint = _tampered_checkpoint(d, change)
+        return [command, str(with_changes(d, **{"model.checkpoint": str(checkpoint)})), *extra]
+    return setup
+
+
+def _special(kind: str) -> Path:
+    return Path({"zero": "/dev/zero", "urandom": "/dev/urandom", "null": "/dev/null"}[kind])
+
+
+def _fifo(d: Path, name: str) -> Path:
+    path = d / name
+    os.mkfifo(path)
+    return path
+
+
+def _validate_special(kind: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return _validate(_fifo(d, "w.yaml") if kind == "fifo" else _special(kind))
+    return setup
+
+
+def _workload_naming(key: str, kind: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        target = _fifo(d, "named") if kind == "fifo" else _special(kind)
+        return _validate(with_changes(d, **{key: str(target)}))
+    return setup
+
+
+def _map_matrix_special(kind: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return ["map-matrix", str(_fifo(d, "m.npy") if kind == "fifo" else _special(kind)), "--size", "8"]
+    return setup
+
+
+def _sweep_file_fifo(d: Path) -> list[str]:
+    return ["sweep", str(_fifo(d, "sweep.yaml")), "--no-accuracy", "--out", str(d / "sweep")]
+
+
+def _npy_header(shape: tuple[int, ...], data_bytes: int, descr: str = "<f8") -> Callable[[Path], list[str]]:
+    """A .npy file whose header claims `shape` with only `data_bytes` of data after it."""
+    def setup(d: Path) -> list[str]:
+        from numpy.lib import format as npy
+
+        path = d / "m.npy"
+        with path.open("wb") as handle:
+            npy.write_array_header_1_0(handle, {"descr": descr, "fortran_order": False, "shape": shape})
+            handle.write(b"\0" * data_bytes)
+        return ["map-matrix", str(path), "--size", "8"]
+    return setup
+
+
+def _long_number_in_hardware(d: Path) -> list[str]:
+    return _validate(hardware_with(d, "  tiles: 128", "  tiles: " + "7" * 5000))
+
+
+def _long_number_in_kwargs(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text(workload_text_with_kwargs("    width: " + "3" * 4400 + "\n"))
+    return _validate(path)
+
+
+def _long_float(d: Path) -> list[str]:
+    return _workload_raw("lr: 0.05", "lr: 0." + "5" * 300)(d)
+
+
+def _long_set(d: Path) -> list[str]:
+    return ["sweep", str(write_doc(d, lenet_doc())), "--set", "seed=1," + "9" * 5000, "--out", str(d / "sweep")]
+
+
+def _sweep_grid_file(axes: dict[str, int], *flags: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        lines = [f"workload: {write_doc(d, lenet_doc())}", "grid:"]
+        for key, count in axes.items():
+            start = 8 if key == "mapping.crossbar.size" else 0
+            lines.append(f"  {key}: [{', '.join(str(start + i) for i in range(count))}]")
+        path = d / "sweep.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        return ["sweep", str(path), "--no-accuracy", "--workers", "1", "--out", str(d / "sweep"), *flags]
+    return setup
+
+
+def _sweep_sets(*flags: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return ["sweep", str(write_doc(d, lenet_doc())), "--no-accuracy", "--workers", "1",
+                "--out", str(d / "sweep"), *flags]
+    return setup
+
+
+def _export(target: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        (d / "afile").write_text("a file\n")
+        where = {"folder": str(d), "device": "/dev/null", "under a file": str(d / "afile" / "x.pt"),
+                 "long name": str(d / ("x" * 300 + ".pt"))}[target]
+        return ["train", str(write_doc(d, lenet_doc())), "--export", where, "--quiet"]
+    return setup
+
+
+def _run_with(**changes: object) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return ["run", str(with_changes(d, **changes)), "--no-accuracy", "--quiet"]
+    return setup
+
+
+NEW_CASES: dict[str, Case] = {
+    # 1. non-finite numbers in a checkpoint, from every command that loads one
+    "checkpoint: NaN weight (run)": Case(_with_checkpoint("run", lambda p: _first_values(p, float("nan")),
+                                                          "--no-accuracy", "--quiet"),
+                                         ("w.yaml", "model.checkpoint", "ck.pt", "conv1.weight", "nan"), data=True),
+    "checkpoint: NaN bias (run --no-accuracy)": Case(_with_checkpoint("run", lambda p: _bias(p, float("nan")),
+                                                                      "--no-accuracy", "--quiet"),
+                                                     ("ck.pt", "fc2.bias", "nan", "finite"), data=True),
+    "checkpoint: inf bias (eval)": Case(_with_checkpoint("eval", lambda p: _bias(p, float("inf"))),
+                                        ("ck.pt", "fc2.bias", "inf"), data=True),
+    "checkpoint: -inf weight (eval)": Case(_with_checkpoint("eval", lambda p: _first_values(p, float("-inf"))),
+                                           ("ck.pt", "conv1.weight", "-inf"), data=True),
+    "checkpoint: NaN weight (map)": Case(_with_checkpoint("map", lambda p: _first_values(p, float("nan")),
+                                                          "--sizes", "16", "--quiet"),
+                                         ("ck.pt", "conv1.weight"), data=True),
+    "checkpoint: NaN weight (faults)": Case(_with_checkpoint("faults", lambda p: _first_values(p, float("nan")),
+                                                             "--runs", "1", "--quiet"),
+                                            ("ck.pt", "conv1.weight"), data=True),
+    # 2. degenerate networks
+    "checkpoint: every weight zero (run)": Case(_with_checkpoint("run", _no_weights, "--no-accuracy", "--quiet"),
+                                                ("ck.pt", "non-zero"), data=True),
+    "checkpoint: only biases left (eval)": Case(_with_checkpoint("eval", _no_weights), ("ck.pt", "non-zero"),
+                                                data=True),
+    "checkpoint: all zero (map)": Case(_with_checkpoint("map", _no_weights_or_biases, "--sizes", "16", "--quiet"),
+                                       ("ck.pt", "non-zero"), data=True),
+    # 3. limits checked before work
+    "5000-digit seed": Case(_workload_raw("seed: 0", "seed: " + "9" * 5000), ("w.yaml", "seed", "5000 characters")),
+    "5000-digit chip.tiles": Case(_long_number_in_hardware, ("hw.yaml", "chip.tiles", "characters")),
+    "4400-digit number in model.kwargs": Case(_long_number_in_kwargs, ("w.yaml", "model.kwargs.width", "characters")),
+    "300-digit learning rate": Case(_long_float, ("w.yaml", "train.lr", "characters")),
+    "5000-digit --set value": Case(_long_set, ("--set", "seed", "characters")),
+    ".npy header claims 10^12 values": Case(_npy_header((10**6, 10**6), 800), ("m.npy", "header", "1000000")),
+    ".npy header claims more bytes than the file": Case(_npy_header((1000, 1000), 800), ("m.npy", "800 bytes")),
+    ".npy header claims int64 beyond the file": Case(_npy_header((64, 64), 16, "<i8"), ("m.npy", "truncated")),
+    "sweep grid of 10^6 points": Case(_sweep_grid_file({"seed": 1000, "mapping.crossbar.size": 1000}),
+                                      ("sweep.yaml", "1000000 points", "--max-points")),
+    "sweep grid of 1200 points (--set)": Case(_sweep_sets("--set", "seed=" + ",".join(map(str, range(40))),
+                                                          "--set", "mapping.crossbar.size="
+                                                          + ",".join(map(str, range(8, 38)))),
+                                              ("1200 points", "--max-points 1200")),
+    "sweep grid beyond --max-points": Case(_sweep_sets("--set", "seed=1,2,3", "--max-points", "2"),
+                                           ("3 points", "--max-points 3")),
+    "train --export a folder": Case(_export("folder"), ("--export", "is a folder")),
+    "train --export /dev/null": Case(_export("device"), ("--export", "/dev/null", "character device")),
+    "train --export under a file": Case(_export("under a file"), ("--export", "afile", "is a file")),
+    "train --export a 300-character name": Case(_export("long name"), ("--export", "255 bytes")),
+    # 4. inconsistent settings
+    "cells wider than weights": Case(_workload_value(**{"mapping.weight_bits": 2, "mapping.cell_bits": 4}),
+                                     ("w.yaml", "mapping.cell_bits", "mapping.weight_bits", "wider")),
+    "weights narrower than the array's cells": Case(_workload_value(**{"mapping.weight_bits": 1}),
+                                                    ("w.yaml", "mapping.weight_bits", "array.cell_bits")),
+    "weights narrower than the baseline's cells": Case(_workload_value(**{"mapping.weight_bits": 3}),
+                                                       ("w.yaml", "mapping.weight_bits", "array.cell_bits",
+                                                        "hardware_study.baseline")),
+    "faults.only_layers names no layer (validate)": Case(_workload_value(**{"faults.only_layers": ["conv9"]}),
+                                                         ("w.yaml", "faults.only_layers", "conv9", "allowed")),
+    "faults.layers names no layer (validate)": Case(_workload_value(**{"faults.layers": {"fc1": 2.0, "fc7": 1.0}}),
+                                                    ("w.yaml", "faults.layers", "fc7")),
+    "faults.only_layers names no layer (run --no-accuracy)": Case(_run_with(**{"faults.only_layers": ["nope"]}),
+                                                                  ("w.yaml", "faults.only_layers", "nope")),
+    "quoted cycle_ns in a hardware file": Case(_hardware_value("cycle_ns: 100.0", "cycle_ns: '100.0'"),
+                                               ("hw.yaml", "cycle_ns", "without quotes")),
+    "quoted number in the ADC table": Case(_hardware_value("energy_pj_by_bits: {4: 0.79,",
+                                                           "energy_pj_by_bits: {4: '0.79',"),
+                                           ("hw.yaml", "adc.energy_pj_by_bits", "without quotes")),
+    "quoted chip.tiles": Case(_hardware_value("  tiles: 128", "  tiles: '128'"), ("hw.yaml", "chip.tiles")),
+    "quoted learning rate": Case(_workload_value(**{"train.lr": "0.05"}), ("w.yaml", "train.lr", "without quotes")),
+    "quoted prune density": Case(_workload_value(**{"prune.density": "0.08"}), ("w.yaml", "prune.density")),
+    "seed 1:30 (YAML 1.1 base 60)": Case(_workload_raw("seed: 0", "seed: 1:30"), ("w.yaml", "seed", "1:30")),
+    "seed 010 (YAML 1.1 octal)": Case(_workload_raw("seed: 0", "seed: 010"), ("w.yaml", "seed", "010")),
+    "epochs 1_000": Case(_workload_raw("epochs: 8", "epochs: 1_000"), ("w.yaml", "train.epochs", "1_000")),
+    "chip.tiles 0x80": Case(_hardware_value("  tiles: 128", "  tiles: 0x80"), ("hw.yaml", "chip.tiles", "0x80")),
+    "horizontal_flip: on": Case(_workload_raw("train:\n", "train:\n  augment: {horizontal_flip: on}\n"),
+                                ("w.yaml", "train.augment.horizontal_flip", "on")),
+    "cycle_ns 1:40 (YAML 1.1 base 60)": Case(_hardware_value("cycle_ns: 100.0", "cycle_ns: 1:40"),
+                                             ("hw.yaml", "cycle_ns", "1:40")),
+    # 5. special files
+    "/dev/zero as the workload": Case(_validate_special("zero"), ("/dev/zero", "character device")),
+    "/dev/urandom as the workload": Case(_validate_special("urandom"), ("/dev/urandom", "character device")),
+    "a FIFO as the workload": Case(_validate_special("fifo"), ("w.yaml", "named pipe")),
+    "/dev/urandom as the workload (run)": Case(lambda d: ["run", "/dev/urandom", "--no-accuracy", "--quiet"],
+                                               ("/dev/urandom", "character device")),
+    "a FIFO as the hardware file": Case(_workload_naming("hardware", "fifo"), ("w.yaml", "hardware", "named pipe")),
+    "/dev/zero as model.checkpoint": Case(_workload_naming("model.checkpoint", "zero"),
+                                          ("w.yaml", "model.checkpoint", "character device")),
+    "/dev/null as the baseline": Case(_workload_naming("hardware_study.baseline", "null"),
+                                      ("hardware_study.baseline", "character device")),
+    "/dev/zero as the matrix": Case(_map_matrix_special("zero"), ("/dev/zero", "character device")),
+    "a FIFO as the matrix": Case(_map_matrix_special("fifo"), ("m.npy", "named pipe")),
+    "a FIFO as the sweep file": Case(_sweep_file_fifo, ("sweep.yaml", "named pipe")),
+}
+
+
 CASES: dict[str, Case] = {
     # 1. hostile YAML
     "alias bomb in model.kwargs (validate)": Case(_alias_bomb_kwargs, ("w.yaml", "model.kwargs", "alias")),
@@ -441,6 +671,7 @@ CASES: dict[str, Case] = {
     "--rates nan": Case(_faults_flag("--rates", "nan"), ("--rates",)),
     "--ratio inf:1": Case(_faults_flag("--ratio", "inf:1"), ("--ratio", "finite")),
     "--slice 99": Case(_faults_flag("--slice", "99"), ("--slice", "15")),
+    **NEW_CASES,
 }
 
 
@@ -464,6 +695,7 @@ def hostile_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Pa
 
 def test_there_are_at_least_40_cases() -> None:
     assert len(CASES) >= 40
+    assert len(NEW_CASES) >= 40      # issue #26's kinds
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -477,7 +709,7 @@ def test_hostile_input_fails_in_one_line(name: str, hostile_env: dict[str, Path]
         data = shared_data_dir()
         if not (data / "mnist").is_dir():
             pytest.skip(f"shared data not found at {data} (set RESIM_TEST_DATA)")
-        if args[0] in ("run", "eval", "sweep") and "--data-dir" not in args:
+        if args[0] in ("run", "eval", "sweep", "map", "faults") and "--data-dir" not in args:
             args += ["--data-dir", str(data)]
     if name == "missing data.dir is not created":
         # Downloads allowed, but the network is down: the folder must not appear.
