@@ -815,3 +815,198 @@ def test_the_downloading_case_really_downloads_into_a_new_folder(tmp_path: Path,
     assert sorted(p.name for p in (target / "mnist").iterdir()) == sorted(f.name for f in DATASETS["mnist"].files)
     assert not [p for p in (target / "mnist").iterdir() if p.name.startswith(".")]
     assert os.listdir(tmp_path / "new") == ["data"]
+
+
+# ----------------------------------------------------------------------------- issue #26 through the API
+
+def _api_net(kind: str) -> object:
+    """A small network made hostile or degenerate in one way."""
+    import torch
+    from torch import nn
+
+    class Unused(nn.Module):        # its Linear is never called: no layer runs
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.flatten(1)[:, :10]
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    with torch.no_grad():
+        if kind == "nan weight":
+            net[0].weight[1, 0, 2, 2] = float("nan")
+        elif kind == "inf bias":
+            net[4].bias[7] = float("inf")
+        elif kind == "nan buffer":
+            net[1].running_var[2] = float("nan")
+        elif kind == "float16":
+            net.half()
+        elif kind == "float64":
+            net.double()
+        elif kind in ("all zero", "only biases"):
+            for layer in (net[0], net[4]):
+                layer.weight.zero_()
+                if kind == "all zero":
+                    layer.bias.zero_()
+        elif kind == "empty layer":
+            net = nn.Sequential(nn.Flatten(), nn.Linear(784, 0), nn.Linear(0, 10))
+        elif kind == "no layer runs":
+            return Unused()
+    return net
+
+
+API_CASES = {
+    "nan weight": ("model", "0.weight", "nan", "[1, 0, 2, 2]"),
+    "inf bias": ("model", "4.bias", "inf", "[7]"),
+    "nan buffer": ("model", "1.running_var", "nan"),
+    "float16": ("model", "0.weight", "float16", ".float()"),
+    "float64": ("model", "float64"),
+    "all zero": ("model", "non-zero"),
+    "only biases": ("model", "non-zero"),
+    "empty layer": ("model", "layer 1", "(0, 784)"),
+    "no layer runs": ("model", "Unused", "none of its 1"),
+}
+
+
+@pytest.mark.parametrize("kind", list(API_CASES))
+def test_the_api_refuses_hostile_networks_in_one_line(kind: str) -> None:
+    """simulate, map_network and dataflow refuse the network before any figure, in one line
+    naming the tensor or the reason (never a ZeroDivisionError or torch's dtype text)."""
+    import warnings
+
+    import simulator
+    from simulator.api import ArgumentError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")       # torch warns about initialising a zero-element tensor
+        net = _api_net(kind)
+    for call in (lambda: simulator.simulate(net, (1, 28, 28), hardware="sparse_small"),
+                 lambda: simulator.map_network(net, (1, 28, 28), hardware="sparse_small")):
+        with pytest.raises(ArgumentError) as info:
+            call()
+        message = str(info.value)
+        assert "\n" not in message
+        for part in API_CASES[kind]:
+            assert part in message, (part, message)
+
+
+@pytest.mark.parametrize("mapping, hardware, names", [
+    ({"crossbar_size": 16, "crossbar": {"size": 64}}, "sparse_small", ("crossbar_size", "crossbar", "16", "64")),
+    ({"weight_bits": 2, "cell_bits": 4}, "sparse_small", ("mapping.cell_bits", "mapping.weight_bits")),
+    ({"weight_bits": 2}, "prime", ("mapping.weight_bits", "array.cell_bits", "prime")),
+])
+def test_the_api_refuses_inconsistent_mappings(mapping: dict, hardware: str, names: tuple[str, ...]) -> None:
+    import simulator
+    from simulator.api import ArgumentError
+
+    net = _api_net("plain")
+    with pytest.raises(ArgumentError) as info:
+        simulator.simulate(net, (1, 28, 28), hardware=hardware, mapping=mapping)
+    assert "\n" not in str(info.value) and all(part in str(info.value) for part in names), str(info.value)
+    # The same network and a consistent mapping simulate (what is refused is the setting).
+    assert simulator.simulate(net, (1, 28, 28), hardware="sparse_small",
+                              mapping={"crossbar_size": 16}).tiles_placed > 0
+
+
+def test_a_degenerate_layer_among_others_still_simulates() -> None:
+    """One layer with every weight zero is a result, not an error: only a network with nothing at
+    all to map is refused."""
+    import torch
+
+    import simulator
+
+    net = _api_net("plain")
+    with torch.no_grad():
+        net[0].weight.zero_()
+    sim = simulator.simulate(net, (1, 28, 28), hardware="sparse_small")
+    assert sim.chip.energy_per_inference_pj > 0 and all(v.energy_efficiency > 0 for v in sim.versus.values())
+
+
+# ----------------------------------------------------------------------------- YAML scalars, caches, signals
+
+@pytest.mark.parametrize("text, value", [
+    ("1:30", "1:30"), ("1:5.2", "1:5.2"), ("010", "010"), ("1_000", "1_000"), ("0x1F", "0x1F"), ("0o17", "0o17"),
+    ("yes", "yes"), ("off", "off"), ("y", "y"), ("2024-01-01", "2024-01-01"), ("true", True), ("False", False),
+    ("7", 7), ("-0", 0), ("1e-3", 0.001), ("5.0e-4", 0.0005), (".5", 0.5), ("1.", 1.0), ("~", None),
+])
+def test_yaml_scalars_are_read_by_the_core_schema(text: str, value: object) -> None:
+    """YAML 1.2's core schema in both loaders: base-60, octal, underscores, hex, yes/no/on/off and
+    dates stay text (a number field then refuses them), decimal numbers are numbers."""
+    from simulator.config import safe_yaml
+
+    for loaded in (safe_yaml.load(f"a: {text}\n"), yaml.load(f"a: {text}\n", Loader=safe_yaml.LimitedLoader)):  # noqa: S506
+        assert loaded == {"a": value} and type(loaded["a"]) is type(value), (text, loaded)
+
+
+def test_a_diverged_cached_checkpoint_is_refused_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached checkpoint holding NaN (training that diverged) is a one-line error naming the
+    cache file and the tensor, never loaded into a network."""
+    import torch
+    from torch import nn
+
+    from simulator.config.errors import ConfigError
+    from simulator.network.checkpoint import checkpoint_key, save_checkpoint
+    from simulator.preparation import _from_cache
+
+    net = nn.Linear(4, 2)
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    state["weight"][1, 3] = float("nan")
+    made_by = {"model": "test"}
+    path = tmp_path / f"x-{checkpoint_key(made_by)}.pt"
+    save_checkpoint(path, state_dict=state, masks={}, producer=made_by, dataset_id="d", metrics={})
+    before = net.weight.detach().clone()
+    with pytest.raises(ConfigError) as info:
+        _from_cache(path, net, force=False, made_by=made_by)
+    assert str(path) in str(info.value) and "tensor weight holds nan at index [1, 3]" in str(info.value)
+    assert torch.equal(net.weight.detach(), before)
+
+
+def test_report_json_holds_the_same_fields_whatever_the_cache_held(tmp_path: Path, hostile_env: dict[str, Path]
+                                                                   ) -> None:
+    """A --no-accuracy run that reuses the cached mappings reports the same data set and network
+    figures (sizes, dense accuracy, pruning record) as the run that made them."""
+    from conftest import shared_data_dir
+
+    data = shared_data_dir()
+    if not (data / "mnist").is_dir():
+        pytest.skip("shared MNIST not found")
+    path = with_changes(hostile_env["inputs"], faults=None)
+    reports = []
+    for out in ("first", "second"):
+        result = CliRunner().invoke(app, ["run", str(path), "--no-accuracy", "--quiet", "--data-dir", str(data),
+                                          "--out", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads((tmp_path / out / "report.json").read_text()))
+    first, second = reports
+    assert "network" not in second["stages_run"]          # the second run reused the mappings
+    assert second["data"] == first["data"] and second["data"]["train_images"] == 60000
+    assert second["network"]["training"] == first["network"]["training"]
+    assert second["crossbar_pruning"] == first["crossbar_pruning"]
+    assert second["network"]["checkpoint"] == first["network"]["checkpoint"]
+
+
+def test_sigterm_ends_a_run_in_one_line(tmp_path: Path) -> None:
+    """SIGTERM to `resim run` exits 143 with one line, as Ctrl-C exits 130 with one."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import shared_data_dir
+
+    env = {**os.environ, "RESIM_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(REPO)}
+    code = "import sys; from simulator.cli import main; sys.argv[0] = 'resim'; main()"
+    process = subprocess.Popen([sys.executable, "-c", code, "run", str(write_doc(tmp_path, lenet_doc())),
+                                "--data-dir", str(shared_data_dir()), "--out", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    assert process.stderr is not None
+    first = process.stderr.readline()   # the run has started: its handlers are in place
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=60)
+    lines = (first + rest).strip().splitlines()
+    assert process.returncode == 143, lines
+    assert lines[-1] == "interrupted (SIGTERM)" and "Traceback" not in rest, lines
+    assert not (tmp_path / "out").exists()
