@@ -146,8 +146,9 @@ def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
 def _diverged(path: Path, reason: str) -> Exception:
     from simulator.config.errors import ConfigError, Problem
 
-    return ConfigError([Problem(path, "", f"{reason}; the training that wrote this cached checkpoint diverged "
-                                          "(lower train.lr), or the file was altered: delete it or run with --force")])
+    return ConfigError([Problem(path, "", f"{reason}; this cached checkpoint cannot be used (training that "
+                                          "diverged wrote it: lower train.lr; or it was altered): delete it or run "
+                                          "with --force")])
 
 
 def _check_trained(workload: Workload, model: nn.Module, what: str) -> None:
