@@ -541,7 +541,8 @@ def _numbers(text: str, kind: type, option: str) -> list:
     try:
         values = [kind(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        _fail(f"{option}: {text!r} is not a comma-separated list of {kind.__name__} values")
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        _fail(f"{option}: {shown!r} is not a comma-separated list of {kind.__name__} values")
     if not values:
         _fail(f"{option}: give at least one value")
     return values
