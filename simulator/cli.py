@@ -105,7 +105,9 @@ def validate(files: List[Path] = typer.Argument(..., help="Workload or hardware 
         try:
             kind = validate_file(path)
             if kind == "workload":
-                _check_layer_names(path)
+                from simulator.config import load_workload
+
+                _check_layer_names(load_workload(path))
         except ConfigError as exc:
             failed = True
             for problem in exc.problems:
@@ -116,11 +118,8 @@ def validate(files: List[Path] = typer.Argument(..., help="Workload or hardware 
         raise typer.Exit(1)
 
 
-def _check_layer_names(path: Path) -> None:
+def _check_layer_names(workload: Workload) -> None:
     """The layers a workload's fault options name exist in its (zoo) network."""
-    from simulator.config import load_workload
-
-    workload = load_workload(path)
     faults = workload.config.faults
     if faults is not None and (faults.layers or faults.only_layers is not None):
         from simulator.network.build import check_fault_layers_early
@@ -528,6 +527,7 @@ def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optiona
 
     try:
         wl = load_workload(workload)
+        _check_layer_names(wl)      # before the data set, training or anything else
         if device is not None:  # not part of any checkpoint key (TrainSpec's dump leaves it out)
             recipe = wl.config.train.model_copy(update={"device": device})
             wl = replace(wl, config=wl.config.model_copy(update={"train": recipe}))
