@@ -570,7 +570,8 @@ NEW_CASES: dict[str, Case] = {
         lambda d: ["train", str(with_changes(d, **{"faults.only_layers": ["conv1", "conv3"]})), "--quiet"],
         ("w.yaml", "faults.only_layers", "conv3")),
     "faults.layers names no layer (eval)": Case(
-        lambda d: ["eval", str(with_changes(d, **{"faults.layers": {"fc4": 0.5}}))], ("w.yaml", "faults.layers", "fc4")),
+        lambda d: ["eval", str(with_changes(d, **{"faults.layers": {"fc4": 0.5}}))],
+        ("w.yaml", "faults.layers", "fc4")),
     "quoted cycle_ns in a hardware file": Case(_hardware_value("cycle_ns: 100.0", "cycle_ns: '100.0'"),
                                                ("hw.yaml", "cycle_ns", "without quotes")),
     "quoted number in the ADC table": Case(_hardware_value("energy_pj_by_bits: {4: 0.79,",
