@@ -238,7 +238,7 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
                                    "returns its results and writes no folder")
     chip = hardware_config(hardware if hardware is not None else DEFAULT_HARDWARE)
     base = hardware_config(baseline, "baseline") if baseline is not None else None
-    inputs = hardware_study.StudyInputs(chip, mapping_spec(mapping),
+    inputs = hardware_study.StudyInputs(chip, _fitting(mapping_spec(mapping), chip, "hardware", base),
                                         study_spec(study, sizing or "fit", base is not None),
                                         _seed(seed if seed is not None else 0))
     spec = fault_spec(faults) if faults is not None else None
@@ -331,7 +331,7 @@ def map_network(model: nn.Module, input_shape: Sequence[int], *, hardware: Hardw
     strategies."""
     network = _network(model)
     chip = hardware_config(hardware if hardware is not None else DEFAULT_HARDWARE)
-    setup = MappingSetup.from_spec(mapping_spec(mapping), chip, _seed(seed))
+    setup = MappingSetup.from_spec(_fitting(mapping_spec(mapping), chip, "hardware"), chip, _seed(seed))
     return _map(network, _input_shape(network, input_shape, None), setup)
 
 
@@ -440,6 +440,10 @@ def mapping_spec(mapping: MappingLike | None, argument: str = "mapping") -> Mapp
     elif isinstance(mapping, Mapping):
         given = dict(mapping)
         if "crossbar_size" in given:
+            if "crossbar" in given:
+                raise ArgumentError(argument, f"{argument}: give the tile size once, as crossbar_size or as crossbar: "
+                                              f"{{size: ...}}, not both (got crossbar_size {given['crossbar_size']!r}, "
+                                              f"crossbar {given['crossbar']!r})")
             given["crossbar"] = {"size": given.pop("crossbar_size")}
         spec = _validated(MappingSpec, given, argument)
     else:
@@ -448,6 +452,16 @@ def mapping_spec(mapping: MappingLike | None, argument: str = "mapping") -> Mapp
     if spec.crossbar_prune is not None:
         raise ArgumentError(argument, f"{argument}.crossbar_prune: crossbar-grained pruning fine-tunes the network, "
                                       "which the API does not; prune the model yourself, or use a workload file")
+    return spec
+
+
+def _fitting(spec: MappingSpec, chip: HardwareConfig, argument: str, baseline: HardwareConfig | None = None,
+             ) -> MappingSpec:
+    """`spec` when its weights are at least as wide as the cells of `chip` (and of `baseline`)."""
+    for where, hardware in ((argument, chip), ("baseline", baseline)):
+        narrower = spec.narrower_than_cells(hardware) if hardware is not None else None
+        if narrower:
+            raise ArgumentError("mapping", f"mapping.weight_bits: {narrower} (the {where} chip)")
     return spec
 
 
@@ -544,6 +558,12 @@ def _network(model: Any) -> nn.Module:
     if devices - {"cpu"}:
         raise ArgumentError("model", f"model: its parameters are on {', '.join(sorted(devices))}; the simulation "
                                      "reads them on the CPU (model.cpu())")
+    from simulator.network.checks import bad_tensor, unmappable
+
+    reason = bad_tensor(model.state_dict()) or unmappable(model)
+    if reason:
+        raise ArgumentError("model", f"model: {type(model).__name__}'s {reason}" if reason.startswith("tensor")
+                            else f"model: {type(model).__name__}: {reason}")
     return model
 
 
@@ -558,10 +578,12 @@ def _input_shape(model: nn.Module, given: Sequence[int] | None, data: TensorData
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in given)):
         raise ArgumentError("input_shape", f"input_shape: expected (C, H, W), three whole numbers > 0, got {given!r}")
     shape = (given[0], given[1], given[2])
-    from simulator.lowering.layers import run_with_layer_hooks
+    from simulator.lowering.layers import NothingToMap, run_with_layer_hooks
 
     try:
         run_with_layer_hooks(model, shape, lambda *_: None)
+    except NothingToMap as exc:
+        raise ArgumentError("model", f"model: {exc}") from None
     except RuntimeError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ArgumentError("input_shape", f"input_shape: {type(model).__name__} does not run on one input of shape "

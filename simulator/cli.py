@@ -104,6 +104,10 @@ def validate(files: List[Path] = typer.Argument(..., help="Workload or hardware 
     for path in files:
         try:
             kind = validate_file(path)
+            if kind == "workload":
+                from simulator.config import load_workload
+
+                _check_layer_names(load_workload(path))
         except ConfigError as exc:
             failed = True
             for problem in exc.problems:
@@ -112,6 +116,15 @@ def validate(files: List[Path] = typer.Argument(..., help="Workload or hardware 
             typer.echo(f"{path}: ok ({kind})")
     if failed:
         raise typer.Exit(1)
+
+
+def _check_layer_names(workload: Workload) -> None:
+    """The layers a workload's fault options name exist in its (zoo) network."""
+    faults = workload.config.faults
+    if faults is not None and (faults.layers or faults.only_layers is not None):
+        from simulator.network.build import check_fault_layers_early
+
+        check_fault_layers_early(workload)
 
 
 @app.command()
@@ -187,6 +200,7 @@ def sweep(
     out: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default results/<workload>-sweep-<hash>/)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
+    max_points: int = typer.Option(1000, "--max-points", min=1, help="Refuse a grid of more points than this"),
 ) -> None:
     """Run a workload over a grid of overrides; one row per point in results.csv, written as each
     point finishes, so a rerun skips finished points."""
@@ -208,9 +222,12 @@ def sweep(
             _fail(f"{source}: a workload file needs at least one --set KEY=V1,V2 (or give a sweep YAML with grid:)")
         else:
             grid = grid_from_sets(source, sets)
+        grid.check_size(max_points)
+        typer.echo(f"sweep: {grid.describe()}")
         result = run_sweep(grid, run=run_workload, out=out, data_dir=data_dir, accuracy=not no_accuracy,
                            workers=workers or os.cpu_count() or 1, executor=executor, scheduler=scheduler,
-                           progress=not quiet, notify=lambda line: typer.echo(line, err=True))
+                           progress=not quiet, notify=lambda line: typer.echo(line, err=True),
+                           max_points=max_points)
     except _user_errors() + (ExecutorError,) as exc:
         _fail(_describe(exc))
     except KeyboardInterrupt as exc:
@@ -242,9 +259,14 @@ def train(
         "overrides the workload's train.device"),
 ) -> None:
     """Train (and prune) the workload's network from its recipe, ignoring a shipped model.checkpoint; cached."""
+    from simulator.files import unwritable
     from simulator.network.train import DEVICES, DeviceError, resolve_device
     from simulator.preparation import sparse_producer
 
+    if export is not None:     # before training: its result must have somewhere to go
+        reason = unwritable(export, "the compact checkpoint file to write, e.g. lenet5.pt")
+        if reason:
+            _fail(f"--export {export}: {reason}")
     if device is not None:
         if device not in DEVICES:
             _fail(f"--device: {device!r} is not allowed; allowed: {', '.join(DEVICES)}")
@@ -511,6 +533,7 @@ def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optiona
 
     try:
         wl = load_workload(workload)
+        _check_layer_names(wl)      # before the data set, training or anything else
         if device is not None:  # not part of any checkpoint key (TrainSpec's dump leaves it out)
             recipe = wl.config.train.model_copy(update={"device": device})
             wl = replace(wl, config=wl.config.model_copy(update={"train": recipe}))
@@ -524,7 +547,8 @@ def _numbers(text: str, kind: type, option: str) -> list:
     try:
         values = [kind(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        _fail(f"{option}: {text!r} is not a comma-separated list of {kind.__name__} values")
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        _fail(f"{option}: {shown!r} is not a comma-separated list of {kind.__name__} values")
     if not values:
         _fail(f"{option}: give at least one value")
     return values
@@ -656,8 +680,14 @@ def _read_matrix(path: Path) -> Any:
     archive, a pickle, strings, a structured dtype, NaN or inf) exits with one line naming the file."""
     import numpy as np
 
+    from simulator.files import special_kind
+
     if path.is_dir():
         _fail(f"{path}: is a folder; give a .npy file holding one 2-D matrix")
+    kind = special_kind(path)
+    if kind:
+        _fail(f"{path}: is {kind}, not a .npy file; give a .npy file holding one 2-D matrix")
+    _check_npy_header(path)
     try:
         values = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
@@ -676,6 +706,36 @@ def _read_matrix(path: Path) -> Any:
     if 0 in values.shape:
         _fail(f"{path}: the matrix is empty (shape {values.shape}); give at least one row and column")
     return values
+
+
+# Elements map-matrix reads: twice VGG-16's largest layer (fc6, 25088 x 4096), 1.6 GB as float64.
+MAX_MATRIX_ELEMENTS = 2 * 10**8
+
+
+def _check_npy_header(path: Path) -> None:
+    """The shape and dtype a .npy file's header claims, checked before numpy allocates them: at
+    most MAX_MATRIX_ELEMENTS values, and no more bytes than the file holds (a 900-byte file may
+    claim a terabyte). Files that are not .npy (an .npz archive) are left to numpy.load."""
+    import math
+
+    import numpy as np
+    from numpy.lib import format as npy
+
+    try:
+        with path.open("rb") as handle:
+            version = npy.read_magic(handle)
+            read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, _, dtype = read(handle)
+            data_bytes = path.stat().st_size - handle.tell()
+    except (ValueError, OSError, EOFError, SyntaxError):
+        return    # not a .npy header numpy reads: numpy.load names what it is
+    count = math.prod(shape)
+    if count > MAX_MATRIX_ELEMENTS:
+        _fail(f"{path}: its header claims shape {tuple(shape)} ({count:.3g} values); map-matrix reads at most "
+              f"{MAX_MATRIX_ELEMENTS:.0e} values")
+    if not dtype.hasobject and count * np.dtype(dtype).itemsize > data_bytes:
+        _fail(f"{path}: its header claims shape {tuple(shape)} of {dtype} ({count * dtype.itemsize} bytes), the file "
+              f"holds {data_bytes} bytes of data (truncated?)")
 
 
 data_app = typer.Typer(help="Data set files: split one into parts to move it piece by piece.",
@@ -708,25 +768,53 @@ def data_split(
     typer.echo(f"parts: {folder}")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill PID`, a batch system's stop), taken as Ctrl-C is; `signum` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+# Signals taken as an interruption, in order (typer reports any interruption as exit code 130).
+_SIGNALS: list[int] = []
+
+
+def _terminate(signum: int, frame: object) -> None:
+    _SIGNALS.append(signum)
+    raise _Terminated(signum)
+
+
 def main() -> None:
-    """Console-script entry point: Ctrl-C exits 130 (128 + SIGINT), as shells expect."""
+    """Console-script entry point: Ctrl-C exits 130 (128 + SIGINT) and SIGTERM 143, each with one
+    line saying so, as shells expect."""
     from typer._click.exceptions import ClickException  # typer vendors click; its errors are these
     from typer.exceptions import Abort, Exit
 
     # A process started in the background of a non-interactive shell inherits SIGINT ignored, and
     # Python then installs no handler of its own: take Ctrl-C (and `kill -INT`) as an interruption.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # SIGTERM's default ends the process without a word (and without running cleanup code).
+    signal.signal(signal.SIGTERM, _terminate)
+    signum: int | None = None
     try:
         # Outside standalone mode typer returns the exit code of typer.Exit (Ctrl-C: 130).
         code = app(standalone_mode=False)
-    except (Abort, KeyboardInterrupt):
-        code = 130
+    except (Abort, KeyboardInterrupt) as exc:
+        signum = getattr(exc.__cause__ or exc, "signum", signal.SIGINT)
+        code = 128 + signum
     except Exit as exc:
         code = exc.exit_code
     except ClickException as exc:         # a usage error (unknown option, missing argument)
         exc.show()
         code = exc.exit_code
-    if code == 130:
+    if code == 130 and _SIGNALS:          # typer's 130 for the SIGTERM that interrupted the command
+        signum = _SIGNALS[-1]
+        code = 128 + signum
+    if signum is not None:
+        typer.echo("interrupted" if signum == signal.SIGINT else f"interrupted ({signal.Signals(signum).name})",
+                   err=True)
+    elif code == 130:
         typer.echo("interrupted", err=True)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -102,6 +102,10 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     log = StageLog(show=progress or verbose, verbose=verbose)
     log.say(f"resim run {workload_path}: reading the workload ...")
     workload = load_workload(workload_path)
+    if workload.config.faults is not None and (workload.config.faults.layers or workload.config.faults.only_layers):
+        from simulator.network.build import check_fault_layers_early
+
+        check_fault_layers_early(workload)
     requests = study.requests(workload, study.baseline_hardware(workload))
     spec = workload.config.faults
     crossbar_spec = workload.config.mapping.crossbar_prune
@@ -110,10 +114,14 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     identity: DataIdentity | None = None
     measured = workload.config.hardware_study.dac_activity == "measured"
     activity: study.ActivityTable | None = None
+    recorded: Provenance | None = None
     if not accuracy and not force and not measured:
         identity = cached_identity(workload, data_dir)
         if identity is not None:
-            stored = _cached_mappings(workload, identity, requests)
+            # The mappings are used only with the record of the run that made them, so the report
+            # holds the same data set and network figures as that run's (issue #26).
+            recorded = _read_provenance(workload, identity)
+            stored = _cached_mappings(workload, identity, requests) if recorded is not None else None
     arrays: Arrays | None = None
     net: PreparedNetwork | None = None
     crossbar_steps: list[CrossbarPruneStep] = []
@@ -155,6 +163,11 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
             stored.append(cached or study.compute_mapping(workload, network, request, net.model, input_shape(arrays)))
         if measured:
             activity = _measured_activity(workload, net, arrays, requests, stored[0].flow, log)
+        recorded = Provenance(_data_section(arrays),
+                              NetworkSection(checkpoint=str(net.checkpoint), reused_checkpoint=net.reused,
+                                             training=net.metrics),
+                              [PruneStep(**vars(step)) for step in crossbar_steps])
+        _write_provenance(workload, identity, recorded)
     else:
         log.say(f"mapping: {len(requests)} mappings reused from the cache")
         reused = "mappings reused from the cache; the network was not loaded"
@@ -204,13 +217,12 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                                f"{workload.config.name}, {setup.size}x{setup.size} tiles", setup.reorder)
     _sensitivity_plot(varied, out_dir, workload.config.name)
     plot_seconds = time.perf_counter() - clock
+    assert recorded is not None     # loaded with the network, or read with the cached mappings
     report = RunReport(
         resim_version=__version__, workload=workload.config.name, workload_file=str(workload.path),
         hardware_file=str(workload.hardware_path), config_hash=workload.config_hash(), seed=workload.config.seed,
         config=workload.resolved(), versions=_versions(),
-        data=_data_section(arrays, identity),
-        network=(NetworkSection(checkpoint=str(net.checkpoint), reused_checkpoint=net.reused, training=net.metrics)
-                 if net is not None else None),
+        data=recorded.data, network=recorded.network,
         accuracy=(AccuracySection(test_accuracy=test_accuracy, test_images=len(arrays.y_test))
                   if test_accuracy is not None and arrays is not None else None),
         skipped=log.skipped,
@@ -222,7 +234,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
             summary=mine.summary, components=mine.components, timings=mine.timings,
             **{label: OtherChip(summary=other.summary, components=other.components, versus=mine.versus(other))
                for label, other in hardware.others().items()}),
-        crossbar_pruning=[PruneStep(**vars(step)) for step in crossbar_steps],
+        crossbar_pruning=recorded.crossbar_pruning,
         faults=faults.points() if faults is not None else None,
         sensitivity=varied,
         layers=[LayerRecord.model_validate(row) for row in layers.to_dict(orient="records")],
@@ -231,6 +243,62 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     )
     _write_report(out_dir, report, layers)
     return out_dir, report
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the report says of the data set and the network (and crossbar pruning), recorded when
+    they are loaded so that a run reusing the cached mappings reports the same figures."""
+
+    data: DataSection
+    network: NetworkSection
+    crossbar_pruning: list[PruneStep]
+
+    def record(self) -> dict[str, object]:
+        return {"data": self.data.model_dump(mode="json"), "network": self.network.model_dump(mode="json"),
+                "crossbar_pruning": [step.model_dump(mode="json") for step in self.crossbar_pruning]}
+
+
+def _provenance_key(workload: Workload, identity: DataIdentity) -> tuple[Path, str]:
+    from simulator.cache import cache_dir, stable_key
+    from simulator.preparation import network_identity
+
+    spec = workload.config.mapping.crossbar_prune
+    key = stable_key({"network": network_identity(workload, identity),
+                      "crossbar_prune": spec.model_dump(mode="json") if spec is not None else None,
+                      "data": workload.config.data.model_dump(mode="json")})
+    return cache_dir() / "provenance" / f"{workload.config.name}-{key}.json", key
+
+
+def _write_provenance(workload: Workload, identity: DataIdentity | None, record: Provenance) -> None:
+    import json
+
+    from simulator.atomic import write_text
+    from simulator.cache import KEY_FIELD
+
+    assert identity is not None
+    path, key = _provenance_key(workload, identity)
+    write_text(path, json.dumps({**record.record(), KEY_FIELD: key}, sort_keys=True))
+
+
+def _read_provenance(workload: Workload, identity: DataIdentity) -> Provenance | None:
+    """The recorded provenance of this workload's network and data, or None (never recorded, or
+    unreadable: then the run loads them, and records it again)."""
+    import json
+
+    from simulator.cache import KEY_FIELD, read_entry
+
+    def read(path: Path) -> tuple[Provenance, str | None]:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        network = NetworkSection.model_validate(doc["network"])
+        # Loaded from its record, the checkpoint is reused by definition.
+        return (Provenance(DataSection.model_validate(doc["data"]),
+                           network.model_copy(update={"reused_checkpoint": True}),
+                           [PruneStep.model_validate(step) for step in doc["crossbar_pruning"]]),
+                doc.get(KEY_FIELD))
+
+    path, key = _provenance_key(workload, identity)
+    return read_entry(path, key, read, what="provenance record")
 
 
 def _cached_mappings(workload: Workload, identity: DataIdentity,
@@ -380,13 +448,9 @@ def _fault_study(workload: Workload, net: PreparedNetwork, arrays: Arrays, out_d
     return faults
 
 
-def _data_section(arrays: Arrays | None, identity: DataIdentity | None) -> DataSection:
-    if arrays is not None:
-        return DataSection(dataset=arrays.spec.name, dataset_id=arrays.dataset_id, source=arrays.source,
-                           train_images=len(arrays.y_train), test_images=len(arrays.y_test))
-    assert identity is not None and identity.spec is not None
-    return DataSection(dataset=identity.spec.name, dataset_id=identity.dataset_id, source=None, train_images=None,
-                       test_images=None)
+def _data_section(arrays: Arrays) -> DataSection:
+    return DataSection(dataset=arrays.spec.name, dataset_id=arrays.dataset_id, source=arrays.source,
+                       train_images=len(arrays.y_train), test_images=len(arrays.y_test))
 
 
 def _versions() -> dict[str, str]:

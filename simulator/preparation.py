@@ -90,12 +90,17 @@ def prepare_network(workload: Workload, arrays: Arrays, *, force: bool = False,
     """The workload's network: its shipped checkpoint (unless `use_shipped` is off), else the
     cached or freshly trained (and pruned) one; with `train` off, a missing checkpoint raises
     NotTrainedError instead of training."""
+    from simulator.network.build import check_fault_layers
+    from simulator.pruning.masks import prunable
+
     if use_shipped and workload.config.model.checkpoint is not None:
-        return load_shipped(workload, arrays)
-    dense = train_dense(workload, arrays, force=force, progress=progress, allow=train)
-    if workload.config.prune is None:
-        return dense
-    return prune_dense(workload, arrays, dense, force=force, progress=progress, allow=train)
+        net = load_shipped(workload, arrays)
+    else:
+        net = train_dense(workload, arrays, force=force, progress=progress, allow=train)
+        if workload.config.prune is not None:
+            net = prune_dense(workload, arrays, net, force=force, progress=progress, allow=train)
+    check_fault_layers(workload, list(prunable(net.model)))
+    return net
 
 
 def _not_trained(workload: Workload) -> NotTrainedError:
@@ -106,6 +111,7 @@ def _not_trained(workload: Workload) -> NotTrainedError:
 def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
     """Load the compact checkpoint a workload ships with (no training)."""
     from simulator.network.build import build_network
+    from simulator.network.checks import bad_tensor, unmappable
     from simulator.network.compact import load_compact
 
     assert workload.config.model.checkpoint is not None
@@ -123,12 +129,38 @@ def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
         raise _bad_shipped(workload, f"{path} holds the weights of another network than this workload's "
                                      f"{workload.config.model.name or workload.config.model.import_} "
                                      f"(they differ at {', '.join(differing[:3])})")
+    reason = bad_tensor(state)
+    if reason:
+        raise _bad_shipped(workload, f"{path}: {reason}")
     model.load_state_dict(state)
+    reason = unmappable(model)
+    if reason:
+        raise _bad_shipped(workload, f"{path}: {reason}")
     metrics = dict(info.get("metrics", {}))
     # A shipped file made by another recipe or data set is used, but the report says so.
     metrics["checkpoint_matches_workload"] = info.get("producer") == sparse_producer(workload, arrays)
     metrics["reproduce"] = info.get("reproduce")
     return PreparedNetwork(model, path, True, metrics, masks)
+
+
+def _diverged(path: Path, reason: str) -> Exception:
+    from simulator.config.errors import ConfigError, Problem
+
+    return ConfigError([Problem(path, "", f"{reason}; this cached checkpoint cannot be used (training that "
+                                          "diverged wrote it: lower train.lr; or it was altered): delete it or run "
+                                          "with --force")])
+
+
+def _check_trained(workload: Workload, model: nn.Module, what: str) -> None:
+    """A network that training or pruning left non-finite (it diverged) is refused before it is
+    cached or any figure is computed from it."""
+    from simulator.config.errors import ConfigError, Problem
+    from simulator.network.checks import bad_tensor
+
+    reason = bad_tensor(model.state_dict())
+    if reason:
+        raise ConfigError([Problem(workload.path, "train.lr", f"{what} diverged: {reason}; lower the learning "
+                                                              "rate", workload.config.train.lr)])
 
 
 def _bad_shipped(workload: Workload, message: str) -> Exception:
@@ -144,6 +176,7 @@ def _from_cache(path: Path, model: nn.Module, *, force: bool, made_by: dict[str,
     tensors, which is named in one line (saying `rebuild`, what happens now) and leaves `model`
     untouched, so the caller trains it again from the same start and replaces the file."""
     from simulator.network.checkpoint import checkpoint_key, read_cached
+    from simulator.network.checks import bad_tensor
 
     if force:
         return None
@@ -155,6 +188,10 @@ def _from_cache(path: Path, model: nn.Module, *, force: bool, made_by: dict[str,
     if found != expected:
         report_bad_entry(path, "checkpoint", "holds the tensors of another network", rebuild)
         return None
+    reason = bad_tensor(saved["state_dict"])
+    if reason:
+        # Training that diverged wrote it (or the file was altered): never compute a figure from it.
+        raise _diverged(path, reason)
     model.load_state_dict(saved["state_dict"])
     return PreparedNetwork(model, path, True, saved["metrics"], saved["masks"])
 
@@ -192,6 +229,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
         "images_per_second": result.images_per_second,
         "history": [vars(record) for record in result.history],
     }
+    _check_trained(workload, model, "training")
     save_checkpoint(path, state_dict=model.state_dict(), masks={}, producer=made_by,
                     dataset_id=arrays.dataset_id, metrics=metrics)
     return PreparedNetwork(model, path, False, metrics)
@@ -230,6 +268,7 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
                   "density": density(result.masks), "rounds": result.rounds},
         "dense": {k: v for k, v in dense.metrics.items() if k != "history"},
     }
+    _check_trained(workload, model, "pruning and fine-tuning")
     save_checkpoint(path, state_dict=model.state_dict(), masks=result.masks, producer=made_by,
                     dataset_id=arrays.dataset_id, metrics=metrics)
     return PreparedNetwork(model, path, False, metrics, result.masks)
@@ -274,6 +313,7 @@ def crossbar_prune(workload: Workload, arrays: Arrays, net: PreparedNetwork, *, 
         accuracy_floor=spec.accuracy_floor, finetune=finetune,
         evaluate=lambda model: evaluate(model, tensors.x_test, tensors.y_test, cfg.train.eval_batch_size))
     metrics = {**net.metrics, "steps": [vars(step) for step in steps]}
+    _check_trained(workload, net.model, "crossbar-grained pruning")
     save_checkpoint(path, state_dict=net.model.state_dict(), masks=masks, producer=made_by,
                     dataset_id=arrays.dataset_id, metrics=metrics)
     return PreparedNetwork(net.model, path, False, metrics, masks), steps

@@ -369,6 +369,242 @@ def _faults_flag(*flags: str) -> Callable[[Path], list[str]]:
     return setup
 
 
+# ----------------------------------------------------------------------------- issue #26's kinds
+
+def _tampered_checkpoint(folder: Path, change: Callable[[dict], None], name: str = "ck.pt") -> Path:
+    """The shipped LeNet-5 compact checkpoint with `change` applied to its payload."""
+    import torch
+
+    payload = torch.load(LENET.parent / lenet_doc()["model"]["checkpoint"], weights_only=True)
+    change(payload)
+    path = folder / name
+    torch.save(payload, path)
+    return path
+
+
+def _first_values(payload: dict, value: float) -> None:
+    payload["sparse"]["conv1.weight"]["values"][0] = value
+
+
+def _bias(payload: dict, value: float) -> None:
+    payload["dense"]["fc2.bias"][3] = value
+
+
+def _no_weights(payload: dict) -> None:
+    for entry in payload["sparse"].values():
+        entry["values"].zero_()
+
+
+def _no_weights_or_biases(payload: dict) -> None:
+    _no_weights(payload)
+    for tensor in payload["dense"].values():
+        tensor.zero_()
+
+
+def _with_checkpoint(command: str, change: Callable[[dict], None], *extra: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        checkpoint = _tampered_checkpoint(d, change)
+        return [command, str(with_changes(d, **{"model.checkpoint": str(checkpoint)})), *extra]
+    return setup
+
+
+def _special(kind: str) -> Path:
+    return Path({"zero": "/dev/zero", "urandom": "/dev/urandom", "null": "/dev/null"}[kind])
+
+
+def _fifo(d: Path, name: str) -> Path:
+    path = d / name
+    os.mkfifo(path)
+    return path
+
+
+def _validate_special(kind: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return _validate(_fifo(d, "w.yaml") if kind == "fifo" else _special(kind))
+    return setup
+
+
+def _workload_naming(key: str, kind: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        target = _fifo(d, "named") if kind == "fifo" else _special(kind)
+        return _validate(with_changes(d, **{key: str(target)}))
+    return setup
+
+
+def _map_matrix_special(kind: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return ["map-matrix", str(_fifo(d, "m.npy") if kind == "fifo" else _special(kind)), "--size", "8"]
+    return setup
+
+
+def _sweep_file_fifo(d: Path) -> list[str]:
+    return ["sweep", str(_fifo(d, "sweep.yaml")), "--no-accuracy", "--out", str(d / "sweep")]
+
+
+def _npy_header(shape: tuple[int, ...], data_bytes: int, descr: str = "<f8") -> Callable[[Path], list[str]]:
+    """A .npy file whose header claims `shape` with only `data_bytes` of data after it."""
+    def setup(d: Path) -> list[str]:
+        from numpy.lib import format as npy
+
+        path = d / "m.npy"
+        with path.open("wb") as handle:
+            npy.write_array_header_1_0(handle, {"descr": descr, "fortran_order": False, "shape": shape})
+            handle.write(b"\0" * data_bytes)
+        return ["map-matrix", str(path), "--size", "8"]
+    return setup
+
+
+def _long_number_in_hardware(d: Path) -> list[str]:
+    return _validate(hardware_with(d, "  tiles: 128", "  tiles: " + "7" * 5000))
+
+
+def _long_number_in_kwargs(d: Path) -> list[str]:
+    path = d / "w.yaml"
+    path.write_text(workload_text_with_kwargs("    width: " + "3" * 4400 + "\n"))
+    return _validate(path)
+
+
+def _long_float(d: Path) -> list[str]:
+    return _workload_raw("lr: 0.05", "lr: 0." + "5" * 300)(d)
+
+
+def _long_set(d: Path) -> list[str]:
+    return ["sweep", str(write_doc(d, lenet_doc())), "--set", "seed=1," + "9" * 5000, "--out", str(d / "sweep")]
+
+
+def _sweep_grid_file(axes: dict[str, int], *flags: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        lines = [f"workload: {write_doc(d, lenet_doc())}", "grid:"]
+        for key, count in axes.items():
+            start = 8 if key == "mapping.crossbar.size" else 0
+            lines.append(f"  {key}: [{', '.join(str(start + i) for i in range(count))}]")
+        path = d / "sweep.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        return ["sweep", str(path), "--no-accuracy", "--workers", "1", "--out", str(d / "sweep"), *flags]
+    return setup
+
+
+def _sweep_sets(*flags: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return ["sweep", str(write_doc(d, lenet_doc())), "--no-accuracy", "--workers", "1",
+                "--out", str(d / "sweep"), *flags]
+    return setup
+
+
+def _export(target: str) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        (d / "afile").write_text("a file\n")
+        where = {"folder": str(d), "device": "/dev/null", "under a file": str(d / "afile" / "x.pt"),
+                 "long name": str(d / ("x" * 300 + ".pt"))}[target]
+        return ["train", str(write_doc(d, lenet_doc())), "--export", where, "--quiet"]
+    return setup
+
+
+def _run_with(**changes: object) -> Callable[[Path], list[str]]:
+    def setup(d: Path) -> list[str]:
+        return ["run", str(with_changes(d, **changes)), "--no-accuracy", "--quiet"]
+    return setup
+
+
+NEW_CASES: dict[str, Case] = {
+    # 1. non-finite numbers in a checkpoint, from every command that loads one
+    "checkpoint: NaN weight (run)": Case(_with_checkpoint("run", lambda p: _first_values(p, float("nan")),
+                                                          "--no-accuracy", "--quiet"),
+                                         ("w.yaml", "model.checkpoint", "ck.pt", "conv1.weight", "nan"), data=True),
+    "checkpoint: NaN bias (run --no-accuracy)": Case(_with_checkpoint("run", lambda p: _bias(p, float("nan")),
+                                                                      "--no-accuracy", "--quiet"),
+                                                     ("ck.pt", "fc2.bias", "nan", "finite"), data=True),
+    "checkpoint: inf bias (eval)": Case(_with_checkpoint("eval", lambda p: _bias(p, float("inf"))),
+                                        ("ck.pt", "fc2.bias", "inf"), data=True),
+    "checkpoint: -inf weight (eval)": Case(_with_checkpoint("eval", lambda p: _first_values(p, float("-inf"))),
+                                           ("ck.pt", "conv1.weight", "-inf"), data=True),
+    "checkpoint: NaN weight (map)": Case(_with_checkpoint("map", lambda p: _first_values(p, float("nan")),
+                                                          "--sizes", "16", "--quiet"),
+                                         ("ck.pt", "conv1.weight"), data=True),
+    "checkpoint: NaN weight (faults)": Case(_with_checkpoint("faults", lambda p: _first_values(p, float("nan")),
+                                                             "--runs", "1", "--quiet"),
+                                            ("ck.pt", "conv1.weight"), data=True),
+    # 2. degenerate networks
+    "checkpoint: every weight zero (run)": Case(_with_checkpoint("run", _no_weights, "--no-accuracy", "--quiet"),
+                                                ("ck.pt", "non-zero"), data=True),
+    "checkpoint: only biases left (eval)": Case(_with_checkpoint("eval", _no_weights), ("ck.pt", "non-zero"),
+                                                data=True),
+    "checkpoint: all zero (map)": Case(_with_checkpoint("map", _no_weights_or_biases, "--sizes", "16", "--quiet"),
+                                       ("ck.pt", "non-zero"), data=True),
+    # 3. limits checked before work
+    "5000-digit seed": Case(_workload_raw("seed: 0", "seed: " + "9" * 5000), ("w.yaml", "seed", "5000 characters")),
+    "5000-digit chip.tiles": Case(_long_number_in_hardware, ("hw.yaml", "chip.tiles", "characters")),
+    "4400-digit number in model.kwargs": Case(_long_number_in_kwargs, ("w.yaml", "model.kwargs.width", "characters")),
+    "300-digit learning rate": Case(_long_float, ("w.yaml", "train.lr", "characters")),
+    "5000-digit --set value": Case(_long_set, ("--set", "seed", "characters")),
+    ".npy header claims 10^12 values": Case(_npy_header((10**6, 10**6), 800), ("m.npy", "header", "1000000")),
+    ".npy header claims more bytes than the file": Case(_npy_header((1000, 1000), 800), ("m.npy", "800 bytes")),
+    ".npy header claims int64 beyond the file": Case(_npy_header((64, 64), 16, "<i8"), ("m.npy", "truncated")),
+    "sweep grid of 10^6 points": Case(_sweep_grid_file({"seed": 1000, "mapping.crossbar.size": 1000}),
+                                      ("sweep.yaml", "1000000 points", "--max-points")),
+    "sweep grid of 1200 points (--set)": Case(_sweep_sets("--set", "seed=" + ",".join(map(str, range(40))),
+                                                          "--set", "mapping.crossbar.size="
+                                                          + ",".join(map(str, range(8, 38)))),
+                                              ("1200 points", "--max-points 1200")),
+    "sweep grid beyond --max-points": Case(_sweep_sets("--set", "seed=1,2,3", "--max-points", "2"),
+                                           ("3 points", "--max-points 3")),
+    "train --export a folder": Case(_export("folder"), ("--export", "is a folder")),
+    "train --export /dev/null": Case(_export("device"), ("--export", "/dev/null", "character device")),
+    "train --export under a file": Case(_export("under a file"), ("--export", "afile", "is a file")),
+    "train --export a 300-character name": Case(_export("long name"), ("--export", "255 bytes")),
+    # 4. inconsistent settings
+    "cells wider than weights": Case(_workload_value(**{"mapping.weight_bits": 2, "mapping.cell_bits": 4}),
+                                     ("w.yaml", "mapping.cell_bits", "mapping.weight_bits", "wider")),
+    "weights narrower than the array's cells": Case(_workload_value(**{"mapping.weight_bits": 1}),
+                                                    ("w.yaml", "mapping.weight_bits", "array.cell_bits")),
+    "weights narrower than the baseline's cells": Case(_workload_value(**{"mapping.weight_bits": 3}),
+                                                       ("w.yaml", "mapping.weight_bits", "array.cell_bits",
+                                                        "hardware_study.baseline")),
+    "faults.only_layers names no layer (validate)": Case(_workload_value(**{"faults.only_layers": ["conv9"]}),
+                                                         ("w.yaml", "faults.only_layers", "conv9", "allowed")),
+    "faults.layers names no layer (validate)": Case(_workload_value(**{"faults.layers": {"fc1": 2.0, "fc7": 1.0}}),
+                                                    ("w.yaml", "faults.layers", "fc7")),
+    "faults.only_layers names no layer (run --no-accuracy)": Case(_run_with(**{"faults.only_layers": ["nope"]}),
+                                                                  ("w.yaml", "faults.only_layers", "nope")),
+    "faults.only_layers names no layer (train, before training)": Case(
+        lambda d: ["train", str(with_changes(d, **{"faults.only_layers": ["conv1", "conv3"]})), "--quiet"],
+        ("w.yaml", "faults.only_layers", "conv3")),
+    "faults.layers names no layer (eval)": Case(
+        lambda d: ["eval", str(with_changes(d, **{"faults.layers": {"fc4": 0.5}}))],
+        ("w.yaml", "faults.layers", "fc4")),
+    "quoted cycle_ns in a hardware file": Case(_hardware_value("cycle_ns: 100.0", "cycle_ns: '100.0'"),
+                                               ("hw.yaml", "cycle_ns", "without quotes")),
+    "quoted number in the ADC table": Case(_hardware_value("energy_pj_by_bits: {4: 0.79,",
+                                                           "energy_pj_by_bits: {4: '0.79',"),
+                                           ("hw.yaml", "adc.energy_pj_by_bits", "without quotes")),
+    "quoted chip.tiles": Case(_hardware_value("  tiles: 128", "  tiles: '128'"), ("hw.yaml", "chip.tiles")),
+    "quoted learning rate": Case(_workload_value(**{"train.lr": "0.05"}), ("w.yaml", "train.lr", "without quotes")),
+    "quoted prune density": Case(_workload_value(**{"prune.density": "0.08"}), ("w.yaml", "prune.density")),
+    "seed 1:30 (YAML 1.1 base 60)": Case(_workload_raw("seed: 0", "seed: 1:30"), ("w.yaml", "seed", "1:30")),
+    "seed 010 (YAML 1.1 octal)": Case(_workload_raw("seed: 0", "seed: 010"), ("w.yaml", "seed", "010")),
+    "epochs 1_000": Case(_workload_raw("epochs: 8", "epochs: 1_000"), ("w.yaml", "train.epochs", "1_000")),
+    "chip.tiles 0x80": Case(_hardware_value("  tiles: 128", "  tiles: 0x80"), ("hw.yaml", "chip.tiles", "0x80")),
+    "horizontal_flip: on": Case(_workload_raw("train:\n", "train:\n  augment: {horizontal_flip: on}\n"),
+                                ("w.yaml", "train.augment.horizontal_flip", "on")),
+    "cycle_ns 1:40 (YAML 1.1 base 60)": Case(_hardware_value("cycle_ns: 100.0", "cycle_ns: 1:40"),
+                                             ("hw.yaml", "cycle_ns", "1:40")),
+    # 5. special files
+    "/dev/zero as the workload": Case(_validate_special("zero"), ("/dev/zero", "character device")),
+    "/dev/urandom as the workload": Case(_validate_special("urandom"), ("/dev/urandom", "character device")),
+    "a FIFO as the workload": Case(_validate_special("fifo"), ("w.yaml", "named pipe")),
+    "/dev/urandom as the workload (run)": Case(lambda d: ["run", "/dev/urandom", "--no-accuracy", "--quiet"],
+                                               ("/dev/urandom", "character device")),
+    "a FIFO as the hardware file": Case(_workload_naming("hardware", "fifo"), ("w.yaml", "hardware", "named pipe")),
+    "/dev/zero as model.checkpoint": Case(_workload_naming("model.checkpoint", "zero"),
+                                          ("w.yaml", "model.checkpoint", "character device")),
+    "/dev/null as the baseline": Case(_workload_naming("hardware_study.baseline", "null"),
+                                      ("hardware_study.baseline", "character device")),
+    "/dev/zero as the matrix": Case(_map_matrix_special("zero"), ("/dev/zero", "character device")),
+    "a FIFO as the matrix": Case(_map_matrix_special("fifo"), ("m.npy", "named pipe")),
+    "a FIFO as the sweep file": Case(_sweep_file_fifo, ("sweep.yaml", "named pipe")),
+}
+
+
 CASES: dict[str, Case] = {
     # 1. hostile YAML
     "alias bomb in model.kwargs (validate)": Case(_alias_bomb_kwargs, ("w.yaml", "model.kwargs", "alias")),
@@ -441,6 +677,7 @@ CASES: dict[str, Case] = {
     "--rates nan": Case(_faults_flag("--rates", "nan"), ("--rates",)),
     "--ratio inf:1": Case(_faults_flag("--ratio", "inf:1"), ("--ratio", "finite")),
     "--slice 99": Case(_faults_flag("--slice", "99"), ("--slice", "15")),
+    **NEW_CASES,
 }
 
 
@@ -464,6 +701,7 @@ def hostile_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Pa
 
 def test_there_are_at_least_40_cases() -> None:
     assert len(CASES) >= 40
+    assert len(NEW_CASES) >= 40      # issue #26's kinds
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -477,7 +715,7 @@ def test_hostile_input_fails_in_one_line(name: str, hostile_env: dict[str, Path]
         data = shared_data_dir()
         if not (data / "mnist").is_dir():
             pytest.skip(f"shared data not found at {data} (set RESIM_TEST_DATA)")
-        if args[0] in ("run", "eval", "sweep") and "--data-dir" not in args:
+        if args[0] in ("run", "eval", "sweep", "map", "faults") and "--data-dir" not in args:
             args += ["--data-dir", str(data)]
     if name == "missing data.dir is not created":
         # Downloads allowed, but the network is down: the folder must not appear.
@@ -583,3 +821,198 @@ def test_the_downloading_case_really_downloads_into_a_new_folder(tmp_path: Path,
     assert sorted(p.name for p in (target / "mnist").iterdir()) == sorted(f.name for f in DATASETS["mnist"].files)
     assert not [p for p in (target / "mnist").iterdir() if p.name.startswith(".")]
     assert os.listdir(tmp_path / "new") == ["data"]
+
+
+# ----------------------------------------------------------------------------- issue #26 through the API
+
+def _api_net(kind: str) -> object:
+    """A small network made hostile or degenerate in one way."""
+    import torch
+    from torch import nn
+
+    class Unused(nn.Module):        # its Linear is never called: no layer runs
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.flatten(1)[:, :10]
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    with torch.no_grad():
+        if kind == "nan weight":
+            net[0].weight[1, 0, 2, 2] = float("nan")
+        elif kind == "inf bias":
+            net[4].bias[7] = float("inf")
+        elif kind == "nan buffer":
+            net[1].running_var[2] = float("nan")
+        elif kind == "float16":
+            net.half()
+        elif kind == "float64":
+            net.double()
+        elif kind in ("all zero", "only biases"):
+            for layer in (net[0], net[4]):
+                layer.weight.zero_()
+                if kind == "all zero":
+                    layer.bias.zero_()
+        elif kind == "empty layer":
+            net = nn.Sequential(nn.Flatten(), nn.Linear(784, 0), nn.Linear(0, 10))
+        elif kind == "no layer runs":
+            return Unused()
+    return net
+
+
+API_CASES = {
+    "nan weight": ("model", "0.weight", "nan", "[1, 0, 2, 2]"),
+    "inf bias": ("model", "4.bias", "inf", "[7]"),
+    "nan buffer": ("model", "1.running_var", "nan"),
+    "float16": ("model", "0.weight", "float16", ".float()"),
+    "float64": ("model", "float64"),
+    "all zero": ("model", "non-zero"),
+    "only biases": ("model", "non-zero"),
+    "empty layer": ("model", "layer 1", "(0, 784)"),
+    "no layer runs": ("model", "Unused", "none of its 1"),
+}
+
+
+@pytest.mark.parametrize("kind", list(API_CASES))
+def test_the_api_refuses_hostile_networks_in_one_line(kind: str) -> None:
+    """simulate, map_network and dataflow refuse the network before any figure, in one line
+    naming the tensor or the reason (never a ZeroDivisionError or torch's dtype text)."""
+    import warnings
+
+    import simulator
+    from simulator.api import ArgumentError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")       # torch warns about initialising a zero-element tensor
+        net = _api_net(kind)
+    for call in (lambda: simulator.simulate(net, (1, 28, 28), hardware="sparse_small"),
+                 lambda: simulator.map_network(net, (1, 28, 28), hardware="sparse_small")):
+        with pytest.raises(ArgumentError) as info:
+            call()
+        message = str(info.value)
+        assert "\n" not in message
+        for part in API_CASES[kind]:
+            assert part in message, (part, message)
+
+
+@pytest.mark.parametrize("mapping, hardware, names", [
+    ({"crossbar_size": 16, "crossbar": {"size": 64}}, "sparse_small", ("crossbar_size", "crossbar", "16", "64")),
+    ({"weight_bits": 2, "cell_bits": 4}, "sparse_small", ("mapping.cell_bits", "mapping.weight_bits")),
+    ({"weight_bits": 2}, "prime", ("mapping.weight_bits", "array.cell_bits", "prime")),
+])
+def test_the_api_refuses_inconsistent_mappings(mapping: dict, hardware: str, names: tuple[str, ...]) -> None:
+    import simulator
+    from simulator.api import ArgumentError
+
+    net = _api_net("plain")
+    with pytest.raises(ArgumentError) as info:
+        simulator.simulate(net, (1, 28, 28), hardware=hardware, mapping=mapping)
+    assert "\n" not in str(info.value) and all(part in str(info.value) for part in names), str(info.value)
+    # The same network and a consistent mapping simulate (what is refused is the setting).
+    assert simulator.simulate(net, (1, 28, 28), hardware="sparse_small",
+                              mapping={"crossbar_size": 16}).tiles_placed > 0
+
+
+def test_a_degenerate_layer_among_others_still_simulates() -> None:
+    """One layer with every weight zero is a result, not an error: only a network with nothing at
+    all to map is refused."""
+    import torch
+
+    import simulator
+
+    net = _api_net("plain")
+    with torch.no_grad():
+        net[0].weight.zero_()
+    sim = simulator.simulate(net, (1, 28, 28), hardware="sparse_small")
+    assert sim.chip.energy_per_inference_pj > 0 and all(v.energy_efficiency > 0 for v in sim.versus.values())
+
+
+# ----------------------------------------------------------------------------- YAML scalars, caches, signals
+
+@pytest.mark.parametrize("text, value", [
+    ("1:30", "1:30"), ("1:5.2", "1:5.2"), ("010", "010"), ("1_000", "1_000"), ("0x1F", "0x1F"), ("0o17", "0o17"),
+    ("yes", "yes"), ("off", "off"), ("y", "y"), ("2024-01-01", "2024-01-01"), ("true", True), ("False", False),
+    ("7", 7), ("-0", 0), ("1e-3", 0.001), ("5.0e-4", 0.0005), (".5", 0.5), ("1.", 1.0), ("~", None),
+])
+def test_yaml_scalars_are_read_by_the_core_schema(text: str, value: object) -> None:
+    """YAML 1.2's core schema in both loaders: base-60, octal, underscores, hex, yes/no/on/off and
+    dates stay text (a number field then refuses them), decimal numbers are numbers."""
+    from simulator.config import safe_yaml
+
+    for loaded in (safe_yaml.load(f"a: {text}\n"), yaml.load(f"a: {text}\n", Loader=safe_yaml.LimitedLoader)):  # noqa: S506
+        assert loaded == {"a": value} and type(loaded["a"]) is type(value), (text, loaded)
+
+
+def test_a_diverged_cached_checkpoint_is_refused_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached checkpoint holding NaN (training that diverged) is a one-line error naming the
+    cache file and the tensor, never loaded into a network."""
+    import torch
+    from torch import nn
+
+    from simulator.config.errors import ConfigError
+    from simulator.network.checkpoint import checkpoint_key, save_checkpoint
+    from simulator.preparation import _from_cache
+
+    net = nn.Linear(4, 2)
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    state["weight"][1, 3] = float("nan")
+    made_by = {"model": "test"}
+    path = tmp_path / f"x-{checkpoint_key(made_by)}.pt"
+    save_checkpoint(path, state_dict=state, masks={}, producer=made_by, dataset_id="d", metrics={})
+    before = net.weight.detach().clone()
+    with pytest.raises(ConfigError) as info:
+        _from_cache(path, net, force=False, made_by=made_by)
+    assert str(path) in str(info.value) and "tensor weight holds nan at index [1, 3]" in str(info.value)
+    assert torch.equal(net.weight.detach(), before)
+
+
+def test_report_json_holds_the_same_fields_whatever_the_cache_held(tmp_path: Path, hostile_env: dict[str, Path]
+                                                                   ) -> None:
+    """A --no-accuracy run that reuses the cached mappings reports the same data set and network
+    figures (sizes, dense accuracy, pruning record) as the run that made them."""
+    from conftest import shared_data_dir
+
+    data = shared_data_dir()
+    if not (data / "mnist").is_dir():
+        pytest.skip("shared MNIST not found")
+    path = with_changes(hostile_env["inputs"], faults=None)
+    reports = []
+    for out in ("first", "second"):
+        result = CliRunner().invoke(app, ["run", str(path), "--no-accuracy", "--quiet", "--data-dir", str(data),
+                                          "--out", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+        reports.append(json.loads((tmp_path / out / "report.json").read_text()))
+    first, second = reports
+    assert "network" not in second["stages_run"]          # the second run reused the mappings
+    assert second["data"] == first["data"] and second["data"]["train_images"] == 60000
+    assert second["network"]["training"] == first["network"]["training"]
+    assert second["crossbar_pruning"] == first["crossbar_pruning"]
+    assert second["network"]["checkpoint"] == first["network"]["checkpoint"]
+
+
+def test_sigterm_ends_a_run_in_one_line(tmp_path: Path) -> None:
+    """SIGTERM to `resim run` exits 143 with one line, as Ctrl-C exits 130 with one."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import shared_data_dir
+
+    env = {**os.environ, "RESIM_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(REPO)}
+    code = "import sys; from simulator.cli import main; sys.argv[0] = 'resim'; main()"
+    process = subprocess.Popen([sys.executable, "-c", code, "run", str(write_doc(tmp_path, lenet_doc())),
+                                "--data-dir", str(shared_data_dir()), "--out", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    assert process.stderr is not None
+    first = process.stderr.readline()   # the run has started: its handlers are in place
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=60)
+    lines = (first + rest).strip().splitlines()
+    assert process.returncode == 143, lines
+    assert lines[-1] == "interrupted (SIGTERM)" and "Traceback" not in rest, lines
+    assert not (tmp_path / "out").exists()

@@ -68,9 +68,13 @@ def test_run_trains_caches_reuses_and_writes_results(tmp_path: Path, shared_data
     assert third.network is not None and third.network.reused_checkpoint is False
     assert third.accuracy == first.accuracy  # same seed, same numbers
 
-    # Hardware only, mappings cached: neither the data nor the network is loaded, same figures.
+    # Hardware only, mappings cached: neither the data nor the network is loaded, same figures,
+    # and the same record of the data set and the network as the run that loaded them (issue #26).
     _, fourth = run(workload, out=tmp_path / "hw", progress=False, accuracy=False)
-    assert fourth.accuracy is None and fourth.network is None and "network" in fourth.skipped
+    assert fourth.accuracy is None and "network" in fourth.skipped
+    assert fourth.data == third.data and fourth.data.train_images == 4000
+    assert fourth.network is not None and third.network is not None
+    assert fourth.network.training == third.network.training and fourth.network.reused_checkpoint is True
     assert fourth.hardware.summary == third.hardware.summary
     # The stages it did not run are those it skipped, each with its reason.
     assert fourth.stages_run == ["mapping", "hardware"]

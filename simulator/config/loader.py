@@ -19,6 +19,7 @@ from simulator.config import safe_yaml
 from simulator.config.errors import _NO_VALUE, ConfigError, Problem
 from simulator.config.hardware import HardwareConfig, SourcedBlock, alternative_problems
 from simulator.config.workload import WorkloadConfig
+from simulator.files import not_a_file
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,7 +30,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise ConfigError([Problem(path, "", "is a folder; give a YAML file")])
     if not path.is_file():
-        raise ConfigError([Problem(path, "", "file not found")])
+        raise ConfigError([Problem(path, "", not_a_file(path, "a YAML file"))])
     try:
         size = path.stat().st_size
         if size > safe_yaml.MAX_BYTES:
@@ -199,8 +200,14 @@ def load_workload(path: str | Path) -> Workload:
     config = validate(WorkloadConfig, read_yaml(path), path)
     hardware_path = (path.parent / config.hardware).resolve()
     hardware = _named_hardware(path, "hardware", hardware_path)
+    chips = [("hardware", hardware)]
     if config.hardware_study.baseline is not None:
-        _named_hardware(path, "hardware_study.baseline", (path.parent / config.hardware_study.baseline).resolve())
+        chips.append(("hardware_study.baseline", _named_hardware(
+            path, "hardware_study.baseline", (path.parent / config.hardware_study.baseline).resolve())))
+    for key, chip in chips:
+        narrower = config.mapping.narrower_than_cells(chip)
+        if narrower:
+            raise ConfigError([Problem(path, "mapping.weight_bits", f"{narrower} (the chip of {key})")])
     return Workload(config, path.resolve(), hardware, hardware_path)
 
 

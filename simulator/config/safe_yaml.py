@@ -8,6 +8,7 @@ keeps its last value. Each is refused with a `YamlLimitError` saying where.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -22,6 +23,47 @@ MAX_BYTES = 1 << 20
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
+# Characters a plain number may have: far more than any real value needs, far below Python's
+# limit on converting digits to int (4300), which would otherwise fail with a traceback.
+MAX_NUMBER_CHARS = 100
+_NUMBER_LIKE = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$")
+
+# YAML 1.2's core schema instead of PyYAML's YAML 1.1 one (issue #26): a plain scalar is a bool
+# only as true/false (yes, no, on, off, y and n stay text), an int only in plain decimal (1:30 is
+# not base 60 = 90, 010 not octal 8, 1_000 and 0x1F are text), a float only in decimal notation
+# (1e-3 is a float, 1:5.2 text), and dates are text. A number field then refuses the text with
+# the value as written, instead of silently reading another number.
+_CORE_RESOLVERS: list[tuple[str, re.Pattern[str], str]] = [
+    ("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
+    ("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), "-+0123456789"),
+    ("tag:yaml.org,2002:float", re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+|\.[0-9]+[eE][-+]?[0-9]+)"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), "-+0123456789."),
+]
+_REPLACED = {tag for tag, _, _ in _CORE_RESOLVERS} | {"tag:yaml.org,2002:timestamp"}
+
+
+def _core_schema() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+    """PyYAML's implicit resolvers with bool, int, float and timestamp replaced by `_CORE_RESOLVERS`."""
+    table: dict[Any, list[tuple[str, re.Pattern[str]]]] = {
+        first: [(tag, rx) for tag, rx in entries if tag not in _REPLACED]
+        for first, entries in yaml.resolver.Resolver.yaml_implicit_resolvers.items()}
+    for tag, rx, firsts in _CORE_RESOLVERS:
+        for first in firsts:
+            table.setdefault(first, []).append((tag, rx))
+    return {first: entries for first, entries in table.items() if entries}
+
+
+_IMPLICIT = _core_schema()
+
+
+# libyaml's loader where PyYAML has it (only then is it used; the base keeps the import working).
+_CBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _CoreCLoader(_CBase):
+    yaml_implicit_resolvers = _IMPLICIT
+
 
 class YamlLimitError(yaml.YAMLError):
     """A document beyond a limit, or with a key given twice: `message`, the 1-based `line` it
@@ -34,7 +76,10 @@ class YamlLimitError(yaml.YAMLError):
 
 class LimitedLoader(yaml.SafeLoader):
     """yaml.SafeLoader that refuses nesting deeper than MAX_DEPTH, aliases expanding beyond
-    MAX_VALUES values (and recursive ones), and duplicate keys."""
+    MAX_VALUES values (and recursive ones), and duplicate keys; it reads scalars by YAML 1.2's core
+    schema (`_CORE_RESOLVERS`)."""
+
+    yaml_implicit_resolvers = _IMPLICIT
 
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
@@ -89,7 +134,7 @@ def _load_with_libyaml(text: str) -> Any:
     stacks, no recursion), then the nodes are composed, checked like LimitedLoader's and built by
     the safe constructor."""
     _check_nesting(text)
-    loader = yaml.CSafeLoader(text)
+    loader = _CoreCLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -196,6 +241,10 @@ def check_document(root: Node) -> None:
         open_nodes.add(ident)
         if isinstance(node, MappingNode):
             _check_keys(node, path)
+        elif isinstance(node, ScalarNode) and not node.style and len(node.value) > MAX_NUMBER_CHARS \
+                and _NUMBER_LIKE.match(node.value):
+            raise YamlLimitError(f"a number of {len(node.value)} characters; a number here has at most "
+                                 f"{MAX_NUMBER_CHARS}", line=node.start_mark.line + 1, key_path=path)
         stack.append((node, path, True))
         stack.extend((child, child_path, False) for child, child_path in reversed(_children(node, path))
                      if id(child) not in size)

@@ -36,6 +36,15 @@ def _base_dir(info: ValidationInfo) -> Path:
     return Path(context.get("base_dir", "."))
 
 
+def _missing(what: str, path: Path) -> str:
+    """Why the `what` file at `path` cannot be read: not found, or what it is instead (a device, a
+    named pipe, a folder)."""
+    from simulator.files import special_kind
+
+    kind = special_kind(path)
+    return f"{path} is {kind}, not a {what} file" if kind else f"{what} file not found at {path}"
+
+
 class ModelSpec(StrictModel):
     """Which network: a zoo model by name, or the user's own builder function."""
 
@@ -65,7 +74,7 @@ class ModelSpec(StrictModel):
     @classmethod
     def _checkpoint_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not (_base_dir(info) / value).is_file():
-            raise ValueError(f"checkpoint file not found at {_base_dir(info) / value}")
+            raise ValueError(_missing("checkpoint", _base_dir(info) / value))
         return value
 
     @model_validator(mode="after")
@@ -438,6 +447,24 @@ class MappingSpec(StrictModel):
         unit="text",
     )
 
+    @field_validator("cell_bits")
+    @classmethod
+    def _cell_fits_weight(cls, value: int | None, info: ValidationInfo) -> int | None:
+        weight_bits = info.data.get("weight_bits")     # validated before: declared above
+        if value is not None and isinstance(weight_bits, int) and value > weight_bits:
+            raise ValueError(f"wider than mapping.weight_bits {weight_bits}: a cell would hold bits no weight has; "
+                             "give cell_bits <= weight_bits")
+        return value
+
+    def narrower_than_cells(self, hardware: HardwareConfig) -> str | None:
+        """Why these weights do not fit `hardware`'s cells when cell_bits is left to the array
+        (its cells wider than the weights), or None."""
+        if self.cell_bits is None and hardware.array.cell_bits > self.weight_bits:
+            return (f"{self.weight_bits} bits are narrower than the array.cell_bits "
+                    f"{hardware.array.cell_bits} of {hardware.name}: a cell would hold bits no weight has; give "
+                    f"mapping.cell_bits <= {self.weight_bits}, or more weight bits")
+        return None
+
     def cell_bits_on(self, hardware: HardwareConfig) -> int:
         """Bits per cell on `hardware`: this mapping's cell_bits, else the array's. The one place
         this default is resolved (the workload's chip, the dense baseline chip, a size sweep)."""
@@ -506,7 +533,7 @@ class HardwareStudySpec(StrictModel):
     @classmethod
     def _baseline_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and not (_base_dir(info) / value).is_file():
-            raise ValueError(f"hardware file not found at {(_base_dir(info) / value)}")
+            raise ValueError(_missing("hardware", _base_dir(info) / value))
         return value
 
 
@@ -532,5 +559,5 @@ class WorkloadConfig(StrictModel):
     @classmethod
     def _hardware_exists(cls, value: str, info: ValidationInfo) -> str:
         if not (_base_dir(info) / value).is_file():
-            raise ValueError(f"hardware file not found at {(_base_dir(info) / value)}")
+            raise ValueError(_missing("hardware", _base_dir(info) / value))
         return value

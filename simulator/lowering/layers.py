@@ -79,10 +79,22 @@ def lower_network(model: nn.Module, input_shape: tuple[int, int, int]) -> list[L
 LayerHook = Callable[[nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]
 
 
+class NothingToMap(ValueError):
+    """The network's forward pass runs no Conv2d or Linear layer: no crossbar would do any work
+    (and the chip's figures would divide by zero)."""
+
+
 def run_with_layer_hooks(model: nn.Module, input_shape: tuple[int, int, int], hook: LayerHook) -> None:
     """One zero input of shape (C, H, W) through `model` in eval mode, `hook(module, inputs, output)`
-    called after every Conv2d and Linear; the model's mode and hooks are as before afterwards."""
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    called after every Conv2d and Linear; the model's mode and hooks are as before afterwards.
+    NothingToMap when none of them runs."""
+    ran: list[nn.Module] = []
+
+    def counted(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        ran.append(module)
+        hook(module, inputs, output)
+
+    handles = [m.register_forward_hook(counted) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     was_training = model.training
     model.eval()
     try:
@@ -92,6 +104,9 @@ def run_with_layer_hooks(model: nn.Module, input_shape: tuple[int, int, int], ho
         for handle in handles:
             handle.remove()
         model.train(was_training)
+    if not ran:
+        raise NothingToMap(f"{type(model).__name__}'s forward pass on one input of shape {tuple(input_shape)} runs "
+                           f"none of its {len(handles)} Conv2d or Linear layers: nothing to map onto crossbars")
 
 
 def _lower(name: str, module: WeightLayer, vectors: int) -> LoweredLayer:

@@ -78,3 +78,46 @@ def build_network(workload: Workload, arrays: Arrays, seed: int | None = None) -
     return build_model(workload.config.model, in_channels=arrays.spec.channels,
                        num_classes=arrays.spec.num_classes, input_size=arrays.spec.size,
                        base_dir=workload.path.parent, source=workload.path)
+
+
+def zoo_layer_names(workload: Workload) -> list[str] | None:
+    """The Conv2d and Linear layer names of a workload's zoo network, built on torch's meta device
+    (shapes, no memory, no data set), or None for a user's model.import (`resim validate` never
+    imports it)."""
+    import torch
+
+    from simulator.data.datasets import _spec
+    from simulator.pruning.masks import prunable
+
+    spec = workload.config.model
+    if spec.name is None:
+        return None
+    data = _spec(workload.config.data.dataset)
+    with torch.device("meta"):
+        model = build_model(spec, in_channels=data.channels, num_classes=data.num_classes, input_size=data.size,
+                            base_dir=workload.path.parent, source=workload.path)
+    return list(prunable(model))
+
+
+def check_fault_layers(workload: Workload, names: list[str]) -> None:
+    """ConfigError on faults.layers or faults.only_layers when one names a layer not in `names`."""
+    from simulator.config.faults import UnknownLayerError
+
+    spec = workload.config.faults
+    if spec is None:
+        return
+    try:
+        spec.multipliers(names)
+    except UnknownLayerError as exc:
+        raise ConfigError([Problem(workload.path, f"faults.{exc.key}", str(exc), exc.name)]) from None
+
+
+def check_fault_layers_early(workload: Workload) -> None:
+    """`check_fault_layers` before any work, where the layer names are known without the weights
+    (a zoo network); costs nothing (no torch import) when the workload names no layer."""
+    spec = workload.config.faults
+    if spec is None or (not spec.layers and spec.only_layers is None):
+        return
+    names = zoo_layer_names(workload)
+    if names is not None:
+        check_fault_layers(workload, names)

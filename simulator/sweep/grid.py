@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 import types
 import typing
 from collections.abc import Sequence
@@ -28,6 +29,10 @@ from simulator.config.workload import WorkloadConfig
 
 # Workload keys holding paths relative to the workload file (simulator/config/workload.py); a
 # point's copy lives in the sweep folder, so they are made absolute there.
+# Points a sweep runs unless `--max-points` allows more (a grid of 10**6 points would spend
+# minutes only validating its points before the first one runs).
+MAX_POINTS = 1000
+
 PATH_KEYS = ("hardware", "model.checkpoint", "data.dir", "hardware_study.baseline")
 
 
@@ -38,6 +43,24 @@ class Grid:
     workload: Path
     axes: dict[str, list[Any]]
     source: Path | str           # where the grid came from, for error messages
+
+    @property
+    def size(self) -> int:
+        """How many points the grid has (counted, not built)."""
+        return math.prod(len(values) for values in self.axes.values())
+
+    def describe(self) -> str:
+        """'N points (a x b over key1, key2)'."""
+        counts = " x ".join(str(len(values)) for values in self.axes.values())
+        return f"{self.size} point{'s' if self.size != 1 else ''} ({counts} over {', '.join(self.axes)})"
+
+    def check_size(self, max_points: int) -> None:
+        """ConfigError when the grid has more than `max_points` points: a typo (one value too many
+        on each of a few axes) multiplies a sweep into days, so a large one must be asked for."""
+        if self.size > max_points:
+            raise ConfigError([Problem(Path(str(self.source)), "grid", f"{self.describe()}: more than the "
+                                       f"{max_points} a sweep runs unless asked; give --max-points {self.size} to "
+                                       "run them all, or fewer values")])
 
     def points(self) -> list[dict[str, Any]]:
         """Every combination of the axes' values, the last key varying fastest."""

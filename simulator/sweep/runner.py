@@ -19,7 +19,7 @@ from simulator.cache import stable_key
 from simulator.config.errors import ConfigError, Problem
 from simulator.config.loader import load_workload
 from simulator.sweep.executors import run_points
-from simulator.sweep.grid import Grid, Point, build_points
+from simulator.sweep.grid import MAX_POINTS, Grid, Point, build_points
 from simulator.sweep.point import PointTask, RunWorkload
 from simulator.sweep.report import write_report
 from simulator.sweep.table import ResultsTable, columns
@@ -147,12 +147,15 @@ def check_data(points: list[Point], data_dir: Path | None) -> None:
 
 def run_sweep(grid: Grid, *, run: RunWorkload, out: Path | None = None, data_dir: Path | None = None,
               accuracy: bool = True, workers: int = 1, executor: str = "local", scheduler: str | None = None,
-              progress: bool = True, notify: Callable[[str], None] = lambda line: None) -> SweepResult:
+              progress: bool = True, notify: Callable[[str], None] = lambda line: None,
+              max_points: int = MAX_POINTS) -> SweepResult:
     """Run every point of `grid` not yet in the sweep folder's results.csv through `run` (`resim
     run` on one workload: simulator.pipeline.run); write sweep.md, report.html and the plots (also
     when interrupted, by Ctrl-C or SIGTERM, from the points finished so far). The folder is locked
     for the sweep's duration; rows of results.csv that are not finished points are set aside and
-    each named through `notify`."""
+    each named through `notify`. A grid of more than `max_points` points is refused before any
+    work."""
+    grid.check_size(max_points)
     points = build_points(grid)
     check_data(points, data_dir)
     folder = Path(out) if out is not None else default_folder(grid)
