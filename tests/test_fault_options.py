@@ -218,10 +218,10 @@ def test_study_takes_the_split_and_scaled_rates_must_stay_probabilities() -> Non
 # ---------------------------------------------------------------- workload and command line
 
 
-def workload_file(tmp_path: Path, faults: str) -> Path:
+def workload_file(tmp_path: Path, faults: str, name: str = "wl.yaml") -> Path:
     source = (REPO / "workloads" / "lenet5_mnist_sparse_1.8.yaml").read_text()
     source = source.replace("../hwconfigs/", f"{REPO}/hwconfigs/").replace("../checkpoints/", f"{REPO}/checkpoints/")
-    path = tmp_path / "wl.yaml"
+    path = tmp_path / name
     path.write_text(source + faults)
     return path
 
@@ -252,14 +252,20 @@ def test_unknown_layer_in_a_workload_names_file_and_key(tmp_path: Path, shared_d
     path = workload_file(tmp_path, "faults:\n  only_layers: [conv9]\n  rates: [0.0]\n  runs: 1\n")
     workload = load_workload(path)
     arrays = load_data(workload, shared_data)
-    net = prepare_network(workload, arrays, progress=False)
+    expected = f"{path}: faults.only_layers: unknown layer 'conv9'; allowed: conv1, conv2, fc1, fc2, fc3 (got 'conv9')"
+    # The network stage checks the names before it trains or loads anything (issue #26) ...
+    with pytest.raises(ConfigError) as err:
+        prepare_network(workload, arrays, progress=False)
+    assert str(err.value) == expected
+    # ... and the fault stage, given a network prepared without the check, names them alike.
+    good = load_workload(workload_file(tmp_path, "faults:\n  rates: [0.0]\n  runs: 1\n", name="good.yaml"))
+    net = prepare_network(good, arrays, progress=False)
     mapped = map_network(net.model, input_shape(arrays), MappingSetup.of(workload))
     assert workload.config.faults is not None
     with pytest.raises(ConfigError) as err:
         run_fault_study(workload, net.model, mapped, tensors_of(arrays), workload.config.faults, progress=False,
                         from_workload=True)
-    assert str(err.value) == (f"{path}: faults.only_layers: unknown layer 'conv9'; allowed: conv1, conv2, fc1, fc2, "
-                              "fc3 (got 'conv9')")
+    assert str(err.value) == expected
 
 
 def test_cli_fault_options(tmp_path: Path, shared_data: Path) -> None:

@@ -44,7 +44,10 @@ def test_run_trains_caches_reuses_and_writes_results(tmp_path: Path, shared_data
                                                "energy_by_layer.png", "utilization_histogram.png"}
     report = json.loads((out / "report.json").read_text())
     hardware = report["hardware"]["summary"]
-    assert hardware["energy_per_inference_pj"] > 0 and hardware["latency_ns"] >= hardware["latency_closed_form_ns"]
+    # The event model is never below the closed form (both sum the same times in other orders: a
+    # last-bit difference is no contention).
+    assert hardware["energy_per_inference_pj"] > 0
+    assert hardware["latency_ns"] >= hardware["latency_closed_form_ns"] * (1 - 1e-12)
     assert "Energy, latency and area" in (out / "report.md").read_text()
     assert report["network"]["reused_checkpoint"] is False
     assert report["accuracy"]["test_images"] == 500
