@@ -186,17 +186,30 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
         conversions=conversions, per_window=per_window, cells=cells, array_rows=np.repeat(r, arrays_t))
 
 
+def converter_keys(count: int, start: int, group: int, arrays_per_tile: int) -> np.ndarray:
+    """Converter group of each of arrays start .. start + count - 1 of the chip: groups of `group`
+    consecutive arrays, never across a tile."""
+    tile, local = np.divmod(start + np.arange(count), arrays_per_tile)
+    return tile * -(-arrays_per_tile // group) + local // group
+
+
+def _runs(*labels: np.ndarray) -> np.ndarray:
+    """Starts of the runs of equal labels (arrays placed in order: a group's arrays are adjacent)."""
+    change = np.zeros(labels[0].size, dtype=bool)
+    change[0] = True
+    for label in labels:
+        change[1:] |= label[1:] != label[:-1]
+    return np.flatnonzero(change)
+
+
 def converter_loads(conversions: np.ndarray, start: int, group: int, arrays_per_tile: int) -> dict[int, float]:
     """Conversions per array read on each converter group that arrays start .. start + n - 1 of the
-    chip use, keyed by group id; groups of `group` consecutive arrays, never across a tile."""
+    chip use, keyed by group id."""
     if not conversions.size:
         return {}
-    index = start + np.arange(conversions.size)
-    tile, local = np.divmod(index, arrays_per_tile)
-    keys = tile * -(-arrays_per_tile // group) + local // group
-    ids, inverse = np.unique(keys, return_inverse=True)
-    sums = np.bincount(inverse, weights=conversions)
-    return {int(k): float(v) for k, v in zip(ids, sums)}
+    keys = converter_keys(conversions.size, start, group, arrays_per_tile)
+    first = _runs(keys)
+    return dict(zip(keys[first].tolist(), np.add.reduceat(conversions, first).tolist()))
 
 
 def shared_converters(plans: list[LayerPlan], replicas: list[Replica],
@@ -207,22 +220,30 @@ def shared_converters(plans: list[LayerPlan], replicas: list[Replica],
     they run at once: any two in a pipelined chip, replicas of one layer in a layer-sequential one."""
     group, adcs = spec.adc_group_arrays, max(spec.adcs_per_array, 1)
     convert_ns = spec.adc.convert_latency_ns()
-    loads = [converter_loads(plans[r.layer].conversions, r.start, group, spec.arrays_per_tile) for r in replicas]
-    layers = [r.layer for r in replicas]
-    together = spec.execution == "pipelined"
-    users: dict[tuple[int, int], int] = {}
-    for copy, layer in zip(loads, layers):
-        for key in copy:
-            users[key, 0 if together else layer] = users.get((key, 0 if together else layer), 0) + 1
-
-    def ns(load: float) -> float:
-        return float(np.ceil(load / adcs - 1e-9)) * convert_ns
-
-    out = []
-    for copy, layer in zip(loads, layers):
-        slot = 0 if together else layer
-        own = max((ns(v) for k, v in copy.items() if users[k, slot] == 1), default=0.0)
-        out.append((own, tuple((k, ns(v)) for k, v in copy.items() if users[k, slot] > 1)))
+    sizes = [plans[r.layer].conversions.size for r in replicas]
+    if not sum(sizes):
+        return [(0.0, ()) for _ in replicas]
+    # Every placed array of every copy at once: its copy, its converter group, its conversions.
+    copy = np.repeat(np.arange(len(replicas)), sizes)
+    keys = np.concatenate([converter_keys(n, r.start, group, spec.arrays_per_tile)
+                           for r, n in zip(replicas, sizes)])
+    load = np.concatenate([plans[r.layer].conversions for r in replicas])
+    first = _runs(copy, keys)
+    per_pair = np.add.reduceat(load, first)                            # conversions of one copy on one group
+    pair_copy, pair_key = copy[first], keys[first]
+    # Copies that run at once: any two in a pipelined chip, else the replicas of one layer.
+    slot = np.zeros_like(pair_copy) if spec.execution == "pipelined" else np.array(
+        [r.layer for r in replicas], dtype=np.int64)[pair_copy]
+    combined = slot * (int(pair_key.max()) + 1) + pair_key
+    _, slot_inverse, users = np.unique(combined, return_inverse=True, return_counts=True)
+    shared = users[slot_inverse] > 1
+    ns = np.ceil(per_pair / adcs - 1e-9) * convert_ns
+    own = np.zeros(len(replicas))
+    np.maximum.at(own, pair_copy[~shared], ns[~shared])
+    out: list[tuple[float, tuple[tuple[int, float], ...]]] = [(float(o), ()) for o in own]
+    for q, key, t in zip(pair_copy[shared], pair_key[shared], ns[shared]):
+        mine = out[int(q)]
+        out[int(q)] = (mine[0], mine[1] + ((int(key), float(t)),))
     return out
 
 
