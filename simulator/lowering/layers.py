@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from simulator.lowering.post_ops import PostOps, post_layer_ops
+from simulator.lowering.tracing import trace_forward
 from simulator.pruning.masks import WeightLayer, prunable
 
 
@@ -94,19 +95,11 @@ def run_with_layer_hooks(model: nn.Module, input_shape: tuple[int, int, int], ho
         ran.append(module)
         hook(module, inputs, output)
 
-    handles = [m.register_forward_hook(counted) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    trace_forward(model, input_shape, (nn.Conv2d, nn.Linear), counted)
     if not ran:
         raise NothingToMap(f"{type(model).__name__}'s forward pass on one input of shape {tuple(input_shape)} runs "
-                           f"none of its {len(handles)} Conv2d or Linear layers: nothing to map onto crossbars")
+                           f"none of its {sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())} Conv2d "
+                           "or Linear layers: nothing to map onto crossbars")
 
 
 def _lower(name: str, module: WeightLayer, vectors: int) -> LoweredLayer:

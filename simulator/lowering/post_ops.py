@@ -71,7 +71,6 @@ def pool_ops(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> i
 
 def post_layer_ops(model: nn.Module, input_shape: tuple[int, int, int]) -> dict[str, PostOps]:
     """Per Conv2d / Linear (by module name), the pooling and activation work that follows it."""
-    import torch
     from torch import nn
 
     pools = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
@@ -95,15 +94,7 @@ def post_layer_ops(model: nn.Module, input_shape: tuple[int, int, int]) -> dict[
         else:
             activated[last[-1]] = activated.get(last[-1], 0) + int(output.numel())
 
-    watched = (nn.Conv2d, nn.Linear) + pools + activations
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, watched)]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    from simulator.lowering.tracing import trace_forward
+
+    trace_forward(model, input_shape, (nn.Conv2d, nn.Linear) + pools + activations, hook)
     return {name: PostOps(pooled.get(name, 0), activated.get(name, 0)) for name in set(pooled) | set(activated)}
