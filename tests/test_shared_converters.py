@@ -138,3 +138,13 @@ def test_a_shared_pair_needs_analog_pairs() -> None:
     with pytest.raises(ValueError, match="pair_periphery"):
         SMALL.model_validate(SMALL.model_dump() | {
             "composition": SMALL.composition.model_dump() | {"pair_periphery": "shared"}})
+
+
+def test_the_summary_says_what_each_chip_shares() -> None:
+    layer = [demand("a", 2, [(32, 32)])]
+    small = run(layer, SMALL).summary
+    assert (small.bitlines_per_adc, small.adc_group_arrays, small.pair_periphery_shared) == (128, 4, False)
+    assert small.adcs == small.tiles * 4096 // 4
+    prime = run([demand("a", 2, [(256, 256)])], PRIME, size=256).summary
+    # Eight SAs per pair of 256-column mats: 64 bitlines each, the pair one converter group.
+    assert (prime.bitlines_per_adc, prime.adc_group_arrays, prime.pair_periphery_shared) == (64, 2, True)

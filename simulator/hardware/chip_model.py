@@ -429,6 +429,10 @@ class ChipResult:
     buffer_bytes_per_tile: float = 0.0
     traced: bool = True
     dac_activity: float | None = None      # drives that fired / drives with every row driven; None: all
+    adcs_chip: int = 0                     # converters on the chip
+    bitlines_per_adc: float = 0.0          # bitlines (both arrays of a shared pair) one converter reads
+    adc_group_arrays: int = 1              # arrays whose conversions one converter group takes
+    pair_shared: bool = False              # a polarity pair shares drivers and converters
     programmed_cells: float = 0.0          # every placed cell of every copy, written once before inference
     programming_energy_pj: float = 0.0     # writing them (apart from the per-inference figures)
     programming_time_ns: float = 0.0
@@ -718,5 +722,7 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
         events=sim.events, components=rows, layers=layer_rows,
         peak_buffer_bytes=max(sim.peak_buffer_bits, default=0.0) / 8,
         buffer_bytes_per_tile=float(spec.buffer.capacity_bytes), programmed_cells=cells,
+        adcs_chip=spec.adcs, bitlines_per_adc=spec.arrays * spec.size / spec.adcs if spec.adcs else 0.0,
+        adc_group_arrays=spec.adc_group_arrays, pair_shared=spec.pair_shared,
         programming_energy_pj=cells * spec.programming.cell_energy_pj(),
         programming_time_ns=programming_time_ns(plans, counts, spec))

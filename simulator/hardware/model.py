@@ -75,6 +75,16 @@ class ChipSummary(BaseModel):
     dac_energy_per_drive_pj: float | None = Field(
         None, description="Dynamic energy of one wordline drive at this chip's N: driver and wordline (the "
                           "hardware file's dac.model) (pJ)")
+    adcs: int | None = Field(None, description="Converters (ADCs or sense amplifiers) on the chip")
+    bitlines_per_adc: float | None = Field(
+        None, description="Bitlines one converter reads through its multiplexer (both arrays of a shared polarity "
+                          "pair counted): adc.columns_per_adc x adc.arrays_per_adc at this N")
+    adc_group_arrays: int | None = Field(
+        None, description="Arrays whose conversions one converter group takes (copies placed in one group "
+                          "contend for it in the event model)")
+    pair_periphery_shared: bool | None = Field(
+        None, description="A polarity pair's two arrays share drivers, sample-and-holds and converters "
+                          "(composition.pair_periphery: shared, PRIME Sec. III-A1)")
 
     @computed_field(description="Static share of the energy per inference: static_energy_pj / energy_per_inference_pj")  # type: ignore[prop-decorator]
     @property
@@ -245,7 +255,9 @@ def _typed(r: ChipResult, traced: bool, seconds: float) -> HardwareResult:
         peak_buffer_bytes=r.peak_buffer_bytes, buffer_bytes_per_tile=r.buffer_bytes_per_tile,
         dataflow_traced=traced, dac_activity=r.dac_activity, programmed_cells=r.programmed_cells,
         programming_energy_uj=r.programming_energy_pj * 1e-6, programming_time_ms=r.programming_time_ns * 1e-6,
-        dac_energy_per_drive_pj=next((c.energy_per_event_pj for c in r.components if c.name == "dac"), None))
+        dac_energy_per_drive_pj=next((c.energy_per_event_pj for c in r.components if c.name == "dac"), None),
+        adcs=r.adcs_chip, bitlines_per_adc=r.bitlines_per_adc, adc_group_arrays=r.adc_group_arrays,
+        pair_periphery_shared=r.pair_shared)
     components = [ComponentEnergy(component=c.name, event=c.event, events=c.events,
                                   energy_per_event_pj=c.energy_per_event_pj, dynamic_pj=c.dynamic_pj,
                                   static_pj=c.static_pj, leakage_mw=c.leakage_mw, instances=c.instances,

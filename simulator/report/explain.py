@@ -59,8 +59,16 @@ def why_lines(hardware: HardwareSection) -> list[str]:
 
 def _shape(s: ChipSummary) -> str:
     return (f"{s.arrays_with_replicas} arrays of {s.crossbar_size}x{s.crossbar_size} on {s.tiles} tiles "
-            f"({s.area_mm2:.3g} mm^2), {s.adc_bits}-bit ADCs, {s.cycle_ns:.3g} ns cycle, {s.execution}, "
+            f"({s.area_mm2:.3g} mm^2), {s.adc_bits}-bit ADCs{_sharing(s)}, {s.cycle_ns:.3g} ns cycle, {s.execution}, "
             f"{s.static_energy_pj / max(s.energy_per_inference_pj, 1e-30):.0%} of its energy static")
+
+
+def _sharing(s: ChipSummary) -> str:
+    """How the chip shares its converters (and a polarity pair its periphery)."""
+    if not s.bitlines_per_adc:
+        return ""
+    pair = ", a polarity pair sharing drivers and converters" if s.pair_periphery_shared else ""
+    return f" ({s.adcs} of them, {s.bitlines_per_adc:.0f} bitlines each{pair})"
 
 
 def _time_reason(me: ChipSummary, them: ChipSummary) -> str:
