@@ -167,8 +167,9 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     # one array or shared pair and its ADCs), then over the group's ADCs. The copy is taken to start
     # on a group boundary; where placement puts it elsewhere, evaluate() works out what it shares.
     conversions = np.repeat(conv_t / np.maximum(arrays_t, 1), arrays_t)
-    loads = converter_loads(conversions, 0, spec.adc_group_arrays, max(conversions.size, 1))
-    busiest = int(np.ceil(max(loads.values(), default=0.0) / max(spec.adcs_per_array, 1) - 1e-9))
+    group = spec.adc_group_arrays
+    loads = np.concatenate([conversions, np.zeros(-conversions.size % group)]).reshape(-1, group).sum(axis=1)
+    busiest = int(np.ceil(float(loads.max(initial=0.0)) / max(spec.adcs_per_array, 1) - 1e-9))
     regs = spec.index_registers
     reordered = demand.index_bits > 0       # grid strategies place tiles where they are: no registers
     stored = regs.stored_bits_total(r, c) if reordered else 0

@@ -381,6 +381,13 @@ def simulate(setup: EngineSetup) -> EngineResult:
                 qs = qs[:1]
             receivers[c, slot] = (qs, np.array([inbox[q][slot].lo for q in qs]),
                                   np.array([inbox[q][slot].hi for q in qs]))
+    # readers[(c, slot)][k]: the consumer copies whose band reads producer window k, for every k at
+    # once (one search per layer, not one per window).
+    readers: dict[tuple[int, int], list[list[int]]] = {}
+    for (c, slot), (qs, lows, highs) in receivers.items():
+        produced = np.arange(layers[layers[c].producers[slot]].windows)
+        starts, stops = np.searchsorted(highs, produced, side="left"), np.searchsorted(lows, produced, side="right")
+        readers[c, slot] = [qs[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
 
     peak = [0.0] * len(setup.copies)
     occupied = [0.0] * len(setup.copies)      # bits in each copy's buffer
@@ -572,10 +579,7 @@ def simulate(setup: EngineSetup) -> EngineResult:
                 phases_done[c] += layer.phases
                 sent = False
                 for consumer, slot in consumers[c]:
-                    qs, lo, hi = receivers[consumer, slot]
-                    start = int(np.searchsorted(hi, k, side="left"))
-                    stop = int(np.searchsorted(lo, k, side="right"))
-                    for target in qs[start:stop]:
+                    for target in readers[consumer, slot][k]:
                         sent = True
                         yield from deliver(target, slot, g, home,
                                            layer.out_bits * layers[consumer].kept_share(slot))
