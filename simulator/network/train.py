@@ -368,7 +368,8 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                 bar.console.print(f"{label}training on {torch.cuda.get_device_name(device)}, "
                                   f"mixed precision {recipe.mixed_precision}")
             for epoch in range(1, recipe.epochs + 1):
-                task = bar.add_task("train", total=steps, epoch=f"{epoch}/{recipe.epochs}", loss=0.0, acc=0.0)
+                task = bar.add_task(f"{label}train epoch {epoch}/{recipe.epochs}", total=steps, unit="batches",
+                                    epoch=f"{epoch}/{recipe.epochs}", loss=0.0, acc=0.0)
                 model.train()
                 order = torch.randperm(n, generator=generator).to(device)
                 # Sums stay on the device (float64: the same arithmetic as summing Python floats).
