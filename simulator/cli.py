@@ -59,16 +59,23 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+VERBOSE_HELP = "Say more as commands run: caches used, every chip's figures (stderr)"
+
+
+def _verbose(on: bool) -> None:
+    """-v / --verbose, before or after the command's name."""
+    if on:
+        os.environ["RESIM_VERBOSE"] = "1"
+
+
 @app.callback()
 def _options(
     version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
                                  help="Print resim's version and exit"),
-    verbose: bool = typer.Option(False, "--verbose", "-v",
-                                 help="Say more as commands run: caches used, every chip's figures (stderr)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """Simulate sparse neural networks on PRIME-like ReRAM crossbar accelerators."""
-    if verbose:
-        os.environ["RESIM_VERBOSE"] = "1"
+    _verbose(verbose)
 
 DATA_DIR_HELP = "Data directory (overrides the workload's data.dir; else RESIM_DATA, else ~/.cache/resim/data)"
 
@@ -150,24 +157,38 @@ def run(
     out: Optional[Path] = typer.Option(
         None, "--out", help="Results folder (default results/<workload>-<hash>/, with -hardware for --no-accuracy)"),
     force: bool = typer.Option(False, "--force", help="Retrain and remap even if cached results exist"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or progress lines"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
     no_accuracy: bool = typer.Option(False, "--no-accuracy",
                                      help="Skip test accuracy and the fault study (hardware figures only)"),
     sensitivity: Optional[bool] = typer.Option(
         None, "--sensitivity/--no-sensitivity",
         help="Vary every assumption of the hardware files with alternatives, one at a time, and report how the "
              "headline ratios move (default: the workload's hardware_study.sensitivity)"),
+    sets: Optional[List[str]] = typer.Option(
+        None, "--set", help="Override one dotted workload key, KEY=VALUE (the sweep's grammar, one value), e.g. "
+        "mapping.crossbar.size=16; repeat for more keys. The run's copy of the workload is its results folder's "
+        "workload.yaml"),
+    as_json: bool = typer.Option(False, "--json", help="Print the run's report (report.json) as one JSON document "
+                                 "on stdout instead of the summary lines"),
 ) -> None:
     """Run every stage on a workload and write its results folder."""
     from simulator.pipeline import run as run_pipeline
 
+    _verbose(verbose)
     try:
+        if sets:
+            workload, out = _overridden(workload, sets, out, accuracy=not no_accuracy)
         out_dir, report = run_pipeline(workload, data_dir=data_dir, out=out, force=force, progress=not quiet,
                                        accuracy=not no_accuracy, sensitivity=sensitivity)
     except _user_errors() as exc:
         _fail(_describe(exc))
+    if as_json:
+        typer.echo(json.dumps({"results_folder": str(out_dir), **report.model_dump(mode="json")}))
+        return
     if report.accuracy:
-        typer.echo(f"test accuracy: {report.accuracy.test_accuracy:.2%} ({report.accuracy.test_images} images)")
+        cached = ", from the cache" if "accuracy" in report.skipped else ""
+        typer.echo(f"test accuracy: {report.accuracy.test_accuracy:.2%} ({report.accuracy.test_images} images{cached})")
     totals, size = report.totals, report.mapping.crossbar_size
     typer.echo(f"tiles: {totals.tiles_placed} placed of {totals.tiles_dense} dense "
                f"({size}x{size}, {report.mapping.reorder})")
@@ -185,6 +206,30 @@ def run(
     typer.echo(f"report: {out_dir / 'report.md'} (also {out_dir / 'report.html'})")
 
 
+def _overridden(workload: Path, sets: list[str], out: Optional[Path], *, accuracy: bool) -> tuple[Path, Path]:
+    """`resim run WORKLOAD --set ...`: the workload with its overrides, written into its results
+    folder (the default one is named by the overridden config's hash), and that folder."""
+    import tempfile
+
+    import yaml
+
+    from simulator.atomic import write_text
+    from simulator.config import load_workload
+    from simulator.pipeline import default_out_dir
+    from simulator.sweep.grid import overridden_workload
+
+    text = yaml.safe_dump(overridden_workload(workload, sets), sort_keys=False)
+    if out is None:
+        with tempfile.TemporaryDirectory() as folder:
+            # Its hash names the folder: read it back from a copy first.
+            probe = Path(folder) / workload.name
+            probe.write_text(text, encoding="utf-8")
+            out = default_out_dir(load_workload(probe), accuracy=accuracy)
+    copy = Path(out) / workload.name
+    write_text(copy, text)
+    return copy, Path(out)
+
+
 @app.command()
 def sweep(
     source: Path = typer.Argument(..., help="Workload YAML (with --set) or sweep YAML (workload: + grid:)"),
@@ -200,6 +245,7 @@ def sweep(
     out: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default results/<workload>-sweep-<hash>/)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
     max_points: int = typer.Option(1000, "--max-points", min=1, help="Refuse a grid of more points than this"),
 ) -> None:
     """Run a workload over a grid of overrides; one row per point in results.csv, written as each
@@ -211,6 +257,7 @@ def sweep(
     from simulator.sweep import grid_from_file, grid_from_sets, is_sweep_file, run_sweep
     from simulator.sweep.executors import EXECUTORS, ExecutorError
 
+    _verbose(verbose)
     if executor not in EXECUTORS:
         _fail(f"--executor: unknown {executor!r}; allowed: {', '.join(EXECUTORS)}")
     if executor == "dask" and not scheduler:
@@ -780,7 +827,16 @@ class _Terminated(KeyboardInterrupt):
 _SIGNALS: list[int] = []
 
 
+# The process that installed `_terminate`: a worker it forks (the sensitivity study's pool)
+# inherits the handler, and a pool ends its workers with SIGTERM, which must end them quietly.
+_MAIN_PID: list[int] = []
+
+
 def _terminate(signum: int, frame: object) -> None:
+    if _MAIN_PID and os.getpid() != _MAIN_PID[0]:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     _SIGNALS.append(signum)
     raise _Terminated(signum)
 
@@ -795,6 +851,7 @@ def main() -> None:
     # Python then installs no handler of its own: take Ctrl-C (and `kill -INT`) as an interruption.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     # SIGTERM's default ends the process without a word (and without running cleanup code).
+    _MAIN_PID[:] = [os.getpid()]
     signal.signal(signal.SIGTERM, _terminate)
     signum: int | None = None
     try:

@@ -115,9 +115,14 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     measured = workload.config.hardware_study.dac_activity == "measured"
     activity: study.ActivityTable | None = None
     recorded: Provenance | None = None
-    if not accuracy and not force and not measured:
+    cached_accuracy: CachedAccuracy | None = None
+    # With accuracy, the network and data set are still not loaded when its figure is cached and no
+    # fault study needs them (issue #25: a rerun that changed nothing takes seconds).
+    if not force and not measured and (not accuracy or spec is None):
         identity = cached_identity(workload, data_dir)
-        if identity is not None:
+        if identity is not None and accuracy:
+            cached_accuracy = _read_accuracy(workload, identity)
+        if identity is not None and (not accuracy or cached_accuracy is not None):
             # The mappings are used only with the record of the run that made them, so the report
             # holds the same data set and network figures as that run's (issue #26).
             recorded = _read_provenance(workload, identity)
@@ -126,6 +131,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
     net: PreparedNetwork | None = None
     crossbar_steps: list[CrossbarPruneStep] = []
     test_accuracy = None
+    test_images = 0
     clock = time.perf_counter()
     if stored is None:
         clock = log.start("data", f"loading {workload.config.data.dataset}")
@@ -149,9 +155,17 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         if accuracy and not has_images(arrays):
             log.skip("accuracy", f"the data set {arrays.spec.name} has shapes only, no images")
         elif accuracy:
-            clock = log.start("accuracy", f"testing on {len(arrays.y_test)} images")
-            test_accuracy = accuracy_on_test_set(net.model, arrays, workload.config.train.eval_batch_size)
-            log.done("accuracy", clock)
+            cached_accuracy = None if force else _read_accuracy(workload, identity)
+            if cached_accuracy is not None:
+                log.skip("accuracy", cached_accuracy.describe())
+                test_accuracy, test_images = cached_accuracy.test_accuracy, cached_accuracy.test_images
+            else:
+                clock = log.start("accuracy", f"testing on {len(arrays.y_test)} images")
+                test_accuracy = accuracy_on_test_set(net.model, arrays, workload.config.train.eval_batch_size,
+                                                     progress=progress)
+                test_images = len(arrays.y_test)
+                _write_accuracy(workload, identity, test_accuracy, test_images)
+                log.done("accuracy", clock)
         clock = log.start("mapping", f"mapping {len(requests)} ways (the workload's, and its comparisons)")
         network = network_identity(workload, arrays)
         stored = []
@@ -169,6 +183,9 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
                               [PruneStep(**vars(step)) for step in crossbar_steps])
         _write_provenance(workload, identity, recorded)
     else:
+        if cached_accuracy is not None:
+            log.skip("accuracy", cached_accuracy.describe())
+            test_accuracy, test_images = cached_accuracy.test_accuracy, cached_accuracy.test_images
         log.say(f"mapping: {len(requests)} mappings reused from the cache")
         reused = "mappings reused from the cache; the network was not loaded"
         log.skip("data", "mappings reused from the cache; the data set was not loaded")
@@ -223,8 +240,8 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         hardware_file=str(workload.hardware_path), config_hash=workload.config_hash(), seed=workload.config.seed,
         config=workload.resolved(), versions=_versions(),
         data=recorded.data, network=recorded.network,
-        accuracy=(AccuracySection(test_accuracy=test_accuracy, test_images=len(arrays.y_test))
-                  if test_accuracy is not None and arrays is not None else None),
+        accuracy=(AccuracySection(test_accuracy=test_accuracy, test_images=test_images)
+                  if test_accuracy is not None else None),
         skipped=log.skipped,
         mapping=MappingSection(crossbar_size=setup.size, reorder=setup.reorder, encoding=setup.encoding,
                                weight_bits=setup.weight_bits, cell_bits=setup.cell_bits),
@@ -299,6 +316,71 @@ def _read_provenance(workload: Workload, identity: DataIdentity) -> Provenance |
 
     path, key = _provenance_key(workload, identity)
     return read_entry(path, key, read, what="provenance record")
+
+
+@dataclass(frozen=True)
+class CachedAccuracy:
+    """The accuracy pass's figure as an earlier run recorded it, and where."""
+
+    test_accuracy: float
+    test_images: int
+    path: Path
+
+    def describe(self) -> str:
+        return (f"its figure, {self.test_accuracy:.2%} on {self.test_images} test images, taken from the cache "
+                f"({self.path})")
+
+
+def _accuracy_key(workload: Workload, identity: DataIdentity) -> tuple[Path, str]:
+    """Where the accuracy pass's figure is cached, and its key: everything that decides it. The
+    pass tests the network with its float weights (no quantisation or crossbar emulation: those
+    are the fault study's), so the key is the network (its producer, for a shipped checkpoint the
+    file's bytes, and crossbar pruning), the data set (its id, which covers test_set, and the data
+    block: test_samples), and the evaluation batch size."""
+    from simulator.cache import cache_dir, stable_key
+    from simulator.preparation import network_identity
+
+    spec = workload.config.mapping.crossbar_prune
+    data = workload.config.data.model_dump(mode="json", exclude={"dir"})
+    key = stable_key({"pass": "float test accuracy",
+                      "network": network_identity(workload, identity),
+                      "crossbar_prune": spec.model_dump(mode="json") if spec is not None else None,
+                      "dataset_id": identity.dataset_id,
+                      "data": {**data, "test_set": workload.config.data.test_set},
+                      "eval_batch_size": workload.config.train.eval_batch_size})
+    return cache_dir() / "accuracy" / f"{workload.config.name}-{key}.json", key
+
+
+def _write_accuracy(workload: Workload, identity: DataIdentity | None, test_accuracy: float, images: int) -> None:
+    import json
+
+    from simulator.atomic import write_text
+    from simulator.cache import KEY_FIELD
+
+    assert identity is not None
+    path, key = _accuracy_key(workload, identity)
+    write_text(path, json.dumps({"test_accuracy": test_accuracy, "test_images": images, KEY_FIELD: key}))
+
+
+def _read_accuracy(workload: Workload, identity: DataIdentity | None) -> CachedAccuracy | None:
+    """The cached figure of the accuracy pass, or None (never tested, or an entry that cannot be
+    used: then the pass runs and writes it again)."""
+    import json
+
+    from simulator.cache import KEY_FIELD, read_entry
+
+    if identity is None:
+        return None
+    path, key = _accuracy_key(workload, identity)
+
+    def read(path: Path) -> tuple[CachedAccuracy, str | None]:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        figure, images = doc["test_accuracy"], doc["test_images"]
+        if not isinstance(figure, float) or not 0 <= figure <= 1 or not isinstance(images, int) or images < 1:
+            raise ValueError(f"test_accuracy {figure!r}, test_images {images!r}")
+        return CachedAccuracy(figure, images, path), doc.get(KEY_FIELD)
+
+    return read_entry(path, key, read, what="test accuracy")
 
 
 def _cached_mappings(workload: Workload, identity: DataIdentity,

@@ -50,3 +50,18 @@ def test_ctrl_c_exits_130(shared_data: Path, tmp_path: Path) -> None:
     _, err = child.communicate(timeout=60)
     assert child.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
+
+
+def test_forked_workers_end_quietly_on_sigterm() -> None:
+    """A pool's workers (the sensitivity study's) inherit resim's SIGTERM handler; a pool ends them
+    with SIGTERM, which must not print a traceback per worker into the run's log."""
+    code = ("import multiprocessing as mp, os, signal\n"
+            "from simulator import cli\n"
+            "cli._MAIN_PID[:] = [os.getpid()]\n"
+            "signal.signal(signal.SIGTERM, cli._terminate)\n"
+            "for _ in range(5):\n"      # the old handler printed on most pools' ends, not on all
+            "    with mp.get_context('fork').Pool(2) as pool:\n"
+            "        print(sum(pool.map(abs, [-1, -2, -3])))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.split() == ["6"] * 5, proc.stderr
+    assert "Traceback" not in proc.stderr and "_Terminated" not in proc.stderr, proc.stderr

@@ -17,7 +17,16 @@ def tensors_of(arrays: Arrays) -> TensorData:
     return to_tensors(arrays)
 
 
-def accuracy_on_test_set(model: nn.Module, arrays: Arrays, batch_size: int) -> float:
-    """Top-1 accuracy of `model` on the data set's test images."""
+def accuracy_on_test_set(model: nn.Module, arrays: Arrays, batch_size: int, *, progress: bool = False) -> float:
+    """Top-1 accuracy of `model` on the data set's test images; `progress` shows how many are done
+    (a bar on a terminal, else a plain line every few seconds)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+    from simulator.progress import progress_bar
+
     tensors = tensors_of(arrays)
-    return evaluate(model, tensors.x_test, tensors.y_test, batch_size)
+    with progress_bar(TextColumn("accuracy"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      disable=not progress, transient=True) as bar:
+        task = bar.add_task("accuracy", total=len(tensors.y_test), unit="images")
+        return evaluate(model, tensors.x_test, tensors.y_test, batch_size,
+                        on_batch=lambda images: bar.advance(task, images))

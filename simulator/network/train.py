@@ -295,14 +295,17 @@ def augment(batch: torch.Tensor, spec: AugmentSpec, generator: torch.Generator, 
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
-    """Top-1 accuracy of `model` on (x, y), in [0, 1]."""
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
+             on_batch: Callable[[int], None] | None = None) -> float:
+    """Top-1 accuracy of `model` on (x, y), in [0, 1]; `on_batch(images)` after every batch."""
     was_training = model.training
     model.eval()
     correct = 0
     for start in range(0, len(x), batch_size):
         logits = model(x[start:start + batch_size])
         correct += int((logits.argmax(1) == y[start:start + batch_size]).sum())
+        if on_batch is not None:
+            on_batch(len(logits))
     model.train(was_training)
     return correct / max(len(x), 1)
 
@@ -365,7 +368,8 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                 bar.console.print(f"{label}training on {torch.cuda.get_device_name(device)}, "
                                   f"mixed precision {recipe.mixed_precision}")
             for epoch in range(1, recipe.epochs + 1):
-                task = bar.add_task("train", total=steps, epoch=f"{epoch}/{recipe.epochs}", loss=0.0, acc=0.0)
+                task = bar.add_task(f"{label}train epoch {epoch}/{recipe.epochs}", total=steps, unit="batches",
+                                    epoch=f"{epoch}/{recipe.epochs}", loss=0.0, acc=0.0)
                 model.train()
                 order = torch.randperm(n, generator=generator).to(device)
                 # Sums stay on the device (float64: the same arithmetic as summing Python floats).

@@ -178,7 +178,8 @@ def render_run(report: RunReport) -> str:
          f"- data: {data.dataset}, id `{data.dataset_id}` (not loaded)"),
         (f"- checkpoint: `{net.checkpoint}` ({'reused' if net.reused_checkpoint else 'trained now'})"
          if net else f"- network: not loaded ({skipped.get('network', '')})"),
-        (f"- **test accuracy: {acc.test_accuracy:.2%}** on {acc.test_images} images" if acc else
+        (f"- **test accuracy: {acc.test_accuracy:.2%}** on {acc.test_images} images"
+         + (" (taken from the cache: not tested again)" if "accuracy" in skipped else "") if acc else
          f"- test accuracy: skipped ({skipped.get('accuracy', '')})"),
         *[f"- skipped {stage}: {why}" for stage, why in skipped.items() if stage not in ("accuracy", "network")],
         f"- mapping: {mapping.crossbar_size}x{mapping.crossbar_size} tiles, strategy "

@@ -254,14 +254,28 @@ def _absolute_paths(document: dict[str, Any], base: Path) -> None:
             _set(document, key, str((base / value).resolve()))
 
 
-def build_points(grid: Grid) -> list[Point]:
+def overridden_workload(workload: Path, options: list[str]) -> dict[str, Any]:
+    """The workload document of `resim run WORKLOAD --set key=value ...`: the sweep's grammar with
+    one value per key, validated as a sweep point is (paths made absolute); ConfigError naming
+    the option otherwise."""
+    for option in options:
+        key, values = parse_set(option)
+        if len(values) != 1:
+            raise ConfigError([Problem(Path("--set"), key, "resim run takes one value per key (several values make a "
+                                       "grid: use resim sweep)", option.partition("=")[2])])
+    grid = grid_from_sets(workload, options)
+    (point,) = build_points(grid, runs_in="the run's results folder")
+    return point.document
+
+
+def build_points(grid: Grid, runs_in: str = "the sweep folder") -> list[Point]:
     """Validate every grid point through WorkloadConfig; ConfigError naming the source, the key
     and the rejected value for each point the workload model rejects."""
     base = read_yaml(grid.workload)
     if _get(base, "model.import") is not None:
-        raise ConfigError([Problem(grid.workload, "model.import", "sweeps run copies of the workload from the "
-                                   "sweep folder, where a user's module next to the workload is not importable; "
-                                   "sweep a zoo model (model.name) instead")])
+        raise ConfigError([Problem(grid.workload, "model.import", f"a copy of the workload runs from {runs_in}, "
+                                   "where a user's module next to the workload is not importable; use a zoo model "
+                                   "(model.name) instead")])
     points, problems = [], []
     for overrides in grid.points():
         document = copy.deepcopy(base)

@@ -83,7 +83,7 @@ def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
     from simulator.progress import progress_bar
 
     with progress_bar(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
-        task = bar.add_task("points", total=total)
+        task = bar.add_task("sweep", total=total, unit="points")
         yield lambda: bar.advance(task)
 
 
