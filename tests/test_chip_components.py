@@ -146,7 +146,7 @@ def test_isaac_tile_totals_land_near_table_one() -> None:
     (10, 32, 0.04e9, 3.31, 4064), (8, 45, 1.28e9, 3.66, 10995), (10, 45, 0.32e9, 12.5, 12344),
 ])
 def test_murmann_fit_reproduces_the_computed_table(bits, tech, rate, energy, area) -> None:
-    """Values computed from hwcomponents-adc's formulas and constants (/work/notes/hw_research.md Sec. 3.1)."""
+    """Values computed from hwcomponents-adc's formulas and constants (adc_data/model.yaml @ 246af7e)."""
     assert murmann_energy_pj(bits, rate, tech) == pytest.approx(energy, rel=5e-3)
     assert murmann_area_um2(bits, rate, tech) == pytest.approx(area, rel=1e-3)
 

@@ -56,7 +56,7 @@ from simulator.hardware.chip.base import OperatingSplit
 # the bit-true emulation reads it too; named here for the component's readers.
 __all__ = ["Adc", "isaac_bits", "murmann_area_um2", "murmann_energy_pj", "required_bits", "resolve_bits"]
 
-# hwcomponents-adc @ 246af7e, adc_data/model.yaml (as quoted in /work/notes/hw_research.md Sec. 3.1).
+# hwcomponents-adc @ 246af7e, adc_data/model.yaml (Accelergy; Andrulis et al., arXiv 2404.06553).
 FOMS_INTERCEPT = 213.7806687
 FOMS_PER_LN_HZ = -2.8719030
 MAX_FOMS_INTERCEPT = 128.3068287    # maxFoM[k] = 128.3068287 + 3.2205115 k, k = 0..20
