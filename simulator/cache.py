@@ -72,6 +72,23 @@ def read_entry(path: Path, key: str, read: Callable[[Path], tuple[T, str | None]
     return value
 
 
+def write_json_entry(path: Path, key: str, record: dict[str, Any]) -> None:
+    """A JSON cache entry stamped with the key of what produced it, written whole or not at all."""
+    from simulator.atomic import write_text
+
+    write_text(path, json.dumps({**record, KEY_FIELD: key}, sort_keys=True))
+
+
+def read_json_entry(path: Path, key: str, parse: Callable[[dict[str, Any]], T], *, what: str) -> T | None:
+    """`read_entry` of a JSON entry that `write_json_entry` wrote: `parse` turns its fields into
+    the value (raising on anything it cannot use)."""
+    def read(entry: Path) -> tuple[T, str | None]:
+        doc = json.loads(entry.read_text(encoding="utf-8"))
+        return parse(doc), doc.get(KEY_FIELD)
+
+    return read_entry(path, key, read, what=what)
+
+
 def _reason(exc: BaseException) -> str:
     text = (str(exc).strip().splitlines() or [""])[0]
     text = text if len(text) <= 120 else text[:117] + "..."

@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -276,46 +276,42 @@ class Provenance:
                 "crossbar_pruning": [step.model_dump(mode="json") for step in self.crossbar_pruning]}
 
 
-def _provenance_key(workload: Workload, identity: DataIdentity) -> tuple[Path, str]:
-    from simulator.cache import cache_dir, stable_key
+def _network_key(workload: Workload, identity: DataIdentity) -> dict[str, object]:
+    """What decides the network a run tests and maps: its identity and its crossbar pruning."""
     from simulator.preparation import network_identity
 
     spec = workload.config.mapping.crossbar_prune
-    key = stable_key({"network": network_identity(workload, identity),
-                      "crossbar_prune": spec.model_dump(mode="json") if spec is not None else None,
-                      "data": workload.config.data.model_dump(mode="json")})
+    return {"network": network_identity(workload, identity),
+            "crossbar_prune": spec.model_dump(mode="json") if spec is not None else None}
+
+
+def _provenance_key(workload: Workload, identity: DataIdentity) -> tuple[Path, str]:
+    from simulator.cache import cache_dir, stable_key
+
+    key = stable_key({**_network_key(workload, identity), "data": workload.config.data.model_dump(mode="json")})
     return cache_dir() / "provenance" / f"{workload.config.name}-{key}.json", key
 
 
 def _write_provenance(workload: Workload, identity: DataIdentity | None, record: Provenance) -> None:
-    import json
-
-    from simulator.atomic import write_text
-    from simulator.cache import KEY_FIELD
+    from simulator.cache import write_json_entry
 
     assert identity is not None
-    path, key = _provenance_key(workload, identity)
-    write_text(path, json.dumps({**record.record(), KEY_FIELD: key}, sort_keys=True))
+    write_json_entry(*_provenance_key(workload, identity), record.record())
 
 
 def _read_provenance(workload: Workload, identity: DataIdentity) -> Provenance | None:
     """The recorded provenance of this workload's network and data, or None (never recorded, or
     unreadable: then the run loads them, and records it again)."""
-    import json
+    from simulator.cache import read_json_entry
 
-    from simulator.cache import KEY_FIELD, read_entry
-
-    def read(path: Path) -> tuple[Provenance, str | None]:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+    def parse(doc: dict[str, Any]) -> Provenance:
         network = NetworkSection.model_validate(doc["network"])
         # Loaded from its record, the checkpoint is reused by definition.
-        return (Provenance(DataSection.model_validate(doc["data"]),
-                           network.model_copy(update={"reused_checkpoint": True}),
-                           [PruneStep.model_validate(step) for step in doc["crossbar_pruning"]]),
-                doc.get(KEY_FIELD))
+        return Provenance(DataSection.model_validate(doc["data"]),
+                          network.model_copy(update={"reused_checkpoint": True}),
+                          [PruneStep.model_validate(step) for step in doc["crossbar_pruning"]])
 
-    path, key = _provenance_key(workload, identity)
-    return read_entry(path, key, read, what="provenance record")
+    return read_json_entry(*_provenance_key(workload, identity), parse, what="provenance record")
 
 
 @dataclass(frozen=True)
@@ -338,13 +334,9 @@ def _accuracy_key(workload: Workload, identity: DataIdentity) -> tuple[Path, str
     file's bytes, and crossbar pruning), the data set (its id, which covers test_set, and the data
     block: test_samples), and the evaluation batch size."""
     from simulator.cache import cache_dir, stable_key
-    from simulator.preparation import network_identity
 
-    spec = workload.config.mapping.crossbar_prune
     data = workload.config.data.model_dump(mode="json", exclude={"dir"})
-    key = stable_key({"pass": "float test accuracy",
-                      "network": network_identity(workload, identity),
-                      "crossbar_prune": spec.model_dump(mode="json") if spec is not None else None,
+    key = stable_key({"pass": "float test accuracy", **_network_key(workload, identity),
                       "dataset_id": identity.dataset_id,
                       "data": {**data, "test_set": workload.config.data.test_set},
                       "eval_batch_size": workload.config.train.eval_batch_size})
@@ -352,35 +344,28 @@ def _accuracy_key(workload: Workload, identity: DataIdentity) -> tuple[Path, str
 
 
 def _write_accuracy(workload: Workload, identity: DataIdentity | None, test_accuracy: float, images: int) -> None:
-    import json
-
-    from simulator.atomic import write_text
-    from simulator.cache import KEY_FIELD
+    from simulator.cache import write_json_entry
 
     assert identity is not None
-    path, key = _accuracy_key(workload, identity)
-    write_text(path, json.dumps({"test_accuracy": test_accuracy, "test_images": images, KEY_FIELD: key}))
+    write_json_entry(*_accuracy_key(workload, identity), {"test_accuracy": test_accuracy, "test_images": images})
 
 
 def _read_accuracy(workload: Workload, identity: DataIdentity | None) -> CachedAccuracy | None:
     """The cached figure of the accuracy pass, or None (never tested, or an entry that cannot be
     used: then the pass runs and writes it again)."""
-    import json
-
-    from simulator.cache import KEY_FIELD, read_entry
+    from simulator.cache import read_json_entry
 
     if identity is None:
         return None
     path, key = _accuracy_key(workload, identity)
 
-    def read(path: Path) -> tuple[CachedAccuracy, str | None]:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+    def parse(doc: dict[str, Any]) -> CachedAccuracy:
         figure, images = doc["test_accuracy"], doc["test_images"]
         if not isinstance(figure, float) or not 0 <= figure <= 1 or not isinstance(images, int) or images < 1:
             raise ValueError(f"test_accuracy {figure!r}, test_images {images!r}")
-        return CachedAccuracy(figure, images, path), doc.get(KEY_FIELD)
+        return CachedAccuracy(figure, images, path)
 
-    return read_entry(path, key, read, what="test accuracy")
+    return read_json_entry(path, key, parse, what="test accuracy")
 
 
 def _cached_mappings(workload: Workload, identity: DataIdentity,

@@ -221,23 +221,15 @@ def network_rows(model: Any, input_shape: tuple[int, int, int]) -> list[NetRow]:
     import torch
     from torch import nn
 
+    from simulator.lowering.tracing import trace_forward
+
     names = {module: name for name, module in model.named_modules()}
     calls: list[tuple[str, nn.Module, tuple[int, ...]]] = []
 
-    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         calls.append((names[module], module, tuple(inputs[0].shape)))
 
-    kinds = (nn.Conv2d, nn.Linear, nn.MaxPool2d)
-    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, kinds)]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
+    trace_forward(model, input_shape, (nn.Conv2d, nn.Linear, nn.MaxPool2d), hook)
     rows: list[NetRow] = []
     seen: set[str] = set()
     for index, (name, module, shape) in enumerate(calls):

@@ -500,11 +500,19 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
 
     pipelined = execution == "pipelined"
     tile_bits = spec.buffer.capacity_bytes * 8.0
+    needs_by_counts: dict[tuple[int, ...], list[float]] = {}
+
+    def needs_of(counts: list[int]) -> list[float]:
+        """buffer_needs, once per replica count (placement and the buffers' rooms both read it)."""
+        key = tuple(counts)
+        if key not in needs_by_counts:
+            needs_by_counts[key] = buffer_needs(works, counts)
+        return needs_by_counts[key]
 
     def layout(counts: list[int]) -> tuple[list[Replica], int]:
         """The copies on tiles, and the tiles they occupy; a pipelined chip's copies take the eDRAM
         their line buffers need (buffer_needs, placement.place)."""
-        needs = buffer_needs(works, counts) if pipelined else None
+        needs = needs_of(counts) if pipelined else None
         replicas = place(plans, counts, spec.arrays_per_tile, needs, tile_bits)
         return replicas, max((r.last_tile for r in replicas), default=0) + 1
 
@@ -522,7 +530,7 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
                            adc_ns=converters[k][0] if converters else None,
                            shared_adcs=converters[k][1] if converters else ())
                   for k, r in enumerate(replicas)]
-        setup = EngineSetup(works, copies, buffer_rooms(replicas, tile_bits, buffer_needs(works, counts))
+        setup = EngineSetup(works, copies, buffer_rooms(replicas, tile_bits, needs_of(counts))
                             if pipelined else [None] * len(copies),
                             port_bits_per_ns=spec.buffer.bits_per_ns, link_bits_per_ns=spec.network.link_bits_per_ns,
                             hop_ns=spec.network.hop_latency_ns, route=link_route(spec), execution=execution,
@@ -543,10 +551,10 @@ def evaluate(demands: list[LayerDemand], flow: Dataflow, spec: ChipSpec, *, enco
                 return steady_interval(done) if execution == "pipelined" and len(done) > 1 else done[0]
 
             if per_image(sim_alone) < per_image(sim):
-                counts, sim, setup = alone, sim_alone, setup_alone
+                counts, replicas, sim, setup = alone, alone_replicas, sim_alone, setup_alone
     closed = closed_form(setup)
     result = _cost(plans, counts, spec, sim, closed.sequential_ns if execution != "pipelined" else closed.interval_ns,
-                   closed.layer_ns, sizing, images, power_gating)
+                   closed.layer_ns, sizing, images, power_gating, [r.start for r in replicas])
     result.engine = setup
     if activity is not None:
         full = sum(sim.phases[i] * p.row_drives for i, p in enumerate(plans))
@@ -562,15 +570,20 @@ def steady_interval(done: list[float]) -> float:
     return max(b - a for a, b in zip(done, done[1:]))
 
 
-def programming_time_ns(plans: list[LayerPlan], counts: list[int], spec: ChipSpec) -> float:
-    """Writing every placed array: copies on tiles in layer order (placement.place), a tile's
-    arrays one at a time, the rows of an array in turn (MNSIM 2.0), the tiles at once."""
-    rows = [np.tile(p.array_rows, n) for p, n in zip(plans, counts)]
-    flat = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    if not flat.size:
+def programming_time_ns(plans: list[LayerPlan], counts: list[int], spec: ChipSpec,
+                        starts: list[int] | None = None) -> float:
+    """Writing every placed array: a tile's arrays one at a time, the rows of an array in turn
+    (MNSIM 2.0), the tiles at once. `starts`: each copy's first array as placement put it (layer
+    order; default: back to back, as placement.place does without line buffers)."""
+    copies = [p for p, n in zip(plans, counts) for _ in range(n)]
+    if starts is None:
+        starts = np.cumsum([0] + [p.array_rows.size for p in copies[:-1]]).tolist()
+    if not copies or not sum(p.array_rows.size for p in copies):
         return 0.0
-    per_tile = np.bincount(np.arange(flat.size) // spec.arrays_per_tile, weights=flat)
-    return spec.programming.array_time_ns(int(per_tile.max()))
+    tiles = np.concatenate([(start + np.arange(p.array_rows.size)) // spec.arrays_per_tile
+                            for p, start in zip(copies, starts)])
+    rows = np.concatenate([p.array_rows for p in copies])
+    return spec.programming.array_time_ns(int(np.bincount(tiles, weights=rows).max()))
 
 
 def buffer_needs(works: list[LayerWork], counts: list[int]) -> list[float]:
@@ -636,7 +649,8 @@ def _resize(spec: ChipSpec, tiles: int) -> ChipSpec:
 
 
 def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: EngineResult, closed_ns: float,
-          closed_layers: list[float], sizing: Sizing, images: int, power_gating: str) -> ChipResult:
+          closed_layers: list[float], sizing: Sizing, images: int, power_gating: str,
+          starts: list[int] | None = None) -> ChipResult:
     execution = spec.execution
     latency = sim.image_done_ns[0]
     interval = steady_interval(sim.image_done_ns) if images > 1 else latency
@@ -726,4 +740,4 @@ def _cost(plans: list[LayerPlan], counts: list[int], spec: ChipSpec, sim: Engine
         adcs_chip=spec.adcs, bitlines_per_adc=spec.arrays * spec.size / spec.adcs if spec.adcs else 0.0,
         adc_group_arrays=spec.adc_group_arrays, pair_shared=spec.pair_shared,
         programming_energy_pj=cells * spec.programming.cell_energy_pj(),
-        programming_time_ns=programming_time_ns(plans, counts, spec))
+        programming_time_ns=programming_time_ns(plans, counts, spec, starts))
