@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, List, NoReturn, Optional
 import typer
 from typer.core import TyperGroup
 
+from simulator import catalog
+
 
 class _OneLineErrors(TyperGroup):
     """The command group: an error a user can cause (simulator.errors) raised from any command
@@ -813,6 +815,9 @@ def data_split(
     typer.echo(f"{arrays.spec.name}: {len(arrays.y_train)} train + {len(arrays.y_test)} test images "
                f"in {parts} parts, {arrays.dataset_id}")
     typer.echo(f"parts: {folder}")
+
+
+catalog.register(app)   # resim list, resim init: the shipped designs and workloads (simulator/catalog.py)
 
 
 class _Terminated(KeyboardInterrupt):
