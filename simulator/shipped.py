@@ -92,7 +92,7 @@ def unknown(kind: Kind, given: str | Path) -> str:
         known = names(kind)
     except ShippedFilesMissing as exc:
         return f"no shipped {word} is called {str(given)!r}: {exc}"
-    close = difflib.get_close_matches(str(given), known, n=1)
+    close = difflib.get_close_matches(str(given), known, n=1) or [n for n in known if n.startswith(str(given))][:1]
     guess = f" (did you mean {close[0]}?)" if close else ""
     return (f"no shipped {word} is called {str(given)!r}{guess}; shipped {word}s: {', '.join(known) or 'none'} "
             "(`resim list` describes them)")
