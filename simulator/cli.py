@@ -217,9 +217,11 @@ def _overridden(workload: Path, sets: list[str], out: Optional[Path], *, accurac
 
     from simulator.atomic import write_text
     from simulator.config import load_workload
+    from simulator.config.loader import named_file
     from simulator.pipeline import default_out_dir
     from simulator.sweep.grid import overridden_workload
 
+    workload = named_file(workload)   # a shipped workload's name: its file, whose name the copy keeps
     text = yaml.safe_dump(overridden_workload(workload, sets), sort_keys=False)
     if out is None:
         with tempfile.TemporaryDirectory() as folder:

@@ -208,3 +208,13 @@ def test_init_of_an_unknown_name_lists_the_shipped_ones(elsewhere: Path) -> None
     assert result.output.startswith("lenet: no shipped workload is called 'lenet' (did you mean lenet5_mnist?); "
                                     "shipped workloads: alexnet_sparse,")
     assert list(elsewhere.iterdir()) == []
+
+
+def test_run_with_set_on_a_name_keeps_the_workload_file_name(elsewhere: Path) -> None:
+    """`resim run NAME --set ...` writes the run's copy as <file name>.yaml in its folder."""
+    from simulator.cli import _overridden
+
+    copy, out = _overridden(Path("lenet5_mnist_sparse"), ["mapping.crossbar.size=16"], elsewhere / "out",
+                            accuracy=False)
+    assert copy == elsewhere / "out" / "lenet5_mnist_sparse.yaml"
+    assert load_workload(copy).crossbar_size == 16
