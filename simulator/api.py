@@ -200,12 +200,13 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
     """Simulate `model` on a ReRAM crossbar chip and return its figures.
 
     `model` is a `torch.nn.Module` (on the CPU; its Conv2d and Linear layers are mapped with their
-    current weights, zeros as pruned) or the path of a workload YAML file (then `resim run`'s
-    pipeline runs it with `data_dir` and `out`, and the other options come from the file).
+    current weights, zeros as pruned) or the path of a workload YAML file, or a shipped workload's
+    name ("vgg16_sparse"; then `resim run`'s pipeline runs it with `data_dir` and `out`, and the
+    other options come from the file).
 
     - `input_shape`: (C, H, W) of one input; default: the data set's or the test images' shape.
-    - `hardware`: a shipped design (prime, isaac, sparse_small), a hardware YAML path or a
-      `HardwareConfig`; default prime.
+    - `hardware`: a shipped design's name (prime, isaac, sparse_small; a file of that name that
+      exists wins), a hardware YAML path or a `HardwareConfig`; default prime.
     - `mapping`: keys of a workload's `mapping:` section (reorder, weight_bits, cell_bits,
       encoding, per_column_scale, crossbar), or `crossbar_size` for `crossbar: {size: ...}`;
       default: the array's size, skip-empty, 8-bit weights, two-column.
