@@ -218,3 +218,18 @@ def test_run_with_set_on_a_name_keeps_the_workload_file_name(elsewhere: Path) ->
                             accuracy=False)
     assert copy == elsewhere / "out" / "lenet5_mnist_sparse.yaml"
     assert load_workload(copy).crossbar_size == 16
+
+
+def test_a_sweep_file_names_a_shipped_workload(elsewhere: Path) -> None:
+    from simulator.sweep.grid import grid_from_file
+
+    (elsewhere / "sweep.yaml").write_text("workload: lenet5_mnist_sparse\ngrid:\n  mapping.crossbar.size: [16, 32]\n",
+                                          encoding="utf-8")
+    grid = grid_from_file(elsewhere / "sweep.yaml")
+    assert grid.workload == (REPO / "workloads" / "lenet5_mnist_sparse.yaml").resolve()
+    (elsewhere / "sweep.yaml").write_text("workload: lenet5_mnist_spars\ngrid:\n  mapping.crossbar.size: [16]\n",
+                                          encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sweep\.yaml: workload: file not found at .*lenet5_mnist_spars, and no "
+                                          r"shipped workload is called 'lenet5_mnist_spars' \(did you mean "
+                                          r"lenet5_mnist_sparse\?\)"):
+        grid_from_file(elsewhere / "sweep.yaml")
