@@ -27,8 +27,9 @@ WORDS: dict[Kind, str] = {"hardware": "design", "workload": "workload", "checkpo
 _YAML = (".yaml", ".yml")
 
 
-class ShippedFilesMissing(RuntimeError):
-    """resim's package data is not where the package is: a broken install."""
+class ShippedFilesMissing(FileNotFoundError):
+    """resim's package data is not where the package is: a broken install (an OSError, so the
+    command line prints it as one line)."""
 
 
 def root() -> Path:
