@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, get_args
 import pandas as pd
 from pydantic import BaseModel
 
+from simulator import shipped
 from simulator.config.errors import ConfigError
 from simulator.config.faults import FaultOptionError, FaultSpec
 from simulator.config.hardware import HardwareConfig
@@ -57,8 +58,7 @@ if TYPE_CHECKING:   # torch is imported where a network is handled: `import simu
     from simulator.network.train import TensorData
     from simulator.report.model import RunReport
 
-# The hardware descriptions shipped with resim (hwconfigs/*.yaml), named by their stem.
-SHIPPED_HARDWARE = Path(__file__).resolve().parents[1] / "hwconfigs"
+# The shipped design a model is simulated on unless `hardware=` names another (simulator.shipped).
 DEFAULT_HARDWARE = "prime"
 
 HardwareLike: TypeAlias = "str | Path | HardwareConfig"
@@ -200,12 +200,13 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
     """Simulate `model` on a ReRAM crossbar chip and return its figures.
 
     `model` is a `torch.nn.Module` (on the CPU; its Conv2d and Linear layers are mapped with their
-    current weights, zeros as pruned) or the path of a workload YAML file (then `resim run`'s
-    pipeline runs it with `data_dir` and `out`, and the other options come from the file).
+    current weights, zeros as pruned) or the path of a workload YAML file, or a shipped workload's
+    name ("vgg16_sparse"; then `resim run`'s pipeline runs it with `data_dir` and `out`, and the
+    other options come from the file).
 
     - `input_shape`: (C, H, W) of one input; default: the data set's or the test images' shape.
-    - `hardware`: a shipped design (prime, isaac, sparse_small), a hardware YAML path or a
-      `HardwareConfig`; default prime.
+    - `hardware`: a shipped design's name (prime, isaac, sparse_small; a file of that name that
+      exists wins), a hardware YAML path or a `HardwareConfig`; default prime.
     - `mapping`: keys of a workload's `mapping:` section (reorder, weight_bits, cell_bits,
       encoding, per_column_scale, crossbar), or `crossbar_size` for `crossbar: {size: ...}`;
       default: the array's size, skip-empty, 8-bit weights, two-column.
@@ -314,10 +315,13 @@ def _simulate_workload(path: Path, *, given: dict[str, Any], data_dir: str | Pat
                      "sizing": "hardware_study.sizing", "study": "hardware_study"}.get(argument, argument)
             raise ArgumentError(argument, f"{argument}: a workload file sets this itself ({where} in {path}); "
                                           "leave it unset (data_dir=... says where its data set is) or edit the file")
-    if not path.is_file():
-        raise ArgumentError("model", f"model: no workload file at {path} (expected a torch.nn.Module or the path of "
-                                     "a workload YAML file)")
-    out_dir, report = run(path, data_dir=data_dir, out=out, progress=progress)
+    found = shipped.find("workload", path)
+    if found is None or not found.is_file():
+        raise ArgumentError("model", f"model: no workload file at {path} (expected a torch.nn.Module, the path of "
+                                     "a workload YAML file or a shipped workload's name)" + (
+                                         f"; {shipped.unknown('workload', path)}"
+                                         if found is None and shipped.looks_like_name(path) else ""))
+    out_dir, report = run(found, data_dir=data_dir, out=out, progress=progress)
     return Simulation.of_report(report, out_dir)
 
 
@@ -414,17 +418,14 @@ def hardware_config(hardware: HardwareLike, argument: str = "hardware") -> Hardw
     """A `HardwareConfig` from a shipped design's name, a hardware YAML path or itself."""
     if isinstance(hardware, HardwareConfig):
         return hardware
-    shipped = sorted(p.stem for p in SHIPPED_HARDWARE.glob("*.yaml"))
     if not isinstance(hardware, (str, Path)):
-        raise ArgumentError(argument, f"{argument}: expected a shipped design ({', '.join(shipped)}), a hardware "
-                                      f"YAML path or a HardwareConfig, got {type(hardware).__name__}")
-    path = Path(hardware).expanduser()
-    if isinstance(hardware, str) and path.suffix not in (".yaml", ".yml") and len(path.parts) == 1:
-        if hardware not in shipped:
-            raise ArgumentError(argument, f"{argument}: {hardware!r} is not a shipped design; allowed: "
-                                          f"{', '.join(shipped) or f'none found in {SHIPPED_HARDWARE}'}, or a "
-                                          "hardware YAML path")
-        path = SHIPPED_HARDWARE / f"{hardware}.yaml"
+        designs = ", ".join(shipped.names("hardware"))
+        raise ArgumentError(argument, f"{argument}: expected a shipped design ({designs}), a hardware YAML path or a "
+                                      f"HardwareConfig, got {type(hardware).__name__}")
+    path = shipped.find("hardware", hardware)
+    if path is None:
+        raise ArgumentError(argument, f"{argument}: no hardware file at {Path(hardware).expanduser()}" + (
+            f", and {shipped.unknown('hardware', hardware)}" if shipped.looks_like_name(hardware) else ""))
     if not path.is_file():
         raise ArgumentError(argument, f"{argument}: no hardware file at {path}")
     return load_hardware(path)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, List, NoReturn, Optional
 import typer
 from typer.core import TyperGroup
 
+from simulator import catalog
+
 
 class _OneLineErrors(TyperGroup):
     """The command group: an error a user can cause (simulator.errors) raised from any command
@@ -215,9 +217,11 @@ def _overridden(workload: Path, sets: list[str], out: Optional[Path], *, accurac
 
     from simulator.atomic import write_text
     from simulator.config import load_workload
+    from simulator.config.loader import named_file
     from simulator.pipeline import default_out_dir
     from simulator.sweep.grid import overridden_workload
 
+    workload = named_file(workload)   # a shipped workload's name: its file, whose name the copy keeps
     text = yaml.safe_dump(overridden_workload(workload, sets), sort_keys=False)
     if out is None:
         with tempfile.TemporaryDirectory() as folder:
@@ -813,6 +817,9 @@ def data_split(
     typer.echo(f"{arrays.spec.name}: {len(arrays.y_train)} train + {len(arrays.y_test)} test images "
                f"in {parts} parts, {arrays.dataset_id}")
     typer.echo(f"parts: {folder}")
+
+
+catalog.register(app)   # resim list, resim init: the shipped designs and workloads (simulator/catalog.py)
 
 
 class _Terminated(KeyboardInterrupt):

@@ -77,8 +77,8 @@ def network_identity(workload: Workload, data: Arrays | DataIdentity) -> dict[st
     """What the network the later stages see was made from (their cache keys): its producer and,
     for a shipped checkpoint, the file's bytes."""
     made_by = sparse_producer(workload, data)
-    if workload.config.model.checkpoint is not None:
-        shipped = (workload.path.parent / workload.config.model.checkpoint).resolve()
+    shipped = workload.checkpoint_path
+    if shipped is not None:
         made_by["shipped_sha1"] = hashlib.sha1(shipped.read_bytes(), usedforsecurity=False).hexdigest()
     return made_by
 
@@ -114,8 +114,8 @@ def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
     from simulator.network.checks import bad_tensor, unmappable
     from simulator.network.compact import load_compact
 
-    assert workload.config.model.checkpoint is not None
-    path = (workload.path.parent / workload.config.model.checkpoint).resolve()
+    path = workload.checkpoint_path
+    assert path is not None
     try:
         state, masks, info = load_compact(path)
     except Exception as exc:  # noqa: BLE001 - whatever the file is, it is not a compact checkpoint

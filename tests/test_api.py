@@ -183,10 +183,11 @@ def test_a_workload_path_runs_the_pipeline_and_a_model_gives_its_figures(tmp_pat
     ({"input_shape": None}, "input_shape", "give the (C, H, W) of one input"),
     ({"input_shape": (1, 16)}, "input_shape", "expected (C, H, W), three whole numbers > 0, got (1, 16)"),
     ({"input_shape": (1, 28, 28)}, "input_shape", "does not run on one input of shape (1, 28, 28)"),
-    ({"hardware": "primo"}, "hardware", "'primo' is not a shipped design; allowed: isaac, prime, sparse_small"),
+    ({"hardware": "primo"}, "hardware", "no shipped design is called 'primo' (did you mean prime?); shipped "
+                                        "designs: isaac, prime, sparse_small"),
     ({"hardware": "missing/chip.yaml"}, "hardware", "no hardware file at missing/chip.yaml"),
     ({"hardware": 3}, "hardware", "expected a shipped design"),
-    ({"baseline": "nope"}, "baseline", "baseline: 'nope' is not a shipped design"),
+    ({"baseline": "nope"}, "baseline", "baseline: no hardware file at nope, and no shipped design is called 'nope'"),
     ({"mapping": {"reorder": "zigzag"}}, "mapping", "mapping.reorder: Input should be 'none', 'skip-empty'"),
     ({"mapping": {"crossbar_size": 4}}, "mapping", "mapping.crossbar.size: Input should be greater than or equal "
                                                    "to 8 (got 4)"),

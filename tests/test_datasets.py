@@ -264,10 +264,30 @@ def test_offline_error_says_what_to_put_where(tmp_path: Path) -> None:
     for name in IDX_NAMES:
         assert name in message
     assert f"into {tmp_path / 'data' / 'mnist'}/" in message
-    assert f"searched {tmp_path / 'data' / 'mnist'}, {tmp_path / 'data'}." in message
+    assert (f"searched {tmp_path / 'data' / 'mnist'}, {tmp_path / 'data'} (data directory {tmp_path / 'data'}, "
+            "given by --data-dir") in message
     assert "RESIM_DATA" in message and "--data-dir" in message and "mnist.npz" in message
     assert "download=False" in message
     assert not (tmp_path / "data").exists()
+
+
+def test_offline_error_says_where_the_data_directory_came_from(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue #29: an installed resim run from any folder says which data directory it searched,
+    where that came from, and both ways of naming another (--data-dir, RESIM_DATA)."""
+    monkeypatch.setenv("RESIM_DATA", str(tmp_path / "env"))
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", None, download=False)
+    assert f"(data directory {tmp_path / 'env'}, from RESIM_DATA)" in str(info.value)
+    monkeypatch.delenv("RESIM_DATA")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(DataError) as info:
+        load_dataset("cifar10", None, download=False)
+    message = str(info.value)
+    assert f"(data directory {tmp_path / 'home' / '.cache' / 'resim' / 'data'}, the default: neither --data-dir " \
+           "nor RESIM_DATA is set)" in message
+    assert "in a cifar10/ folder (as a shared data folder lays them out) with --data-dir DIR or RESIM_DATA=DIR" \
+        in message
 
 
 def test_offline_error_lists_system_dir_and_archive(tmp_path: Path) -> None:

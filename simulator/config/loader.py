@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from simulator import shipped
 from simulator.config import safe_yaml
 from simulator.config.errors import _NO_VALUE, ConfigError, Problem
 from simulator.config.hardware import HardwareConfig, SourcedBlock, alternative_problems
@@ -168,6 +169,12 @@ class Workload:
         """Tile size N: the workload's, else the hardware array's rows."""
         return self.config.mapping.crossbar.size or self.hardware.array.rows
 
+    @property
+    def checkpoint_path(self) -> Path | None:
+        """model.checkpoint as a file: relative to the workload, else the shipped one of that name."""
+        given = self.config.model.checkpoint
+        return None if given is None else reference(self.path, "checkpoint", given)
+
     def data_dir(self, override: str | Path | None) -> Path | None:
         """--data-dir wins, then the workload's data.dir (relative to the workload file)."""
         if override is not None:
@@ -194,16 +201,37 @@ class Workload:
         return hashlib.sha256(blob).hexdigest()[:10]
 
 
+def reference(workload: Path, kind: shipped.Kind, given: str) -> Path:
+    """The file a workload names at a key of `kind`: the path relative to the workload when
+    something is there, else the shipped file of that name (the validators checked one exists)."""
+    return (shipped.find(kind, given, workload.parent) or workload.parent / given).resolve()
+
+
+def named_file(given: str | Path, kinds: tuple[shipped.Kind, ...] = ("workload",)) -> Path:
+    """A file given on the command line or to the API: the path when something is there, else the
+    shipped file of that name (a workload's, then a design's, as `kinds` lists); a ConfigError
+    listing the shipped names when it is neither."""
+    for kind in kinds:
+        found = shipped.find(kind, given)
+        if found is not None:
+            return found
+    if not shipped.looks_like_name(given):
+        return Path(given)    # a path: reading it says what is wrong with it
+    raise ConfigError([Problem(Path(given), "", "; ".join(
+        ["no such file", *(shipped.unknown(kind, given) for kind in kinds)]))])
+
+
 def load_workload(path: str | Path) -> Workload:
-    """Read a workload and the hardware file it names; raise ConfigError listing every problem."""
-    path = Path(path)
+    """Read a workload (a path, or a shipped workload's name) and the hardware file it names;
+    raise ConfigError listing every problem."""
+    path = named_file(path)
     config = validate(WorkloadConfig, read_yaml(path), path)
-    hardware_path = (path.parent / config.hardware).resolve()
+    hardware_path = reference(path, "hardware", config.hardware)
     hardware = _named_hardware(path, "hardware", hardware_path)
     chips = [("hardware", hardware)]
     if config.hardware_study.baseline is not None:
         chips.append(("hardware_study.baseline", _named_hardware(
-            path, "hardware_study.baseline", (path.parent / config.hardware_study.baseline).resolve())))
+            path, "hardware_study.baseline", reference(path, "hardware", config.hardware_study.baseline))))
     for key, chip in chips:
         narrower = config.mapping.narrower_than_cells(chip)
         if narrower:
@@ -230,8 +258,9 @@ def detect_kind(data: dict[str, Any]) -> str | None:
 
 
 def validate_file(path: str | Path) -> str:
-    """Validate a workload or hardware file; return its kind, raise ConfigError otherwise."""
-    path = Path(path)
+    """Validate a workload or hardware file (or a shipped one's name); return its kind, raise
+    ConfigError otherwise."""
+    path = named_file(path, ("workload", "hardware"))
     data = read_yaml(path)
     kind = detect_kind(data)
     if kind == "workload":

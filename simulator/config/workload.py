@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import StrictBool, StrictInt, ValidationInfo, field_validator, model_serializer, model_validator
 
+from simulator import shipped
 from simulator.config.faults import Encoding, FaultSpec, RatioPreset
 from simulator.config.fields import StrictModel, field, non_finite
 from simulator.config.hardware import HardwareConfig
@@ -45,6 +46,18 @@ def _missing(what: str, path: Path) -> str:
     return f"{path} is {kind}, not a {what} file" if kind else f"{what} file not found at {path}"
 
 
+def _check_reference(kind: shipped.Kind, value: str, info: ValidationInfo) -> None:
+    """A file this workload names (relative to it), or else the shipped file of that name (`prime`,
+    `vgg16_cifar_sparse_7.5.pt`): a path that exists wins, and it must be a regular file."""
+    path = _base_dir(info) / value
+    if path.is_file() or (not path.exists() and shipped.path_of(kind, value) is not None):
+        return
+    message = _missing("hardware" if kind == "hardware" else kind, path)
+    if not path.exists():
+        message += f", and {shipped.unknown(kind, value)}"
+    raise ValueError(message)
+
+
 class ModelSpec(StrictModel):
     """Which network: a zoo model by name, or the user's own builder function."""
 
@@ -64,8 +77,8 @@ class ModelSpec(StrictModel):
     checkpoint: str | None = field(
         None,
         description=(
-            "A shipped compact checkpoint (relative to this workload) loaded instead of training "
-            "and pruning; written by `resim train WORKLOAD --export FILE`"
+            "A compact checkpoint (relative to this workload, or the file name of one shipped with resim) "
+            "loaded instead of training and pruning; written by `resim train WORKLOAD --export FILE`"
         ),
         unit="path",
     )
@@ -73,8 +86,8 @@ class ModelSpec(StrictModel):
     @field_validator("checkpoint")
     @classmethod
     def _checkpoint_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and not (_base_dir(info) / value).is_file():
-            raise ValueError(_missing("checkpoint", _base_dir(info) / value))
+        if value is not None:
+            _check_reference("checkpoint", value, info)
         return value
 
     @model_validator(mode="after")
@@ -479,7 +492,8 @@ class HardwareStudySpec(StrictModel):
                           "mapping's energy efficiency and speed-up over it", unit="bool")
     baseline: str | None = field(
         None, description="Hardware file of a dense baseline chip (seed 004 compares with dense PRIME), relative "
-                          "to this workload; mapped with reorder none at its own array size", unit="path")
+                          "to this workload, or a shipped design's name (prime); mapped with reorder none at its "
+                          "own array size", unit="path")
     images: StrictInt | None = field(
         None, description="Images simulated; default 1 (layer-sequential) or 3 (pipelined, to measure the interval)",
         unit="images", ge=1, le=1000)
@@ -532,8 +546,8 @@ class HardwareStudySpec(StrictModel):
     @field_validator("baseline")
     @classmethod
     def _baseline_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and not (_base_dir(info) / value).is_file():
-            raise ValueError(_missing("hardware", _base_dir(info) / value))
+        if value is not None:
+            _check_reference("hardware", value, info)
         return value
 
 
@@ -545,7 +559,8 @@ class WorkloadConfig(StrictModel):
                     "file systems allow 255 per name)", unit="text", pattern=r"^[A-Za-z0-9_.-]+$", max_length=NAME_MAX)
     description: str = field("", description="What this workload studies", unit="text")
     seed: StrictInt = field(0, description="Seed of every random choice", unit="1", ge=0, le=2**32 - 1)
-    hardware: str = field(description="Hardware description file, relative to this workload", unit="path")
+    hardware: str = field(description="Hardware description file, relative to this workload, or a shipped design's "
+                                      "name (prime, isaac, sparse_small; `resim list`)", unit="path")
     model: ModelSpec = field(description="The network", unit="block")
     data: DataSpec = field(description="The data set", unit="block")
     train: TrainSpec = field(default_factory=TrainSpec, description="Training recipe", unit="block")
@@ -558,6 +573,5 @@ class WorkloadConfig(StrictModel):
     @field_validator("hardware")
     @classmethod
     def _hardware_exists(cls, value: str, info: ValidationInfo) -> str:
-        if not (_base_dir(info) / value).is_file():
-            raise ValueError(_missing("hardware", _base_dir(info) / value))
+        _check_reference("hardware", value, info)
         return value

@@ -247,6 +247,15 @@ def resolve_data_dir(explicit: str | Path | None) -> Path:
     return DEFAULT_DATA_DIR.expanduser()
 
 
+def data_dir_origin(explicit: str | Path | None) -> str:
+    """Where `resolve_data_dir(explicit)` took the data directory from, for messages."""
+    if explicit is not None and str(explicit) != "":
+        return "given by --data-dir, the API's data_dir= or the workload's data.dir"
+    if os.environ.get(DATA_DIR_ENV):
+        return f"from {DATA_DIR_ENV}"
+    return f"the default: neither --data-dir nor {DATA_DIR_ENV} is set"
+
+
 def load_dataset(
     name: str,
     data_dir: str | Path | None = None,
@@ -272,7 +281,7 @@ def load_dataset(
     root = resolve_data_dir(data_dir)
     searched = _search_dirs(spec, root)
     path, read = _locate(spec, searched) or _download_and_locate(
-        spec, searched, root / spec.name, download
+        spec, searched, root / spec.name, download, data_dir_origin(data_dir)
     )
     arrays = select_test_set(read(spec, path), test_set)
     n_train = _count(train_samples, len(arrays.y_train), "train_samples")
@@ -298,7 +307,8 @@ def locate_dataset(name: str, data_dir: str | Path | None = None, *, download: b
         return None   # a shape-only data set has no files to find
     root = resolve_data_dir(data_dir)
     searched = _search_dirs(spec, root)
-    path, _ = _locate(spec, searched) or _download_and_locate(spec, searched, root / spec.name, download)
+    path, _ = _locate(spec, searched) or _download_and_locate(spec, searched, root / spec.name, download,
+                                                               data_dir_origin(data_dir))
     return path
 
 
@@ -439,7 +449,7 @@ def _find_cifar_archive(spec: DatasetSpec, directory: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _not_found_message(spec: DatasetSpec, searched: list[Path], target: Path, reason: str) -> str:
+def _not_found_message(spec: DatasetSpec, searched: list[Path], target: Path, reason: str, origin: str) -> str:
     if spec.name in _CIFAR_LAYOUTS:
         folder = _CIFAR_LAYOUTS[spec.name].folder
         wanted = f"{spec.files[0].name} (or its extracted folder {folder}/)"
@@ -453,9 +463,10 @@ def _not_found_message(spec: DatasetSpec, searched: list[Path], target: Path, re
             "data file of that name was expected;" if folders else "")
     hint += f" {', '.join(map(str, files))} is a file, not a data folder;" if files else ""
     return (
-        f"data set {spec.name!r} not found;{hint} searched {', '.join(map(str, searched))}. "
-        f"Put {wanted}, or {spec.name}.npz with arrays {', '.join(NPZ_KEYS)}, into {target}/ "
-        f"or set {DATA_DIR_ENV} / --data-dir to a directory holding them. "
+        f"data set {spec.name!r} not found;{hint} searched {', '.join(map(str, searched))} (data directory "
+        f"{target.parent}, {origin}). Put {wanted}, or {spec.name}.npz with arrays {', '.join(NPZ_KEYS)}, into "
+        f"{target}/, or name the data directory that holds them in a {spec.name}/ folder (as a shared data folder "
+        f"lays them out) with --data-dir DIR or {DATA_DIR_ENV}=DIR. "
         f"Canonical files: {' '.join(f.url for f in spec.files)}. {reason}"
     )
 
@@ -473,7 +484,7 @@ def _folders_named_like_files(spec: DatasetSpec, searched: list[Path]) -> list[P
 # ----------------------------------------------------------------------------- downloading
 
 def _download_and_locate(
-    spec: DatasetSpec, searched: list[Path], target: Path, download: bool
+    spec: DatasetSpec, searched: list[Path], target: Path, download: bool, origin: str
 ) -> tuple[Path, _Reader]:
     """Last resort when nothing was found: fetch the canonical files into `target`, or raise
     the one error that tells the user what to put where (and why the download did not help)."""
@@ -488,7 +499,7 @@ def _download_and_locate(
             if found is not None:
                 return found
             reason = f"The downloaded files were not found in {target} afterwards."
-    raise DataError(_not_found_message(spec, searched, target, reason))
+    raise DataError(_not_found_message(spec, searched, target, reason, origin))
 
 
 def _download_missing(spec: DatasetSpec, target: Path) -> None:

@@ -51,6 +51,18 @@ def export_compact(path: Path, state_dict: dict[str, torch.Tensor], masks: dict[
         torch.save(payload, tmp)
 
 
+def read_info(path: Path) -> dict[str, Any]:
+    """The `info` a compact checkpoint was exported with (its producer, metrics, how to reproduce
+    it), without rebuilding its tensors; ValueError when the file is no compact checkpoint."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or not isinstance(payload.get("info"), str):
+        raise ValueError(f"{path}: not a resim compact checkpoint")
+    info = json.loads(payload["info"])
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: its info is not a JSON object")
+    return info
+
+
 def load_compact(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, Any]]:
     """(state_dict in float32, masks by layer name, info) from a compact checkpoint."""
     payload = torch.load(path, map_location="cpu", weights_only=True)

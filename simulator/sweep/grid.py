@@ -21,10 +21,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from simulator import shipped
 from simulator.cache import stable_key
 from simulator.config import safe_yaml
 from simulator.config.errors import ConfigError, Problem
-from simulator.config.loader import read_yaml, validate
+from simulator.config.loader import named_file, read_yaml, reference, validate
 from simulator.config.workload import WorkloadConfig
 
 # Workload keys holding paths relative to the workload file (simulator/config/workload.py); a
@@ -34,6 +35,9 @@ from simulator.config.workload import WorkloadConfig
 MAX_POINTS = 1000
 
 PATH_KEYS = ("hardware", "model.checkpoint", "data.dir", "hardware_study.baseline")
+# The path keys that may name a shipped file instead (simulator.shipped).
+_SHIPPED_KINDS: dict[str, shipped.Kind] = {"hardware": "hardware", "hardware_study.baseline": "hardware",
+                                           "model.checkpoint": "checkpoint"}
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ def grid_from_sets(workload: Path, options: list[str]) -> Grid:
         if key in axes:
             raise ConfigError([Problem(Path("--set"), key, "key given twice; give all its values in one --set")])
         axes[key] = values
-    grid = Grid(Path(workload), axes, "--set")
+    grid = Grid(named_file(workload), axes, "--set")
     check_grid(grid)
     return grid
 
@@ -118,7 +122,7 @@ def grid_from_sets(workload: Path, options: list[str]) -> Grid:
 def is_sweep_file(path: Path) -> bool:
     """A sweep YAML has top-level `grid:` (a workload has `model:` and `data:`); a file that is
     not readable YAML within the limits raises ConfigError saying why."""
-    data = read_yaml(Path(path))
+    data = read_yaml(named_file(path))
     return "grid" in data and "model" not in data
 
 
@@ -133,8 +137,9 @@ def grid_from_file(path: Path, extra_sets: Sequence[str] = ()) -> Grid:
     if not isinstance(workload, str) or not workload.strip():
         problems.append(Problem(path, "workload", "required: the workload file, relative to this sweep file",
                                 *([workload] if workload is not None else [])))
-    elif not (path.parent / workload).is_file():
-        problems.append(Problem(path, "workload", f"file not found at {path.parent / workload}", workload))
+    elif shipped.find("workload", workload, path.parent) is None:
+        problems.append(Problem(path, "workload", f"file not found at {path.parent / workload}, and "
+                                f"{shipped.unknown('workload', workload)}", workload))
     axes = data.get("grid")
     if not isinstance(axes, dict) or not axes:
         problems.append(Problem(path, "grid", "required: a mapping of dotted workload keys to lists of values "
@@ -149,7 +154,7 @@ def grid_from_file(path: Path, extra_sets: Sequence[str] = ()) -> Grid:
     for option in extra_sets:
         key, values = parse_set(option)
         merged[key] = values
-    grid = Grid((path.parent / workload).resolve(), merged, path)
+    grid = Grid(reference(path, "workload", workload), merged, path)
     check_grid(grid)
     return grid
 
@@ -247,11 +252,14 @@ def _get(document: dict[str, Any], key: str) -> Any:
 
 
 def _absolute_paths(document: dict[str, Any], base: Path) -> None:
-    """Paths in a workload are relative to its file; the point's copy lives elsewhere."""
+    """Paths in a workload are relative to its file; the point's copy lives elsewhere. A shipped
+    file named by its name (hardware: prime) becomes its path too."""
     for key in PATH_KEYS:
         value = _get(document, key)
         if isinstance(value, str):
-            _set(document, key, str((base / value).resolve()))
+            kind = _SHIPPED_KINDS.get(key)
+            found = shipped.find(kind, value, base) if kind is not None else None
+            _set(document, key, str((found or base / value).resolve()))
 
 
 def overridden_workload(workload: Path, options: list[str]) -> dict[str, Any]:
