@@ -282,6 +282,7 @@ def sweep(
         signum = getattr(exc, "signum", signal.SIGINT)
         typer.echo(f"interrupted ({signal.Signals(signum).name}): finished points are in the sweep folder's "
                    "results.csv and its report; rerun the same command to run the others", err=True)
+        _SAID.append(signum)
         raise typer.Exit(128 + signum) from None
     typer.echo(f"points: {len(result.ran)} run, {len(result.skipped)} already in the table, "
                f"{len(result.failures)} failed")
@@ -826,6 +827,9 @@ class _Terminated(KeyboardInterrupt):
 # Signals taken as an interruption, in order (typer reports any interruption as exit code 130).
 _SIGNALS: list[int] = []
 
+# Interruptions a command has already reported in its own line (one line per interruption).
+_SAID: list[int] = []
+
 
 # The process that installed `_terminate`: a worker it forks (the sensitivity study's pool)
 # inherits the handler, and a pool ends its workers with SIGTERM, which must end them quietly.
@@ -833,10 +837,16 @@ _MAIN_PID: list[int] = []
 
 
 def _terminate(signum: int, frame: object) -> None:
+    from types import FrameType
+
+    from simulator import interrupts
+
     if _MAIN_PID and os.getpid() != _MAIN_PID[0]:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
+    if isinstance(frame, FrameType) and interrupts.importing(frame):   # as Ctrl-C there (simulator.interrupts)
+        interrupts.exit_now(signum)
     _SIGNALS.append(signum)
     raise _Terminated(signum)
 
@@ -847,9 +857,12 @@ def main() -> None:
     from typer._click.exceptions import ClickException  # typer vendors click; its errors are these
     from typer.exceptions import Abort, Exit
 
-    # A process started in the background of a non-interactive shell inherits SIGINT ignored, and
-    # Python then installs no handler of its own: take Ctrl-C (and `kill -INT`) as an interruption.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from simulator import interrupts
+
+    # Ctrl-C (and `kill -INT`) as an interruption, also when SIGINT was inherited ignored; one that
+    # lands inside an import ends the process at once (the console script, simulator.entry, has
+    # installed this before importing this module).
+    interrupts.install()
     # SIGTERM's default ends the process without a word (and without running cleanup code).
     _MAIN_PID[:] = [os.getpid()]
     signal.signal(signal.SIGTERM, _terminate)
@@ -868,11 +881,8 @@ def main() -> None:
     if code == 130 and _SIGNALS:          # typer's 130 for the SIGTERM that interrupted the command
         signum = _SIGNALS[-1]
         code = 128 + signum
-    if signum is not None:
-        typer.echo("interrupted" if signum == signal.SIGINT else f"interrupted ({signal.Signals(signum).name})",
-                   err=True)
-    elif code == 130:
-        typer.echo("interrupted", err=True)
+    if (signum is not None or code == 130) and not _SAID:
+        typer.echo(interrupts.message(signum if signum is not None else signal.SIGINT), err=True)
     sys.exit(code if isinstance(code, int) else 0)
 
 
