@@ -578,11 +578,12 @@ def _input_shape(model: nn.Module, given: Sequence[int] | None, data: TensorData
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in given)):
         raise ArgumentError("input_shape", f"input_shape: expected (C, H, W), three whole numbers > 0, got {given!r}")
     shape = (given[0], given[1], given[2])
+    from simulator.lowering.conv_options import UnmodelledLayer
     from simulator.lowering.layers import NothingToMap, run_with_layer_hooks
 
     try:
         run_with_layer_hooks(model, shape, lambda *_: None)
-    except NothingToMap as exc:
+    except (NothingToMap, UnmodelledLayer) as exc:
         raise ArgumentError("model", f"model: {exc}") from None
     except RuntimeError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -340,11 +340,11 @@ def quantize_inputs(x: torch.Tensor, scale: float, bits: int) -> torch.Tensor:
 
 
 def _zero_padding(conv: nn.Conv2d) -> tuple[int, ...]:
-    """The numeric zero padding of `conv`, the only padding bit-true emulation supports."""
-    if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
-        raise ValueError(f"bit-true emulation supports numeric zero padding only, got padding={conv.padding!r}, "
-                         f"padding_mode={conv.padding_mode!r}")
-    return conv.padding
+    """The numeric zero padding of `conv` ("same" and "valid" resolved; another padding mode
+    raises UnmodelledLayer, simulator.lowering.conv_options)."""
+    from simulator.lowering.conv_options import zero_padding
+
+    return zero_padding(conv)
 
 
 def _check_supported(module: nn.Module) -> WeightLayer:
