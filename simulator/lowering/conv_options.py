@@ -31,7 +31,7 @@ def zero_padding(conv: nn.Conv2d) -> tuple[int, int]:
     if conv.padding == "same":
         return (conv.dilation[0] * (conv.kernel_size[0] - 1) // 2, conv.dilation[1] * (conv.kernel_size[1] - 1) // 2)
     padding = conv.padding
-    return (int(padding[0]), int(padding[1]))  # type: ignore[index]
+    return (int(padding[0]), int(padding[1]))
 
 
 def _conv2d_problem(conv: nn.Conv2d) -> str | None:
