@@ -228,7 +228,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
 
     setup = MappingSetup.of(workload)
     histogram = stored[0].histogram
-    energy_by_layer_plot(mine.layers, out_dir / "energy_by_layer.png",
+    energy_by_layer_plot({"workload": mine, **hardware.others()}, out_dir / "energy_by_layer.png",
                          f"{workload.config.name} on {mine.summary.hardware}")
     utilization_histogram_plot(histogram, out_dir / "utilization_histogram.png",
                                f"{workload.config.name}, {setup.size}x{setup.size} tiles", setup.reorder)
