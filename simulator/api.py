@@ -93,8 +93,8 @@ class Simulation:
     versus: dict[str, Comparison]                # the workload chip against each other chip
     components: dict[str, list[ComponentEnergy]]  # per chip, energy and area by component
     layers: pd.DataFrame                         # the mapping's layer table with its figures on the chip
-    tiles_placed: int                            # N x N tiles the mapping places
-    tiles_dense: int                             # N x N tiles of the dense grid
+    tiles_placed: int                            # N x N crossbars the mapping places
+    tiles_dense: int                             # N x N crossbars of the dense grid
     accuracy: float | None = None                # float weights on the test images; None: no data
     faults: list[FaultPoint] | None = None       # accuracy under faults per (encoding, rate); None: not run
     mapped: MappedNetwork | None = None
@@ -142,7 +142,7 @@ class Simulation:
         chip = self.chip
         facts = [("hardware", f"{chip.hardware}, {chip.crossbar_size}x{chip.crossbar_size} arrays, {chip.execution}, "
                               f"sized {chip.sizing}"), *chip_facts(chip),
-                 ("crossbar tiles (mapping)", f"{self.tiles_placed:,} placed of {self.tiles_dense:,} dense")]
+                 ("crossbars (mapping)", f"{self.tiles_placed:,} placed of {self.tiles_dense:,} dense")]
         if self.accuracy is not None:
             facts.append(("accuracy (float weights)", percent(self.accuracy, 2)))
         if self.out_dir is not None:

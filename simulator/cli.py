@@ -190,7 +190,7 @@ def run(
         cached = ", from the cache" if "accuracy" in report.skipped else ""
         typer.echo(f"test accuracy: {report.accuracy.test_accuracy:.2%} ({report.accuracy.test_images} images{cached})")
     totals, size = report.totals, report.mapping.crossbar_size
-    typer.echo(f"tiles: {totals.tiles_placed} placed of {totals.tiles_dense} dense "
+    typer.echo(f"crossbars: {totals.tiles_placed} placed of {totals.tiles_dense} dense "
                f"({size}x{size}, {report.mapping.reorder})")
     hw = report.hardware.summary
     typer.echo(f"energy: {hw.energy_per_inference_pj / 1e6:.4g} uJ per inference, latency "
@@ -631,7 +631,7 @@ def map_network(
     energy: bool = typer.Option(False, "--energy", help="Also energy per inference and latency on the workload's "
                                 "chip built from arrays of each size (seed 004 Fig. 8); plot energy_vs_size.png"),
 ) -> None:
-    """Map the workload's network at several crossbar sizes and strategies: tiles, bound, time."""
+    """Map the workload's network at several crossbar sizes and strategies: crossbars, bound, time."""
     import pandas as pd
 
     from simulator.atomic import write_text
@@ -702,7 +702,7 @@ def map_matrix_command(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of randomised strategies"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
-    """Map one raw matrix: tiles placed, dense tiles, lower bound and time."""
+    """Map one raw matrix: crossbars placed, dense crossbars, lower bound and time."""
     import numpy as np
 
     from simulator.mapping.mapper import map_matrix

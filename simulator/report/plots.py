@@ -145,17 +145,17 @@ def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
 
 
 def utilization_histogram_plot(histogram: UtilizationHistogram, path: Path, title: str, strategy: str) -> None:
-    """Seed 004 Fig. 4: share of tiles per utilisation decile (share of a tile's cells holding a
-    nonzero weight), the dense grid beside the strategy's placed tiles."""
+    """Seed 004 Fig. 4: share of crossbars per utilisation decile (share of a crossbar's cells holding a
+    nonzero weight), the dense grid beside the strategy's placed crossbars."""
     from simulator.report.bars import Series, bar_chart
 
     upper = list(histogram.bin_upper_edges)
     lower = [0.0, *upper[:-1]]
     labels = [f"{100 * lo:.0f}-{100 * hi:.0f} %" for lo, hi in zip(lower, upper)]
     bar_chart(path, labels, [Series("dense grid", [100 * v for v in histogram.dense]),
-                             Series(f"{strategy} (placed tiles)", [100 * v for v in histogram.mapped])],
-              title=title, x_label="tile utilisation: nonzero weights / N x N cells", y_label="share of tiles (%)",
-              stacked=False)
+                             Series(f"{strategy} (placed crossbars)", [100 * v for v in histogram.mapped])],
+              title=title, x_label="crossbar utilisation: nonzero weights / N x N cells",
+              y_label="share of crossbars (%)", stacked=False)
 
 
 def accuracy_vs_rate_plot(summary: pd.DataFrame, path: Path, title: str) -> None:
