@@ -392,7 +392,9 @@ def faults(
     """Accuracy under stuck-at faults per rate and sign encoding (seed 003 Fig. 6), or, with
     --aware, fault-aware fine-tuning strategies compared under the same fault draws (seed 001).
     The fault options are the keys of a workload's faults: section; the workload's own section
-    is not read here, except that its bit_true turns the bit-true study on."""
+    is not read here, except that its bit_true turns the bit-true study on. Every finished draw is
+    kept in the cache: an interrupted study continues where it stopped when run again, and more
+    rates or runs compute only the new draws."""
     from simulator.config.faults import ENCODING_NAMES, FaultOptionError, FaultSpec
     from simulator.faults.study import clean_accuracy, run_fault_study
     from simulator.mapping.network import map_network
@@ -425,6 +427,12 @@ def faults(
         study = run_fault_study(wl, net.model, mapped, tensors, spec, progress=not quiet)
     except FaultOptionError as exc:
         _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
+    except KeyboardInterrupt as exc:      # Ctrl-C or SIGTERM: every finished draw is kept (simulator.faults.draw_store)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        typer.echo(f"interrupted ({signal.Signals(signum).name}): the finished fault draws are kept; rerun the same "
+                   "command to continue where it stopped", err=True)
+        _SAID.append(signum)
+        raise typer.Exit(128 + signum) from None
     first = (spec.encodings or [wl.config.mapping.encoding])[0]
     clean = clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size)
     _report_faults(wl, study, clean, as_json, out or _faults_dir(wl, "faults", spec), str(net.checkpoint))

@@ -142,28 +142,29 @@ def test_a_damaged_entry_is_named_and_computed_again(tmp_path: Path, monkeypatch
 def _faults(tmp_path: Path, name: str, shared_data: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     out = tmp_path / name
     result = CliRunner().invoke(app, ["faults", str(LENET), "--data-dir", str(shared_data), "--encodings",
-                                      "two-column,differential", "--rates", "1e-2,3e-2", "--runs", "2", "--quiet",
-                                      "--out", str(out)])
+                                      "two-column", "--rates", "1e-2,3e-2", "--runs", "2", "--quiet", "--out",
+                                      str(out)])
     assert result.exit_code == 0, result.output
     return pd.read_csv(out / "faults.csv"), pd.read_csv(out / "faults_summary.csv"), result.output
 
 
 def test_resim_faults_killed_then_resumed_gives_the_same_table(tmp_path: Path, shared_data: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """The issue's acceptance: `resim faults` stopped after 3 of its 8 draws, run again, writes the
-    table an uninterrupted `resim faults` writes, computing only the 5 draws left."""
+    """The issue's acceptance: `resim faults` stopped after 2 of its 4 draws, run again, writes the
+    table an uninterrupted `resim faults` writes, computing only the 2 draws left."""
     monkeypatch.setenv("RESIM_CACHE", str(tmp_path / "clean"))
     draws, summary, _ = _faults(tmp_path, "clean", shared_data)
     monkeypatch.setenv("RESIM_CACHE", str(tmp_path / "resumed"))
     with monkeypatch.context() as patch:
-        interrupt_after(patch, 3)
+        interrupt_after(patch, 2)
         result = CliRunner().invoke(app, ["faults", str(LENET), "--data-dir", str(shared_data), "--encodings",
-                                          "two-column,differential", "--rates", "1e-2,3e-2", "--runs", "2",
-                                          "--quiet", "--out", str(tmp_path / "resumed")])
-        assert result.exit_code != 0 and not (tmp_path / "resumed" / "faults.csv").exists()
+                                          "two-column", "--rates", "1e-2,3e-2", "--runs", "2", "--quiet", "--out",
+                                          str(tmp_path / "resumed")])
+        assert result.exit_code == 130 and not (tmp_path / "resumed" / "faults.csv").exists()
+        assert "the finished fault draws are kept; rerun the same command to continue" in result.output
     evaluated = count_evaluations(monkeypatch)
     resumed_draws, resumed_summary, output = _faults(tmp_path, "resumed", shared_data)
-    assert "3 finished draw(s) kept" in output
-    assert evaluated[0] == 8 - 3 + 1           # + 1: the fault-free accuracy (clean_accuracy) is not kept
+    assert "2 finished draw(s) kept" in output
+    assert evaluated[0] == 4 - 2 + 1           # + 1: the fault-free accuracy (clean_accuracy) is not kept
     pd.testing.assert_frame_equal(resumed_draws, draws)
     pd.testing.assert_frame_equal(resumed_summary, summary)
