@@ -874,6 +874,7 @@ def main() -> None:
     # SIGTERM's default ends the process without a word (and without running cleanup code).
     _MAIN_PID[:] = [os.getpid()]
     signal.signal(signal.SIGTERM, _terminate)
+    _SAID.clear()
     signum: int | None = None
     try:
         # Outside standalone mode typer returns the exit code of typer.Exit (Ctrl-C: 130).
