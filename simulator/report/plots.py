@@ -70,8 +70,9 @@ def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
     save_figure(fig, path)
 
 
-# The chips of a run as the plot names them (report.md's COMPARISONS say the same in full).
-CHIP_LABELS = {"workload": "this chip", "dense": "dense mapping", "baseline": "dense baseline"}
+# The chips of a run as the plot names them (report.md's COMPARISONS say the same in full), by
+# their hardware file's name.
+CHIP_LABELS = {"workload": "{}", "dense": "dense on {}", "baseline": "baseline {}"}
 SHARED_BAR = "whole chip"
 STATIC_SERIES = "static (leakage)"
 
@@ -104,7 +105,7 @@ def energy_by_layer_bars(chips: Mapping[str, HardwareResult]) -> tuple[list[str]
     several = len(chips) > 1
     for label, chip in chips.items():
         frame = frames[label]
-        prefix = f"{CHIP_LABELS.get(label, label)}: " if several else ""
+        prefix = f"{CHIP_LABELS.get(label, label + ' {}').format(chip.summary.hardware)}: " if several else ""
         for _, row in frame.iterrows():
             categories.append(f"{prefix}{row['layer']}")
             for c in columns:
