@@ -138,3 +138,25 @@ def test_a_process_started_while_ctrl_c_is_held_cannot_be_interrupted_until_it_s
         child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
     assert (child.returncode, out.strip(), err) == (0, "True", "")
+
+
+def test_an_interruption_inside_an_import_ends_the_process_at_once(tmp_path: Path) -> None:
+    """Not unwound as KeyboardInterrupt through the half-run import (torch's leaves registrations
+    behind that crash the interpreter later): the process ends there, running no exit handler, with
+    the one line and 130. The same interruption outside an import is a KeyboardInterrupt."""
+    (tmp_path / "halfway.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n"
+                                         "print('the import went on')\n")
+    code = ("import atexit, os, signal, sys\n"
+            "from simulator import interrupts\n"
+            "interrupts.install()\n"
+            "try:\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "except KeyboardInterrupt:\n"
+            "    print('outside an import: KeyboardInterrupt')\n"
+            "atexit.register(lambda: print('exit handlers ran'))\n"
+            f"sys.path.insert(0, {str(tmp_path)!r})\n"
+            "import halfway\n"
+            "print('after the import')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (130, "outside an import: KeyboardInterrupt\n",
+                                                           "interrupted\n")
