@@ -20,7 +20,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,6 @@ class DrawStore:
     folder: Path
     kept: int = 0                 # draws this study took from the store
     computed: int = 0             # draws it computed (and stored)
-    _columns: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def for_study(cls, identity: Mapping[str, Any]) -> DrawStore:
@@ -120,6 +119,8 @@ class DrawStore:
         return cls(key, cache_dir() / "fault_draws" / key)
 
     def _entry(self, index: DrawIndex) -> tuple[Path, str]:
+        # The draw's values as `draw_key` writes them (the rate by its bits: 0.01 from YAML or a flag
+        # alike); the seed is the mapping's, already in the study key, so 0 here.
         values = {"study": self.key, "draw": draw_key(0, index.encoding, index.rate, index.run)}
         key = stable_key(values, FORMAT)
         return self.folder / f"{key}.json", key
