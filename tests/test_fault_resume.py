@@ -168,3 +168,39 @@ def test_resim_faults_killed_then_resumed_gives_the_same_table(tmp_path: Path, s
     assert evaluated[0] == 4 - 2 + 1           # + 1: the fault-free accuracy (clean_accuracy) is not kept
     pd.testing.assert_frame_equal(resumed_draws, draws)
     pd.testing.assert_frame_equal(resumed_summary, summary)
+
+
+def test_a_bit_true_study_resumes_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bit-true study keeps its draws (all three accuracies) under a key that adds the chip's
+    periphery and the calibration images."""
+    from simulator.api import hardware_config
+
+    prime = hardware_config("prime")
+    spec = FaultSpec(rates=[0.0, 0.2], encodings=["differential"], runs=2, bit_true=True)
+
+    def bit_true() -> pd.DataFrame:
+        model = tiny()
+        return study_faults(model, mapping.mapped(model, (2, 6, 6), 4, "compact"), data(), spec, prime,
+                            progress=False).draws
+
+    monkeypatch.setenv("RESIM_CACHE", str(tmp_path / "clean"))
+    clean = bit_true()
+    assert "accuracy_bit_true" in clean
+    monkeypatch.setenv("RESIM_CACHE", str(tmp_path / "resumed"))
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 3)
+        with pytest.raises(Stop):
+            bit_true()
+    assert len(list((tmp_path / "resumed" / "fault_draws").rglob("*.json"))) == 3
+    from simulator.faults import bit_true as emulation
+
+    calls = [0]
+    accuracy = emulation._accuracy
+
+    def counted(*args: object, **kwargs: object) -> float:
+        calls[0] += 1
+        return accuracy(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(emulation, "_accuracy", counted)
+    pd.testing.assert_frame_equal(bit_true(), clean)
+    assert calls[0] == 3          # one draw left, three accuracies of it
