@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "bench" / "RESULTS.md"]
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "bench" / "RESULTS.md",
+        REPO / "examples" / "README.md"]
 
 # A path of one machine: the developers' work, home or temporary folders.
 MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:work|home|tmp|Users|root)/")
