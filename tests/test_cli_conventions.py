@@ -160,3 +160,25 @@ def test_an_interruption_inside_an_import_ends_the_process_at_once(tmp_path: Pat
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (130, "outside an import: KeyboardInterrupt\n",
                                                            "interrupted\n")
+
+
+def test_forked_workers_leave_ctrl_c_to_the_process_that_started_them() -> None:
+    """A terminal's Ctrl-C reaches a forked pool's workers too (the sensitivity study's): they
+    inherit the handler and must not print a KeyboardInterrupt traceback each; the process that
+    started them is interrupted and ends its pool. Here a worker sends the Ctrl-C to the group."""
+    code = ("import multiprocessing as mp, os, signal\n"
+            "from simulator import interrupts\n"
+            "interrupts.install()\n"
+            "def work(n):\n"
+            "    if n == 0:\n"
+            "        os.killpg(os.getpgrp(), signal.SIGINT)\n"
+            "    return n\n"
+            "try:\n"
+            "    with mp.get_context('fork').Pool(2) as pool:\n"
+            "        pool.map(work, range(4), chunksize=1)\n"
+            "        signal.pause()\n"       # the parent's own SIGINT may land after map returns
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
+                          start_new_session=True)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "interrupted\n", "")
