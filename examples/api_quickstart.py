@@ -99,7 +99,7 @@ def main() -> None:
 
     # %% Map: the stage alone, for a look at the tiles (simulate below maps again).
     mapped = simulator.map_network(model, (1, 28, 28), hardware="sparse_small", crossbar_size=32, reorder="kmeans")
-    print(f"mapping (32x32, kmeans): {mapped.tiles_placed} crossbar tiles placed of {mapped.tiles_dense} dense")
+    print(f"mapping (32x32, kmeans): {mapped.tiles_placed} crossbars placed of {mapped.tiles_dense} dense")
     layers = mapped.to_frame()[["layer", "R", "C", "density", "tiles_dense", "tiles_placed"]]
     print(layers.assign(density=(layers["density"] * 100).round(1)).rename(columns={"density": "density (%)"})
           .to_string(index=False))

@@ -18,7 +18,7 @@ Every checkpoint is an ordinary `resim train` export: the same command reproduce
 workload file it names is the recipe that made it (`resim eval` checks that).
 
 Dry run on the CPU (a tiny subset, one epoch, float32), to test the whole path before a lease:
-    python scripts/train_gpu_budget.py --dry-run --data-dir ../shared/data --out /tmp/gpu-dry
+    python scripts/train_gpu_budget.py --dry-run --data-dir ../shared/data --out results/gpu-dry
 On the GPU machine:
     python scripts/train_gpu_budget.py --data-dir ../shared/data --out "$OUT" --time-limit 540
 """

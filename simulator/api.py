@@ -93,8 +93,8 @@ class Simulation:
     versus: dict[str, Comparison]                # the workload chip against each other chip
     components: dict[str, list[ComponentEnergy]]  # per chip, energy and area by component
     layers: pd.DataFrame                         # the mapping's layer table with its figures on the chip
-    tiles_placed: int                            # N x N tiles the mapping places
-    tiles_dense: int                             # N x N tiles of the dense grid
+    tiles_placed: int                            # N x N crossbars the mapping places
+    tiles_dense: int                             # N x N crossbars of the dense grid
     accuracy: float | None = None                # float weights on the test images; None: no data
     faults: list[FaultPoint] | None = None       # accuracy under faults per (encoding, rate); None: not run
     mapped: MappedNetwork | None = None
@@ -142,7 +142,7 @@ class Simulation:
         chip = self.chip
         facts = [("hardware", f"{chip.hardware}, {chip.crossbar_size}x{chip.crossbar_size} arrays, {chip.execution}, "
                               f"sized {chip.sizing}"), *chip_facts(chip),
-                 ("crossbar tiles (mapping)", f"{self.tiles_placed:,} placed of {self.tiles_dense:,} dense")]
+                 ("crossbars (mapping)", f"{self.tiles_placed:,} placed of {self.tiles_dense:,} dense")]
         if self.accuracy is not None:
             facts.append(("accuracy (float weights)", percent(self.accuracy, 2)))
         if self.out_dir is not None:
@@ -579,11 +579,12 @@ def _input_shape(model: nn.Module, given: Sequence[int] | None, data: TensorData
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in given)):
         raise ArgumentError("input_shape", f"input_shape: expected (C, H, W), three whole numbers > 0, got {given!r}")
     shape = (given[0], given[1], given[2])
+    from simulator.lowering.conv_options import UnmodelledLayer
     from simulator.lowering.layers import NothingToMap, run_with_layer_hooks
 
     try:
         run_with_layer_hooks(model, shape, lambda *_: None)
-    except NothingToMap as exc:
+    except (NothingToMap, UnmodelledLayer) as exc:
         raise ArgumentError("model", f"model: {exc}") from None
     except RuntimeError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

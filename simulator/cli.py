@@ -192,7 +192,7 @@ def run(
         cached = ", from the cache" if "accuracy" in report.skipped else ""
         typer.echo(f"test accuracy: {report.accuracy.test_accuracy:.2%} ({report.accuracy.test_images} images{cached})")
     totals, size = report.totals, report.mapping.crossbar_size
-    typer.echo(f"tiles: {totals.tiles_placed} placed of {totals.tiles_dense} dense "
+    typer.echo(f"crossbars: {totals.tiles_placed} placed of {totals.tiles_dense} dense "
                f"({size}x{size}, {report.mapping.reorder})")
     hw = report.hardware.summary
     typer.echo(f"energy: {hw.energy_per_inference_pj / 1e6:.4g} uJ per inference, latency "
@@ -286,6 +286,7 @@ def sweep(
         signum = getattr(exc, "signum", signal.SIGINT)
         typer.echo(f"interrupted ({signal.Signals(signum).name}): finished points are in the sweep folder's "
                    "results.csv and its report; rerun the same command to run the others", err=True)
+        _SAID.append(signum)
         raise typer.Exit(128 + signum) from None
     typer.echo(f"points: {len(result.ran)} run, {len(result.skipped)} already in the table, "
                f"{len(result.failures)} failed")
@@ -395,7 +396,9 @@ def faults(
     """Accuracy under stuck-at faults per rate and sign encoding (seed 003 Fig. 6), or, with
     --aware, fault-aware fine-tuning strategies compared under the same fault draws (seed 001).
     The fault options are the keys of a workload's faults: section; the workload's own section
-    is not read here, except that its bit_true turns the bit-true study on."""
+    is not read here, except that its bit_true turns the bit-true study on. Every finished draw is
+    kept in the cache: an interrupted study continues where it stopped when run again, and more
+    rates or runs compute only the new draws."""
     from simulator.config.faults import ENCODING_NAMES, FaultOptionError, FaultSpec
     from simulator.faults.study import clean_accuracy, run_fault_study
     from simulator.mapping.network import map_network
@@ -428,6 +431,12 @@ def faults(
         study = run_fault_study(wl, net.model, mapped, tensors, spec, progress=not quiet)
     except FaultOptionError as exc:
         _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
+    except KeyboardInterrupt as exc:      # Ctrl-C or SIGTERM: every finished draw is kept (simulator.faults.draw_store)
+        signum = getattr(exc, "signum", signal.SIGINT)
+        typer.echo(f"interrupted ({signal.Signals(signum).name}): the finished fault draws are kept; rerun the same "
+                   "command to continue where it stopped", err=True)
+        _SAID.append(signum)
+        raise typer.Exit(128 + signum) from None
     first = (spec.encodings or [wl.config.mapping.encoding])[0]
     clean = clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size)
     _report_faults(wl, study, clean, as_json, out or _faults_dir(wl, "faults", spec), str(net.checkpoint))
@@ -634,7 +643,7 @@ def map_network(
     energy: bool = typer.Option(False, "--energy", help="Also energy per inference and latency on the workload's "
                                 "chip built from arrays of each size (seed 004 Fig. 8); plot energy_vs_size.png"),
 ) -> None:
-    """Map the workload's network at several crossbar sizes and strategies: tiles, bound, time."""
+    """Map the workload's network at several crossbar sizes and strategies: crossbars, bound, time."""
     import pandas as pd
 
     from simulator.atomic import write_text
@@ -705,7 +714,7 @@ def map_matrix_command(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of randomised strategies"),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object"),
 ) -> None:
-    """Map one raw matrix: tiles placed, dense tiles, lower bound and time."""
+    """Map one raw matrix: crossbars placed, dense crossbars, lower bound and time."""
     import numpy as np
 
     from simulator.mapping.mapper import map_matrix
@@ -833,6 +842,9 @@ class _Terminated(KeyboardInterrupt):
 # Signals taken as an interruption, in order (typer reports any interruption as exit code 130).
 _SIGNALS: list[int] = []
 
+# Interruptions a command has already reported in its own line (one line per interruption).
+_SAID: list[int] = []
+
 
 # The process that installed `_terminate`: a worker it forks (the sensitivity study's pool)
 # inherits the handler, and a pool ends its workers with SIGTERM, which must end them quietly.
@@ -840,10 +852,16 @@ _MAIN_PID: list[int] = []
 
 
 def _terminate(signum: int, frame: object) -> None:
+    from types import FrameType
+
+    from simulator import interrupts
+
     if _MAIN_PID and os.getpid() != _MAIN_PID[0]:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
+    if isinstance(frame, FrameType) and interrupts.importing(frame):   # as Ctrl-C there (simulator.interrupts)
+        interrupts.exit_now(signum)
     _SIGNALS.append(signum)
     raise _Terminated(signum)
 
@@ -854,12 +872,16 @@ def main() -> None:
     from typer._click.exceptions import ClickException  # typer vendors click; its errors are these
     from typer.exceptions import Abort, Exit
 
-    # A process started in the background of a non-interactive shell inherits SIGINT ignored, and
-    # Python then installs no handler of its own: take Ctrl-C (and `kill -INT`) as an interruption.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from simulator import interrupts
+
+    # Ctrl-C (and `kill -INT`) as an interruption, also when SIGINT was inherited ignored; one that
+    # lands inside an import ends the process at once (the console script, simulator.entry, has
+    # installed this before importing this module).
+    interrupts.install()
     # SIGTERM's default ends the process without a word (and without running cleanup code).
     _MAIN_PID[:] = [os.getpid()]
     signal.signal(signal.SIGTERM, _terminate)
+    _SAID.clear()
     signum: int | None = None
     try:
         # Outside standalone mode typer returns the exit code of typer.Exit (Ctrl-C: 130).
@@ -875,11 +897,8 @@ def main() -> None:
     if code == 130 and _SIGNALS:          # typer's 130 for the SIGTERM that interrupted the command
         signum = _SIGNALS[-1]
         code = 128 + signum
-    if signum is not None:
-        typer.echo("interrupted" if signum == signal.SIGINT else f"interrupted ({signal.Signals(signum).name})",
-                   err=True)
-    elif code == 130:
-        typer.echo("interrupted", err=True)
+    if (signum is not None or code == 130) and not _SAID:
+        typer.echo(interrupts.message(signum if signum is not None else signal.SIGINT), err=True)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -9,7 +9,8 @@ import sys
 # (module, class) of every error type a user's input can cause, beside ConfigError and OSError.
 _USER_ERRORS = (("simulator.data.datasets", "DataError"), ("simulator.preparation", "NotTrainedError"),
                 ("simulator.network.train", "DeviceError"), ("simulator.hardware.placement", "ChipTooSmall"),
-                ("simulator.hardware.engine", "BufferTooSmall"), ("simulator.lowering.layers", "NothingToMap"))
+                ("simulator.hardware.engine", "BufferTooSmall"), ("simulator.lowering.layers", "NothingToMap"),
+                ("simulator.lowering.conv_options", "UnmodelledLayer"))
 
 
 def _loaded(module: str, name: str) -> type[Exception] | None:

@@ -228,10 +228,10 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
 
     setup = MappingSetup.of(workload)
     histogram = stored[0].histogram
-    energy_by_layer_plot(mine.layers, out_dir / "energy_by_layer.png",
+    energy_by_layer_plot({"workload": mine, **hardware.others()}, out_dir / "energy_by_layer.png",
                          f"{workload.config.name} on {mine.summary.hardware}")
     utilization_histogram_plot(histogram, out_dir / "utilization_histogram.png",
-                               f"{workload.config.name}, {setup.size}x{setup.size} tiles", setup.reorder)
+                               f"{workload.config.name}, {setup.size}x{setup.size} crossbars", setup.reorder)
     _sensitivity_plot(varied, out_dir, workload.config.name)
     plot_seconds = time.perf_counter() - clock
     assert recorded is not None     # loaded with the network, or read with the cached mappings

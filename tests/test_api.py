@@ -118,7 +118,7 @@ def test_stage_results_show_themselves_in_a_notebook() -> None:
     assert content["totals"]["tiles_placed"] == mapped.tiles_placed
     assert [row["layer"] for row in content["layers"]] == ["0", "3", "7"]
     page = mapped._repr_html_()
-    assert "64x64 tiles, compact" in page and f"{mapped.tiles_placed:,} of {mapped.tiles_dense:,} dense" in page
+    assert "64x64 crossbars, compact" in page and f"{mapped.tiles_placed:,} of {mapped.tiles_dense:,} dense" in page
 
     chip = simulator.evaluate_hardware(mapped, simulator.dataflow(model, (1, 16, 16)), "prime", sizing="fixed",
                                        execution="pipelined", images=2)
@@ -257,7 +257,7 @@ def test_the_quickstart_example_runs_and_prints_its_figures(tmp_path: Path, shar
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    for words in ("crossbar tiles placed of", "energy (uJ)", "latency (us)", "area (mm^2)", "under stuck-at faults",
+    for words in ("crossbars placed of", "energy (uJ)", "latency (us)", "area (mm^2)", "under stuck-at faults",
                   "differential", "two-column"):
         assert words in out, out
     assert (tmp_path / "api_quickstart.png").stat().st_size > 10_000

@@ -216,8 +216,10 @@ def test_crossbar_layers_equal_quantized_inputs_with_an_ideal_adc() -> None:
 
 
 def test_unsupported_padding_is_named() -> None:
-    with pytest.raises(ValueError, match="padding"):
-        CrossbarLayer(nn.Conv2d(2, 2, 3, padding="same"), 1.0, Periphery(8, 1, 8))
+    with pytest.raises(ValueError, match="padding_mode='reflect' is not modelled"):
+        CrossbarLayer(nn.Conv2d(2, 2, 3, padding=1, padding_mode="reflect"), 1.0, Periphery(8, 1, 8))
+    with pytest.raises(ValueError, match="pads one side more than the other"):
+        CrossbarLayer(nn.Conv2d(2, 2, 4, padding="same"), 1.0, Periphery(8, 1, 8))
     with pytest.raises(ValueError, match="analog-tree"):
         Periphery(8, 1, 8, slices="tree")
 

@@ -115,8 +115,8 @@ def test_report_html_has_report_md_sections_and_tables(results: tuple[Path, RunR
     out, report = results
     page = Page((out / "report.html").read_text(encoding="utf-8"))
     markdown = (out / "report.md").read_text()
-    for heading in ("Layers", "Energy, latency and area (design.md stage 6)", "By component (per inference)",
-                    "Tile utilisation (seed 004 Fig. 4)", "Accuracy under stuck-at faults (seed 003 Fig. 6)"):
+    for heading in ("Layers", "Energy, latency and area (docs/design.md, stage 6)", "By component (per inference)",
+                    "Crossbar utilisation (seed 004 Fig. 4)", "Accuracy under stuck-at faults (seed 003 Fig. 6)"):
         assert heading in page.headings and f"# {heading}" in markdown
     assert any(h.startswith("Pruning: imp") for h in page.headings)
     for table in page.tables:
@@ -124,7 +124,7 @@ def test_report_html_has_report_md_sections_and_tables(results: tuple[Path, RunR
     layers = next(t for t in page.tables if t[0][:2] == ["layer", "type"])
     csv = pd.read_csv(out / "layers.csv")
     assert [row[0] for row in layers[1:]] == [*csv["layer"], "Sum"]
-    assert layers[-1][layers[0].index("tiles placed")] == str(report.totals.tiles_placed)
+    assert layers[-1][layers[0].index("crossbars placed")] == str(report.totals.tiles_placed)
     faults = next(t for t in page.tables if t[0][:2] == ["encoding", "fault rate (p_sa0 + p_sa1)"])
     assert [(row[0], float(row[1])) for row in faults[1:]] == [("two-column", 1e-3), ("two-column", 1e-2)]
     mean = faults[0].index("mean accuracy (%)")   # percent, as the text around it says
@@ -139,7 +139,7 @@ def test_report_html_has_report_md_sections_and_tables(results: tuple[Path, RunR
         if summary is not None:
             total = float(by_chip[-1][by_chip[0].index(f"{chip}: energy (uJ)")])
             assert total == pytest.approx(summary.energy_per_inference_pj / 1e6, rel=1e-3)
-    utilisation = next(t for t in page.tables if t[0][0] == "tile utilisation")
+    utilisation = next(t for t in page.tables if t[0][0] == "crossbar utilisation")
     assert len(utilisation) == 1 + len(report.utilization_histogram.bin_upper_edges)
     assert report.network is not None and report.network.prune is not None
     rounds = report.network.prune["rounds"]

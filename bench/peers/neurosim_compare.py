@@ -1,7 +1,7 @@
 """DNN+NeuroSim V1.4 and resim side by side on VGG8 / CIFAR-10 at matched settings (issue #23 item 8).
 
     python bench/peers/neurosim_compare.py --neurosim /path/to/DNN_NeuroSim_V1.4 \\
-        --data-dir ../shared/data --out /tmp/neurosim_compare
+        --data-dir ../shared/data --out results/neurosim_compare
 
 DNN+NeuroSim V1.4 (github neurosim/DNN_NeuroSim_V1.4 @ ac828e6, obtained separately and kept outside
 this repository; nothing of it is in here) is built and run from PATH. Only its C++ core is used:

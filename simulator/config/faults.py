@@ -157,7 +157,7 @@ class FaultSpec(FaultModel, FaultDraws):
     encoding, under the fault model of its other keys."""
 
     bit_true: StrictBool = field(
-        False, description="Also evaluate every draw bit-true through the tiles: inputs at the hardware's "
+        False, description="Also evaluate every draw bit-true through the crossbars: inputs at the hardware's "
         "input_bits in DAC phases, each converted column through the ADC (simulator/faults/bit_true.py); "
         "reports the ADC-induced accuracy loss. Slow: for small networks or few test images", unit="flag",
         flag="--bit-true",

@@ -401,7 +401,7 @@ class PruneSpec(StrictModel):
 
 
 class CrossbarSpec(StrictModel):
-    """Logical tile size N (the seeds' 'crossbar'): N rows x N weight columns."""
+    """Crossbar size N (the seeds' word): N rows x N weight columns of a weight matrix."""
 
     size: StrictInt | None = field(
         None,
@@ -432,9 +432,9 @@ class CrossbarPruneSpec(StrictModel):
 
 
 class MappingSpec(StrictModel):
-    """How weight matrices become crossbar tiles (design.md, stage 4)."""
+    """How weight matrices become crossbars (design.md, stage 4)."""
 
-    crossbar: CrossbarSpec = field(default_factory=CrossbarSpec, description="Tile size", unit="block")
+    crossbar: CrossbarSpec = field(default_factory=CrossbarSpec, description="Crossbar size", unit="block")
     weight_bits: StrictInt = field(
         8, description="Weight precision after quantization, sign included", unit="bit", ge=1, le=16
     )
@@ -453,9 +453,9 @@ class MappingSpec(StrictModel):
     reorder: Literal[STRATEGY_NAMES] = field(  # type: ignore[valid-type]
         "skip-empty",
         description=(
-            "Tiling strategy: none (dense grid, every tile), skip-empty (dense grid, empty tiles "
+            "Tiling strategy: none (dense grid, every crossbar), skip-empty (dense grid, empty crossbars "
             "dropped), compact (seed 001's 3 steps), kmeans (seed 004 Alg. 1), rcm, graph (seed 001), "
-            "best (fewest tiles of all)"
+            "best (fewest crossbars of all)"
         ),
         unit="text",
     )

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from simulator.config.hardware import HardwareConfig
+    from simulator.faults.draw_store import DrawStore
 
 # Integers up to 2**24 are exact in float32: input codes and the partial sums of one converted
 # column stay below it for all but the widest inputs and largest arrays, which switch to float64.
@@ -339,11 +340,11 @@ def quantize_inputs(x: torch.Tensor, scale: float, bits: int) -> torch.Tensor:
 
 
 def _zero_padding(conv: nn.Conv2d) -> tuple[int, ...]:
-    """The numeric zero padding of `conv`, the only padding bit-true emulation supports."""
-    if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
-        raise ValueError(f"bit-true emulation supports numeric zero padding only, got padding={conv.padding!r}, "
-                         f"padding_mode={conv.padding_mode!r}")
-    return conv.padding
+    """The numeric zero padding of `conv` ("same" and "valid" resolved; another padding mode
+    raises UnmodelledLayer, simulator.lowering.conv_options)."""
+    from simulator.lowering.conv_options import zero_padding
+
+    return zero_padding(conv)
 
 
 def _check_supported(module: nn.Module) -> WeightLayer:
@@ -508,7 +509,8 @@ def load_draw(mapped: MappedNetwork, work: nn.Module, crossbars: nn.Module, draw
 
 def bit_true_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: torch.Tensor,
                    calibration: torch.Tensor, spec: FaultSpec, periphery: Periphery, *, batch_size: int = 1000,
-                   bit_true_batch_size: int = 16, progress: bool = True) -> pd.DataFrame:
+                   bit_true_batch_size: int = 16, progress: bool = True,
+                   store: DrawStore | None = None) -> pd.DataFrame:
     """One row per fault draw of `spec` with three accuracies of the same faulty cells:
 
     - ``accuracy``: weight level (effective weights, float inputs), equal to
@@ -520,7 +522,8 @@ def bit_true_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: 
 
     and ``adc_loss = accuracy_quantized_inputs - accuracy_bit_true``, what the converters cost.
     The ADC range follows the mapping's crossbar size N; `calibration` are the images that set the
-    input scales."""
+    input scales. With a `store`, draws it holds are taken from it and each draw computed is kept
+    in it (`montecarlo.fault_study`)."""
     from simulator.progress import progress_bar
 
     plan = study_plan(spec, mapped)
@@ -529,10 +532,15 @@ def bit_true_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: 
     crossbars = crossbar_network(model, scales, periphery)
     rows = []
     indices = study_draws(spec, mapped)
+    kept = store.kept_rows(indices) if store is not None else {}
     with progress_bar(disable=not progress) as bar:
         draws = bar.add_task("bit-true fault draws", total=len(indices))
         images = bar.add_task("bit-true images", total=len(x))
         for index in indices:
+            if index in kept:
+                rows.append(kept[index])
+                bar.advance(draws)
+                continue
             draw = take_draw(spec, mapped, plan, index)
             load_draw(mapped, work, crossbars, draw, plan, periphery)
             weight_level = _accuracy(work, x, y, batch_size)
@@ -548,6 +556,8 @@ def bit_true_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: 
                          "p_sa1": draw.rates.p_sa1, "run": index.run, "accuracy": weight_level,
                          "accuracy_quantized_inputs": quantized_inputs, "accuracy_bit_true": bit_true,
                          "adc_loss": quantized_inputs - bit_true})
+            if store is not None:
+                store.put(index, rows[-1])
             bar.advance(draws)
     return pd.DataFrame(rows)
 

@@ -17,6 +17,7 @@ import hashlib
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from simulator.config.faults import FaultModel, FaultSpec
 from simulator.faults.cells import FaultRates, LineRates
 from simulator.faults.effective import FaultMap, draw_fault_map
 from simulator.mapping.network import MappedNetwork
+
+if TYPE_CHECKING:
+    from simulator.faults.draw_store import DrawStore
 
 
 def to_weight(matrices: list[np.ndarray], weight: torch.Tensor) -> torch.Tensor:
@@ -190,13 +194,15 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 
 def fault_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: torch.Tensor, spec: FaultSpec, *,
-                batch_size: int = 1000, progress: bool = True) -> pd.DataFrame:
+                batch_size: int = 1000, progress: bool = True, store: DrawStore | None = None) -> pd.DataFrame:
     """One row per draw: encoding, total fault rate, run, test accuracy.
 
     Each draw's generator is seeded from the values (seed, encoding, rate, run) (`draw_key`), so
     any single point can be recomputed alone and adding rates or encodings does not change the
     others. The spec's fault
-    model adds per-layer multipliers, the stuck-off : stuck-on split and stuck lines."""
+    model adds per-layer multipliers, the stuck-off : stuck-on split and stuck lines. With a
+    `store` (simulator.faults.draw_store), draws it holds are taken from it and each draw computed
+    is kept in it, so an interrupted study resumes."""
     from simulator.progress import progress_bar
 
     plan = study_plan(spec, mapped)
@@ -204,9 +210,14 @@ def fault_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: tor
     modules = dict(work.named_modules())
     rows = []
     indices = study_draws(spec, mapped)
+    kept = store.kept_rows(indices) if store is not None else {}
     with progress_bar(disable=not progress) as bar:
         task = bar.add_task("fault draws", total=len(indices))
         for index in indices:
+            if index in kept:
+                rows.append(kept[index])
+                bar.advance(task)
+                continue
             draw = take_draw(spec, mapped, plan, index)
             weights = faulty_weights(mapped, model, draw, plan)
             with torch.no_grad():
@@ -214,5 +225,7 @@ def fault_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: tor
                     modules[name].weight.copy_(weight)
             rows.append({"encoding": index.encoding, "rate": index.rate, "p_sa0": draw.rates.p_sa0,
                          "p_sa1": draw.rates.p_sa1, "run": index.run, "accuracy": accuracy(work, x, y, batch_size)})
+            if store is not None:
+                store.put(index, rows[-1])
             bar.advance(task)
     return pd.DataFrame(rows)

@@ -5,7 +5,7 @@ its mapped network, bit-true through the tiles when asked, and seed 001's fault-
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
@@ -15,6 +15,7 @@ from simulator.config.errors import ConfigError, Problem
 from simulator.config.faults import FaultOptionError, FaultSpec
 from simulator.config.hardware import HardwareConfig
 from simulator.config.loader import Workload
+from simulator.faults.draw_store import DrawStore, study_key, tensors_digest
 from simulator.faults.montecarlo import fault_study
 from simulator.faults.summary import FaultPoint, summarise, tolerable_rates
 from simulator.mapping.network import MappedNetwork
@@ -89,11 +90,17 @@ def run_fault_study(workload: Workload, model: nn.Module, mapped: MappedNetwork,
 
 
 def study_faults(model: nn.Module, mapped: MappedNetwork, data: TensorData, spec: FaultSpec,
-                 hardware: HardwareConfig | None, *, batch_size: int = 1000, progress: bool = True) -> FaultStudy:
+                 hardware: HardwareConfig | None, *, batch_size: int = 1000, progress: bool = True,
+                 resume: bool = True) -> FaultStudy:
     """`run_fault_study` without a workload file (the Python API's in-memory networks): on the chip
     `hardware` (its array packing and, bit-true, its periphery), or with `hardware` None on the
     packing `mapped` was made for (no bit-true study then). A fault option that does not fit
-    raises FaultOptionError naming its field."""
+    raises FaultOptionError naming its field.
+
+    With `resume` (the default) every finished draw is kept in the cache, keyed by the values that
+    decide it (simulator.faults.draw_store), and a study that meets draws already kept takes them:
+    an interrupted study continues where it stopped and a study with more rates or runs computes
+    only the new draws."""
     spec.check_chip(hardware.array.packing if hardware is not None else mapped.setup.packing)
     if spec.bit_true:
         from simulator.faults.bit_true import CALIBRATION_IMAGES, Periphery, bit_true_study, summarise_bit_true
@@ -101,12 +108,24 @@ def study_faults(model: nn.Module, mapped: MappedNetwork, data: TensorData, spec
         if hardware is None:
             raise FaultOptionError("bit_true", "the bit-true study emulates a chip's DACs and ADCs: name the hardware",
                                    True)
-        draws = bit_true_study(model, mapped, data.x_test, data.y_test, data.x_train[:CALIBRATION_IMAGES], spec,
-                               Periphery.from_hardware(hardware, mapped.setup.size, mapped.setup.cell_bits),
-                               batch_size=batch_size, progress=progress)
+        periphery = Periphery.from_hardware(hardware, mapped.setup.size, mapped.setup.cell_bits)
+        calibration = data.x_train[:CALIBRATION_IMAGES]
+        store = _store(resume, model, mapped, data, spec, batch_size, periphery=asdict(periphery),
+                       calibration=tensors_digest(calibration))
+        draws = bit_true_study(model, mapped, data.x_test, data.y_test, calibration, spec, periphery,
+                               batch_size=batch_size, progress=progress, store=store)
         return FaultStudy(spec, draws, summarise_bit_true(draws), bit_true=True)
-    draws = fault_study(model, mapped, data.x_test, data.y_test, spec, batch_size=batch_size, progress=progress)
+    store = _store(resume, model, mapped, data, spec, batch_size)
+    draws = fault_study(model, mapped, data.x_test, data.y_test, spec, batch_size=batch_size, progress=progress,
+                        store=store)
     return FaultStudy(spec, draws, summarise(draws))
+
+
+def _store(resume: bool, model: nn.Module, mapped: MappedNetwork, data: TensorData, spec: FaultSpec,
+           batch_size: int, **more: Any) -> DrawStore | None:
+    """The store of this study's finished draws, or None when it is not to resume."""
+    return DrawStore.for_study(study_key(model, mapped, data.x_test, data.y_test, spec, batch_size, **more)) \
+        if resume else None
 
 
 def clean_accuracy(model: nn.Module, mapped: MappedNetwork, data: TensorData, encoding: str,

@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from simulator.lowering.conv_options import zero_padding
+
 
 @dataclass(frozen=True)
 class Coding:
@@ -60,11 +62,10 @@ def _layer_counts(module: nn.Module, x: torch.Tensor, scale: float, coding: Codi
     codes = torch.mul(x.abs(), 1.0 / scale).round_().clamp_(0, top)
     digits = nonzero_digits(codes, coding).to(torch.float32)
     if isinstance(module, nn.Conv2d):
-        if isinstance(module.padding, str) or module.padding_mode != "zeros":
-            raise ValueError(f"measured DAC activity supports numeric zero padding only, got {module.padding!r}")
+        padding = zero_padding(module)
         per_pixel = digits.sum(dim=1, keepdim=True)           # (B, 1, H, W): all channels of a pixel
         kh, kw = module.kernel_size
-        per_window = F.conv2d(per_pixel, torch.ones(1, 1, kh, kw), stride=module.stride, padding=module.padding,
+        per_window = F.conv2d(per_pixel, torch.ones(1, 1, kh, kw), stride=module.stride, padding=padding,
                               dilation=module.dilation)
         rows = x.shape[1] * kh * kw
         slots = per_window.numel() * rows * coding.phases

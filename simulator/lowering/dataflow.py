@@ -89,11 +89,12 @@ def layer_geometry(model: nn.Module, input_shape: tuple[int, int, int]) -> list[
             found[name] = LayerGeometry(
                 name, "conv", (int(inputs[0].shape[2]), int(inputs[0].shape[3])),
                 (int(output.shape[2]), int(output.shape[3])), _pair(module.kernel_size), _pair(module.stride),
-                _pair(module.padding) if not isinstance(module.padding, str) else (0, 0), _pair(module.dilation))
+                zero_padding(module), _pair(module.dilation))
         else:
             positions = int(np.prod(output.shape[1:-1])) if output.dim() > 2 else 1
             found[name] = LayerGeometry(name, "linear", (1, 1), (positions, 1))
 
+    from simulator.lowering.conv_options import zero_padding
     from simulator.lowering.layers import run_with_layer_hooks
 
     run_with_layer_hooks(model, input_shape, hook)

@@ -88,7 +88,11 @@ class NothingToMap(ValueError):
 def run_with_layer_hooks(model: nn.Module, input_shape: tuple[int, int, int], hook: LayerHook) -> None:
     """One zero input of shape (C, H, W) through `model` in eval mode, `hook(module, inputs, output)`
     called after every Conv2d and Linear; the model's mode and hooks are as before afterwards.
-    NothingToMap when none of them runs."""
+    NothingToMap when none of them runs; UnmodelledLayer (simulator.lowering.conv_options) for a
+    layer option resim does not model."""
+    from simulator.lowering.conv_options import check_modelled
+
+    check_modelled(model)
     ran: list[nn.Module] = []
 
     def counted(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:

@@ -180,9 +180,9 @@ class MappedNetwork:
         shown = table[["layer", "type", "R", "C", "density", "tiles_dense", "tiles_placed", "utilization_mean"]].copy()
         shown["density"] = shown["density"].map(percent)
         shown["utilization_mean"] = shown["utilization_mean"].map(percent)
-        shown.columns = ["layer", "type", "rows R", "columns C", "density", "tiles dense", "tiles placed",
-                         "mean tile utilisation"]
-        return summary_html(f"Mapped network: {setup.size}x{setup.size} tiles, {setup.reorder}, {setup.encoding}, "
+        shown.columns = ["layer", "type", "rows R", "columns C", "density", "crossbars dense", "crossbars placed",
+                         "mean crossbar utilisation"]
+        return summary_html(f"Mapped network: {setup.size}x{setup.size} crossbars, {setup.reorder}, {setup.encoding}, "
                             f"{setup.weight_bits}-bit weights in {setup.cell_bits}-bit cells", facts,
                             [("per layer", shown)])
 

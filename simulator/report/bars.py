@@ -16,9 +16,12 @@ from pathlib import Path
 
 from simulator.atomic import atomic_replace
 
-# matplotlib's default colour cycle ("tab10"), so the run plots look like the others.
+# matplotlib's default colour cycle ("tab10"), so the run plots look like the others, then the
+# lighter halves of "tab20": a chip has more than ten energy components, and two series of one
+# colour could not be told apart.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf")
+           "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+           "#dbdb8d", "#9edae5")
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,11 @@ def bar_chart(path: Path, categories: Sequence[str], series: Sequence[Series], *
     n = max(len(categories), 1)
     slot = 34 if stacked else 18 * max(len(series), 1) + 14
     plot_w = max(560, n * slot)
-    left, right, top, label_room = 78, 24, 44, 110
-    legend_rows = math.ceil(len(series) / 4)
+    # Room for the longest rotated category label, and as many legend columns as its longest entry allows.
+    label_room = max(110, min(240, 6 * max((len(c) for c in categories), default=0) + 16))
+    left, right, top = 78, 24, 44
+    legend_cols = max(1, min(4, int(max(560, n * slot) // (6.5 * max((len(s.name) for s in series), default=1) + 30))))
+    legend_rows = math.ceil(len(series) / legend_cols)
     height = top + 300 + label_room + 18 * legend_rows + 12
     width = left + plot_w + right
     image = Image.new("RGB", (width, height), "white")
@@ -103,8 +109,8 @@ def bar_chart(path: Path, categories: Sequence[str], series: Sequence[Series], *
     draw.text((left + plot_w / 2, bottom + label_room - 4), x_label, fill="black", font=small, anchor="ma")
     legend_y = bottom + label_room + 12
     for k, s in enumerate(series):
-        x = left + (k % 4) * (plot_w / 4)
-        y = legend_y + (k // 4) * 18
+        x = left + (k % legend_cols) * (plot_w / legend_cols)
+        y = legend_y + (k // legend_cols) * 18
         draw.rectangle([x, y, x + 12, y + 12], fill=PALETTE[k % len(PALETTE)])
         draw.text((x + 18, y + 6), s.name, fill="black", font=small, anchor="lm")
     with atomic_replace(path) as tmp:

@@ -128,7 +128,7 @@ def _summary(report: RunReport) -> list[tuple[str, str]]:
     else:
         accuracy_text = f"skipped ({skipped.get('accuracy', '')})"
     size = mapping.crossbar_size
-    mapping_text = (f"{size}x{size} tiles, strategy {mapping.reorder}, {mapping.encoding} encoding, "
+    mapping_text = (f"{size}x{size} crossbars, strategy {mapping.reorder}, {mapping.encoding} encoding, "
                     f"{mapping.weight_bits}-bit weights in {mapping.cell_bits}-bit cells")
     return [
         ("workload", f"{report.workload_file} (config hash {report.config_hash}, seed {report.seed})"),
@@ -172,9 +172,9 @@ def _utilization(report: RunReport) -> Table:
     upper = hist.bin_upper_edges
     lower = [0.0, *upper[:-1]]
     return table_of(pd.DataFrame({
-        "tile utilisation": [f"{lo:.0%} - {hi:.0%}" for lo, hi in zip(lower, upper)],
-        "dense grid (share of tiles)": [f"{v:.1%}" for v in hist.dense],
-        f"{report.mapping.reorder} (share of tiles)": [f"{v:.1%}" for v in hist.mapped],
+        "crossbar utilisation": [f"{lo:.0%} - {hi:.0%}" for lo, hi in zip(lower, upper)],
+        "dense grid (share of crossbars)": [f"{v:.1%}" for v in hist.dense],
+        f"{report.mapping.reorder} (share of crossbars)": [f"{v:.1%}" for v in hist.mapped],
     }))
 
 

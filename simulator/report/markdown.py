@@ -25,8 +25,8 @@ def layer_rows(layers: list[LayerRecord], totals: Totals) -> pd.DataFrame:
         "density": [f"{r.density:.4f}" for r in layers],
         "nz cols": [f"{r.nz_cols}/{r.total_cols}" for r in layers],
         "nz rows": [f"{r.nz_rows}/{r.total_rows}" for r in layers],
-        "tiles dense": [r.tiles_dense for r in layers],
-        "tiles placed": [r.tiles_placed for r in layers],
+        "crossbars dense": [r.tiles_dense for r in layers],
+        "crossbars placed": [r.tiles_placed for r in layers],
         "saved": [r.tiles_saved for r in layers],
         "bound": [r.lower_bound for r in layers],
         "arrays": [r.arrays_placed for r in layers],
@@ -36,7 +36,7 @@ def layer_rows(layers: list[LayerRecord], totals: Totals) -> pd.DataFrame:
         "layer": "**Sum**", "type": "", "weight shape": "", "(R, C)": "", "vectors": "",
         "nonzero / total": f"{totals.nonzeros}/{totals.total}",
         "density": f"{totals.density:.4f}", "nz cols": "", "nz rows": "",
-        "tiles dense": totals.tiles_dense, "tiles placed": totals.tiles_placed,
+        "crossbars dense": totals.tiles_dense, "crossbars placed": totals.tiles_placed,
         "saved": totals.tiles_saved, "bound": totals.lower_bound, "arrays": totals.arrays_placed,
         "index regs": totals.index_registers,
     }
@@ -182,7 +182,7 @@ def render_run(report: RunReport) -> str:
          + (" (taken from the cache: not tested again)" if "accuracy" in skipped else "") if acc else
          f"- test accuracy: skipped ({skipped.get('accuracy', '')})"),
         *[f"- skipped {stage}: {why}" for stage, why in skipped.items() if stage not in ("accuracy", "network")],
-        f"- mapping: {mapping.crossbar_size}x{mapping.crossbar_size} tiles, strategy "
+        f"- mapping: {mapping.crossbar_size}x{mapping.crossbar_size} crossbars, strategy "
         f"`{mapping.reorder}`, {mapping.encoding} encoding, {mapping.weight_bits}-bit weights "
         f"in {mapping.cell_bits}-bit cells",
         f"- stages run: {', '.join(report.stages_run)}",
@@ -192,9 +192,9 @@ def render_run(report: RunReport) -> str:
         markdown_table(layer_rows(report.layers, report.totals)),
         "",
         "Shapes in torch order; (R, C) is the crossbar weight matrix (rows = inputs, columns = outputs, "
-        "design.md); vectors = input vectors per inference; nz cols / nz rows = column segments of N rows "
-        "and row segments of N columns holding a nonzero (seed 001); tiles at the crossbar size above; "
-        "bound = lower bound on placed tiles; arrays = physical arrays (polarities x bit slices per tile).",
+        "docs/design.md); vectors = input vectors per inference; nz cols / nz rows = column segments of N rows "
+        "and row segments of N columns holding a nonzero (seed 001); crossbars of the size above; "
+        "bound = lower bound on placed crossbars; arrays = physical arrays (polarities x bit slices per crossbar).",
         "",
     ]
     notes = caveats(report)
@@ -204,11 +204,11 @@ def render_run(report: RunReport) -> str:
     lines += sensitivity_section(report)
     hist = report.utilization_histogram
     frame = pd.DataFrame({
-        "tile utilisation": [f"<= {edge:.0%}" for edge in hist.bin_upper_edges],
-        "dense grid (share of tiles)": [f"{v:.1%}" for v in hist.dense],
-        f"{mapping.reorder} (share of tiles)": [f"{v:.1%}" for v in hist.mapped],
+        "crossbar utilisation": [f"<= {edge:.0%}" for edge in hist.bin_upper_edges],
+        "dense grid (share of crossbars)": [f"{v:.1%}" for v in hist.dense],
+        f"{mapping.reorder} (share of crossbars)": [f"{v:.1%}" for v in hist.mapped],
     })
-    lines += ["## Tile utilisation (seed 004 Fig. 4)", "", markdown_table(frame), ""]
+    lines += ["## Crossbar utilisation (seed 004 Fig. 4)", "", markdown_table(frame), ""]
     faults = fault_rows(report)
     if faults is not None:
         lines += ["## Accuracy under stuck-at faults (seed 003 Fig. 6)", "",
@@ -293,7 +293,7 @@ def render_hardware(hardware: HardwareSection, layers: list[LayerRecord], activi
               "iso-area": "the workload's chip and the dense mapping on it get the area of the baseline chip, "
                           "sized by fit"}.get(mine.sizing, mine.sizing)
     return [
-        "## Energy, latency and area (design.md stage 6)", "",
+        "## Energy, latency and area (docs/design.md, stage 6)", "",
         f"Sizing policy `{mine.sizing}`: {sizing}; replicas of the slowest layers fill what the policy leaves "
         f"free, alike on every chip. {mine.execution} execution, cycle {mine.cycle_ns:.4g} ns (the slower of an "
         f"array read and one read's conversions), {mine.adc_bits}-bit ADCs. Event model: "

@@ -62,7 +62,7 @@ class AccuracySection(_Section):
 class MappingSection(_Section):
     """The mapping's setup."""
 
-    crossbar_size: int = Field(description="Tile size N")
+    crossbar_size: int = Field(description="Crossbar size N")
     reorder: str = Field(description="Tiling strategy")
     encoding: str = Field(description="Sign encoding")
     weight_bits: int = Field(description="Weight precision, sign included")
@@ -75,22 +75,22 @@ class Totals(_Section):
     macs: int = Field(description="Dense multiply-accumulates per inference")
     nonzeros: int = Field(description="Nonzero weights")
     total: int = Field(description="Weights")
-    tiles_dense: int = Field(description="Tiles of the dense grid")
-    tiles_placed: int = Field(description="Tiles the strategy places")
+    tiles_dense: int = Field(description="Crossbars of the dense grid")
+    tiles_placed: int = Field(description="Crossbars the strategy places")
     tiles_saved: int = Field(description="tiles_dense - tiles_placed")
-    lower_bound: int = Field(description="Lower bound on placed tiles")
-    arrays_placed: int = Field(description="Physical arrays of the placed tiles")
+    lower_bound: int = Field(description="Lower bound on placed crossbars")
+    arrays_placed: int = Field(description="Physical arrays of the placed crossbars")
     index_registers: int = Field(description="Index registers")
     index_register_bits: int = Field(description="Bits of the index registers")
     density: float = Field(description="nonzeros / total")
 
 
 class Histogram(_Section):
-    """Share of tiles per utilisation bin (seed 004 Fig. 4)."""
+    """Share of crossbars per utilisation bin (seed 004 Fig. 4)."""
 
     bin_upper_edges: list[float] = Field(description="Upper edge of every bin")
-    dense: list[float] = Field(description="Share of the dense grid's tiles per bin")
-    mapped: list[float] = Field(description="Share of the placed tiles per bin")
+    dense: list[float] = Field(description="Share of the dense grid's crossbars per bin")
+    mapped: list[float] = Field(description="Share of the placed crossbars per bin")
 
 
 class OtherChip(_Section):

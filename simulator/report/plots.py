@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from numbers import Real
 from pathlib import Path
 from types import ModuleType
@@ -17,7 +17,9 @@ from simulator.mapping.network import UtilizationHistogram
 if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn
     from matplotlib.figure import Figure
 
+    from simulator.hardware.model import HardwareResult
     from simulator.hardware.sensitivity import Sensitivity
+    from simulator.report.bars import Series
 
 # The sensitivity study's tornado plot in the results folder (report.html embeds it).
 SENSITIVITY_PLOT = "sensitivity.png"
@@ -68,15 +70,57 @@ def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
     save_figure(fig, path)
 
 
-def energy_by_layer_plot(layers: pd.DataFrame, path: Path, title: str) -> None:
-    """Dynamic energy per inference of every layer, stacked by component (nJ)."""
-    from simulator.report.bars import Series, bar_chart
+# The chips of a run as the plot names them (report.md's COMPARISONS say the same in full), by
+# their hardware file's name.
+CHIP_LABELS = {"workload": "{}", "dense": "dense on {}", "baseline": "baseline {}"}
+SHARED_BAR = "whole chip"
+STATIC_SERIES = "static (leakage)"
 
-    columns = [c for c in layers.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
-    columns = [c for c in columns if layers[c].sum() > 0]
-    bar_chart(path, [str(name) for name in layers["layer"]],
-              [Series(c[len("energy_"):-len("_pj")], list(layers[c] / 1e3)) for c in columns],
-              title=title, x_label="layer", y_label="dynamic energy per inference (nJ)", stacked=True)
+
+def energy_by_layer_plot(chips: Mapping[str, HardwareResult], path: Path, title: str) -> None:
+    """Energy per inference of every chip of the run (the workload's chip, and the dense mapping
+    and dense baseline where the run has them), in nJ, as `energy_by_layer_bars` lays it out."""
+    from simulator.report.bars import bar_chart
+
+    categories, series = energy_by_layer_bars(chips)
+    bar_chart(path, categories, series, title=title,
+              x_label=f"{'each chip: ' if len(chips) > 1 else ''}its layers (dynamic energy), then the whole chip "
+              "(static, buffer + network)",
+              y_label="energy per inference (nJ)", stacked=True)
+
+
+def energy_by_layer_bars(chips: Mapping[str, HardwareResult]) -> tuple[list[str], list[Series]]:
+    """The bars of `energy_by_layer_plot` (nJ): per chip one bar per layer with its dynamic
+    energy stacked by component, and one "whole chip" bar with what belongs to no single layer:
+    the static (leakage) energy and the dynamic energy of the shared buffer and network. A chip's
+    bars add up to its energy per inference."""
+    from simulator.report.bars import Series
+
+    frames = {label: chip.layers for label, chip in chips.items()}
+    columns = list(dict.fromkeys(c for frame in frames.values() for c in frame.columns
+                                 if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"))
+    columns = [c for c in columns if any(frame[c].sum() > 0 for frame in frames.values() if c in frame)]
+    categories: list[str] = []
+    values: dict[str, list[float]] = {name: [] for name in [*columns, "static", "shared"]}
+    several = len(chips) > 1
+    for label, chip in chips.items():
+        frame = frames[label]
+        prefix = f"{CHIP_LABELS.get(label, label + ' {}').format(chip.summary.hardware)}: " if several else ""
+        for _, row in frame.iterrows():
+            categories.append(f"{prefix}{row['layer']}")
+            for c in columns:
+                values[c].append(float(row[c]) / 1e3 if c in frame else 0.0)
+            values["static"].append(0.0)
+            values["shared"].append(0.0)
+        categories.append(f"{prefix}{SHARED_BAR}")
+        for c in columns:
+            values[c].append(0.0)
+        summary = chip.summary
+        values["static"].append(summary.static_energy_pj / 1e3)
+        values["shared"].append(max(summary.dynamic_energy_pj - float(frame["energy_pj"].sum()), 0.0) / 1e3)
+    names = {**{c: c[len("energy_"):-len("_pj")] for c in columns},
+             "static": STATIC_SERIES, "shared": "buffer + network"}
+    return categories, [Series(names[key], values[key]) for key in values if any(values[key])]
 
 
 def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
@@ -102,17 +146,17 @@ def energy_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
 
 
 def utilization_histogram_plot(histogram: UtilizationHistogram, path: Path, title: str, strategy: str) -> None:
-    """Seed 004 Fig. 4: share of tiles per utilisation decile (share of a tile's cells holding a
-    nonzero weight), the dense grid beside the strategy's placed tiles."""
+    """Seed 004 Fig. 4: share of crossbars per utilisation decile (share of a crossbar's cells holding a
+    nonzero weight), the dense grid beside the strategy's placed crossbars."""
     from simulator.report.bars import Series, bar_chart
 
     upper = list(histogram.bin_upper_edges)
     lower = [0.0, *upper[:-1]]
     labels = [f"{100 * lo:.0f}-{100 * hi:.0f} %" for lo, hi in zip(lower, upper)]
     bar_chart(path, labels, [Series("dense grid", [100 * v for v in histogram.dense]),
-                             Series(f"{strategy} (placed tiles)", [100 * v for v in histogram.mapped])],
-              title=title, x_label="tile utilisation: nonzero weights / N x N cells", y_label="share of tiles (%)",
-              stacked=False)
+                             Series(f"{strategy} (placed crossbars)", [100 * v for v in histogram.mapped])],
+              title=title, x_label="crossbar utilisation: nonzero weights / N x N cells",
+              y_label="share of crossbars (%)", stacked=False)
 
 
 def accuracy_vs_rate_plot(summary: pd.DataFrame, path: Path, title: str) -> None:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from simulator import interrupts
 from simulator.sweep.point import PointOutcome, PointTask, run_point, start_worker
 
 if TYPE_CHECKING:
@@ -40,7 +41,11 @@ def run_local(tasks: list[PointTask], workers: int) -> Iterator[PointOutcome]:
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
                                initializer=start_worker, initargs=(os.getpid(),))
     try:
-        submitted = {pool.submit(run_point, task): task for task in tasks}
+        # The workers start here (one per submit): they inherit Ctrl-C blocked until their
+        # initializer ignores it, so one that reaches them mid-import prints nothing.
+        with interrupts.held():
+            submitted = {pool.submit(run_point, task): task for task in tasks}
+        interrupts.point("sweep-start")
         pending = set(submitted)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -59,10 +59,10 @@ def start_worker(parent: int) -> None:
     """Initializer of a local worker process: single-threaded, deaf to Ctrl-C (the sweep process
     stops its workers itself, after writing what finished) and never outliving the sweep process
     `parent`, even when that is killed outright (SIGKILL runs no handler)."""
-    import signal
+    from simulator import interrupts
 
     single_threaded()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    interrupts.deaf()     # blocked since the worker started (interrupts.held): now ignored for good
     die_with(parent)
 
 

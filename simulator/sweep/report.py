@@ -7,7 +7,7 @@
   the first numeric grid key (else the first key, as categories), one line per combination of the
   other grid values:
   `energy_latency_vs_<x>.png` (energy and latency per inference, seed 004 Fig. 8),
-  `crossbars_vs_<x>.png` (tiles placed vs dense tiles and the share saved, seed 001's tables),
+  `crossbars_vs_<x>.png` (crossbars placed vs dense crossbars and the share saved, seed 001's tables),
   `efficiency_vs_<x>.png` (energy efficiency and speed-up over the dense mapping and the baseline
   chip) and, when the points measured accuracy, `accuracy_vs_<key>.png` (against the first numeric
   key other than the crossbar size, e.g. prune.density). `<x>` is `size` for the crossbar size, else
@@ -258,7 +258,7 @@ def energy_latency_plot(table: pd.DataFrame, axis: Axis, others: list[str], path
 
 
 def crossbars_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Path, title: str) -> bool:
-    """Tiles placed vs dense tiles, and the share of crossbars saved, vs the axis (seed 001)."""
+    """Crossbars placed vs dense crossbars, and the share saved, vs the axis (seed 001)."""
     if not _has(table, TILES_PLACED) or not _has(table, TILES_DENSE):
         return False
     plt = pyplot()
@@ -266,8 +266,8 @@ def crossbars_plot(table: pd.DataFrame, axis: Axis, others: list[str], path: Pat
     drawn = _lines(left, table, axis, others, TILES_PLACED, shared_colours=True)
     drawn += _lines(left, table, axis, others, TILES_DENSE, linestyle="--", marker="s", shared_colours=True)
     _log_if_decades(left, drawn)
-    left.set_ylabel("crossbars per network (N x N tiles)")
-    _style_legend(left, [("-", "o", "placed by the mapping"), ("--", "s", "dense (every tile)")])
+    left.set_ylabel("N x N crossbars per network")
+    _style_legend(left, [("-", "o", "placed by the mapping"), ("--", "s", "dense (every crossbar)")])
     saved = table.assign(_saved=100 * (1 - table[TILES_PLACED] / table[TILES_DENSE]))
     shares = _lines(right, saved, axis, others, "_saved", "saved")
     right.set_ylim(min(0.0, *shares) if shares else 0.0, 100)
@@ -413,8 +413,8 @@ def _shown(table: pd.DataFrame, grid_keys: list[str]) -> list[str]:
 HEADERS = {
     "energy_per_inference_uj": "energy / inference (uJ)", "static_energy_uj": "of it static (uJ)",
     "latency_us": "latency (us)", "inferences_per_second": "inferences / s", "tops_per_watt": "TOPS/W",
-    "area_mm2": "area (mm^2)", "power_mw": "power (mW)", "adc_bits": "ADC bits", "tiles_placed": "tiles placed",
-    "tiles_dense": "tiles of the dense grid", "arrays_placed": "arrays", "test_accuracy": "test accuracy (%)",
+    "area_mm2": "area (mm^2)", "power_mw": "power (mW)", "adc_bits": "ADC bits", "tiles_placed": "crossbars placed",
+    "tiles_dense": "crossbars of the dense grid", "arrays_placed": "arrays", "test_accuracy": "test accuracy (%)",
     "energy_efficiency_vs_dense": "energy efficiency vs dense mapping (x)",
     "speedup_vs_dense": "speed-up vs dense mapping (x)",
     "energy_efficiency_vs_baseline": "energy efficiency vs baseline chip (x)",

@@ -1,0 +1,5 @@
+"""`python -m simulator`: the `resim` command."""
+
+from simulator.entry import main
+
+main()
