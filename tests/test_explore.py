@@ -257,3 +257,49 @@ def test_a_real_design_through_the_hardware_stage_and_its_fault_study(tmp_path, 
     again = CliRunner().invoke(app, ["explore", str(LENET), "--space", str(space), "--out", str(tmp_path / "x"),
                                      "--data-dir", str(shared_data), "--workers", "1"])
     assert again.exit_code == 0 and "0 designs and 0 fault studies ran" in again.output
+
+
+# ----------------------------------------------------------------------------- the page in a browser
+
+@pytest.mark.browser
+def test_report_html_in_headless_chromium(tmp_path):
+    """report.html requests nothing but itself, draws every pairwise plot with the front in colour
+    and the rest grey, and hovering a design marks it in every plot and names it."""
+    import chromium
+
+    result = _explore(_space(tmp_path, objectives={"energy": "min", "area": "min", "accuracy": "max"},
+                             constraints=None), tmp_path / "out")
+    page_file = result.folder / "report.html"
+    try:
+        from playwright import sync_api
+    except ImportError:
+        chromium._unavailable("no playwright: pip install -e '.[browser]'")
+    with sync_api.sync_playwright() as playwright:
+        executable = chromium._executable(playwright)
+        if executable is None:
+            chromium._unavailable("no Chromium: apt-get install chromium")
+        browser = playwright.chromium.launch(executable_path=executable)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            requests: list[str] = []
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(page_file.as_uri(), wait_until="load")
+            plots = page.evaluate("Array.from(document.querySelectorAll('svg.plot'), s => "
+                                  "[s.getBoundingClientRect().width, s.querySelectorAll('circle, path.ref').length])")
+            colours = page.evaluate("Array.from(document.querySelectorAll('svg.plot')[0].querySelectorAll('circle'), "
+                                    "c => [c.getAttribute('class'), getComputedStyle(c).fill])")
+            front_circle = page.locator("svg.plot circle.front").first
+            design = front_circle.get_attribute("data-design")
+            front_circle.hover()
+            marked = page.evaluate(f"document.querySelectorAll('[data-design=\"{design}\"].hl').length")
+            info = page.locator("#info").inner_text()
+            link = page.locator(f'svg.plot a:has([data-design="{design}"])').first.get_attribute("href")
+        finally:
+            browser.close()
+    assert requests == [page_file.as_uri()]
+    # Three objectives: three pairs, each drawing the 12 designs (the one reference as a diamond).
+    assert len(plots) == 3 and all(width > 300 and count == 12 for width, count in plots)
+    fills = {cls: fill for cls, fill in colours}
+    assert fills["front"] == "rgb(31, 119, 180)" and fills["dominated"] == "rgb(187, 187, 187)"
+    assert marked == 3 and design in info and "status: front" in info
+    assert link == f"designs/{design}/report.html"

@@ -296,7 +296,7 @@ class Explorer:
         keys = list(self.space.axes)
         designs = []
         for values in itertools.product(*self.space.axes.values()):
-            design = self.design(dict(zip(keys, values)))
+            design = self.design(self.space.overrides(dict(zip(keys, values))))
             if design is not None:
                 designs.append(design)
                 self.result.space_designs.append(design.design_id)
@@ -328,7 +328,8 @@ class Explorer:
         while len(seen) < min(search.designs, space.size) and asked < limit:
             trials = [study.ask(distributions) for _ in range(search.population)]
             asked += len(trials)
-            proposed = [self.design({k: space.axes[k][int(t.params[k])] for k in space.axes}) for t in trials]
+            proposed = [self.design(space.overrides({k: space.axes[k][int(t.params[k])] for k in space.axes}))
+                        for t in trials]
             new: list[Design] = []
             for design in proposed:
                 if design is None or design.design_id in seen:

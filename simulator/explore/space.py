@@ -130,10 +130,29 @@ class Space:
             c.figure == FAULT_ACCURACY for c in self.constraints)
 
     @property
+    def bundles(self) -> list[str]:
+        """The axes whose values each set several keys (lists of mappings under a free name)."""
+        return [name for name, values in self.axes.items() if key_problem(name) and isinstance(values[0], dict)]
+
+    def overrides(self, assignment: dict[str, Any]) -> dict[str, Any]:
+        """The dotted workload keys of one value per axis (a bundle's keys spread out)."""
+        out: dict[str, Any] = {}
+        for name, value in assignment.items():
+            if name in self.bundles:
+                out.update(value)
+            else:
+                out[name] = value
+        return out
+
+    @property
     def keys(self) -> list[str]:
-        """The table's key columns: the axes, then keys only references set."""
-        extra = [k for overrides in self.references.values() for k in overrides if k not in self.axes]
-        return [*self.axes, *dict.fromkeys(extra)]
+        """The table's key columns: the axes (a bundle's keys in its place), then keys only
+        references set."""
+        keys: list[str] = []
+        for name, values in self.axes.items():
+            keys += list(values[0]) if name in self.bundles else [name]
+        extra = [k for overrides in self.references.values() for k in overrides]
+        return list(dict.fromkeys([*keys, *extra]))
 
     def describe(self) -> str:
         counts = " x ".join(str(len(v)) for v in self.axes.values())
@@ -194,9 +213,22 @@ def _axes(path: Path, raw: Any) -> tuple[dict[str, list[Any]], list[Problem]]:
     problems: list[Problem] = []
     for key, spec in raw.items():
         key = str(key)
+        if isinstance(spec, list) and spec and all(isinstance(v, dict) for v in spec) and key_problem(key):
+            # A bundle: each value sets several keys at once (a shipped checkpoint and its density).
+            found = [Problem(path, f"axes.{key}[{i}]", "a bundle's value must be a non-empty mapping of dotted "
+                             "workload keys to values", v) for i, v in enumerate(spec) if not v]
+            found += [Problem(path, f"axes.{key}[{i}].{k}", reason) for i, v in enumerate(spec) for k in v
+                      if (reason := key_problem(str(k)))]
+            if not found and len({tuple(sorted(v)) for v in spec}) != 1:
+                found.append(Problem(path, f"axes.{key}", "every value of a bundle sets the same keys", spec))
+            problems += found
+            if not found:
+                axes[key] = [{str(k): x for k, x in v.items()} for v in spec]
+            continue
         reason = key_problem(key)
         if reason:
-            problems.append(Problem(path, f"axes.{key}", reason))
+            problems.append(Problem(path, f"axes.{key}", reason + " (or, to set several keys together, a list of "
+                                    "mappings: a bundle)"))
             continue
         if isinstance(spec, dict):
             values, found = _expand_range(path, key, spec)
@@ -366,7 +398,14 @@ def _check_values(space: Space) -> list[Problem]:
     problems: list[Problem] = []
     fixed = space.faults.overrides()
     for key, values in space.axes.items():
-        axes: dict[str, list[Any]] = {k: [v] for k, v in fixed.items() if k != key}
+        if key in space.bundles:
+            for index, bundle in enumerate(values):
+                axes = {k: [v] for k, v in fixed.items() if k not in bundle}
+                axes.update({k: [v] for k, v in bundle.items()})
+                problems += _rejected(space, Grid(space.workload, axes, space.path),
+                                      {k: f"axes.{key}[{index}].{k}" for k in bundle})
+            continue
+        axes = {k: [v] for k, v in fixed.items() if k != key}
         axes[key] = values
         problems += _rejected(space, Grid(space.workload, axes, space.path), {key: f"axes.{key}"})
     for name, overrides in space.references.items():
