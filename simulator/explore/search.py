@@ -22,6 +22,7 @@ processes, or a Dask cluster), under the sweep folder's lock.
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import time
 import traceback
@@ -185,15 +186,26 @@ class Explorer:
             point, accuracy = design.design_id, self.space.needs_faults
         else:
             out = self.folder / "faults" / design.group
-            document, point, accuracy = design.document, design.group, True
+            # The group's designs differ only in hardware_study.*, which the fault study does not
+            # read: it runs with the workload's own (no replica simulation for nothing), so every
+            # design of the group writes the same workload copy.
+            document = {k: v for k, v in design.document.items() if k not in HARDWARE_ONLY_BLOCKS}
+            document.update(self.base_hardware_study())
+            point, accuracy = design.group, True
         out = out.resolve()
-        copy = out / "workload.yaml"
+        path = out / "workload.yaml"
         text = yaml.safe_dump(document, sort_keys=False)
-        if not copy.is_file() or copy.read_text(encoding="utf-8") != text:
-            write_text(copy, text)
-        workload = load_workload(copy)
-        return PointTask(point, design.values if kind == "hardware" else {}, workload.config_hash(), copy, out,
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            write_text(path, text)
+        workload = load_workload(path)
+        return PointTask(point, design.values if kind == "hardware" else {}, workload.config_hash(), path, out,
                          self.data_dir, accuracy, self.run)
+
+    def base_hardware_study(self) -> dict[str, Any]:
+        """The workload's own hardware-only blocks, paths made absolute (a fault study's)."""
+        document = copy.deepcopy({k: v for k, v in self.base.items() if k in HARDWARE_ONLY_BLOCKS})
+        _absolute_paths(document, self.space.workload.parent)
+        return document
 
     # ------------------------------------------------------------------------- evaluation
 
