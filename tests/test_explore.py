@@ -303,3 +303,18 @@ def test_report_html_in_headless_chromium(tmp_path):
     assert fills["front"] == "rgb(31, 119, 180)" and fills["dominated"] == "rgb(187, 187, 187)"
     assert marked == 3 and design in info and "status: front" in info
     assert link == f"designs/{design}/report.html"
+
+
+def test_dask_scheduler_gives_the_local_tables(tmp_path):
+    """--scheduler: the designs and fault studies run on a Dask cluster, into the same tables as
+    local workers fill."""
+    distributed = pytest.importorskip("dask.distributed")
+    space = _space(tmp_path)
+    local = _explore(space, tmp_path / "local")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        remote = _explore(space, tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address)
+    assert remote.hardware_rows.keys() == local.hardware_rows.keys()
+    assert remote.fault_rows.keys() == local.fault_rows.keys()
+    # The same front, row for row (the links are relative to each folder).
+    assert _rows(tmp_path / "dask" / "front.csv") == _rows(tmp_path / "local" / "front.csv") != []

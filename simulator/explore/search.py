@@ -150,7 +150,6 @@ class Explorer:
         self.result.fault_rows = self.faults_table.finished()
         for line in self.designs_table.set_aside + self.faults_table.set_aside:
             notify(line)
-        self._checked: set[str] = set()
 
     # ------------------------------------------------------------------------- designs
 
@@ -284,6 +283,10 @@ class Explorer:
                 if len(batch) >= max(1, self.workers):
                     break
             self.study(batch)
+            for design in batch:
+                # An executor that loses a task (a Dask worker gone) must not make this loop spin.
+                if design.group not in self.result.fault_rows:
+                    self.result.failures.setdefault(design.group, "the fault study gave no result")
 
     # ------------------------------------------------------------------------- the search
 
