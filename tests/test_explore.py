@@ -318,3 +318,15 @@ def test_dask_scheduler_gives_the_local_tables(tmp_path):
     assert remote.fault_rows.keys() == local.fault_rows.keys()
     # The same front, row for row (the links are relative to each folder).
     assert _rows(tmp_path / "dask" / "front.csv") == _rows(tmp_path / "local" / "front.csv") != []
+
+
+def test_nsga_search_reaches_its_budget_when_the_population_converges(tmp_path):
+    """Asking for every design of the space: once the children are mostly designs already seen,
+    unseen ones are enqueued, so the budget is met within a few generations."""
+    space = _space(tmp_path, search={"designs": 12, "population": 4, "seed": 1, "exhaustive_up_to": 0},
+                   references=None)
+    result = _explore(space, tmp_path / "all")
+    assert sorted(result.space_designs) == sorted(result.hardware_rows) and len(result.space_designs) == 12
+    assert len(HARDWARE_CALLS) == 12
+    # Without the unseen designs enqueued, seed 1 takes the 60-generation limit and misses one.
+    assert result.generations <= 10

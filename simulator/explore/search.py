@@ -119,6 +119,7 @@ class ExploreResult:
     space_designs: list[str] = field(default_factory=list)  # the search's designs, in the order proposed
     mode: str = ""
     seconds: float = 0.0
+    generations: int = 0                                    # NSGA-II generations asked
 
 
 def default_folder(space: Space) -> Path:
@@ -343,6 +344,7 @@ class Explorer:
         while len(seen) < min(search.designs, space.size) and asked < limit:
             trials = [study.ask(distributions) for _ in range(search.population)]
             asked += len(trials)
+            self.result.generations += 1
             proposed = [self.design(space.overrides({k: space.axes[k][int(t.params[k])] for k in space.axes}))
                         for t in trials]
             new: list[Design] = []
@@ -370,6 +372,26 @@ class Explorer:
                 study.tell(trial, [float(v) for v in values if v is not None])
             self.notify(f"explore: {len(seen)} designs, {len(self.result.fault_rows)} fault studies, "
                         f"generation {asked // search.population}")
+            if len(new) < max(1, search.population // 4):
+                # The population has converged: its children are mostly designs already evaluated.
+                # The next generation starts from designs not yet seen, drawn with the search's seed
+                # (enqueued: optuna asks them first and tells them as trials).
+                self._enqueue_unseen(study, seen, search.population - len(new), asked)
+
+    def _enqueue_unseen(self, study: Any, seen: set[str], count: int, asked: int) -> None:
+        import random
+
+        rng = random.Random(self.space.search.seed * 1_000_003 + asked)
+        keys = list(self.space.axes)
+        picked = 0
+        for _ in range(count * 50):
+            if picked >= count:
+                break
+            params = {k: rng.randrange(len(self.space.axes[k])) for k in keys}
+            design = self.design(self.space.overrides({k: self.space.axes[k][i] for k, i in params.items()}))
+            if design is not None and design.design_id not in seen:
+                study.enqueue_trial(params, skip_if_exists=True)
+                picked += 1
 
 
 def _is_number(text: str) -> bool:
