@@ -95,7 +95,8 @@ def violated(entry: Entry, constraints: Sequence[Constraint]) -> list[str]:
     for c in constraints:
         value = entry.value(c.figure)
         if value is not None and not c.holds(value):
-            out.append(c.text)
+            shown = f"{value:.2%}" if c.figure in (FAULT_ACCURACY, "test_accuracy", "density") else f"{value:.4g}"
+            out.append(f"{c.figure} {shown} breaks {c.text}")
         elif value is None and c.figure == FAULT_ACCURACY and not c.may_hold(entry.bound):
             out.append(f"{c.text} (its optimistic bound {entry.bound:.2%} already fails)")
     return out

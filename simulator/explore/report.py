@@ -103,8 +103,13 @@ def reference_lines(space: Space, entries: list[Entry], best: list[Entry],
         entry, state = by_id[design_id], status[design_id]
         if state.kind == "front":
             out.append((name, design_id, "on the front"))
-        elif state.kind in ("infeasible", "pending"):
-            out.append((name, design_id, f"{state.kind}: {state.note}"))
+        elif state.kind == "pending":
+            out.append((name, design_id, f"pending: {state.note}"))
+        elif state.kind == "infeasible":
+            found = margins(entry, best, space.objectives)[:3]
+            beaten = ("; and dominated by " + "; ".join(f"{m.by} ({_margin_text(m, space.objectives)})"
+                                                         for m in found)) if found else ""
+            out.append((name, design_id, f"infeasible: {state.note}{beaten}"))
         else:
             found = margins(entry, best, space.objectives)[:3]
             if not found:
