@@ -155,15 +155,16 @@ class Explorer:
 
     # ------------------------------------------------------------------------- designs
 
-    def design(self, overrides: dict[str, Any], reference: str | None = None) -> Design | None:
+    def design(self, overrides: dict[str, Any], reference: str | None = None, probe: bool = False) -> Design | None:
         """The design of `overrides` (every axis, or a reference's keys), None when the workload
-        rejects the combination (recorded as a failure)."""
+        rejects the combination (recorded as a failure unless only probing)."""
         document = with_overrides(self.base, {**self.space.faults.overrides(), **overrides})
         try:
             config = validate(WorkloadConfig, document, self.space.workload)
         except ConfigError as exc:
-            name = reference or stable_key({"overrides": overrides})[:12]
-            self.result.failures[name] = f"{overrides}: the workload rejects it: {exc}"
+            if not probe:
+                name = reference or stable_key({"overrides": overrides})[:12]
+                self.result.failures[name] = f"{overrides}: the workload rejects it: {exc}"
             return None
         dump = config.model_dump(mode="json")
         design_id = stable_key({"design": dump})[:12]
@@ -173,6 +174,8 @@ class Explorer:
         resolved = config.model_dump(mode="json", by_alias=True)
         values = {key: _get(resolved, key) for key in self.keys}
         design = Design(design_id, group, values, document, reference)
+        if probe:
+            return self.result.designs.get(design_id, design)
         self.result.designs.setdefault(design_id, design)
         if reference is not None and self.result.designs[design_id].reference is None:
             self.result.designs[design_id] = design
@@ -389,7 +392,8 @@ class Explorer:
             if picked >= count:
                 break
             params = {k: rng.randrange(len(self.space.axes[k])) for k in keys}
-            design = self.design(self.space.overrides({k: self.space.axes[k][i] for k, i in params.items()}))
+            design = self.design(self.space.overrides({k: self.space.axes[k][i] for k, i in params.items()}),
+                                 probe=True)
             if design is not None and design.design_id not in seen:
                 study.enqueue_trial(params, skip_if_exists=True)
                 picked += 1
