@@ -172,7 +172,11 @@ class Explorer:
         _absolute_paths(document, self.space.workload.parent)
         # The table shows every key's value as the design resolves it (a default included).
         resolved = config.model_dump(mode="json", by_alias=True)
-        values = {key: _get(resolved, key) for key in self.keys}
+        values = {}
+        for key in self.keys:
+            value = _get(resolved, key)
+            # A key the model leaves out of its dump when off (hardware_study.sensitivity): as given.
+            values[key] = value if value is not None else _get(document, key)
         design = Design(design_id, group, values, document, reference)
         if probe:
             return self.result.designs.get(design_id, design)
