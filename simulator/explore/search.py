@@ -42,7 +42,7 @@ from simulator.config.loader import load_workload, read_yaml, validate
 from simulator.config.workload import WorkloadConfig
 from simulator.explore.pareto import Entry, open_designs
 from simulator.explore.space import FAULT_ACCURACY, Space, with_overrides
-from simulator.sweep.executors import Work, run_points
+from simulator.sweep.executors import ExecutorError, Work, run_points
 from simulator.sweep.grid import _absolute_paths, _get
 from simulator.sweep.point import PointOutcome, PointTask, RunWorkload, run_point
 from simulator.sweep.runner import _check_not_stale, _locked, _terminate_as_interrupt
@@ -328,7 +328,13 @@ class Explorer:
         self.study_candidates()
 
     def _nsga(self) -> None:
-        import optuna
+        try:
+            import optuna
+        except ImportError:
+            limit = self.space.search.exhaustive_up_to
+            raise ExecutorError(f"{self.space.path}: a space of {self.space.size} designs (more than "
+                                f"search.exhaustive_up_to {limit}) is searched by optuna's NSGA-II, and optuna is "
+                                "not installed: pip install optuna (a dependency of resim)") from None
         from optuna.distributions import BaseDistribution, CategoricalDistribution
         from optuna.trial import TrialState
 
