@@ -330,3 +330,15 @@ def test_nsga_search_reaches_its_budget_when_the_population_converges(tmp_path):
     assert len(HARDWARE_CALLS) == 12
     # Without the unseen designs enqueued, seed 1 takes the 60-generation limit and misses one.
     assert result.generations <= 10
+
+
+def test_a_second_search_into_a_locked_folder_stops_at_once(tmp_path):
+    from filelock import FileLock
+
+    space = _space(tmp_path)
+    (tmp_path / "busy").mkdir()
+    with FileLock(tmp_path / "busy" / ".sweep.lock"):
+        with pytest.raises(ConfigError) as info:
+            _explore(space, tmp_path / "busy")
+    assert "another resim explore is running into this folder" in str(info.value)
+    assert HARDWARE_CALLS == [] and not (tmp_path / "busy" / "designs.csv").exists()

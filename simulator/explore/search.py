@@ -451,7 +451,7 @@ def run_explore(space: Space, *, run: RunWorkload, out: Path | None = None, data
 
     folder = Path(out) if out is not None else default_folder(space)
     folder.mkdir(parents=True, exist_ok=True)
-    with _locked(folder), _terminate_as_interrupt():
+    with _locked(folder, "resim explore"), _terminate_as_interrupt():
         explorer = Explorer(space, folder, run=run, data_dir=data_dir, workers=workers, executor=executor,
                             scheduler=scheduler, notify=notify, on_row=on_row, hardware_work=hardware_work,
                             fault_work=fault_work)
