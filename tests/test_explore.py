@@ -224,6 +224,15 @@ def test_bad_space_files_name_file_key_value_and_what_is_allowed(tmp_path, chang
     assert allowed in line and (value is None or value in line)
 
 
+def test_a_missing_workload_or_space_file_is_named_as_itself(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_space(_space(tmp_path), tmp_path / "missing.yaml")
+    assert str(info.value).startswith(f"{tmp_path / 'missing.yaml'}: ") and "space.yaml" not in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load_space(tmp_path / "none.yaml", LENET)
+    assert str(info.value).startswith(f"{tmp_path / 'none.yaml'}: ")
+
+
 def test_ranges_expand_and_device_settings_are_plain_axes(tmp_path):
     space = load_space(_space(tmp_path, axes={"mapping.crossbar.size": {"low": 16, "high": 128, "factor": 2},
                                               "hardware_study.replica_budget": {"low": 0, "high": 1, "step": 0.25}}),

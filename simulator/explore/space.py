@@ -432,6 +432,7 @@ def _rejected(space: Space, grid: Grid, where: dict[str, str]) -> list[Problem]:
 def load_space(path: Path, workload: Path) -> Space:
     """Read and validate a space file for `workload`; ConfigError listing every problem."""
     path = Path(path)
+    read_yaml(Path(workload))   # the workload first: a missing or unreadable one is named as itself
     data = read_yaml(path)
     problems = [Problem(path, str(key), f"unknown key; allowed keys here: {_allowed(TOP_KEYS)}")
                 for key in data if key not in TOP_KEYS]
