@@ -305,6 +305,7 @@ def explore(
     out: Optional[Path] = typer.Option(None, "--out", help="Explore folder (default results/<workload>-explore-"
                                        "<hash>/)"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines (one per generation)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
 ) -> None:
     """Search a design space for the Pareto front of energy, latency, area and accuracy under
@@ -313,7 +314,7 @@ def explore(
 
     _verbose(verbose)
     explore_command(workload, space, workers=workers or os.cpu_count() or 1, scheduler=scheduler, out=out,
-                    data_dir=data_dir, echo=typer.echo, fail=_fail)
+                    data_dir=data_dir, quiet=quiet, echo=typer.echo, fail=_fail)
 
 
 @app.command()

@@ -17,15 +17,21 @@ from simulator.sweep.executors import ExecutorError
 
 
 def explore_command(workload: Path, space_file: Path, *, workers: int, scheduler: str | None, out: Path | None,
-                    data_dir: Path | None, echo: Callable[..., None], fail: Callable[[str], NoReturn]) -> None:
+                    data_dir: Path | None, quiet: bool, echo: Callable[..., None],
+                    fail: Callable[[str], NoReturn]) -> None:
     from simulator.pipeline import run as run_workload
+
+    def notify(line: str) -> None:
+        # -q: no generation lines; set-aside rows are still named.
+        if not (quiet and line.startswith("explore: ")):
+            echo(line, err=True)
 
     try:
         space = load_space(space_file, workload)
         echo(f"explore: {space.describe()}")
         result = run_explore(space, run=run_workload, out=out, data_dir=data_dir, workers=workers,
                              executor="dask" if scheduler else "local", scheduler=scheduler,
-                             notify=lambda line: echo(line, err=True))
+                             notify=notify)
     except user_errors() + (ExecutorError,) as exc:
         fail(describe(exc))
     except KeyboardInterrupt as exc:
