@@ -351,3 +351,26 @@ def test_a_second_search_into_a_locked_folder_stops_at_once(tmp_path):
             _explore(space, tmp_path / "busy")
     assert "another resim explore is running into this folder" in str(info.value)
     assert HARDWARE_CALLS == [] and not (tmp_path / "busy" / "designs.csv").exists()
+
+
+def faults_fail_for_differential(task: PointTask) -> PointOutcome:
+    document = yaml.safe_load(task.workload.read_text())
+    if document["mapping"]["encoding"] == "differential":
+        FAULT_CALLS.append(task.point_id)
+        return PointOutcome(task.point_id, None, "RuntimeError: the study broke")
+    return faults_by_hand(task)
+
+
+def test_a_failed_fault_study_is_named_and_the_search_goes_on(tmp_path):
+    HARDWARE_CALLS.clear()
+    FAULT_CALLS.clear()
+    result = run_explore(load_space(_space(tmp_path, references=None), LENET), run=pipeline.run,
+                         out=tmp_path / "out", workers=1, hardware_work=hardware_by_hand,
+                         fault_work=faults_fail_for_differential)
+    # The two differential groups within the area constraint fail once each and are not retried;
+    # the front is what the two-column studies leave: 32/two-column alone beats 16/two-column.
+    assert sorted(result.failures.values()).count("RuntimeError: the study broke") == 2
+    front_rows = _rows(tmp_path / "out" / "front.csv")
+    assert [(r["mapping.crossbar.size"], r["mapping.encoding"]) for r in front_rows] == [("32", "two-column"),
+                                                                                         ("16", "two-column")]
+    assert "its fault study failed" in (tmp_path / "out" / "report.html").read_text()

@@ -56,8 +56,10 @@ def _shown(figure: str, value: float | None) -> str:
     return f"{value:.4g}"
 
 
-def statuses(space: Space, entries: list[Entry]) -> tuple[list[Entry], dict[str, Status]]:
-    """The front and every design's status."""
+def statuses(space: Space, entries: list[Entry],
+             failures: dict[str, str] | None = None) -> tuple[list[Entry], dict[str, Status]]:
+    """The front and every design's status (`failures`: by design or accuracy group id)."""
+    failures = failures or {}
     objectives, constraints = space.objectives, space.constraints
     best = front(entries, objectives, constraints)
     on_front = {e.design_id for e in best}
@@ -69,6 +71,8 @@ def statuses(space: Space, entries: list[Entry]) -> tuple[list[Entry], dict[str,
             out[e.design_id] = Status("front")
         elif broken:
             out[e.design_id] = Status("infeasible", "; ".join(broken))
+        elif e.design_id in still_open and e.group in failures:
+            out[e.design_id] = Status("pending", f"its fault study failed (group {e.group}, in Failed)")
         elif e.design_id in still_open:
             out[e.design_id] = Status("pending", "its fault study has not finished")
         elif space.needs_faults and not e.measured:
@@ -121,7 +125,8 @@ def reference_lines(space: Space, entries: list[Entry], best: list[Entry],
 
 
 def _row(space: Space, design: Any, entry: Entry, state: Status, folder: Path) -> dict[str, Any]:
-    record: dict[str, Any] = {"design": entry.design_id, "reference": entry.reference or "", "status": state.kind}
+    record: dict[str, Any] = {"design": entry.design_id, "reference": entry.reference or "", "status": state.kind,
+                              "note": state.note}
     record.update({k: design.values.get(k) for k in space.keys})
     for o in space.objectives:
         record[o.figure] = entry.value(o.figure)
@@ -135,7 +140,7 @@ def write_report(space: Space, result: Any, entries: list[Entry]) -> None:
     import pandas as pd
 
     folder = Path(result.folder)
-    best, status = statuses(space, entries)
+    best, status = statuses(space, entries, result.failures)
     rows = [_row(space, result.designs[e.design_id], e, status[e.design_id], folder) for e in entries]
     table = pd.DataFrame(rows)
     first = space.objectives[0].figure
@@ -304,7 +309,8 @@ def _html_table(space: Space, rows: list[dict[str, Any]]) -> str:
         if r["fault_report"]:
             links += f' · <a href="{html.escape(r["fault_report"])}">fault study</a>'
         cells = [f"<td>{html.escape(r['design'])}</td>", f"<td>{html.escape(r['reference'])}</td>",
-                 f"<td>{r['status']}</td>", *[f"<td>{html.escape(_cell(k, r[k]))}</td>" for k in space.keys],
+                 f"<td>{r['status']}" + (f"<br><small>{html.escape(r['note'])}</small>" if r["note"] else "")
+                 + "</td>", *[f"<td>{html.escape(_cell(k, r[k]))}</td>" for k in space.keys],
                  *[f'<td class="n">{_cell(o.figure, r[o.figure])}</td>' for o in space.objectives],
                  f"<td>{links}</td>"]
         out.append(f'<tr class="{r["status"]}">' + "".join(cells) + "</tr>")
