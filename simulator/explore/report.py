@@ -124,12 +124,23 @@ def reference_lines(space: Space, entries: list[Entry], best: list[Entry],
     return out
 
 
-def _row(space: Space, design: Any, entry: Entry, state: Status, folder: Path) -> dict[str, Any]:
+def _interval(fault: dict[str, str] | None) -> str:
+    """A fault study's 95 % interval of the mean accuracy, in percent ("" without one)."""
+    if fault is None or not fault.get("ci95_low") or not fault.get("ci95_high"):
+        return ""
+    low, high = max(0.0, float(fault["ci95_low"])), min(1.0, float(fault["ci95_high"]))
+    return f"{low * 100:.1f}-{high * 100:.1f}"
+
+
+def _row(space: Space, design: Any, entry: Entry, state: Status, fault: dict[str, str] | None) -> dict[str, Any]:
     record: dict[str, Any] = {"design": entry.design_id, "reference": entry.reference or "", "status": state.kind,
                               "note": state.note}
     record.update({k: design.values.get(k) for k in space.keys})
     for o in space.objectives:
         record[o.figure] = entry.value(o.figure)
+        if o.figure == FAULT_ACCURACY:
+            # Two draws give a wide interval: the reader sees which accuracy differences are noise.
+            record["accuracy_ci95"] = _interval(fault)
     record["report"] = f"designs/{entry.design_id}/report.html"
     record["fault_report"] = f"faults/{entry.group}/report.html" if entry.measured else ""
     return record
@@ -141,7 +152,8 @@ def write_report(space: Space, result: Any, entries: list[Entry]) -> None:
 
     folder = Path(result.folder)
     best, status = statuses(space, entries, result.failures)
-    rows = [_row(space, result.designs[e.design_id], e, status[e.design_id], folder) for e in entries]
+    rows = [_row(space, result.designs[e.design_id], e, status[e.design_id], result.fault_rows.get(e.group))
+            for e in entries]
     table = pd.DataFrame(rows)
     first = space.objectives[0].figure
     front_rows = [r for r in rows if r["status"] == "front"]
@@ -195,13 +207,15 @@ def _markdown(space: Space, summary: list[tuple[str, str]], front_rows: list[dic
               refs: list[tuple[str, str, str]], failures: dict[str, str]) -> str:
     lines = [f"# Design-space exploration of {space.workload.stem}", ""]
     lines += [f"- **{k}**: {v}" for k, v in summary]
-    header = ["design", *space.keys, *[_label(o.figure) + f" [{o.sense}]" for o in space.objectives], "report"]
+    interval = ["accuracy 95 % interval (%)"] if any(o.figure == FAULT_ACCURACY for o in space.objectives) else []
+    header = ["design", *space.keys, *[_label(o.figure) + f" [{o.sense}]" for o in space.objectives], *interval,
+              "report"]
     lines += ["", f"## Pareto front ({len(front_rows)} designs)", "", "| " + " | ".join(header) + " |",
               "|" + "---|" * len(header)]
     for r in front_rows:
         cells = [r["design"] + (f" ({r['reference']})" if r["reference"] else ""),
                  *[_cell(k, r[k]) for k in space.keys], *[_cell(o.figure, r[o.figure]) for o in space.objectives],
-                 f"[report]({r['report']})"]
+                 *([r.get("accuracy_ci95", "")] if interval else []), f"[report]({r['report']})"]
         lines.append("| " + " | ".join(cells) + " |")
     if refs:
         lines += ["", "## Reference designs", ""]
@@ -301,8 +315,9 @@ def _scatter(rows: list[dict[str, Any]], x: Objective, y: Objective, keys: list[
 
 
 def _html_table(space: Space, rows: list[dict[str, Any]]) -> str:
+    interval = ["accuracy 95 % interval (%)"] if any(o.figure == FAULT_ACCURACY for o in space.objectives) else []
     header = ["design", "reference", "status", *space.keys, *[f"{_label(o.figure)} [{o.sense}]"
-                                                              for o in space.objectives], "reports"]
+                                                              for o in space.objectives], *interval, "reports"]
     out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"]
     for r in rows:
         links = f'<a href="{html.escape(r["report"])}">design</a>'
@@ -312,7 +327,7 @@ def _html_table(space: Space, rows: list[dict[str, Any]]) -> str:
                  f"<td>{r['status']}" + (f"<br><small>{html.escape(r['note'])}</small>" if r["note"] else "")
                  + "</td>", *[f"<td>{html.escape(_cell(k, r[k]))}</td>" for k in space.keys],
                  *[f'<td class="n">{_cell(o.figure, r[o.figure])}</td>' for o in space.objectives],
-                 f"<td>{links}</td>"]
+                 *([f'<td class="n">{r.get("accuracy_ci95", "")}</td>'] if interval else []), f"<td>{links}</td>"]
         out.append(f'<tr class="{r["status"]}">' + "".join(cells) + "</tr>")
     out.append("</table>")
     return "".join(out)
