@@ -299,6 +299,30 @@ def sweep(
 
 
 @app.command()
+def explore(
+    workload: Path = typer.Argument(..., help="Workload YAML file"),
+    space: Path = typer.Option(..., "--space", help="Design space YAML: axes, objectives, constraints, faults, "
+                               "search, references (docs/explore.md)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Local worker processes (default: the "
+                                          "number of cores; 1 runs the designs in this process)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786: "
+                                            "the designs run on that cluster"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Explore folder (default results/<workload>-explore-"
+                                       "<hash>/)"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines (one per generation)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
+) -> None:
+    """Search a design space for the Pareto front of energy, latency, area and accuracy under
+    faults; one row per design in designs.csv, so a rerun resumes."""
+    from simulator.explore.cli import explore_command
+
+    _verbose(verbose)
+    explore_command(workload, space, workers=workers or os.cpu_count() or 1, scheduler=scheduler, out=out,
+                    data_dir=data_dir, quiet=quiet, echo=typer.echo, fail=_fail)
+
+
+@app.command()
 def train(
     workload: Path = typer.Argument(..., help="Workload YAML file"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),

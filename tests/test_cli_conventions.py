@@ -33,7 +33,7 @@ def test_version_and_short_help() -> None:
 
 
 def test_every_quiet_flag_has_its_short_form() -> None:
-    for command in ("run", "sweep", "train", "faults", "map", "data split"):
+    for command in ("run", "sweep", "explore", "train", "faults", "map", "data split"):
         text = resim(*command.split(), "-h").stdout
         if "--quiet" in text:
             assert "-q, --quiet" in text, command

@@ -6,7 +6,7 @@ caller can append each one to the table at once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from simulator import interrupts
@@ -17,26 +17,30 @@ if TYPE_CHECKING:
 
 EXECUTORS = ("local", "dask")
 
+# What runs one task where the executor puts it: `run_point` (a sweep's point through `resim run`)
+# unless a caller hands another module-level function (resim explore's fault study of a design).
+Work = Callable[[PointTask], PointOutcome]
+
 
 class ExecutorError(Exception):
     """The executor cannot start (Dask missing, scheduler unreachable)."""
 
 
-def run_serial(tasks: list[PointTask]) -> Iterator[PointOutcome]:
+def run_serial(tasks: list[PointTask], work: Work = run_point) -> Iterator[PointOutcome]:
     """One point after the other in this process (workers = 1): no start-up cost, and the torch
     threads are left as the user set them."""
     for task in tasks:
-        yield run_point(task)
+        yield work(task)
 
 
-def run_local(tasks: list[PointTask], workers: int) -> Iterator[PointOutcome]:
+def run_local(tasks: list[PointTask], workers: int, work: Work = run_point) -> Iterator[PointOutcome]:
     """The points over `workers` local processes. Spawned, not forked: the parent runs a rich
     progress thread, and forking a threaded process can deadlock the child."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     if workers <= 1 or len(tasks) <= 1:
-        yield from run_serial(tasks)
+        yield from run_serial(tasks, work)
         return
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
                                initializer=start_worker, initargs=(os.getpid(),))
@@ -44,7 +48,7 @@ def run_local(tasks: list[PointTask], workers: int) -> Iterator[PointOutcome]:
         # The workers start here (one per submit): they inherit Ctrl-C blocked until their
         # initializer ignores it, so one that reaches them mid-import prints nothing.
         with interrupts.held():
-            submitted = {pool.submit(run_point, task): task for task in tasks}
+            submitted = {pool.submit(work, task): task for task in tasks}
         interrupts.point("sweep-start")
         pending = set(submitted)
         while pending:
@@ -89,7 +93,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
             process.join(timeout=5)
 
 
-def run_dask(tasks: list[PointTask], scheduler: str) -> Iterator[PointOutcome]:
+def run_dask(tasks: list[PointTask], scheduler: str, work: Work = run_point) -> Iterator[PointOutcome]:
     """The points on the Dask distributed cluster at `scheduler` (e.g. tcp://host:8786). The
     workers must see the sweep folder, the data and the cache at the same paths (a shared file
     system), since the points' workload copies and results live there."""
@@ -103,19 +107,20 @@ def run_dask(tasks: list[PointTask], scheduler: str) -> Iterator[PointOutcome]:
         raise ExecutorError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
     try:
         # pure=False: a point is a side effect (its results folder), never deduplicated by Dask.
-        futures = [client.submit(run_point, task, pure=False) for task in tasks]
+        futures = [client.submit(work, task, pure=False) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
     finally:
         client.close()
 
 
-def run_points(tasks: list[PointTask], executor: str, workers: int, scheduler: str | None) -> Iterator[PointOutcome]:
-    """Dispatch to the chosen executor."""
+def run_points(tasks: list[PointTask], executor: str, workers: int, scheduler: str | None,
+               work: Work = run_point) -> Iterator[PointOutcome]:
+    """Dispatch to the chosen executor; `work` runs each task (default: a sweep point)."""
     if executor == "local":
-        return run_local(tasks, workers)
+        return run_local(tasks, workers, work)
     if executor == "dask":
         if not scheduler:
             raise ExecutorError("--executor dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-        return run_dask(tasks, scheduler)
+        return run_dask(tasks, scheduler, work)
     raise ExecutorError(f"--executor: unknown {executor!r}; allowed: {', '.join(EXECUTORS)}")

@@ -114,16 +114,16 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
+def _locked(folder: Path, command: str = "resim sweep") -> Iterator[None]:
     """Hold the sweep folder's lock: a second sweep into the same folder stops at once instead of
-    running every point a second time."""
+    running every point a second time (`command` names what holds it: resim explore's folders too)."""
     from filelock import FileLock, Timeout
 
     lock = FileLock(folder / LOCK_NAME)
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise ConfigError([Problem(folder, "", f"another resim sweep is running into this folder (it holds "
+        raise ConfigError([Problem(folder, "", f"another {command} is running into this folder (it holds "
                                    f"{folder / LOCK_NAME}); wait for it to finish or give another --out")]) from None
     try:
         yield

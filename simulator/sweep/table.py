@@ -123,9 +123,12 @@ class ResultsTable:
     """`results.csv` of one sweep folder: read what is finished, append rows durably. The sweep
     holds the folder's lock (simulator.sweep.runner) while it reads and appends."""
 
-    def __init__(self, path: Path, header: list[str]):
+    def __init__(self, path: Path, header: list[str], row_model: type[BaseModel] = SweepRow):
         self.path = Path(path)
         self.header = header
+        # The figures every row must hold (the columns after the keys): SweepRow's for a sweep's
+        # results.csv; another table of the same kind (resim explore's accuracy.csv) names its own.
+        self.row_model = row_model
         self.set_aside: list[str] = []     # one line per row set aside by the last `finished()`
 
     @property
@@ -182,7 +185,8 @@ class ResultsTable:
         if row["point_id"] in found:
             return f"a second row of point {row['point_id']}"
         try:
-            SweepRow.model_validate({name: (row[name] if row[name] != "" else None) for name in FIGURES})
+            self.row_model.model_validate({name: (row[name] if row[name] != "" else None)
+                                           for name in self.row_model.model_fields})
         except ValidationError as exc:
             error = exc.errors()[0]
             name = error["loc"][0] if error["loc"] else "a figure"
