@@ -16,6 +16,7 @@ from simulator.cache import cache_dir, read_entry, report_bad_entry
 from simulator.config.loader import Workload
 from simulator.data.datasets import Arrays
 from simulator.data.identity import DataIdentity
+from simulator.mapping.cache import NetworkIdentity
 from simulator.mapping.setup import Crossbars, MappingSetup
 
 if TYPE_CHECKING:   # torch: the network's identity (cache keys) is read without it
@@ -73,14 +74,17 @@ def sparse_producer(workload: Workload, data: Arrays | DataIdentity) -> dict[str
             "hpp_crossbars": hpp_crossbars(workload, data).key()}
 
 
-def network_identity(workload: Workload, data: Arrays | DataIdentity) -> dict[str, Any]:
+def network_identity(workload: Workload, data: Arrays | DataIdentity) -> NetworkIdentity:
     """What the network the later stages see was made from (their cache keys): its producer and,
     for a shipped checkpoint, the file's bytes."""
     made_by = sparse_producer(workload, data)
+    shipped = None
     if workload.config.model.checkpoint is not None:
-        shipped = (workload.path.parent / workload.config.model.checkpoint).resolve()
-        made_by["shipped_sha1"] = hashlib.sha1(shipped.read_bytes(), usedforsecurity=False).hexdigest()
-    return made_by
+        path = (workload.path.parent / workload.config.model.checkpoint).resolve()
+        shipped = hashlib.sha1(path.read_bytes(), usedforsecurity=False).hexdigest()
+    return NetworkIdentity(name=workload.config.name, model=made_by["model"], train=made_by["train"],
+                           seed=made_by["seed"], dataset_id=made_by["dataset_id"], prune=made_by["prune"],
+                           hpp_crossbars=made_by.get("hpp_crossbars"), shipped_sha1=shipped)
 
 
 # ----------------------------------------------------------------------------- the network
@@ -208,7 +212,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
     from simulator.network.build import build_network
     from simulator.network.checkpoint import checkpoint_key, checkpoint_path, save_checkpoint
     from simulator.network.tensors import tensors_of
-    from simulator.network.train import train
+    from simulator.network.train import TrainResult, train
 
     made_by = producer(workload, arrays)
     # Named by the model, not the workload: sparse workloads share their dense parent's checkpoint.
@@ -222,7 +226,10 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
     if not allow:
         raise _not_trained(workload)
     started = time.perf_counter()
-    result = train(model, workload.config.train, tensors_of(arrays), workload.config.seed, progress)
+    # With no epochs the network keeps its initial weights: no optimizer, and the training images
+    # are neither normalised nor read (issue #25: they were most of a cold hardware run).
+    result = (train(model, workload.config.train, tensors_of(arrays), workload.config.seed, progress)
+              if workload.config.train.epochs > 0 else TrainResult())
     metrics = {
         "test_accuracy": result.test_accuracy,
         "train_seconds": time.perf_counter() - started,

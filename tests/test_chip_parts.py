@@ -18,7 +18,7 @@ from simulator.config.errors import ConfigError
 from simulator.config.loader import load_hardware
 from simulator.hardware.chip.spec import chip_spec
 from simulator.hardware.chip_model import Sizing
-from simulator.hardware.demand import LayerDemand, load_demands, save_demands
+from simulator.mapping.demand import LayerDemand, load_demands, save_demands
 from simulator.hardware.model import ChipSetup, evaluate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry
 from simulator.lowering.layers import lower_network

@@ -18,7 +18,7 @@ from simulator.hardware.chip.column_mux import ColumnMux
 from simulator.hardware.chip.decoder import Decoder
 from simulator.hardware.chip.spec import chip_spec
 from simulator.hardware.chip_model import Sizing
-from simulator.hardware.demand import LayerDemand
+from simulator.mapping.demand import LayerDemand
 from simulator.hardware.model import ChipSetup, evaluate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry
 

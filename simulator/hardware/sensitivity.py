@@ -33,9 +33,8 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config.hardware import Alternative, HardwareConfig, SourcedBlock, is_assumption, varied_fields
@@ -51,6 +50,9 @@ from simulator.hardware.study import (
     coding_of,
     study_sizing,
 )
+
+if TYPE_CHECKING:   # pandas where the table is built: the study itself needs none
+    import pandas as pd
 
 # The headline ratios, by field of `Ratios`, as the report names them.
 HEADLINES: dict[str, str] = {
@@ -172,6 +174,8 @@ class Sensitivity(_Model):
     def table(self) -> pd.DataFrame:
         """One row per assumption: what was varied, its value and alternatives, each headline
         ratio's range over them (low - high) and the largest swing."""
+        import pandas as pd
+
         present = self.headline.present()
         rows = []
         for row in self.assumptions:

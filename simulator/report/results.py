@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import platform
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel
@@ -32,10 +33,11 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str = ".4g") -> str:
     return frame.to_markdown(index=False, floatfmt=floatfmt)
 
 
-def write_results(out_dir: Path, report: BaseModel, layers: pd.DataFrame, markdown: str) -> None:
-    """Write the three files of a results folder; each appears whole or not at all."""
+def write_results(out_dir: Path, report: BaseModel, layers: list[dict[str, Any]], markdown: str) -> None:
+    """Write the three files of a results folder; each appears whole or not at all. `layers`: one
+    row per layer, its columns in order (the mapping's, then the chip's), for layers.csv."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text(out_dir / "layers.csv", layers.to_csv(index=False))
+    write_text(out_dir / "layers.csv", pd.DataFrame(layers).to_csv(index=False))
     write_text(out_dir / "report.md", markdown)
     # report.json last: its presence says the folder is complete.
     write_text(out_dir / "report.json", json.dumps(report.model_dump(), indent=2, sort_keys=False, default=str) + "\n")

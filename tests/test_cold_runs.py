@@ -1,0 +1,80 @@
+"""Cold runs do only what they need (issue #25 item 2), and one session runs the stages (item 1):
+no optimizer when nothing trains, only the test split prepared, the data set's id hashed once,
+no pandas / torch / jinja2 / Pillow on the hardware-only path, and a network mapped once per run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ("pandas", "torch", "jinja2", "PIL", "matplotlib")
+
+
+def untrained_workload(folder: Path, data: Path, **extra: object) -> Path:
+    """LeNet-5 / MNIST with its initial weights (train.epochs 0) on 32 x 32 tiles."""
+    doc = {"name": "lenet5_untrained", "seed": 0, "hardware": str(REPO / "hwconfigs" / "sparse_small.yaml"),
+           "model": {"name": "lenet5"}, "data": {"dataset": "mnist", "dir": str(data), "test_samples": 200},
+           "train": {"epochs": 0}, "mapping": {"crossbar": {"size": 32}, "reorder": "none"},
+           "hardware_study": {"compare_dense": False}, **extra}
+    path = folder / "untrained.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def _python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_an_untrained_network_builds_no_optimizer_and_prepares_only_the_test_split(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    path = untrained_workload(tmp_path, shared_data)
+    code = ("import sys\n"
+            "from simulator.data import datasets\n"
+            "from simulator.network import tensors\n"
+            "hashed = []\n"
+            "digest = datasets.Arrays.dataset_id.func\n"
+            "datasets.Arrays.dataset_id.func = lambda self: hashed.append(1) or digest(self)\n"
+            "from simulator.pipeline import run\n"
+            f"_, report = run({str(path)!r}, out={str(tmp_path / 'out')!r}, progress=False)\n"
+            "print(report.accuracy is not None, 'torch.optim' in sys.modules, 'torch._dynamo' in sys.modules,\n"
+            "      tensors.tensors_of.cache_info().currsize, tensors.test_tensors_of.cache_info().currsize,\n"
+            "      len(hashed))")
+    # The accuracy pass ran on the test split alone; no optimizer (its import pulls in torch._dynamo),
+    # and the data set hashed once however often its id is asked for.
+    assert _python(code) == "True False False 0 1 1"
+
+
+def test_the_hardware_only_path_imports_no_pandas_torch_jinja2_or_pillow(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    path = untrained_workload(tmp_path, shared_data)
+    warm = ("from simulator.pipeline import run\n"
+            f"run({str(path)!r}, out={str(tmp_path / 'out')!r}, progress=False, accuracy=False)\nprint('ok')")
+    assert _python(warm) == "ok"
+    code = ("import sys\n"
+            "from simulator.pipeline import Session\n"
+            f"session = Session.open({str(path)!r}, progress=False)\n"
+            "assert session.cached_mappings() is not None\n"
+            "result = session.hardware()\n"
+            "rows = session.layer_rows()\n"
+            "print(result.workload.summary.energy_per_inference_pj > 0, len(rows), "
+            f"[name for name in {HEAVY!r} if name in sys.modules])")
+    assert _python(code) == "True 5 []"
+
+
+def test_the_fault_stage_reads_the_mapping_stage_s_network(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """`resim run` with a fault study maps the workload's network once, for the hardware and the faults."""
+    path = untrained_workload(tmp_path, shared_data, faults={"rates": [0.01], "runs": 1, "encodings": ["two-column"]})
+    code = ("from simulator.mapping import network\n"
+            "calls = []\n"
+            "mapping = network.map_network\n"
+            "network.map_network = lambda *a, **k: calls.append(1) or mapping(*a, **k)\n"
+            "from simulator.pipeline import run\n"
+            f"_, report = run({str(path)!r}, out={str(tmp_path / 'out')!r}, progress=False)\n"
+            "print(len(report.faults), len(calls))")
+    assert _python(code) == "1 1"
