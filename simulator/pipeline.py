@@ -503,7 +503,7 @@ class Session:
 
         setup = MappingSetup.of(workload)
         histogram = self.mappings()[0].histogram
-        energy_by_layer_plot(mine.layers, out_dir / "energy_by_layer.png",
+        energy_by_layer_plot([row.as_dict() for row in mine.rows], out_dir / "energy_by_layer.png",
                              f"{workload.config.name} on {mine.summary.hardware}")
         utilization_histogram_plot(histogram, out_dir / "utilization_histogram.png",
                                    f"{workload.config.name}, {setup.size}x{setup.size} tiles", setup.reorder)

@@ -172,10 +172,14 @@ class Sensitivity(_Model):
         return out
 
     def table(self) -> pd.DataFrame:
-        """One row per assumption: what was varied, its value and alternatives, each headline
-        ratio's range over them (low - high) and the largest swing."""
+        """`records` as a table."""
         import pandas as pd
 
+        return pd.DataFrame(self.records())
+
+    def records(self) -> list[dict[str, object]]:
+        """One row per assumption: what was varied, its value and alternatives, each headline
+        ratio's range over them (low - high) and the largest swing."""
         present = self.headline.present()
         rows = []
         for row in self.assumptions:
@@ -193,7 +197,7 @@ class Sensitivity(_Model):
             line["note"] = "; ".join(skipped) if skipped else ("no effect on the chip model" if ran and swing < 1e-9
                                                               else "")
             rows.append(line)
-        return pd.DataFrame(rows)
+        return rows
 
     def verdict(self) -> str:
         """One paragraph: the assumption the verdicts rest on most, and whether any alternative

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from numbers import Real
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from simulator.atomic import atomic_replace
 from simulator.mapping.network import UtilizationHistogram
 
-if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn
+if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn, pandas by the callers of its plots
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from simulator.hardware.sensitivity import Sensitivity
@@ -68,14 +67,16 @@ def saved_vs_size(totals: pd.DataFrame, path: Path, title: str) -> None:
     save_figure(fig, path)
 
 
-def energy_by_layer_plot(layers: pd.DataFrame, path: Path, title: str) -> None:
-    """Dynamic energy per inference of every layer, stacked by component (nJ)."""
+def energy_by_layer_plot(layers: Sequence[Mapping[str, Any]], path: Path, title: str) -> None:
+    """Dynamic energy per inference of every layer, stacked by component (nJ); `layers`: the rows of
+    the layer table (HardwareResult.rows as dicts)."""
     from simulator.report.bars import Series, bar_chart
 
-    columns = [c for c in layers.columns if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
-    columns = [c for c in columns if layers[c].sum() > 0]
-    bar_chart(path, [str(name) for name in layers["layer"]],
-              [Series(c[len("energy_"):-len("_pj")], list(layers[c] / 1e3)) for c in columns],
+    names = list(dict.fromkeys(c for row in layers for c in row))
+    columns = [c for c in names if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"]
+    columns = [c for c in columns if sum(row.get(c, 0.0) for row in layers) > 0]
+    bar_chart(path, [str(row["layer"]) for row in layers],
+              [Series(c[len("energy_"):-len("_pj")], [row.get(c, 0.0) / 1e3 for row in layers]) for c in columns],
               title=title, x_label="layer", y_label="dynamic energy per inference (nJ)", stacked=True)
 
 
