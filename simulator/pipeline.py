@@ -184,6 +184,7 @@ class Session:
 
             workload = self._file()
             clock = self.log.start("data", f"loading {workload.config.data.dataset}")
+            self.log.skipped.pop("data", None)     # read after all (a later stage needs its images)
             arrays = load_data(workload, self.data_dir)
             self._identity = DataIdentity(arrays.spec, arrays.dataset_id)
             remember_identity(workload, self.data_dir, arrays.dataset_id)
@@ -197,7 +198,12 @@ class Session:
         if self._network is None:
             from simulator.preparation import crossbar_prune, prepare_network
 
-            workload, arrays = self._file(), self.arrays()
+            workload = self._file()
+            net = self._network_from_checkpoint()
+            if net is not None:
+                self._network = net
+                return net
+            arrays = self.arrays()
             clock = self.log.start("network", "loading, or training and pruning, the network")
             net = prepare_network(workload, arrays, force=self.force, progress=self.progress)
             self.log.done("network", clock)
@@ -209,14 +215,37 @@ class Session:
             self._network = net
         return self._network
 
+    def _network_from_checkpoint(self) -> PreparedNetwork | None:
+        """The network from its shipped or cached checkpoint without reading the data set, when
+        its identity is recorded and nothing would train (no crossbar-grained pruning, which
+        fine-tunes); None otherwise, and the network stage loads the data set first."""
+        from simulator.preparation import NotTrainedError, prepare_network
+
+        workload = self._file()
+        if self._arrays is not None or self.force or workload.config.mapping.crossbar_prune is not None:
+            return None
+        identity = self.identity()
+        if identity is None or identity.spec is None:
+            return None
+        clock = self.log.start("network", "loading the network from its checkpoint (the data set is not read)")
+        try:
+            net = prepare_network(workload, identity, progress=self.progress, train=False)
+        except NotTrainedError:
+            self.log.say("network: no checkpoint yet; the data set is read to make one")
+            return None
+        self.log.done("network", clock)
+        self.log.skip("data", "its id and the network's checkpoint are cached: the data set was not read")
+        return net
+
     def model(self) -> nn.Module:
         return self._model if self._model is not None else self.network().model
 
     def input_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one input: the data set's, known from its identity without reading it."""
         if self._shape is None:
-            from simulator.data.load import input_shape
-
-            self._shape = input_shape(self.arrays())
+            identity = self.identity() if self._arrays is None else None
+            spec = identity.spec if identity is not None and identity.spec is not None else self.arrays().spec
+            self._shape = (spec.channels, spec.size, spec.size)
         return self._shape
 
     def test_tensors(self) -> TensorData | None:
@@ -454,10 +483,13 @@ class Session:
                 accuracy_figure = self.accuracy()
             clock = log.start("mapping", f"mapping {len(self.requests)} ways (the workload's, and its comparisons)")
             self.mappings()
-            arrays, net = self.arrays(), self.network()
-            recorded = Provenance(_data_section(arrays),
-                                  NetworkSection(checkpoint=str(net.checkpoint), reused_checkpoint=net.reused,
-                                                 training=net.metrics),
+            net = self.network()
+            if self._arrays is None and recorded is None:
+                recorded = _read_provenance(workload, self._identity_now())
+            # The data set as loaded now, else as the run that recorded its id loaded it.
+            data = _data_section(self.arrays()) if self._arrays is not None or recorded is None else recorded.data
+            recorded = Provenance(data, NetworkSection(checkpoint=str(net.checkpoint), reused_checkpoint=net.reused,
+                                                       training=net.metrics),
                                   [PruneStep(**vars(step)) for step in self._crossbar_steps])
             _write_provenance(workload, self._identity_now(), recorded)
         else:

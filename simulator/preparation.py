@@ -89,11 +89,12 @@ def network_identity(workload: Workload, data: Arrays | DataIdentity) -> Network
 
 # ----------------------------------------------------------------------------- the network
 
-def prepare_network(workload: Workload, arrays: Arrays, *, force: bool = False,
+def prepare_network(workload: Workload, arrays: Arrays | DataIdentity, *, force: bool = False,
                     progress: bool = True, use_shipped: bool = True, train: bool = True) -> PreparedNetwork:
     """The workload's network: its shipped checkpoint (unless `use_shipped` is off), else the
     cached or freshly trained (and pruned) one; with `train` off, a missing checkpoint raises
-    NotTrainedError instead of training."""
+    NotTrainedError instead of training. With `train` off the data set's identity is enough (no
+    images are read: the network comes from a checkpoint)."""
     from simulator.network.build import check_fault_layers
     from simulator.pruning.masks import prunable
 
@@ -112,7 +113,7 @@ def _not_trained(workload: Workload) -> NotTrainedError:
                            f"run `resim train {workload.path}` first")
 
 
-def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
+def load_shipped(workload: Workload, arrays: Arrays | DataIdentity) -> PreparedNetwork:
     """Load the compact checkpoint a workload ships with (no training)."""
     from simulator.network.build import build_network
     from simulator.network.checks import bad_tensor, unmappable
@@ -206,7 +207,7 @@ def _rebuild(workload: Workload, allow: bool) -> str:
     return "rebuilding it" if allow else f"run `resim train {workload.path}` to rebuild it"
 
 
-def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool,
+def train_dense(workload: Workload, arrays: Arrays | DataIdentity, *, force: bool, progress: bool,
                 allow: bool = True) -> PreparedNetwork:
     """Load the cached dense checkpoint of this workload, or train and cache it."""
     from simulator.network.build import build_network
@@ -225,6 +226,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
         return cached
     if not allow:
         raise _not_trained(workload)
+    assert isinstance(arrays, Arrays), "training reads the images"
     started = time.perf_counter()
     # With no epochs the network keeps its initial weights: no optimizer, and the training images
     # are neither normalised nor read (issue #25: they were most of a cold hardware run).
@@ -242,7 +244,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
     return PreparedNetwork(model, path, False, metrics)
 
 
-def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, force: bool,
+def prune_dense(workload: Workload, arrays: Arrays | DataIdentity, dense: PreparedNetwork, *, force: bool,
                 progress: bool, allow: bool = True) -> PreparedNetwork:
     """Prune the trained dense network by the workload's method (cached like training)."""
     from simulator.network.build import build_network
@@ -262,10 +264,12 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
         return cached
     if not allow:
         raise _not_trained(workload)
+    assert isinstance(arrays, Arrays), "pruning fine-tunes on the images"
+    data = arrays
     started = time.perf_counter()
     state_dir = cache_dir() / "rounds" / f"{cfg.name}-{key}"
     result = prune(model, cfg.prune, cfg.train, tensors_of(arrays), cfg.seed, progress,
-                   initial=lambda seed: build_network(workload, arrays, seed), state_dir=state_dir,
+                   initial=lambda seed: build_network(workload, data, seed), state_dir=state_dir,
                    crossbars=hpp_crossbars(workload, arrays))
     metrics = {
         "test_accuracy": result.rounds[-1]["test_accuracy"] if result.rounds else None,

@@ -96,3 +96,20 @@ def test_programmed_masks_are_quantize_s_nonzeros() -> None:
             mask, scale, flushed = programmed(W, bits, per_column)
             q = quantize(W, bits, per_column)
             assert np.array_equal(mask, q.q != 0) and np.array_equal(scale, q.scale) and flushed == q.flushed
+
+
+def test_an_empty_mapping_cache_maps_again_without_reading_the_data_set(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """With the data set's id and the network's checkpoint cached, mapping again reads no image."""
+    import shutil
+
+    from simulator.pipeline import run
+
+    path = untrained_workload(tmp_path, shared_data)
+    _, first = run(path, out=tmp_path / "first", progress=False, accuracy=False)
+    shutil.rmtree(cache / "mappings")
+    _, again = run(path, out=tmp_path / "again", progress=False, accuracy=False)
+    assert first.stages_run[:1] == ["data"] and again.stages_run == ["network", "mapping", "hardware"]
+    assert again.data == first.data and again.layers == [
+        layer.model_copy(update={"mapping_seconds": mine.mapping_seconds})
+        for layer, mine in zip(first.layers, again.layers)]
