@@ -24,7 +24,14 @@ from simulator.config.workload import TrainSpec
 from simulator.data.identity import DataIdentity, cached_identity, remember_identity
 from simulator.hardware import study
 from simulator.lowering.dataflow import Dataflow
-from simulator.mapping.cache import NetworkIdentity, mapping_path
+from simulator.mapping.cache import (
+    LoweredNetwork,
+    NetworkIdentity,
+    load_lowered,
+    lowered_key,
+    mapping_path,
+    save_lowered,
+)
 from simulator.mapping.network import MappedNetwork, table_totals
 from simulator.mapping.setup import MappingSetup
 from simulator.report.model import (
@@ -128,7 +135,7 @@ class Session:
         self._tensors: TensorData | None = None
         self._crossbar_steps: list[CrossbarPruneStep] = []
         self._mapped: dict[str, MappedNetwork] = {}
-        self._flow: Dataflow | None = None
+        self._lowered: LoweredNetwork | None = None
         self._stored: list[study.StoredMapping] | None = None
         self._simulations: dict = {}
         self._activity: study.ActivityTable | None = None
@@ -314,13 +321,37 @@ class Session:
 
     # ------------------------------------------------------------------------- lowering and mapping
 
+    def lowered(self) -> LoweredNetwork:
+        """The lowering stage: every Conv2d / Linear as group matrices, and the dataflow, for the
+        data set's input shape. A workload file's lowering is cached (by the network's identity),
+        so an empty mapping cache maps again without torch; the network's own weights are read
+        where it is loaded anyway."""
+        if self._lowered is None:
+            shape = self.input_shape() if self._shape is None else self._shape
+            network = key = None
+            workload = self.workload
+            if workload is not None and workload.config.mapping.crossbar_prune is None:
+                network = self.network_identity()
+                key = lowered_key(network, shape)
+                if not self.force and self._network is None:
+                    self._lowered = load_lowered(network, key)
+            if self._lowered is None:
+                from simulator.lowering.dataflow import dataflow
+                from simulator.lowering.layers import lower_network, weight_matrices
+                from simulator.pruning.masks import prunable
+
+                model = self.model()
+                layers = lower_network(model, shape)
+                modules = prunable(model)
+                self._lowered = LoweredNetwork(layers, {layer.name: weight_matrices(modules[layer.name])
+                                                        for layer in layers}, dataflow(model, shape))
+                if network is not None and key is not None:
+                    save_lowered(network, key, self._lowered)
+        return self._lowered
+
     def flow(self) -> Dataflow:
         """The network's dataflow (every layer's geometry and producers), traced once."""
-        if self._flow is None:
-            from simulator.lowering.dataflow import dataflow
-
-            self._flow = dataflow(self.model(), self.input_shape() if self._shape is None else self._shape)
-        return self._flow
+        return self.lowered().flow
 
     def mapped(self, request: study.MappingRequest | None = None) -> MappedNetwork:
         """The network mapped for `request` (default: the workload's own mapping), tiles and all;
@@ -328,10 +359,10 @@ class Session:
         study)."""
         request = request or self.requests[0]
         if request.label not in self._mapped:
-            from simulator.mapping.network import map_network
+            from simulator.mapping.network import map_matrices
 
-            shape = self._shape if self._shape is not None else self.input_shape()
-            self._mapped[request.label] = map_network(self.model(), shape, request.setup(self.inputs))
+            lowered = self.lowered()
+            self._mapped[request.label] = map_matrices(lowered.layers, lowered.matrices, request.setup(self.inputs))
         return self._mapped[request.label]
 
     def cached_mappings(self) -> list[study.StoredMapping] | None:
@@ -478,19 +509,29 @@ class Session:
         clock = time.perf_counter()
         if self._stored is None or recorded is None:
             self._stored = None
-            self.network()
             if accuracy:
                 accuracy_figure = self.accuracy()
             clock = log.start("mapping", f"mapping {len(self.requests)} ways (the workload's, and its comparisons)")
-            self.mappings()
-            net = self.network()
-            if self._arrays is None and recorded is None:
+            self.mappings()         # the network is loaded only where its lowering is not cached
+            if (self._arrays is None or self._network is None) and recorded is None and self.identity() is not None:
                 recorded = _read_provenance(workload, self._identity_now())
-            # The data set as loaded now, else as the run that recorded its id loaded it.
-            data = _data_section(self.arrays()) if self._arrays is not None or recorded is None else recorded.data
-            recorded = Provenance(data, NetworkSection(checkpoint=str(net.checkpoint), reused_checkpoint=net.reused,
-                                                       training=net.metrics),
-                                  [PruneStep(**vars(step)) for step in self._crossbar_steps])
+            if self._network is None and recorded is None:
+                self.network()      # nothing recorded of it: load it to report it
+            # The data set and the network as loaded now, else as the run that recorded them.
+            assert recorded is not None or (self._arrays is not None or self._network is not None)
+            data = (_data_section(self.arrays()) if self._arrays is not None or recorded is None
+                    else recorded.data)
+            if self._network is not None:
+                net = self._network
+                recorded = Provenance(data, NetworkSection(checkpoint=str(net.checkpoint),
+                                                           reused_checkpoint=net.reused, training=net.metrics),
+                                      [PruneStep(**vars(step)) for step in self._crossbar_steps])
+            else:
+                assert recorded is not None
+                recorded = Provenance(data, recorded.network, recorded.crossbar_pruning)
+                log.skip("network", "its lowering is cached: the network was not loaded")
+            if self._arrays is None and "data" not in log.skipped:
+                log.skip("data", "its id and the network's lowering are cached: the data set was not read")
             _write_provenance(workload, self._identity_now(), recorded)
         else:
             if accuracy:

@@ -72,8 +72,8 @@ def test_the_fault_stage_reads_the_mapping_stage_s_network(tmp_path: Path, share
     path = untrained_workload(tmp_path, shared_data, faults={"rates": [0.01], "runs": 1, "encodings": ["two-column"]})
     code = ("from simulator.mapping import network\n"
             "calls = []\n"
-            "mapping = network.map_network\n"
-            "network.map_network = lambda *a, **k: calls.append(1) or mapping(*a, **k)\n"
+            "mapping = network.map_matrices\n"
+            "network.map_matrices = lambda *a, **k: calls.append(1) or mapping(*a, **k)\n"
             "from simulator.pipeline import run\n"
             f"_, report = run({str(path)!r}, out={str(tmp_path / 'out')!r}, progress=False)\n"
             "print(len(report.faults), len(calls))")
@@ -98,9 +98,10 @@ def test_programmed_masks_are_quantize_s_nonzeros() -> None:
             assert np.array_equal(mask, q.q != 0) and np.array_equal(scale, q.scale) and flushed == q.flushed
 
 
-def test_an_empty_mapping_cache_maps_again_without_reading_the_data_set(
+def test_an_empty_mapping_cache_maps_again_without_the_data_set_or_torch(
         tmp_path: Path, shared_data: Path, cache: Path) -> None:
-    """With the data set's id and the network's checkpoint cached, mapping again reads no image."""
+    """With the data set's id and the network's lowering cached, mapping again reads no image and
+    imports no torch (MNSIM 2.0 maps VGG-16 every run: issue #25's like-for-like benchmark)."""
     import shutil
 
     from simulator.pipeline import run
@@ -109,7 +110,13 @@ def test_an_empty_mapping_cache_maps_again_without_reading_the_data_set(
     _, first = run(path, out=tmp_path / "first", progress=False, accuracy=False)
     shutil.rmtree(cache / "mappings")
     _, again = run(path, out=tmp_path / "again", progress=False, accuracy=False)
-    assert first.stages_run[:1] == ["data"] and again.stages_run == ["network", "mapping", "hardware"]
-    assert again.data == first.data and again.layers == [
-        layer.model_copy(update={"mapping_seconds": mine.mapping_seconds})
-        for layer, mine in zip(first.layers, again.layers)]
+    assert first.stages_run[:2] == ["data", "network"] and again.stages_run == ["mapping", "hardware"]
+    assert again.data == first.data and again.network == first.network.model_copy(update={"reused_checkpoint": True})
+    assert again.layers == [layer.model_copy(update={"mapping_seconds": mine.mapping_seconds})
+                            for layer, mine in zip(first.layers, again.layers)]
+    assert again.hardware.summary == first.hardware.summary
+    shutil.rmtree(cache / "mappings")
+    code = ("import sys\nfrom simulator.pipeline import run\n"
+            f"_, report = run({str(path)!r}, out={str(tmp_path / 'third')!r}, progress=False, accuracy=False)\n"
+            "print(report.stages_run, 'torch' in sys.modules)")
+    assert _python(code) == "['mapping', 'hardware'] False"

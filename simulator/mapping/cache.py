@@ -11,7 +11,7 @@ network is mapped once per run whatever reads it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 from simulator.cache import KEY_FIELD, cache_dir, read_entry, stable_key
 from simulator.config.workload import MappingSpec
 from simulator.lowering.dataflow import Dataflow
+from simulator.lowering.lowered import LoweredLayer
 from simulator.mapping.demand import LayerDemand, layer_demand, load_demands, save_demands
 from simulator.mapping.network import LayerRow, MappedNetwork, UtilizationHistogram
 from simulator.mapping.setup import MappingSetup
@@ -121,3 +122,62 @@ def summarise_mapping(mapped: MappedNetwork, flow: Dataflow, levels: bool) -> St
     sum the tiles' cell levels (the conductance read-energy model needs them)."""
     demands = [layer_demand(layer, mapped.setup, levels=levels) for layer in mapped.layers]
     return StoredMapping(demands, mapped.rows(), mapped.histogram(), flow)
+
+
+# ----------------------------------------------------------------------------- the lowered network
+
+# What a cached lowering holds; a new version lowers again.
+LOWERED_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LoweredNetwork:
+    """A network lowered for one input shape: its layers, their group matrices (the weights as
+    the mapping reads them) and its dataflow. Cached, it lets an empty mapping cache map again
+    without torch or the network's checkpoint (issue #25: MNSIM 2.0 maps VGG-16 every run)."""
+
+    layers: list[LoweredLayer]
+    matrices: dict[str, list[np.ndarray]]
+    flow: Dataflow
+
+
+def lowered_key(network: NetworkIdentity, input_shape: tuple[int, int, int]) -> str:
+    return stable_key({"network": network.record(), "input_shape": list(input_shape),
+                       "stored": LOWERED_CACHE_VERSION})
+
+
+def lowered_path(network: NetworkIdentity, key: str) -> Path:
+    return cache_dir() / "lowered" / f"{network.name}-{key}.npz"
+
+
+def save_lowered(network: NetworkIdentity, key: str, lowered: LoweredNetwork) -> None:
+    """Cache `lowered` under `key`, atomically (the matrices as stored, float32 for a float32 network)."""
+    from simulator.atomic import atomic_replace
+
+    meta = {KEY_FIELD: key, "layers": [asdict(layer) for layer in lowered.layers], "dataflow": lowered.flow.as_dict(),
+            "groups": {name: len(matrices) for name, matrices in lowered.matrices.items()}}
+    arrays = {"meta": np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)}
+    for layer in lowered.layers:       # in the layers' order, as they are read back
+        for matrix in lowered.matrices[layer.name]:
+            arrays[f"w{len(arrays)}"] = matrix
+    with atomic_replace(lowered_path(network, key)) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)   # type: ignore[arg-type]  # numpy's stub types **kwds as bool
+
+
+def load_lowered(network: NetworkIdentity, key: str) -> LoweredNetwork | None:
+    """The cached lowering of `key`, if any (an unusable entry is named, removed and lowered again)."""
+    return read_entry(lowered_path(network, key), key, _read_lowered, what="lowered network")
+
+
+def _read_lowered(path: Path) -> tuple[LoweredNetwork | None, str | None]:
+    with np.load(path, allow_pickle=False) as stored:
+        meta = json.loads(stored["meta"].tobytes().decode())
+        layers = [LoweredLayer(**{**layer, "weight_shape": tuple(layer["weight_shape"])}) for layer in meta["layers"]]
+        matrices: dict[str, list[np.ndarray]] = {}
+        index = 1
+        for layer in layers:
+            matrices[layer.name] = []
+            for _ in range(meta["groups"][layer.name]):
+                matrices[layer.name].append(stored[f"w{index}"])
+                index += 1
+    return LoweredNetwork(layers, matrices, Dataflow.from_dict(meta["dataflow"])), meta.get(KEY_FIELD)

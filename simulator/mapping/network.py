@@ -24,7 +24,7 @@ if TYPE_CHECKING:   # torch only where a network is mapped: reading a cached map
     import pandas as pd
     from torch import nn
 
-    from simulator.lowering.layers import LoweredLayer
+    from simulator.lowering.lowered import LoweredLayer
 
 # The whole-network sums of the layer table (`MappedNetwork.totals`, `table_totals`).
 TOTAL_COLUMNS = ("macs", "nonzeros", "total", "tiles_dense", "tiles_placed", "tiles_saved", "lower_bound",
@@ -240,9 +240,16 @@ def map_lowered(model: nn.Module, lowered: list[LoweredLayer], setup: MappingSet
     from simulator.pruning.masks import prunable
 
     modules = prunable(model)
+    return map_matrices(lowered, {layer.name: weight_matrices(modules[layer.name]) for layer in lowered}, setup)
+
+
+def map_matrices(lowered: list[LoweredLayer], weights: dict[str, list[np.ndarray]],
+                 setup: MappingSetup) -> MappedNetwork:
+    """Map lowered layers given their group matrices by name (a network held in memory, or its
+    lowering read back from the cache: then no torch is needed)."""
     layers = []
     for layer in lowered:
-        matrices = weight_matrices(modules[layer.name])
+        matrices = weights[layer.name]
         layout = map_layer(layer.name, matrices, setup.size, setup.reorder, setup.weight_bits, setup.seed,
                            setup.per_column)
         arrays = sum(physical_arrays(g.tiles, setup.encoding, setup.weight_bits, setup.cell_bits, setup.array_cols,
