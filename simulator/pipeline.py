@@ -128,6 +128,7 @@ class Session:
         self.log = log or StageLog()
         self.requests = study.requests(inputs, baseline)
         self._identity: DataIdentity | None = None
+        self._identity_looked = False
         self._arrays: Arrays | None = None
         self._network: PreparedNetwork | None = None
         self._model: nn.Module | None = None
@@ -180,7 +181,9 @@ class Session:
     def identity(self) -> DataIdentity | None:
         """The data set's identity: of the loaded data set, else recorded by an earlier run of the
         same files (without loading them); None when neither (or `force`)."""
-        if self._identity is None and self._arrays is None and not self.force and self.workload is not None:
+        if (self._identity is None and self._arrays is None and not self.force and self.workload is not None
+                and not self._identity_looked):
+            self._identity_looked = True
             self._identity = cached_identity(self.workload, self.data_dir)
         return self._identity
 
@@ -298,6 +301,8 @@ class Session:
 
             figure = evaluate(self.model(), self._tensors.x_test, self._tensors.y_test, _EVAL_BATCH)
             return AccuracySection(test_accuracy=figure, test_images=len(self._tensors.y_test))
+        if self.identity() is None and not self.force:
+            self.arrays()       # its id not recorded yet (or for other files): the cache is keyed by it
         cached = self.cached_accuracy()
         if cached is not None:
             self.log.skip("accuracy", cached.describe())

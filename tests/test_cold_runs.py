@@ -120,3 +120,18 @@ def test_an_empty_mapping_cache_maps_again_without_the_data_set_or_torch(
             f"_, report = run({str(path)!r}, out={str(tmp_path / 'third')!r}, progress=False, accuracy=False)\n"
             "print(report.stages_run, 'torch' in sys.modules)")
     assert _python(code) == "['mapping', 'hardware'] False"
+
+
+def test_the_accuracy_comes_from_the_cache_when_the_data_set_s_id_must_be_computed_again(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """The data set's id record is per file location: read from another path (or lost), the data
+    set is read to hash it, and the accuracy pass still comes from the cache."""
+    import shutil
+
+    from simulator.pipeline import run
+
+    path = untrained_workload(tmp_path, shared_data)
+    _, first = run(path, out=tmp_path / "first", progress=False)
+    shutil.rmtree(cache / "dataset_ids")
+    _, again = run(path, out=tmp_path / "again", progress=False)
+    assert "accuracy" in first.stages_run and "accuracy" in again.skipped and again.accuracy == first.accuracy
