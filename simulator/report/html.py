@@ -207,7 +207,24 @@ def _environment() -> jinja2.Environment:
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        bytecode_cache=_compiled_templates())
+
+
+def _compiled_templates() -> Any:
+    """Jinja's cache of compiled templates in resim's cache folder (checked against each template's
+    source): compiling report.html.j2 was a quarter of writing a cached run's reports (issue #25).
+    None where the folder cannot be made (then every run compiles)."""
+    import jinja2
+
+    from simulator.cache import cache_dir
+
+    folder = cache_dir() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def render_template(name: str, **context: Any) -> str:
