@@ -135,3 +135,20 @@ def test_the_accuracy_comes_from_the_cache_when_the_data_set_s_id_must_be_comput
     shutil.rmtree(cache / "dataset_ids")
     _, again = run(path, out=tmp_path / "again", progress=False)
     assert "accuracy" in first.stages_run and "accuracy" in again.skipped and again.accuracy == first.accuracy
+
+
+def test_a_chart_drawn_before_is_copied_not_drawn_again(tmp_path: Path, cache: Path) -> None:
+    import pytest
+
+    from simulator.report.bars import Series, bar_chart
+
+    def chart(path: Path, values: list[float]) -> None:
+        bar_chart(path, ["a", "b"], [Series("x", values)], title="t", x_label="layer", y_label="nJ", stacked=True)
+
+    chart(tmp_path / "first.png", [1.0, 2.0])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "PIL", None)          # drawing would fail now
+        chart(tmp_path / "again.png", [1.0, 2.0])
+        with pytest.raises(ImportError):
+            chart(tmp_path / "other.png", [1.0, 3.0])    # other values: drawn, so it needs Pillow
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "first.png").read_bytes()
