@@ -56,7 +56,7 @@ from simulator.config.loader import load_hardware
 from simulator.data.datasets import Arrays
 from simulator.data.load import input_shape, load_data
 from simulator.hardware.chip_model import Sizing
-from simulator.hardware.demand import LayerDemand, layer_demand
+from simulator.mapping.demand import LayerDemand, layer_demand
 from simulator.hardware.model import ChipSetup, HardwareResult, evaluate
 from simulator.hardware.placement import ChipTooSmall
 from simulator.lowering.dataflow import Dataflow, dataflow
