@@ -49,16 +49,13 @@ def fresh_process(data_dir: Path, flag: str) -> tuple[float, float]:
 def in_process(data_dir: Path, repeat: int) -> list[dict[str, float]]:
     import simulator.hardware.chip_model as chip_model
     import simulator.hardware.model as model
-    from simulator.config import load_workload
-    from simulator.data.identity import cached_identity
     from simulator.hardware import study
     from simulator.hardware.sensitivity import sensitivity
-    from simulator.pipeline import _cached_mappings
+    from simulator.pipeline import Session
 
-    workload = load_workload(MAIN)
-    requests = study.requests(workload, study.baseline_hardware(workload))
-    identity = cached_identity(workload, data_dir)
-    stored = _cached_mappings(workload, identity, requests) if identity is not None else None
+    session = Session.open(MAIN, data_dir=data_dir, progress=False)
+    inputs, requests = session.inputs, session.requests
+    stored = session.cached_mappings()
     if stored is None:
         raise SystemExit("the mappings are not cached: run step 1 first")
     pairs = list(zip(requests, stored))
@@ -77,16 +74,16 @@ def in_process(data_dir: Path, repeat: int) -> list[dict[str, float]]:
     for _ in range(repeat):
         memo: dict = {}
         wall, cpu = time.perf_counter(), time.process_time()
-        result = study.hardware_study(workload, pairs, None, memo)
+        result = study.hardware_study(inputs, pairs, None, memo)
         base_wall, base_cpu = time.perf_counter() - wall, time.process_time() - cpu
         model.run_chip = counting_evaluate        # type: ignore[assignment]
         chip_model.simulate = counting_simulate   # type: ignore[assignment]
         wall = time.perf_counter()
-        sensitivity(study.StudyInputs.of(workload), pairs, result, None, dict(memo))
+        sensitivity(inputs, pairs, result, None, dict(memo))
         forked = time.perf_counter() - wall
         counted.update(evaluations=0, simulations=0)
         wall, cpu = time.perf_counter(), time.process_time()
-        varied = sensitivity(study.StudyInputs.of(workload), pairs, result, None, memo, workers=1)
+        varied = sensitivity(inputs, pairs, result, None, memo, workers=1)
         rows.append({"study_wall": base_wall, "study_cpu": base_cpu, "forked_wall": forked,
                      "wall": time.perf_counter() - wall,
                      "cpu": time.process_time() - cpu, "assumptions": len(varied.assumptions) if varied else 0,

@@ -41,10 +41,10 @@ from simulator.config.hardware import HardwareConfig
 from simulator.config.loader import load_hardware
 from simulator.hardware.chip.spec import chip_spec
 from simulator.hardware.chip_model import Sizing, evaluate
-from simulator.hardware.demand import LayerDemand
 from simulator.hardware.engine import RELIEVABLE, WAIT_CLASSES, EngineResult, closed_form, relieved, simulate
 from simulator.lowering.dataflow import Dataflow, dataflow
 from simulator.lowering.layers import lower_network
+from simulator.mapping.demand import LayerDemand
 from simulator.network.zoo import build_zoo_model
 
 REPO = Path(__file__).resolve().parents[1]

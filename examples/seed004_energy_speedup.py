@@ -56,12 +56,12 @@ from simulator.config.loader import load_hardware
 from simulator.data.datasets import Arrays
 from simulator.data.load import input_shape, load_data
 from simulator.hardware.chip_model import Sizing
-from simulator.hardware.demand import LayerDemand, layer_demand
 from simulator.hardware.model import ChipSetup, HardwareResult, evaluate
 from simulator.hardware.placement import ChipTooSmall
 from simulator.lowering.dataflow import Dataflow, dataflow
 from simulator.lowering.layers import lower_network
 from simulator.mapping.crossbar_pruning import crossbar_grained_prune
+from simulator.mapping.demand import LayerDemand, layer_demand
 from simulator.mapping.network import map_lowered
 from simulator.mapping.setup import MappingSetup
 from simulator.network.tensors import tensors_of

@@ -43,9 +43,9 @@ from simulator.config.workload import DataSpec, HardwareStudySpec, MappingSpec, 
 from simulator.faults.summary import FaultPoint
 from simulator.hardware import study as hardware_study
 from simulator.hardware.chip_model import Sizing
-from simulator.hardware.demand import LayerDemand, layer_demand
 from simulator.hardware.model import ChipSetup, ChipSummary, Comparison, ComponentEnergy, HardwareResult, chip_facts
 from simulator.lowering.dataflow import Dataflow
+from simulator.mapping.demand import LayerDemand, layer_demand
 from simulator.mapping.network import MappedNetwork
 from simulator.mapping.setup import MappingSetup
 
@@ -250,58 +250,25 @@ def simulate(model: nn.Module | str | Path, input_shape: Sequence[int] | None = 
                                      "data=... as well")
     tensors = test_data(data, data_dir) if data is not None else None
     shape = _input_shape(network, input_shape, tensors)
-    from simulator.lowering.dataflow import dataflow as layer_dataflow
+    if spec is not None and spec.bit_true and tensors is not None and len(tensors.x_train) == 0:
+        raise ArgumentError("data", "data: a bit-true study calibrates its ADCs on training images; pass a data set "
+                                    "or a TensorData rather than test tensors (x, y)")
+    from simulator.pipeline import Session
 
-    flow = layer_dataflow(network, shape)
-    activity = None
-    if inputs.study.dac_activity == "measured":
-        assert tensors is not None
-        from simulator.lowering.activity import input_activity
-
-        names = [layer.name for layer in flow.layers]     # the layers the chip runs
-        from simulator.faults.bit_true import CALIBRATION_IMAGES
-
-        # Scales as the bit-true emulation sets them (training images); tensors given as (x, y)
-        # have test images only, which then set the scales.
-        calibration = tensors.x_train[:CALIBRATION_IMAGES] if len(tensors.x_train) else None
-        activity = input_activity(network, names, tensors.x_test[:inputs.study.activity_images],
-                                  hardware_study.codings(hardware_study.requests(inputs, base)), calibration)
-    simulations: dict = {}
-    mapped, stored, result, pairs = _hardware_study(network, shape, flow, inputs, base, activity, simulations)
-    varied = None
-    if inputs.study.sensitivity:
-        from simulator.hardware.sensitivity import sensitivity
-
-        varied = sensitivity(inputs, pairs, result, activity, simulations)
-    accuracy = faulted = None
-    if tensors is not None:
-        from simulator.network.train import evaluate
-
-        accuracy = evaluate(network, tensors.x_test, tensors.y_test, _EVAL_BATCH)
+    session = Session.of_model(network, shape, inputs, base, tensors, progress=progress)
+    result = session.hardware()
+    varied = session.sensitivity()
+    section = session.accuracy()
+    faulted = None
     if spec is not None:
-        assert tensors is not None
-        faulted = _fault_study(network, mapped, tensors, spec, chip, progress=progress)
-    simulation = Simulation.of_study(type(network).__name__, mapped,
-                                     hardware_study.layer_table(stored, result.workload), result, accuracy, faulted)
+        try:
+            faulted = session.fault_study(spec)
+        except FaultOptionError as exc:
+            raise ArgumentError("faults", f"faults.{exc.key}: {exc} (got {exc.value!r})") from None
+    layers = pd.DataFrame(hardware_study.layer_rows(session.mappings()[0], result.workload))
+    simulation = Simulation.of_study(type(network).__name__, session.mapped(), layers, result,
+                                     section.test_accuracy if section is not None else None, faulted)
     return replace(simulation, sensitivity=varied) if varied is not None else simulation
-
-
-def _hardware_study(model: nn.Module, shape: tuple[int, int, int], flow: Dataflow, inputs: hardware_study.StudyInputs,
-                    baseline: HardwareConfig | None, activity: hardware_study.ActivityTable | None = None,
-                    simulations: dict | None = None,
-                    ) -> tuple[MappedNetwork, hardware_study.StoredMapping, hardware_study.HardwareStudy,
-                               list[tuple[hardware_study.MappingRequest, hardware_study.StoredMapping]]]:
-    """`resim run`'s hardware study of an in-memory network: every mapping it requests, then the
-    chips; the model's own mapping (the first request) comes back with the study, and every
-    request with its mapping (what the sensitivity study reruns)."""
-    mappings = []
-    for request in hardware_study.requests(inputs, baseline):
-        mapped = _map(model, shape, request.setup(inputs))
-        mappings.append((request, mapped, hardware_study.summarise_mapping(mapped, flow, request)))
-    pairs = [(request, stored) for request, _, stored in mappings]
-    result = hardware_study.hardware_study(inputs, pairs, activity, simulations)
-    _, mine, stored = mappings[0]
-    return mine, stored, result, pairs
 
 
 def _simulate_workload(path: Path, *, given: dict[str, Any], data_dir: str | Path | None, out: str | Path | None,

@@ -36,6 +36,7 @@ class _OneLineErrors(TyperGroup):
 if TYPE_CHECKING:   # the commands import these where they run (module docstring)
     from simulator.config.loader import Workload
     from simulator.data.datasets import Arrays
+    from simulator.pipeline import Session
     from simulator.preparation import PreparedNetwork
 
 # Plain click help (no rich boxes): flags read `--force`, not `--force <bool>`; -h is --help.
@@ -424,10 +425,7 @@ def faults(
     kept in the cache: an interrupted study continues where it stopped when run again, and more
     rates or runs compute only the new draws."""
     from simulator.config.faults import ENCODING_NAMES, FaultOptionError, FaultSpec
-    from simulator.faults.study import clean_accuracy, run_fault_study
-    from simulator.mapping.network import map_network
-    from simulator.mapping.setup import MappingSetup
-    from simulator.network.tensors import tensors_of
+    from simulator.faults.study import clean_accuracy
 
     given = {name: value for name, value in flags.items() if value not in (None, False)}
     try:
@@ -438,21 +436,24 @@ def faults(
         _fail("--aware: give --rates, the fault rate(s) to fine-tune against (each costs a fine-tuning per draw)")
     if aware is not None and spec.bit_true:
         _fail("--bit-true: not with --aware (fine-tuning is compared at weight level)")
-    wl, arrays, net = _load(workload, data_dir, quiet)
+    session = _session(workload, data_dir, quiet)
+    wl = session.workload
+    assert wl is not None
     # Defaults of this command where they differ from a workload's faults: section.
     defaults: dict[str, Any] = {"runs": 3 if aware is not None else spec.runs,
                                 "encodings": spec.encodings or ([wl.config.mapping.encoding] if aware is not None
                                                                 else list(ENCODING_NAMES)),
                                 "bit_true": spec.bit_true or bool(wl.config.faults and wl.config.faults.bit_true)}
     spec = spec.model_copy(update={k: v for k, v in defaults.items() if k not in spec.model_fields_set})
-    mapped = map_network(net.model, _input_shape(arrays), MappingSetup.of(wl))
-    tensors = tensors_of(arrays)
-    if aware is not None:
-        chip = _Chip(wl, net.model, mapped, tensors, str(net.checkpoint))
-        _faults_aware(chip, spec, aware, aware_epochs, aware_lr, as_json=as_json, out=out, quiet=quiet)
-        return
     try:
-        study = run_fault_study(wl, net.model, mapped, tensors, spec, progress=not quiet)
+        net = session.network()
+        mapped = session.mapped()       # the workload's mapping, as `resim run` maps it
+        if aware is not None:           # fine-tuning trains: the whole training split
+            from simulator.network.tensors import tensors_of
+
+            chip = _Chip(wl, net.model, mapped, tensors_of(session.arrays()), str(net.checkpoint))
+        else:
+            study = session.fault_study(spec)
     except FaultOptionError as exc:
         _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
     except KeyboardInterrupt as exc:      # Ctrl-C or SIGTERM: every finished draw is kept (simulator.faults.draw_store)
@@ -461,6 +462,13 @@ def faults(
                    "command to continue where it stopped", err=True)
         _SAID.append(signum)
         raise typer.Exit(128 + signum) from None
+    except _user_errors() as exc:
+        _fail(_describe(exc))
+    if aware is not None:
+        _faults_aware(chip, spec, aware, aware_epochs, aware_lr, as_json=as_json, out=out, quiet=quiet)
+        return
+    tensors = session.test_tensors()
+    assert tensors is not None      # the fault study above ran on them
     first = (spec.encodings or [wl.config.mapping.encoding])[0]
     clean = clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size)
     _report_faults(wl, study, clean, as_json, out or _faults_dir(wl, "faults", spec), str(net.checkpoint))
@@ -603,6 +611,20 @@ def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[
     typer.echo(markdown_table(shown))
     typer.echo(caption)
     typer.echo(f"aware: {out_dir / 'aware_summary.csv'} (also {out_dir / HTML_NAME})")
+
+
+def _session(workload: Path, data_dir: Optional[Path], quiet: bool) -> Session:
+    """A session on the workload (simulator.pipeline.Session), its layer names checked before the
+    data set, training or anything else; user errors printed as one line and exit 1."""
+    from simulator.pipeline import Session
+
+    try:
+        session = Session.open(workload, data_dir=data_dir, progress=not quiet, command="resim faults")
+        assert session.workload is not None
+        _check_layer_names(session.workload)
+        return session
+    except _user_errors() as exc:
+        _fail(_describe(exc))
 
 
 def _load(workload: Path, data_dir: Optional[Path], quiet: bool, device: Optional[str] = None,

@@ -16,6 +16,7 @@ from simulator.cache import cache_dir, read_entry, report_bad_entry
 from simulator.config.loader import Workload
 from simulator.data.datasets import Arrays
 from simulator.data.identity import DataIdentity
+from simulator.mapping.cache import NetworkIdentity
 from simulator.mapping.setup import Crossbars, MappingSetup
 
 if TYPE_CHECKING:   # torch: the network's identity (cache keys) is read without it
@@ -73,23 +74,27 @@ def sparse_producer(workload: Workload, data: Arrays | DataIdentity) -> dict[str
             "hpp_crossbars": hpp_crossbars(workload, data).key()}
 
 
-def network_identity(workload: Workload, data: Arrays | DataIdentity) -> dict[str, Any]:
+def network_identity(workload: Workload, data: Arrays | DataIdentity) -> NetworkIdentity:
     """What the network the later stages see was made from (their cache keys): its producer and,
     for a shipped checkpoint, the file's bytes."""
     made_by = sparse_producer(workload, data)
-    shipped = workload.checkpoint_path
-    if shipped is not None:
-        made_by["shipped_sha1"] = hashlib.sha1(shipped.read_bytes(), usedforsecurity=False).hexdigest()
-    return made_by
+    shipped = None
+    path = workload.checkpoint_path
+    if path is not None:
+        shipped = hashlib.sha1(path.read_bytes(), usedforsecurity=False).hexdigest()
+    return NetworkIdentity(name=workload.config.name, model=made_by["model"], train=made_by["train"],
+                           seed=made_by["seed"], dataset_id=made_by["dataset_id"], prune=made_by["prune"],
+                           hpp_crossbars=made_by.get("hpp_crossbars"), shipped_sha1=shipped)
 
 
 # ----------------------------------------------------------------------------- the network
 
-def prepare_network(workload: Workload, arrays: Arrays, *, force: bool = False,
+def prepare_network(workload: Workload, arrays: Arrays | DataIdentity, *, force: bool = False,
                     progress: bool = True, use_shipped: bool = True, train: bool = True) -> PreparedNetwork:
     """The workload's network: its shipped checkpoint (unless `use_shipped` is off), else the
     cached or freshly trained (and pruned) one; with `train` off, a missing checkpoint raises
-    NotTrainedError instead of training."""
+    NotTrainedError instead of training. With `train` off the data set's identity is enough (no
+    images are read: the network comes from a checkpoint)."""
     from simulator.network.build import check_fault_layers
     from simulator.pruning.masks import prunable
 
@@ -108,7 +113,7 @@ def _not_trained(workload: Workload) -> NotTrainedError:
                            f"run `resim train {workload.path}` first")
 
 
-def load_shipped(workload: Workload, arrays: Arrays) -> PreparedNetwork:
+def load_shipped(workload: Workload, arrays: Arrays | DataIdentity) -> PreparedNetwork:
     """Load the compact checkpoint a workload ships with (no training)."""
     from simulator.network.build import build_network
     from simulator.network.checks import bad_tensor, unmappable
@@ -202,13 +207,13 @@ def _rebuild(workload: Workload, allow: bool) -> str:
     return "rebuilding it" if allow else f"run `resim train {workload.path}` to rebuild it"
 
 
-def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bool,
+def train_dense(workload: Workload, arrays: Arrays | DataIdentity, *, force: bool, progress: bool,
                 allow: bool = True) -> PreparedNetwork:
     """Load the cached dense checkpoint of this workload, or train and cache it."""
     from simulator.network.build import build_network
     from simulator.network.checkpoint import checkpoint_key, checkpoint_path, save_checkpoint
     from simulator.network.tensors import tensors_of
-    from simulator.network.train import train
+    from simulator.network.train import TrainResult, train
 
     made_by = producer(workload, arrays)
     # Named by the model, not the workload: sparse workloads share their dense parent's checkpoint.
@@ -221,8 +226,12 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
         return cached
     if not allow:
         raise _not_trained(workload)
+    assert isinstance(arrays, Arrays), "training reads the images"
     started = time.perf_counter()
-    result = train(model, workload.config.train, tensors_of(arrays), workload.config.seed, progress)
+    # With no epochs the network keeps its initial weights: no optimizer, and the training images
+    # are neither normalised nor read (issue #25: they were most of a cold hardware run).
+    result = (train(model, workload.config.train, tensors_of(arrays), workload.config.seed, progress)
+              if workload.config.train.epochs > 0 else TrainResult())
     metrics = {
         "test_accuracy": result.test_accuracy,
         "train_seconds": time.perf_counter() - started,
@@ -235,7 +244,7 @@ def train_dense(workload: Workload, arrays: Arrays, *, force: bool, progress: bo
     return PreparedNetwork(model, path, False, metrics)
 
 
-def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, force: bool,
+def prune_dense(workload: Workload, arrays: Arrays | DataIdentity, dense: PreparedNetwork, *, force: bool,
                 progress: bool, allow: bool = True) -> PreparedNetwork:
     """Prune the trained dense network by the workload's method (cached like training)."""
     from simulator.network.build import build_network
@@ -255,10 +264,12 @@ def prune_dense(workload: Workload, arrays: Arrays, dense: PreparedNetwork, *, f
         return cached
     if not allow:
         raise _not_trained(workload)
+    assert isinstance(arrays, Arrays), "pruning fine-tunes on the images"
+    data = arrays
     started = time.perf_counter()
     state_dir = cache_dir() / "rounds" / f"{cfg.name}-{key}"
     result = prune(model, cfg.prune, cfg.train, tensors_of(arrays), cfg.seed, progress,
-                   initial=lambda seed: build_network(workload, arrays, seed), state_dir=state_dir,
+                   initial=lambda seed: build_network(workload, data, seed), state_dir=state_dir,
                    crossbars=hpp_crossbars(workload, arrays))
     metrics = {
         "test_accuracy": result.rounds[-1]["test_accuracy"] if result.rounds else None,

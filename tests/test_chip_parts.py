@@ -18,11 +18,11 @@ from simulator.config.errors import ConfigError
 from simulator.config.loader import load_hardware
 from simulator.hardware.chip.spec import chip_spec
 from simulator.hardware.chip_model import Sizing
-from simulator.hardware.demand import LayerDemand, load_demands, save_demands
 from simulator.hardware.model import ChipSetup, evaluate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry
 from simulator.lowering.layers import lower_network
 from simulator.lowering.post_ops import post_layer_ops
+from simulator.mapping.demand import LayerDemand, load_demands, save_demands
 from simulator.report.model import HardwareSection, RunReport
 
 REPO = Path(__file__).resolve().parents[1]

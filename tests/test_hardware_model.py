@@ -15,10 +15,10 @@ from simulator.config.errors import ConfigError
 from simulator.config.loader import load_hardware
 from simulator.hardware.chip.spec import chip_spec
 from simulator.hardware.chip_model import Sizing
-from simulator.hardware.demand import LayerDemand, load_demands, save_demands
 from simulator.hardware.model import ChipSetup, evaluate
 from simulator.hardware.placement import ChipTooSmall
 from simulator.lowering.dataflow import Dataflow, LayerGeometry
+from simulator.mapping.demand import LayerDemand, load_demands, save_demands
 
 REPO = Path(__file__).resolve().parents[1]
 # The hand counts give every array its own drivers and sense amplifiers; prime.yaml shares them

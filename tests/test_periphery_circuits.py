@@ -18,9 +18,9 @@ from simulator.hardware.chip.column_mux import ColumnMux
 from simulator.hardware.chip.decoder import Decoder
 from simulator.hardware.chip.spec import chip_spec
 from simulator.hardware.chip_model import Sizing
-from simulator.hardware.demand import LayerDemand
 from simulator.hardware.model import ChipSetup, evaluate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry
+from simulator.mapping.demand import LayerDemand
 
 REPO = Path(__file__).resolve().parents[1]
 PRIME = load_hardware(REPO / "hwconfigs" / "prime.yaml")

@@ -34,9 +34,9 @@ def test_why_names_the_components_that_make_the_gap_largest_first() -> None:
     hardware = HardwareSection(summary=summary(115e6), components=mine, timings={},
                                baseline=OtherChip(summary=summary(37e6), components=theirs, versus=versus))
     table = why_rows(hardware)
-    assert list(table["component"][:2]) == ["dac (dynamic)", "adc (dynamic)"]
-    assert table["difference (uJ)"].iloc[0] == 80.0 and table["difference (uJ)"].iloc[1] == -2.0
-    assert "array (dynamic)" not in set(table["component"])        # no difference, not a reason
+    assert table.column("component")[:2] == ["dac (dynamic)", "adc (dynamic)"]
+    assert table.column("difference (uJ)")[:2] == [80.0, -2.0]
+    assert "array (dynamic)" not in set(table.column("component"))        # no difference, not a reason
     assert "0.32x energy efficiency" in why_lines(hardware)[0]
 
 

@@ -16,6 +16,7 @@ from torch import nn
 from typer.testing import CliRunner
 
 import simulator
+import simulator.api
 from simulator.config import ConfigError, load_hardware
 from simulator.config.hardware import is_assumption
 from simulator.hardware import study
@@ -190,17 +191,22 @@ def test_higher_leakage_costs_the_chip_energy_and_the_ratios_follow(tmp_path: Pa
     assert "skipped: changes the mapping" in str(table.set_index("assumption").loc["array.cell_bits", "note"])
 
 
+def hardware_of(model: nn.Module, inputs: study.StudyInputs, base: object) -> tuple[study.HardwareStudy, list]:
+    """The hardware study of a network held in memory (the session `simulator.simulate` runs), and
+    every request with its mapping."""
+    from simulator.pipeline import Session
+
+    session = Session.of_model(model, (1, 16, 16), inputs, base)      # type: ignore[arg-type]
+    return session.hardware(), list(zip(session.requests, session.mappings()))
+
+
 def test_each_variation_equals_a_fresh_study_of_the_changed_files() -> None:
     """The shared event-model runs and the chips left alone change nothing: each alternative's
     ratios are those of a whole new hardware study on files that hold it."""
     chip, base = load_hardware(SPARSE), load_hardware(PRIME)
     inputs = study.StudyInputs(chip, simulator.api.mapping_spec(MAPPING),
                                simulator.api.study_spec({"sensitivity": True}, "fit", True), 0)
-    model = small_cnn()
-    from simulator.lowering.dataflow import dataflow
-
-    flow = dataflow(model, (1, 16, 16))
-    _, _, result, pairs = simulator.api._hardware_study(model, (1, 16, 16), flow, inputs, base)
+    result, pairs = hardware_of(small_cnn(), inputs, base)
     varied = sensitivity(inputs, pairs, result)
     assert varied is not None
     rows = {row.key: row for row in varied.assumptions}
@@ -223,11 +229,9 @@ def test_forked_workers_find_what_one_process_finds(monkeypatch: pytest.MonkeyPa
     chip, base = load_hardware(SPARSE), load_hardware(PRIME)
     inputs = study.StudyInputs(chip, simulator.api.mapping_spec(MAPPING),
                                simulator.api.study_spec({"sensitivity": True}, "fit", True), 0)
-    model = small_cnn()
     from simulator.hardware import sensitivity as module
-    from simulator.lowering.dataflow import dataflow
 
-    _, _, result, pairs = simulator.api._hardware_study(model, (1, 16, 16), dataflow(model, (1, 16, 16)), inputs, base)
+    result, pairs = hardware_of(small_cnn(), inputs, base)
     one = sensitivity(inputs, pairs, result, workers=1)
     assert module.parallel(2) == 1                  # torch is loaded here: no fork
     monkeypatch.delitem(sys.modules, "torch")       # the workers never touch it

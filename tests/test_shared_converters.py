@@ -12,9 +12,9 @@ from simulator.config.errors import ConfigError
 from simulator.config.loader import load_hardware
 from simulator.hardware.chip.spec import chip_spec
 from simulator.hardware.chip_model import Sizing, converter_loads
-from simulator.hardware.demand import LayerDemand
 from simulator.hardware.model import ChipSetup, evaluate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry
+from simulator.mapping.demand import LayerDemand
 
 REPO = Path(__file__).resolve().parents[1]
 PRIME = load_hardware(REPO / "hwconfigs" / "prime.yaml")

@@ -42,6 +42,8 @@ import math
 import os
 import platform
 import re
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -184,6 +186,7 @@ class Run:
     stdout: str
     seconds: float
     peak_mb: float
+    cpu_seconds: float = 0.0     # user + system time of the child (os.wait4)
 
 
 def run_child(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Run:
@@ -198,7 +201,7 @@ def run_child(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> 
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}); last lines:\n"
                            + "\n".join(text.splitlines()[-15:]))
-    return Run(text, seconds, usage.ru_maxrss / 1024)      # Linux: ru_maxrss in KiB
+    return Run(text, seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)   # ru_maxrss in KiB
 
 
 NUMBER = r"([-+0-9.eE]+)"
@@ -404,6 +407,10 @@ def main() -> None:
     parser.add_argument("--workload", type=Path, default=WORKLOAD)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep both tools' outputs in this folder")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of MNSIM, resim with an empty cache, resim with an empty mapping cache (the "
+                             "data set id, network and provenance cached) and resim with every mapping cached, one "
+                             "after the other in each round; medians and resim/MNSIM CPU ratios (issue #25)")
     args = parser.parse_args()
     if not (args.mnsim / "main.py").is_file():
         parser.error(f"--mnsim {args.mnsim}: no main.py there (the MNSIM 2.0 checkout's root)")
@@ -420,13 +427,26 @@ def main() -> None:
         with open(ini, "w") as handle:
             simconfig.write(handle)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        mnsim = run_child([args.mnsim_python, "main.py", "-NN", "vgg16", "-DisAccu", "-D", "-1", "-HWdes", str(ini)],
-                          args.mnsim, env, folder / "mnsim.log")
+        mnsim_cmd = [args.mnsim_python, "main.py", "-NN", "vgg16", "-DisAccu", "-D", "-1", "-HWdes", str(ini)]
         resim_cmd = [sys.executable, "-m", "simulator.cli", "run", str(args.workload), "--no-accuracy", "--quiet",
                      "--out", str(folder / "resim")]
         if args.data_dir:
             resim_cmd += ["--data-dir", str(args.data_dir)]
-        resim = run_child(resim_cmd, Path.cwd(), {**env, "RESIM_CACHE": str(folder / "cache")}, folder / "resim.log")
+        rounds: dict[str, list[Run]] = {"MNSIM 2.0": [], "resim, empty cache": [],
+                                        "resim, empty mapping cache": [], "resim, mappings cached": []}
+        for index in range(max(args.repeat, 1)):
+            cache = folder / f"cache{index}"
+            resim_env = {**env, "RESIM_CACHE": str(cache)}
+            rounds["MNSIM 2.0"].append(run_child(mnsim_cmd, args.mnsim, env, folder / "mnsim.log"))
+            rounds["resim, empty cache"].append(run_child(resim_cmd, Path.cwd(), resim_env, folder / "resim.log"))
+            if args.repeat > 1:
+                shutil.rmtree(cache / "mappings")
+                rounds["resim, empty mapping cache"].append(
+                    run_child(resim_cmd, Path.cwd(), resim_env, folder / "resim_mapped.log"))
+                rounds["resim, mappings cached"].append(
+                    run_child(resim_cmd, Path.cwd(), resim_env, folder / "resim_cached.log"))
+                shutil.rmtree(cache)
+        mnsim, resim = rounds["MNSIM 2.0"][0], rounds["resim, empty cache"][0]
         report = json.loads((folder / "resim" / "report.json").read_text())
     m, r = parse_mnsim(mnsim.stdout), resim_figures(report)
     print(f"# MNSIM 2.0 vs resim: dense VGG-16 / CIFAR-10 ({args.workload.name}, {workload.hardware.name})\n")
@@ -435,9 +455,29 @@ def main() -> None:
     print(settings_table(matched, simconfig))
     print(f"\n{tables(m, r, matched)}\n")
     print(f"** differs by more than {THRESHOLD:.0%} (explained in docs/validation.md)\n")
-    print(pd.DataFrame([{"tool": "MNSIM 2.0", "wall time (s)": mnsim.seconds, "peak memory (MB)": mnsim.peak_mb},
-                        {"tool": "resim", "wall time (s)": resim.seconds, "peak memory (MB)": resim.peak_mb}]
-                       ).to_markdown(index=False, floatfmt=".3g"))
+    if args.repeat <= 1:
+        print(pd.DataFrame([{"tool": "MNSIM 2.0", "wall time (s)": mnsim.seconds, "peak memory (MB)": mnsim.peak_mb},
+                            {"tool": "resim", "wall time (s)": resim.seconds, "peak memory (MB)": resim.peak_mb}]
+                           ).to_markdown(index=False, floatfmt=".3g"))
+        return
+    print(timing_table(rounds))
+
+
+def timing_table(rounds: dict[str, list[Run]]) -> str:
+    """Median wall and CPU time per kind of run over the rounds, each resim kind's CPU time over
+    MNSIM's in the same round (median of the per-round ratios, and their range)."""
+    mnsim = rounds["MNSIM 2.0"]
+    rows = []
+    for label, runs in rounds.items():
+        ratios = [run.cpu_seconds / theirs.cpu_seconds for run, theirs in zip(runs, mnsim)]
+        rows.append({"run": label, "rounds": len(runs),
+                     "wall (s), median": statistics.median(r.seconds for r in runs),
+                     "CPU (s), median": statistics.median(r.cpu_seconds for r in runs),
+                     "CPU (s), all": ", ".join(f"{r.cpu_seconds:.2f}" for r in runs),
+                     "peak memory (MB)": max(r.peak_mb for r in runs),
+                     "CPU / MNSIM's, median (range)": "-" if label == "MNSIM 2.0" else
+                     f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"})
+    return pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3g")
 
 
 if __name__ == "__main__":

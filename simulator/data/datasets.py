@@ -20,6 +20,7 @@ This module is numpy-only on purpose: the CLI imports it without paying for torc
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import hashlib
 import http.client
@@ -211,15 +212,15 @@ class Arrays:
     x_test_exact_head: np.ndarray | None = None
     test_set: str = "all"
 
-    @property
+    @functools.cached_property
     def dataset_id(self) -> str:
         """Short stable identifier of the loaded content, for cache keys.
 
         SHA-1 over the full label and image bytes (with dtypes and shapes) of both splits, so
         a checkpoint is reused exactly when the data is the same, whatever file format or
-        location it came from, and never for another subset. Hashing all of CIFAR-10 takes
-        about 0.1 s, so it is recomputed on each access rather than cached next to mutable
-        arrays.
+        location it came from, and never for another subset. Computed once per `Arrays` (about
+        0.1 s for CIFAR-10, and a run asks for it half a dozen times: issue #25); the arrays are
+        read-only by convention and `replace` makes a new `Arrays`, which hashes its own content.
         """
         digest = hashlib.sha1(usedforsecurity=False)
         for array in (self.y_train, self.x_train, self.y_test, self.x_test):

@@ -69,6 +69,7 @@ from simulator.mapping.encoding import get_encoding
 from simulator.mapping.network import MappedNetwork
 from simulator.mapping.slicing import top_level
 from simulator.mapping.tiles import Tile
+from simulator.network.tensors import CALIBRATION_HEAD
 from simulator.pruning.masks import WeightLayer
 
 if TYPE_CHECKING:
@@ -81,8 +82,9 @@ if TYPE_CHECKING:
 # column stay below it for all but the widest inputs and largest arrays, which switch to float64.
 _FLOAT32_EXACT = 2**24
 
-# Images whose activations set the input scales (a fixed slice of the training set).
-CALIBRATION_IMAGES = 512
+# Images whose activations set the input scales (a fixed slice of the training set: the head that
+# simulator.network.tensors.test_tensors_of keeps when nothing trains).
+CALIBRATION_IMAGES = CALIBRATION_HEAD
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,13 @@ and 95 % interval (Student's t, with its n) per (encoding, rate) and seed 003's 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
+
+if TYPE_CHECKING:   # the tables are the callers': a report that reads a FaultPoint needs no pandas
+    import pandas as pd
 
 LEVEL = 0.95
 CI_COLUMN = "95 % CI of the mean (%, Student's t, n draws)"

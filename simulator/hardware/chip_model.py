@@ -30,7 +30,6 @@ import numpy as np
 
 from simulator.hardware.chip.network import htree_level
 from simulator.hardware.chip.spec import ChipSpec
-from simulator.hardware.demand import LayerDemand
 from simulator.hardware.engine import (
     CopyPlan,
     EngineResult,
@@ -43,6 +42,7 @@ from simulator.hardware.engine import (
 )
 from simulator.hardware.placement import ChipTooSmall, Replica, place, replicate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry, window_needs
+from simulator.mapping.demand import LayerDemand
 from simulator.mapping.encoding import get_encoding
 from simulator.mapping.slicing import top_level
 

@@ -11,18 +11,20 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from simulator.config.hardware import HardwareConfig
 from simulator.hardware.chip.spec import chip_spec
 from simulator.hardware.chip_model import ChipResult, Simulations, Sizing
 from simulator.hardware.chip_model import evaluate as run_chip
-from simulator.hardware.demand import LayerDemand
 from simulator.hardware.engine import WAIT_CLASSES
 from simulator.lowering.dataflow import Dataflow
+from simulator.mapping.demand import LayerDemand
+
+if TYPE_CHECKING:   # pandas only where a table is built: the hardware stage itself never imports it
+    import pandas as pd
 
 
 class ChipSummary(BaseModel):
@@ -135,13 +137,61 @@ class Comparison(BaseModel):
 
 
 @dataclass(frozen=True)
+class LayerFigures:
+    """One layer's figures on the chip: its arrays and copies, event counts and energies per
+    component (by the chip's component names, so the set varies with the chip), and its timing."""
+
+    layer: str
+    tiles: int
+    arrays: int
+    replicas: int
+    arrays_with_replicas: int
+    vectors: int
+    array_ops: float
+    events: Mapping[str, float]          # event name -> count per inference
+    energies_pj: Mapping[str, float]     # component -> energy per inference (pJ)
+    energy_pj: float
+    latency_event_ns: float
+    latency_closed_ns: float
+    start_ns: float
+    end_ns: float
+    read_ns: float
+    adc_ns: float
+    window_ns: float
+    macs: int
+    nonzeros: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The flat row of the layer table: events by name, energies as energy_<component>_pj."""
+        return {"layer": self.layer, "tiles": self.tiles, "arrays": self.arrays, "replicas": self.replicas,
+                "arrays_with_replicas": self.arrays_with_replicas, "vectors": self.vectors,
+                "array_ops": self.array_ops, **self.events,
+                **{f"energy_{name}_pj": value for name, value in self.energies_pj.items()},
+                "energy_pj": self.energy_pj, "latency_event_ns": self.latency_event_ns,
+                "latency_closed_ns": self.latency_closed_ns, "start_ns": self.start_ns, "end_ns": self.end_ns,
+                "read_ns": self.read_ns, "adc_ns": self.adc_ns, "window_ns": self.window_ns,
+                "macs": self.macs, "nonzeros": self.nonzeros}
+
+    def chip_columns(self) -> dict[str, Any]:
+        """The figures the mapping's own row does not hold (the report's merged layer row)."""
+        return {k: v for k, v in self.as_dict().items() if k not in ("layer", "tiles", "vectors", "macs", "nonzeros")}
+
+
+@dataclass(frozen=True)
 class HardwareResult:
     """Energy, latency and area of one mapped network on one chip."""
 
     summary: ChipSummary
-    layers: pd.DataFrame          # one row per layer
+    rows: list[LayerFigures]          # one per layer, in the network's order
     components: list[ComponentEnergy]
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        """The layer rows as a table: tiles, arrays, replicas, events, energy per component, timing."""
+        import pandas as pd
+
+        return pd.DataFrame([row.as_dict() for row in self.rows])
 
     def versus(self, other: HardwareResult) -> Comparison:
         """Energy efficiency (other's energy / mine) and speed-up (other's time / mine) per inference."""
@@ -154,11 +204,13 @@ class HardwareResult:
             power_ratio=me.power_mw / them.power_mw if them.power_mw else 0.0)
 
     def components_table(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([c.model_dump() for c in self.components])
 
     def to_frame(self) -> pd.DataFrame:
         """One row per layer: tiles, arrays, replicas, events, energy per component, timing."""
-        return self.layers.copy()
+        return self.layers
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able content: the summary, the components, the layers' rows and the timings."""
@@ -167,6 +219,8 @@ class HardwareResult:
                 "layers": json.loads(self.layers.to_json(orient="records")), "timings": dict(self.timings)}
 
     def _repr_html_(self) -> str:
+        import pandas as pd
+
         from simulator.html_summary import percent, summary_html
 
         s = self.summary
@@ -262,14 +316,12 @@ def _typed(r: ChipResult, traced: bool, seconds: float) -> HardwareResult:
                                   energy_per_event_pj=c.energy_per_event_pj, dynamic_pj=c.dynamic_pj,
                                   static_pj=c.static_pj, leakage_mw=c.leakage_mw, instances=c.instances,
                                   area_um2=c.area_um2, energy_pj=c.energy_pj) for c in r.components]
-    rows = []
-    for row in r.layers:
-        rows.append({"layer": row.name, "tiles": row.tiles, "arrays": row.arrays, "replicas": row.copies,
-                     "arrays_with_replicas": row.arrays * row.copies, "vectors": row.windows,
-                     "array_ops": float(row.array_reads), **row.events,
-                     **{f"energy_{name}_pj": value for name, value in row.energies.items()},
-                     "energy_pj": row.energy_pj, "latency_event_ns": row.end_ns - row.start_ns,
-                     "latency_closed_ns": row.closed_form_ns, "start_ns": row.start_ns, "end_ns": row.end_ns,
-                     "read_ns": row.read_ns, "adc_ns": row.adc_ns, "window_ns": row.window_ns,
-                     "macs": row.macs, "nonzeros": row.nonzeros})
-    return HardwareResult(summary, pd.DataFrame(rows), components, {"hardware_seconds": seconds})
+    rows = [LayerFigures(layer=row.name, tiles=row.tiles, arrays=row.arrays, replicas=row.copies,
+                         arrays_with_replicas=row.arrays * row.copies, vectors=row.windows,
+                         array_ops=float(row.array_reads), events=dict(row.events), energies_pj=dict(row.energies),
+                         energy_pj=row.energy_pj, latency_event_ns=row.end_ns - row.start_ns,
+                         latency_closed_ns=row.closed_form_ns, start_ns=row.start_ns, end_ns=row.end_ns,
+                         read_ns=row.read_ns, adc_ns=row.adc_ns, window_ns=row.window_ns, macs=row.macs,
+                         nonzeros=row.nonzeros)
+            for row in r.layers]
+    return HardwareResult(summary, rows, components, {"hardware_seconds": seconds})

@@ -31,7 +31,7 @@ import numpy as np
 
 from simulator.hardware.chip.spec import ChipSpec
 from simulator.hardware.chip_model import plan_layer
-from simulator.hardware.demand import LayerDemand
+from simulator.mapping.demand import LayerDemand
 from simulator.mapping.encoding import get_encoding
 
 # ISAAC Table I per tile (mW, mm^2): the IMA rows x 12 IMAs, the tile rows as printed; the router

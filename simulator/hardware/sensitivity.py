@@ -33,9 +33,8 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.config.hardware import Alternative, HardwareConfig, SourcedBlock, is_assumption, varied_fields
@@ -51,6 +50,9 @@ from simulator.hardware.study import (
     coding_of,
     study_sizing,
 )
+
+if TYPE_CHECKING:   # pandas where the table is built: the study itself needs none
+    import pandas as pd
 
 # The headline ratios, by field of `Ratios`, as the report names them.
 HEADLINES: dict[str, str] = {
@@ -170,6 +172,12 @@ class Sensitivity(_Model):
         return out
 
     def table(self) -> pd.DataFrame:
+        """`records` as a table."""
+        import pandas as pd
+
+        return pd.DataFrame(self.records())
+
+    def records(self) -> list[dict[str, object]]:
         """One row per assumption: what was varied, its value and alternatives, each headline
         ratio's range over them (low - high) and the largest swing."""
         present = self.headline.present()
@@ -189,7 +197,7 @@ class Sensitivity(_Model):
             line["note"] = "; ".join(skipped) if skipped else ("no effect on the chip model" if ran and swing < 1e-9
                                                               else "")
             rows.append(line)
-        return pd.DataFrame(rows)
+        return rows
 
     def verdict(self) -> str:
         """One paragraph: the assumption the verdicts rest on most, and whether any alternative

@@ -1,10 +1,9 @@
 """The hardware stage of a workload: its mapping (cached) on its chip, beside the dense mapping on
 the same chip and an optional dense baseline chip (seed 004 compares with dense PRIME).
 
-The mapping cache holds what the hardware model needs (simulator.hardware.demand) plus the
-mapping's layer table, keyed by everything that produced them: the network (model, recipe, seed,
-data set, pruning, shipped checkpoint bytes) and the mapping (size, strategy, encoding, bits). With
-a warm cache and no accuracy asked for, `resim run` needs neither the data set nor torch.
+The mappings it evaluates come from the mapping stage's cache (simulator.mapping.cache), keyed by
+the network's typed identity and the mapping; with a warm cache and no accuracy asked for, `resim
+run` needs neither the data set nor torch (nor pandas: the per-layer figures are typed records).
 
 The study reads a workload through `StudyInputs` (its chip, mapping and hardware_study sections
 and seed), so the Python API (simulator.api) runs the same study on a network held in memory.
@@ -12,27 +11,20 @@ and seed), so the Python API (simulator.api) runs the same study on a network he
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from simulator.cache import KEY_FIELD, cache_dir, read_entry, stable_key, table_from_record, table_record
 from simulator.config import Workload
 from simulator.config.hardware import HardwareConfig
 from simulator.config.workload import HardwareStudySpec, MappingSpec
 from simulator.hardware.chip_model import Simulations, Sizing
-from simulator.hardware.demand import LayerDemand, layer_demand, load_demands, save_demands
 from simulator.hardware.model import ChipSetup, HardwareResult, evaluate
-from simulator.lowering.dataflow import Dataflow, dataflow
-from simulator.mapping.network import MappedNetwork, UtilizationHistogram, map_network
+from simulator.lowering.dataflow import Dataflow
+from simulator.mapping import cache
+from simulator.mapping.cache import NetworkIdentity, StoredMapping
+from simulator.mapping.demand import layer_demand
+from simulator.mapping.network import MappedNetwork
 from simulator.mapping.setup import MappingSetup
-
-if TYPE_CHECKING:
-    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -101,80 +93,27 @@ def baseline_hardware(workload: Workload) -> HardwareConfig | None:
 
 # ----------------------------------------------------------------------------- mapping cache
 
-def mapping_key(workload: Workload, network: dict[str, Any], request: MappingRequest) -> str:
-    """Hash of what produced the mapping of `request`: `network`, the identity of the mapped
-    network (simulator.preparation.network_identity), and the mapping."""
-    cfg = workload.config
-    mapping = cfg.mapping.model_dump(mode="json")
-    if cfg.mapping.crossbar_prune is None:
-        # The request carries the size and strategy it maps at; without crossbar-grained pruning
-        # (which prunes the network at the workload's size and strategy) the workload's own size and
-        # strategy do not change this mapping, so a sweep over them reuses the baseline's.
-        mapping.pop("crossbar")
-        mapping.pop("reorder")
-    return stable_key({"network": network, "mapping": mapping, "size": request.size, "reorder": request.reorder,
-                       "cell_bits": request.setup(workload).cell_bits, "levels": request.levels,
-                       "stored": MAPPING_CACHE_VERSION})
+def mapping_key(workload: Workload | StudyInputs, network: NetworkIdentity, request: MappingRequest) -> str:
+    """The mapping cache's key (simulator.mapping.cache) of `request` on `network`."""
+    return cache.mapping_key(network, StudyInputs.of(workload).mapping, request.setup(workload), request.levels)
 
 
-# What a cached mapping holds; a new version maps again instead of reading an entry without it.
-# 2: the network's dataflow (layer geometry and producers) for the event model's pipeline.
-# 3: stamped with its key; the layer table at full precision and in column order.
-# 4: per layer, the pooling and activation work after it (simulator.lowering.post_ops).
-MAPPING_CACHE_VERSION = 4
+def load_mapping(workload: Workload | StudyInputs, network: NetworkIdentity,
+                 request: MappingRequest) -> StoredMapping | None:
+    """The cached mapping of `request` on `network`, if any (simulator.mapping.cache.load_mapping)."""
+    return cache.load_mapping(network, mapping_key(workload, network, request))
 
 
-def mapping_path(workload: Workload, key: str) -> Path:
-    return cache_dir() / "mappings" / f"{workload.config.name}-{key}.npz"
-
-
-@dataclass(frozen=True)
-class StoredMapping:
-    """A mapped network as the hardware and the report need it (what the mapping cache holds):
-    the layers' demands on the chip, the mapping's layer table and its utilisation histogram."""
-
-    demands: list[LayerDemand]
-    table: pd.DataFrame            # MappedNetwork.table()
-    histogram: UtilizationHistogram
-    flow: Dataflow                 # which outputs each layer's windows read (the pipeline)
-
-
-def load_mapping(workload: Workload, network: dict[str, Any], request: MappingRequest) -> StoredMapping | None:
-    """The cached mapping of `request`, if any: an entry stamped with another key, unreadable or
-    written before the current format is named on stderr, removed and mapped again."""
-    key = mapping_key(workload, network, request)
-    return read_entry(mapping_path(workload, key), key, _read_stored, what="mapping")
-
-
-def _read_stored(path: Path) -> tuple[StoredMapping | None, str | None]:
-    with np.load(path, allow_pickle=False) as stored:
-        meta = json.loads(stored["meta"].tobytes().decode())
-    if KEY_FIELD not in meta or "dataflow" not in meta:
-        return None, None
-    return (StoredMapping(load_demands(path), table_from_record(meta["table"]),
-                          UtilizationHistogram(**meta["histogram"]), Dataflow.from_dict(meta["dataflow"])),
-            meta[KEY_FIELD])
-
-
-def compute_mapping(workload: Workload, network: dict[str, Any], request: MappingRequest, model: nn.Module,
-                    input_shape: tuple[int, int, int]) -> StoredMapping:
-    """Map the network for `request`, summarise it for the hardware and cache it (stamped with
-    its key, the table at full precision and in column order)."""
-    stored = summarise_mapping(map_network(model, input_shape, request.setup(workload)), dataflow(model, input_shape),
-                               request)
-    key = mapping_key(workload, network, request)
-    save_demands(mapping_path(workload, key), stored.demands,
-                 {KEY_FIELD: key, "table": table_record(stored.table), "histogram": stored.histogram.as_dict(),
-                  "dataflow": stored.flow.as_dict(),
-                  "request": {"label": request.label, "hardware": request.hardware.name, "size": request.size,
-                              "reorder": request.reorder}})
-    return stored
+def save_mapping(workload: Workload | StudyInputs, network: NetworkIdentity, request: MappingRequest,
+                 stored: StoredMapping) -> None:
+    cache.save_mapping(network, mapping_key(workload, network, request), stored,
+                       {"label": request.label, "hardware": request.hardware.name, "size": request.size,
+                        "reorder": request.reorder})
 
 
 def summarise_mapping(mapped: MappedNetwork, flow: Dataflow, request: MappingRequest) -> StoredMapping:
     """What the study and the report read of a network mapped for `request` (what the cache holds)."""
-    demands = [layer_demand(layer, mapped.setup, levels=request.levels) for layer in mapped.layers]
-    return StoredMapping(demands, mapped.table(), mapped.histogram(), flow)
+    return cache.summarise_mapping(mapped, flow, request.levels)
 
 
 # Measured input-digit activity (simulator.lowering.activity): per (input_bits, dac_bits), per layer.
@@ -257,11 +196,10 @@ def codings(requests: list[MappingRequest]) -> list[tuple[int, int]]:
     return list(dict.fromkeys(coding_of(request.hardware) for request in requests))
 
 
-def layer_table(stored: StoredMapping, result: HardwareResult) -> pd.DataFrame:
-    """The mapping's layer table with each layer's figures on the chip beside it (report.json's
-    layers)."""
-    return stored.table.merge(result.layers.drop(columns=["tiles", "vectors", "macs", "nonzeros"]), on="layer",
-                              how="left")
+def layer_rows(stored: StoredMapping, result: HardwareResult) -> list[dict[str, Any]]:
+    """Per layer, the mapping's row with its figures on the chip beside it (report.json's layers)."""
+    figures = {row.layer: row.chip_columns() for row in result.rows}
+    return [{**row.as_dict(), **figures.get(row.layer, {})} for row in stored.rows]
 
 
 def energy_by_layer(mapped: MappedNetwork, hardware: HardwareConfig, flow: Dataflow) -> list[dict[str, Any]]:
@@ -275,8 +213,8 @@ def energy_by_layer(mapped: MappedNetwork, hardware: HardwareConfig, flow: Dataf
                       ChipSetup(encoding=setup.encoding, weight_bits=setup.weight_bits, cell_bits=setup.cell_bits,
                                 size=setup.size, sizing=Sizing(policy="fit")))
     summary = result.summary
-    own = float(result.layers["energy_pj"].sum())
+    own = sum(row.energy_pj for row in result.rows)
     rest = summary.energy_per_inference_pj - own
-    return [{"energy_pj": row["energy_pj"] + rest * (row["energy_pj"] / max(own, 1e-30)),
-             "latency_ns": row["latency_event_ns"], "arrays": row["arrays"]}
-            for _, row in result.layers.iterrows()]
+    return [{"energy_pj": row.energy_pj + rest * (row.energy_pj / max(own, 1e-30)),
+             "latency_ns": row.latency_event_ns, "arrays": row.arrays}
+            for row in result.rows]

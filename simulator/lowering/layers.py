@@ -8,41 +8,16 @@ one such matrix per group, fed H_out * W_out input vectors per inference.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
 from torch import nn
 
+from simulator.lowering.lowered import LoweredLayer
 from simulator.lowering.post_ops import PostOps, post_layer_ops
 from simulator.lowering.tracing import trace_forward
 from simulator.pruning.masks import WeightLayer, prunable
-
-
-@dataclass(frozen=True)
-class LoweredLayer:
-    """One Conv2d or Linear layer seen as crossbar weight matrices."""
-
-    name: str
-    kind: str                      # "conv" or "linear"
-    weight_shape: tuple[int, ...]  # torch order: (out, in/groups, kh, kw) or (out, in)
-    rows: int                      # R per group
-    cols: int                      # C per group
-    groups: int
-    vectors: int                   # input vectors one inference feeds each group's matrix
-    nonzeros: int
-    total: int
-    pool_ops: int = 0              # comparisons / additions of the pooling after it, per inference (post_ops)
-    activations: int = 0           # values through an activation function after it, per inference
-
-    @property
-    def density(self) -> float:
-        return self.nonzeros / self.total if self.total else 0.0
-
-    @property
-    def macs(self) -> int:
-        """Multiply-accumulates per inference (dense count)."""
-        return self.rows * self.cols * self.groups * self.vectors
 
 
 def weight_matrices(module: WeightLayer) -> list[np.ndarray]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from simulator.mapping.bounds import dense_tiles, lower_bound
 from simulator.mapping.index_registers import summarise
-from simulator.mapping.quantize import quantize
+from simulator.mapping.quantize import programmed
 from simulator.mapping.strategies import get_strategy
 from simulator.mapping.tiles import Tile
 
@@ -113,16 +113,16 @@ def quantize_layer(matrices: list[np.ndarray], weight_bits: int, per_column: boo
     """Quantize a layer's group matrices with one scale per layer (shared by its groups) or one
     per output column."""
     if per_column:
-        quantized = [quantize(m, weight_bits, per_column=True) for m in matrices]
-        return LayerQuantization([q.q != 0 for q in quantized], [q.scale for q in quantized],
-                                 sum(int(q.flushed) for q in quantized))
+        kept = [programmed(m, weight_bits, per_column=True) for m in matrices]
+        return LayerQuantization([mask for mask, _, _ in kept], [scale for _, scale, _ in kept],
+                                 sum(flushed for _, _, flushed in kept))
     stacked = np.concatenate([m.reshape(-1) for m in matrices])
-    whole = quantize(stacked, weight_bits)
+    whole, scale, flushed = programmed(stacked, weight_bits)
     masks, start = [], 0
     for m in matrices:
-        masks.append(whole.q[start:start + m.size].reshape(m.shape) != 0)
+        masks.append(whole[start:start + m.size].reshape(m.shape))
         start += m.size
-    return LayerQuantization(masks, [whole.scale] * len(matrices), int(whole.flushed))
+    return LayerQuantization(masks, [scale] * len(matrices), flushed)
 
 
 def programmed_masks(matrices: list[np.ndarray], weight_bits: int,

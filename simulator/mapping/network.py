@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from simulator.mapping.mapper import LayerMapping, map_layer
 from simulator.mapping.setup import MappingSetup
@@ -22,9 +21,10 @@ from simulator.mapping.tiles import Tile
 from simulator.mapping.tiling import physical_arrays
 
 if TYPE_CHECKING:   # torch only where a network is mapped: reading a cached mapping needs none
+    import pandas as pd
     from torch import nn
 
-    from simulator.lowering.layers import LoweredLayer
+    from simulator.lowering.lowered import LoweredLayer
 
 # The whole-network sums of the layer table (`MappedNetwork.totals`, `table_totals`).
 TOTAL_COLUMNS = ("macs", "nonzeros", "total", "tiles_dense", "tiles_placed", "tiles_saved", "lower_bound",
@@ -79,6 +79,49 @@ class MappedLayer:
 
 
 @dataclass(frozen=True)
+class LayerRow:
+    """One Conv2d / Linear of a mapped network as the report's layer table shows it: the lowered
+    matrix (shape, R x C per group, input vectors, weights kept) and its mapping (tiles, arrays,
+    index registers, utilisation). What the mapping cache keeps of every layer."""
+
+    layer: str
+    type: str                   # conv or linear
+    weight_shape: str           # torch order joined by "x"
+    R: int                      # rows per group matrix
+    C: int                      # columns per group matrix
+    groups: int
+    vectors: int                # input vectors per inference
+    macs: int
+    nonzeros: int
+    total: int
+    density: float
+    quantized_to_zero: int      # nonzero weights that quantized to zero (not programmed)
+    nz_cols: int                # column segments of N rows holding a nonzero (seed 001)
+    total_cols: int
+    nz_rows: int                # row segments of N columns holding a nonzero
+    total_rows: int
+    tiles_dense: int
+    tiles_placed: int
+    tiles_saved: int
+    lower_bound: int
+    arrays_placed: int
+    index_registers: int
+    index_register_bits: int
+    utilization_mean: float
+    mapping_seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def rows_table(rows: list[LayerRow]) -> pd.DataFrame:
+    """Layer rows as a pandas table (where one is written or handed to a notebook)."""
+    import pandas as pd
+
+    return pd.DataFrame([row.as_dict() for row in rows], columns=[f.name for f in dataclasses.fields(LayerRow)])
+
+
+@dataclass(frozen=True)
 class UtilizationHistogram:
     """Share of tiles per utilisation bin: the dense grid's tiles and the strategy's placed
     tiles (seed 004 Fig. 4)."""
@@ -120,38 +163,29 @@ class MappedNetwork:
     def arrays(self) -> int:
         return sum(layer.arrays for layer in self.layers)
 
-    def table(self) -> pd.DataFrame:
-        """One row per Conv2d / Linear: shape, (R, C), vectors, nonzeros, density, and its
+    def rows(self) -> list[LayerRow]:
+        """One typed row per Conv2d / Linear: shape, (R, C), vectors, nonzeros, density, and its
         mapping (tiles dense / placed / saved, lower bound, arrays, index registers, utilisation)."""
         rows = []
         for mapped in self.layers:
             layer, layout = mapped.lowered, mapped.layout
             utilization = mapped.utilizations()
-            rows.append({
-                "layer": layer.name,
-                "type": layer.kind,
-                "weight_shape": "x".join(map(str, layer.weight_shape)),
-                "R": layer.rows,
-                "C": layer.cols,
-                "groups": layer.groups,
-                "vectors": layer.vectors,
-                "macs": layer.macs,
-                "nonzeros": layer.nonzeros,
-                "total": layer.total,
-                "density": layer.density,
-                "quantized_to_zero": layout.flushed,
-                **layout.segments,
-                "tiles_dense": mapped.tiles_dense,
-                "tiles_placed": mapped.tiles_placed,
-                "tiles_saved": mapped.tiles_dense - mapped.tiles_placed,
-                "lower_bound": layout.total("bound"),
-                "arrays_placed": mapped.arrays,
-                "index_registers": mapped.index_registers,
-                "index_register_bits": mapped.index_register_bits,
-                "utilization_mean": float(utilization.mean()) if utilization.size else 0.0,
-                "mapping_seconds": sum(g.seconds for g in layout.groups),
-            })
-        return pd.DataFrame(rows)
+            rows.append(LayerRow(
+                layer=layer.name, type=layer.kind, weight_shape="x".join(map(str, layer.weight_shape)),
+                R=layer.rows, C=layer.cols, groups=layer.groups, vectors=layer.vectors, macs=layer.macs,
+                nonzeros=layer.nonzeros, total=layer.total, density=layer.density,
+                quantized_to_zero=layout.flushed, **layout.segments,
+                tiles_dense=mapped.tiles_dense, tiles_placed=mapped.tiles_placed,
+                tiles_saved=mapped.tiles_dense - mapped.tiles_placed, lower_bound=layout.total("bound"),
+                arrays_placed=mapped.arrays, index_registers=mapped.index_registers,
+                index_register_bits=mapped.index_register_bits,
+                utilization_mean=float(utilization.mean()) if utilization.size else 0.0,
+                mapping_seconds=sum(g.seconds for g in layout.groups)))
+        return rows
+
+    def table(self) -> pd.DataFrame:
+        """The layer rows (`rows`) as a table."""
+        return rows_table(self.rows())
 
     def to_frame(self) -> pd.DataFrame:
         """The layer table (`table`): one row per Conv2d / Linear."""
@@ -160,15 +194,17 @@ class MappedNetwork:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able content: the setup, the whole-network totals, the utilisation histogram
         and the layer table's rows."""
-        table = self.table()
-        return {"setup": dataclasses.asdict(self.setup), "totals": table_totals(table),
-                "histogram": self.histogram().as_dict(), "layers": json.loads(table.to_json(orient="records"))}
+        rows = self.rows()
+        return {"setup": dataclasses.asdict(self.setup), "totals": table_totals(rows),
+                "histogram": self.histogram().as_dict(),
+                "layers": json.loads(rows_table(rows).to_json(orient="records"))}
 
     def _repr_html_(self) -> str:
         from simulator.html_summary import percent, summary_html
 
-        table = self.table()
-        totals = table_totals(table)
+        rows = self.rows()
+        table = rows_table(rows)
+        totals = table_totals(rows)
         setup = self.setup
         saved = totals["tiles_saved"] / totals["tiles_dense"] if totals["tiles_dense"] else 0.0
         facts = [("layers", str(len(self.layers))),
@@ -204,9 +240,16 @@ def map_lowered(model: nn.Module, lowered: list[LoweredLayer], setup: MappingSet
     from simulator.pruning.masks import prunable
 
     modules = prunable(model)
+    return map_matrices(lowered, {layer.name: weight_matrices(modules[layer.name]) for layer in lowered}, setup)
+
+
+def map_matrices(lowered: list[LoweredLayer], weights: dict[str, list[np.ndarray]],
+                 setup: MappingSetup) -> MappedNetwork:
+    """Map lowered layers given their group matrices by name (a network held in memory, or its
+    lowering read back from the cache: then no torch is needed)."""
     layers = []
     for layer in lowered:
-        matrices = weight_matrices(modules[layer.name])
+        matrices = weights[layer.name]
         layout = map_layer(layer.name, matrices, setup.size, setup.reorder, setup.weight_bits, setup.seed,
                            setup.per_column)
         arrays = sum(physical_arrays(g.tiles, setup.encoding, setup.weight_bits, setup.cell_bits, setup.array_cols,
@@ -222,8 +265,8 @@ def map_network(model: nn.Module, input_shape: tuple[int, int, int], setup: Mapp
     return map_lowered(model, lower_network(model, input_shape), setup)
 
 
-def table_totals(table: pd.DataFrame) -> dict[str, int | float]:
-    """Whole-network sums of a layer table (`MappedNetwork.table`), with the overall density."""
-    sums: dict[str, int | float] = {k: int(table[k].sum()) for k in TOTAL_COLUMNS}
+def table_totals(rows: list[LayerRow]) -> dict[str, int | float]:
+    """Whole-network sums of the layer rows (`MappedNetwork.rows`), with the overall density."""
+    sums: dict[str, int | float] = {k: int(sum(getattr(row, k) for row in rows)) for k in TOTAL_COLUMNS}
     sums["density"] = sums["nonzeros"] / sums["total"] if sums["total"] else 0.0
     return sums

@@ -83,6 +83,26 @@ def quantize(W: np.ndarray, bits: int, per_column: bool = False) -> Quantized:
     return Quantized(q=q, scale=scale, bits=bits, flushed=flushed)
 
 
+def programmed(W: np.ndarray, bits: int, per_column: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+    """What `quantize` decides of a matrix without its integers: the mask of weights that stay
+    nonzero, the scale, and the nonzero weights flushed to zero. The same arithmetic (q is nonzero
+    exactly when floor(|W / scale| + 0.5) >= 1), at a third of its cost: the mapping of a VGG-16
+    spent most of its time building integers it only compared with 0 (issue #25)."""
+    W = np.asarray(W, dtype=np.float64)
+    if not np.isfinite(W).all():
+        raise ValueError("weights must be finite (found NaN or inf)")
+    if per_column and W.ndim != 2:
+        raise ValueError(f"per-column quantization needs an (R, C) matrix, got shape {W.shape}")
+    magnitude = np.abs(W)
+    peak = magnitude.max(axis=0, keepdims=True, initial=0.0) if per_column else magnitude.max(initial=0.0)
+    scale = np.where(peak > 0, peak / qmax(bits), 1.0)
+    magnitude /= scale
+    magnitude += 0.5
+    kept = magnitude >= 1.0
+    flushed = int(np.count_nonzero(W)) - int(np.count_nonzero(kept))
+    return kept, scale, flushed
+
+
 def dequantize(quantized: Quantized) -> np.ndarray:
     """Float weights ``q * scale`` of a quantized matrix."""
     return quantized.q * quantized.scale

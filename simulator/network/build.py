@@ -15,6 +15,7 @@ from simulator.config.errors import ConfigError, Problem
 from simulator.config.loader import Workload
 from simulator.config.workload import ModelSpec
 from simulator.data.datasets import Arrays
+from simulator.data.identity import DataIdentity
 from simulator.network.zoo import build_zoo_model
 
 
@@ -69,14 +70,17 @@ def _import_builder(target: str, base_dir: Path, where: Path) -> Callable[..., n
     return builder
 
 
-def build_network(workload: Workload, arrays: Arrays, seed: int | None = None) -> nn.Module:
-    """The workload's network freshly initialised for its data set; its initial weights come from
-    `seed` (default: the workload's)."""
+def build_network(workload: Workload, arrays: Arrays | DataIdentity, seed: int | None = None) -> nn.Module:
+    """The workload's network freshly initialised for its data set (the loaded one, or its
+    identity: only its shape and classes are read); its initial weights come from `seed`
+    (default: the workload's)."""
     import torch
 
+    spec = arrays.spec
+    assert spec is not None, "the data set's shape"
     torch.manual_seed(workload.config.seed if seed is None else seed)
-    return build_model(workload.config.model, in_channels=arrays.spec.channels,
-                       num_classes=arrays.spec.num_classes, input_size=arrays.spec.size,
+    return build_model(workload.config.model, in_channels=spec.channels,
+                       num_classes=spec.num_classes, input_size=spec.size,
                        base_dir=workload.path.parent, source=workload.path)
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from simulator.hardware.model import ChipSummary, ComponentEnergy
 from simulator.report.model import HardwareSection, RunReport
+from simulator.report.table import Rows
 
 # The comparisons of a report, by label, as the tables name them.
 COMPARISON_NAMES = {"dense": "dense mapping, same chip", "baseline": "dense baseline chip"}
@@ -19,7 +18,7 @@ def _energies(components: list[ComponentEnergy]) -> dict[str, tuple[float, float
     return {c.component: (c.dynamic_pj, c.static_pj) for c in components}
 
 
-def why_rows(hardware: HardwareSection, top: int = 5) -> pd.DataFrame:
+def why_rows(hardware: HardwareSection, top: int = 5) -> Rows:
     """Per comparison, the components whose energy per inference differs most between the
     workload's chip and the other (dynamic and static apart), largest first: what the energy
     efficiency is made of. Positive differences cost the workload's chip energy."""
@@ -40,7 +39,7 @@ def why_rows(hardware: HardwareSection, top: int = 5) -> pd.DataFrame:
                          "this chip (uJ)": a / 1e6, "the other (uJ)": b / 1e6,
                          "difference (uJ)": (a - b) / 1e6,
                          "share of the energy gap": f"{(b - a) / total:.0%}" if total else "-"})
-    return pd.DataFrame(rows)
+    return Rows(records=rows)
 
 
 def why_lines(hardware: HardwareSection) -> list[str]:

@@ -15,8 +15,6 @@ from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 # report.md's own frames for these tables, so the two reports cannot disagree on a column.
 from simulator.report.explain import activity_text, caveats, why_lines, why_rows
 from simulator.report.markdown import (
@@ -33,9 +31,11 @@ from simulator.report.markdown import (
     wait_rows,
 )
 from simulator.report.model import RunReport
+from simulator.report.table import Rows
 
 if TYPE_CHECKING:
     import jinja2
+    import pandas as pd
 
 TEMPLATE = "report.html.j2"
 
@@ -88,7 +88,7 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def table_of(frame: pd.DataFrame, total_last: bool = False) -> Table:
+def table_of(frame: pd.DataFrame | Rows, total_last: bool = False) -> Table:
     """`frame` formatted for the template. A column whose filled cells are all numbers (or
     percentages) is right-aligned there; the check runs on the formatted cells because report.md's
     frames carry numbers preformatted as text (densities, shares) and blank cells in sum rows."""
@@ -145,7 +145,7 @@ def _summary(report: RunReport) -> list[tuple[str, str]]:
 def _layers(report: RunReport) -> Table:
     frame = layer_rows(report.layers, report.totals)
     # report.md bolds its sum row with Markdown; here the template styles it.
-    frame.iloc[-1, list(frame.columns).index("layer")] = "Sum"
+    frame.rows[-1][frame.columns.index("layer")] = "Sum"
     return table_of(frame, total_last=True)
 
 
@@ -171,7 +171,7 @@ def _utilization(report: RunReport) -> Table:
     hist = report.utilization_histogram
     upper = hist.bin_upper_edges
     lower = [0.0, *upper[:-1]]
-    return table_of(pd.DataFrame({
+    return table_of(Rows({
         "crossbar utilisation": [f"{lo:.0%} - {hi:.0%}" for lo, hi in zip(lower, upper)],
         "dense grid (share of crossbars)": [f"{v:.1%}" for v in hist.dense],
         f"{report.mapping.reorder} (share of crossbars)": [f"{v:.1%}" for v in hist.mapped],
@@ -185,10 +185,10 @@ def _sensitivity(report: RunReport) -> dict[str, Any] | None:
     from simulator.report.markdown import SENSITIVITY_INTRO
 
     return {"intro": SENSITIVITY_INTRO.replace("`", ""), "notes": sensitivity_notes(report),
-            "table": table_of(report.sensitivity.table())}
+            "table": table_of(Rows(records=report.sensitivity.records()))}
 
 
-def _optional_table(frame: pd.DataFrame | None) -> Table | None:
+def _optional_table(frame: pd.DataFrame | Rows | None) -> Table | None:
     return table_of(frame) if frame is not None else None
 
 
@@ -196,9 +196,9 @@ def _training(report: RunReport) -> tuple[dict[str, Any] | None, Table | None]:
     net = report.network
     prune = net.prune if net else None
     pruning = ({"method": prune["method"], "target": prune["target_density"], "reached": prune["density"],
-                "rounds": table_of(pd.DataFrame(prune["rounds"]))} if prune else None)
+                "rounds": table_of(Rows(records=prune["rounds"]))} if prune else None)
     history = net.history if net else []
-    return pruning, table_of(pd.DataFrame(history)[TRAINING_COLUMNS]) if history else None
+    return pruning, table_of(Rows(records=history, order=TRAINING_COLUMNS)) if history else None
 
 
 @functools.lru_cache(maxsize=1)
@@ -207,7 +207,24 @@ def _environment() -> jinja2.Environment:
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        bytecode_cache=_compiled_templates())
+
+
+def _compiled_templates() -> Any:
+    """Jinja's cache of compiled templates in resim's cache folder (checked against each template's
+    source): compiling report.html.j2 was a quarter of writing a cached run's reports (issue #25).
+    None where the folder cannot be made (then every run compiles)."""
+    import jinja2
+
+    from simulator.cache import cache_dir
+
+    folder = cache_dir() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def render_template(name: str, **context: Any) -> str:

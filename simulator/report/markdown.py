@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from simulator.hardware.model import ChipSummary
 from simulator.report.explain import activity_text, caveats, why_lines, why_rows
 from simulator.report.model import HardwareSection, LayerRecord, RunReport, Totals
 from simulator.report.results import markdown_table
+from simulator.report.table import Rows
+
+if TYPE_CHECKING:   # pandas for the fault table alone: a run with faults has it loaded already
+    import pandas as pd
 
 FAULT_COLUMNS = ("encoding", "rate", "runs", "mean", "std", "ci95_low", "ci95_high")
 TRAINING_COLUMNS = ["epoch", "lr", "train_loss", "train_accuracy", "test_accuracy", "seconds"]
 
 
-def layer_rows(layers: list[LayerRecord], totals: Totals) -> pd.DataFrame:
+def layer_rows(layers: list[LayerRecord], totals: Totals) -> Rows:
     """Seed 001's per-layer format (layer, shape, nonzero / total, density, tiles) plus a sum row."""
-    table = pd.DataFrame({
+    table = Rows({
         "layer": [r.layer for r in layers],
         "type": [r.type for r in layers],
         "weight shape": [r.weight_shape for r in layers],
@@ -40,7 +44,7 @@ def layer_rows(layers: list[LayerRecord], totals: Totals) -> pd.DataFrame:
         "saved": totals.tiles_saved, "bound": totals.lower_bound, "arrays": totals.arrays_placed,
         "index regs": totals.index_registers,
     }
-    return pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
+    return table.appended(total_row)
 
 
 def summary_row(label: str, summary: ChipSummary) -> dict[str, object]:
@@ -59,12 +63,12 @@ def summary_row(label: str, summary: ChipSummary) -> dict[str, object]:
     }
 
 
-def wait_rows(hardware: HardwareSection) -> pd.DataFrame:
+def wait_rows(hardware: HardwareSection) -> Rows:
     """Contention: time windows waited, per resource class, for every chip, beside its time per
     image in the event model and in the closed form (no waits): where they part, the waits say why."""
     chips = [("this workload", hardware.summary)]
     chips += [(name, hardware.others()[label].summary) for label, name in COMPARISONS if label in hardware.others()]
-    return pd.DataFrame([{"mapping": name, "execution": s.execution,
+    return Rows(records=[{"mapping": name, "execution": s.execution,
                           "time per image, event model (us)": s.per_image_ns / 1e3,
                           "closed form (us)": s.latency_closed_form_ns / 1e3,
                           **{f"{k} (us)": v / 1e3 for k, v in s.waits_ns.items()}}
@@ -75,18 +79,18 @@ def wait_rows(hardware: HardwareSection) -> pd.DataFrame:
 COMPARISONS = (("dense", "dense mapping, same chip"), ("baseline", "dense baseline chip"))
 
 
-def chip_rows(hardware: HardwareSection) -> pd.DataFrame:
+def chip_rows(hardware: HardwareSection) -> Rows:
     """The workload's chip and its comparisons, one row each."""
     others = hardware.others()
     rows = [summary_row("this workload", hardware.summary)]
     rows += [summary_row(name, others[label].summary) for label, name in COMPARISONS if label in others]
-    return pd.DataFrame(rows)
+    return Rows(records=rows)
 
 
-def component_rows(hardware: HardwareSection) -> pd.DataFrame:
+def component_rows(hardware: HardwareSection) -> Rows:
     """Energy and area by component, the components the chip has."""
     present = [c for c in hardware.components if c.instances > 0 or c.dynamic_pj > 0]
-    return pd.DataFrame({
+    return Rows({
         "component": [c.component for c in present], "events / inference": [c.events for c in present],
         "pJ / event": [c.energy_per_event_pj for c in present],
         "dynamic (nJ)": [c.dynamic_pj / 1e3 for c in present], "static (nJ)": [c.static_pj / 1e3 for c in present],
@@ -95,7 +99,7 @@ def component_rows(hardware: HardwareSection) -> pd.DataFrame:
     })
 
 
-def components_by_chip(hardware: HardwareSection) -> pd.DataFrame | None:
+def components_by_chip(hardware: HardwareSection) -> Rows | None:
     """Energy (of it static) and area per component, the workload's chip beside each comparison:
     one row per component any of them has; None without comparisons."""
     others = hardware.others()
@@ -104,19 +108,19 @@ def components_by_chip(hardware: HardwareSection) -> pd.DataFrame | None:
     if len(chips) == 1:
         return None
     names = list(dict.fromkeys(c.component for _, parts in chips for c in parts if c.instances > 0 or c.dynamic_pj > 0))
-    frame = pd.DataFrame({"component": names})
+    figures: dict[str, list[float]] = {}
     for chip, parts in chips:
         by = {c.component: c for c in parts}
-        frame[f"{chip}: energy (uJ)"] = [by[n].energy_pj / 1e6 if n in by else 0.0 for n in names]
-        frame[f"{chip}: static (uJ)"] = [by[n].static_pj / 1e6 if n in by else 0.0 for n in names]
-        frame[f"{chip}: area (mm^2)"] = [by[n].area_um2 / 1e6 if n in by else 0.0 for n in names]
-    total = {"component": "Sum", **{c: frame[c].sum() for c in frame.columns[1:]}}
-    return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+        figures[f"{chip}: energy (uJ)"] = [by[n].energy_pj / 1e6 if n in by else 0.0 for n in names]
+        figures[f"{chip}: static (uJ)"] = [by[n].static_pj / 1e6 if n in by else 0.0 for n in names]
+        figures[f"{chip}: area (mm^2)"] = [by[n].area_um2 / 1e6 if n in by else 0.0 for n in names]
+    total = {"component": "Sum", **{c: sum(values) for c, values in figures.items()}}
+    return Rows({"component": names, **figures}).appended(total)
 
 
-def hardware_layer_rows(layers: list[LayerRecord]) -> pd.DataFrame:
+def hardware_layer_rows(layers: list[LayerRecord]) -> Rows:
     """Each layer on the chip: arrays, replicas, operations, energy, latency."""
-    return pd.DataFrame({
+    return Rows({
         "layer": [r.layer for r in layers], "arrays": [r.arrays for r in layers],
         "replicas": [r.replicas for r in layers], "array ops": [r.array_ops for r in layers],
         "ADC conversions": [r.adc_conversions for r in layers],
@@ -153,15 +157,17 @@ def _side_by_side(hardware: HardwareSection) -> list[str]:
 def fault_rows(report: RunReport) -> pd.DataFrame | None:
     if not report.faults:
         return None
+    import pandas as pd
+
     from simulator.faults.summary import shown
 
     return shown(pd.DataFrame([{c: getattr(point, c) for c in FAULT_COLUMNS} for point in report.faults]))
 
 
-def pruning_rows(report: RunReport) -> pd.DataFrame | None:
+def pruning_rows(report: RunReport) -> Rows | None:
     if not report.crossbar_pruning:
         return None
-    return pd.DataFrame([step.model_dump() for step in report.crossbar_pruning])
+    return Rows(records=[step.model_dump() for step in report.crossbar_pruning])
 
 
 def render_run(report: RunReport) -> str:
@@ -203,7 +209,7 @@ def render_run(report: RunReport) -> str:
     lines += render_hardware(report.hardware, report.layers, activity_text(report))
     lines += sensitivity_section(report)
     hist = report.utilization_histogram
-    frame = pd.DataFrame({
+    frame = Rows({
         "crossbar utilisation": [f"<= {edge:.0%}" for edge in hist.bin_upper_edges],
         "dense grid (share of crossbars)": [f"{v:.1%}" for v in hist.dense],
         f"{mapping.reorder} (share of crossbars)": [f"{v:.1%}" for v in hist.mapped],
@@ -224,10 +230,10 @@ def render_run(report: RunReport) -> str:
     prune = net.prune if net else None
     if prune:
         lines += [f"## Pruning: {prune['method']}, target density {prune['target_density']:.4%}, "
-                  f"reached {prune['density']:.4%}", "", markdown_table(pd.DataFrame(prune["rounds"])), ""]
+                  f"reached {prune['density']:.4%}", "", markdown_table(Rows(records=prune["rounds"])), ""]
     history = net.history if net else []
     if history:
-        lines += ["## Training", "", markdown_table(pd.DataFrame(history)[TRAINING_COLUMNS]), ""]
+        lines += ["## Training", "", markdown_table(Rows(records=history, order=TRAINING_COLUMNS)), ""]
     return "\n".join(lines)
 
 
@@ -263,7 +269,7 @@ def sensitivity_section(report: RunReport) -> list[str]:
         return []
     verdict, *rest = sensitivity_notes(report)
     return ["## Sensitivity to the hardware files' assumptions", "", SENSITIVITY_INTRO, "", f"**{verdict}**", "",
-            *[line for note in rest for line in (note, "")], markdown_table(varied.table()), ""]
+            *[line for note in rest for line in (note, "")], markdown_table(Rows(records=varied.records())), ""]
 
 
 def why_section(hardware: HardwareSection) -> list[str]:

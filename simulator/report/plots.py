@@ -9,12 +9,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from simulator.atomic import atomic_replace
 from simulator.mapping.network import UtilizationHistogram
 
-if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn
+if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn, pandas by the callers of its plots
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from simulator.hardware.model import HardwareResult
@@ -96,20 +95,21 @@ def energy_by_layer_bars(chips: Mapping[str, HardwareResult]) -> tuple[list[str]
     bars add up to its energy per inference."""
     from simulator.report.bars import Series
 
-    frames = {label: chip.layers for label, chip in chips.items()}
-    columns = list(dict.fromkeys(c for frame in frames.values() for c in frame.columns
+    # Each chip's layer rows as flat dicts (no pandas on the report path).
+    tables = {label: [row.as_dict() for row in chip.rows] for label, chip in chips.items()}
+    columns = list(dict.fromkeys(c for rows in tables.values() for row in rows for c in row
                                  if c.startswith("energy_") and c.endswith("_pj") and c != "energy_pj"))
-    columns = [c for c in columns if any(frame[c].sum() > 0 for frame in frames.values() if c in frame)]
+    columns = [c for c in columns if any(sum(row.get(c, 0.0) for row in rows) > 0 for rows in tables.values())]
     categories: list[str] = []
     values: dict[str, list[float]] = {name: [] for name in [*columns, "static", "shared"]}
     several = len(chips) > 1
     for label, chip in chips.items():
-        frame = frames[label]
+        rows = tables[label]
         prefix = f"{CHIP_LABELS.get(label, label + ' {}').format(chip.summary.hardware)}: " if several else ""
-        for _, row in frame.iterrows():
+        for row in rows:
             categories.append(f"{prefix}{row['layer']}")
             for c in columns:
-                values[c].append(float(row[c]) / 1e3 if c in frame else 0.0)
+                values[c].append(float(row.get(c, 0.0)) / 1e3)
             values["static"].append(0.0)
             values["shared"].append(0.0)
         categories.append(f"{prefix}{SHARED_BAR}")
@@ -117,7 +117,7 @@ def energy_by_layer_bars(chips: Mapping[str, HardwareResult]) -> tuple[list[str]
             values[c].append(0.0)
         summary = chip.summary
         values["static"].append(summary.static_energy_pj / 1e3)
-        values["shared"].append(max(summary.dynamic_energy_pj - float(frame["energy_pj"].sum()), 0.0) / 1e3)
+        values["shared"].append(max(summary.dynamic_energy_pj - sum(float(row["energy_pj"]) for row in rows), 0.0) / 1e3)
     names = {**{c: c[len("energy_"):-len("_pj")] for c in columns},
              "static": STATIC_SERIES, "shared": "buffer + network"}
     return categories, [Series(names[key], values[key]) for key in values if any(values[key])]

@@ -1,0 +1,154 @@
+"""Cold runs do only what they need (issue #25 item 2), and one session runs the stages (item 1):
+no optimizer when nothing trains, only the test split prepared, the data set's id hashed once,
+no pandas / torch / jinja2 / Pillow on the hardware-only path, and a network mapped once per run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ("pandas", "torch", "jinja2", "PIL", "matplotlib")
+
+
+def untrained_workload(folder: Path, data: Path, **extra: object) -> Path:
+    """LeNet-5 / MNIST with its initial weights (train.epochs 0) on 32 x 32 tiles."""
+    doc = {"name": "lenet5_untrained", "seed": 0, "hardware": str(REPO / "hwconfigs" / "sparse_small.yaml"),
+           "model": {"name": "lenet5"}, "data": {"dataset": "mnist", "dir": str(data), "test_samples": 200},
+           "train": {"epochs": 0}, "mapping": {"crossbar": {"size": 32}, "reorder": "none"},
+           "hardware_study": {"compare_dense": False}, **extra}
+    path = folder / "untrained.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def _python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_an_untrained_network_builds_no_optimizer_and_prepares_only_the_test_split(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    path = untrained_workload(tmp_path, shared_data)
+    code = ("import sys\n"
+            "from simulator.data import datasets\n"
+            "from simulator.network import tensors\n"
+            "hashed = []\n"
+            "digest = datasets.Arrays.dataset_id.func\n"
+            "datasets.Arrays.dataset_id.func = lambda self: hashed.append(1) or digest(self)\n"
+            "from simulator.pipeline import run\n"
+            f"_, report = run({str(path)!r}, out={str(tmp_path / 'out')!r}, progress=False)\n"
+            "print(report.accuracy is not None, 'torch._dynamo' in sys.modules,\n"
+            "      tensors.tensors_of.cache_info().currsize, tensors.test_tensors_of.cache_info().currsize,\n"
+            "      len(hashed))")
+    # The accuracy pass ran on the test split alone; no optimizer (its import pulls in torch._dynamo),
+    # and the data set hashed once however often its id is asked for.
+    assert _python(code) == "True False 0 1 1"
+
+
+def test_the_hardware_only_path_imports_no_pandas_torch_jinja2_or_pillow(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    path = untrained_workload(tmp_path, shared_data)
+    warm = ("from simulator.pipeline import run\n"
+            f"run({str(path)!r}, out={str(tmp_path / 'out')!r}, progress=False, accuracy=False)\nprint('ok')")
+    assert _python(warm) == "ok"
+    code = ("import sys\n"
+            "from simulator.pipeline import Session\n"
+            f"session = Session.open({str(path)!r}, progress=False)\n"
+            "assert session.cached_mappings() is not None\n"
+            "result = session.hardware()\n"
+            "rows = session.layer_rows()\n"
+            "print(result.workload.summary.energy_per_inference_pj > 0, len(rows), "
+            f"[name for name in {HEAVY!r} if name in sys.modules])")
+    assert _python(code) == "True 5 []"
+
+
+def test_the_fault_stage_reads_the_mapping_stage_s_network(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """`resim run` with a fault study maps the workload's network once, for the hardware and the faults."""
+    path = untrained_workload(tmp_path, shared_data, faults={"rates": [0.01], "runs": 1, "encodings": ["two-column"]})
+    code = ("from simulator.mapping import network\n"
+            "calls = []\n"
+            "mapping = network.map_matrices\n"
+            "network.map_matrices = lambda *a, **k: calls.append(1) or mapping(*a, **k)\n"
+            "from simulator.pipeline import run\n"
+            f"_, report = run({str(path)!r}, out={str(tmp_path / 'out')!r}, progress=False)\n"
+            "print(len(report.faults), len(calls))")
+    assert _python(code) == "1 1"
+
+
+def test_programmed_masks_are_quantize_s_nonzeros() -> None:
+    """The mapping's fast path keeps exactly the weights quantize keeps, halfway values included."""
+    import numpy as np
+
+    from simulator.mapping.quantize import programmed, quantize
+
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(300, 70)).astype(np.float32)
+    W[rng.random(W.shape) < 0.3] = 0.0
+    W[0, :5] = [0.5, -0.5, 0.4999999, 0.5000001, 1e-30]       # halfway to the first level, and below it
+    W[1, 0] = 127.0                                           # the peak: scale 1 at 8 bits
+    for bits in (2, 4, 8):
+        for per_column in (False, True):
+            mask, scale, flushed = programmed(W, bits, per_column)
+            q = quantize(W, bits, per_column)
+            assert np.array_equal(mask, q.q != 0) and np.array_equal(scale, q.scale) and flushed == q.flushed
+
+
+def test_an_empty_mapping_cache_maps_again_without_the_data_set_or_torch(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """With the data set's id and the network's lowering cached, mapping again reads no image and
+    imports no torch (MNSIM 2.0 maps VGG-16 every run: issue #25's like-for-like benchmark)."""
+    import shutil
+
+    from simulator.pipeline import run
+
+    path = untrained_workload(tmp_path, shared_data)
+    _, first = run(path, out=tmp_path / "first", progress=False, accuracy=False)
+    shutil.rmtree(cache / "mappings")
+    _, again = run(path, out=tmp_path / "again", progress=False, accuracy=False)
+    assert first.stages_run[:2] == ["data", "network"] and again.stages_run == ["mapping", "hardware"]
+    assert again.data == first.data and again.network == first.network.model_copy(update={"reused_checkpoint": True})
+    assert again.layers == [layer.model_copy(update={"mapping_seconds": mine.mapping_seconds})
+                            for layer, mine in zip(first.layers, again.layers)]
+    assert again.hardware.summary == first.hardware.summary
+    shutil.rmtree(cache / "mappings")
+    code = ("import sys\nfrom simulator.pipeline import run\n"
+            f"_, report = run({str(path)!r}, out={str(tmp_path / 'third')!r}, progress=False, accuracy=False)\n"
+            "print(report.stages_run, 'torch' in sys.modules)")
+    assert _python(code) == "['mapping', 'hardware'] False"
+
+
+def test_the_accuracy_comes_from_the_cache_when_the_data_set_s_id_must_be_computed_again(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """The data set's id record is per file location: read from another path (or lost), the data
+    set is read to hash it, and the accuracy pass still comes from the cache."""
+    import shutil
+
+    from simulator.pipeline import run
+
+    path = untrained_workload(tmp_path, shared_data)
+    _, first = run(path, out=tmp_path / "first", progress=False)
+    shutil.rmtree(cache / "dataset_ids")
+    _, again = run(path, out=tmp_path / "again", progress=False)
+    assert "accuracy" in first.stages_run and "accuracy" in again.skipped and again.accuracy == first.accuracy
+
+
+def test_a_chart_drawn_before_is_copied_not_drawn_again(tmp_path: Path, cache: Path) -> None:
+    import pytest
+
+    from simulator.report.bars import Series, bar_chart
+
+    def chart(path: Path, values: list[float]) -> None:
+        bar_chart(path, ["a", "b"], [Series("x", values)], title="t", x_label="layer", y_label="nJ", stacked=True)
+
+    chart(tmp_path / "first.png", [1.0, 2.0])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "PIL", None)          # drawing would fail now
+        chart(tmp_path / "again.png", [1.0, 2.0])
+        with pytest.raises(ImportError):
+            chart(tmp_path / "other.png", [1.0, 3.0])    # other values: drawn, so it needs Pillow
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "first.png").read_bytes()
