@@ -454,6 +454,7 @@ def _options_text(spec: Any) -> str:
             continue
         if isinstance(value, (list, tuple)):
             value = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        flag = flag.split("/")[0]   # --read-noise of --read-noise/--no-read-noise
         parts.append(flag if value is True else f"{flag} {value}")
     return " ".join(parts)
 
