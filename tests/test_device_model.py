@@ -249,3 +249,35 @@ def test_bit_true_with_an_ideal_converter_equals_the_weight_level_with_quantized
     np.testing.assert_allclose(draws["accuracy_bit_true"], draws["accuracy_quantized_inputs"], atol=1 / 64)
     weight_level = study(spec)
     np.testing.assert_array_equal(draws["accuracy"].to_numpy(), weight_level["accuracy"].to_numpy())
+
+
+def test_lenet5_sparse_loses_accuracy_under_variation_and_keeps_it_at_sigma_zero(shared_data: Path) -> None:
+    """Issue #24's acceptance on `resim faults workloads/lenet5_mnist_sparse_1.8.yaml` (1000 test
+    images, 3 draws): the file's programming spread lowers the mean below the stuck-at-only study
+    of the same seed (fault-free: the whole interval below); variation_scale 0 gives the stuck-at study's draws exactly."""
+    from simulator.config import load_workload
+    from simulator.data.load import input_shape, load_data
+    from simulator.faults.study import run_fault_study
+    from simulator.mapping.network import map_network
+    from simulator.mapping.setup import MappingSetup
+    from simulator.network.tensors import tensors_of
+    from simulator.network.train import TensorData
+    from simulator.preparation import prepare_network
+
+    workload = load_workload(REPO / "workloads" / "lenet5_mnist_sparse_1.8.yaml")
+    arrays = load_data(workload, shared_data)
+    net = prepare_network(workload, arrays, progress=False)
+    mapped = map_network(net.model, input_shape(arrays), MappingSetup.of(workload))
+    full = tensors_of(arrays)
+    data = TensorData(full.x_train[:64], full.y_train[:64], full.x_test[:1000], full.y_test[:1000])
+    base = FaultSpec(rates=[0.0, 0.001], encodings=["two-column"], runs=3)
+
+    def run(spec: FaultSpec) -> pd.DataFrame:
+        return run_fault_study(workload, net.model, mapped, data, spec, progress=False).summary
+
+    today = run(base)
+    pd.testing.assert_frame_equal(run(base.model_copy(update={"variation_scale": 0.0})), today)
+    varied = run(base.model_copy(update={"variation_scale": 1.0}))
+    assert (varied["mean"] < today["mean"]).all()
+    # Fault-free but for the spread: the whole interval below the fault-free accuracy.
+    assert varied["ci95_high"].iloc[0] < today["ci95_low"].iloc[0] == today["mean"].iloc[0]
