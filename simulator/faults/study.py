@@ -15,6 +15,7 @@ from simulator.config.errors import ConfigError, Problem
 from simulator.config.faults import FaultOptionError, FaultSpec
 from simulator.config.hardware import HardwareConfig
 from simulator.config.loader import Workload
+from simulator.device import Device, resolve_device
 from simulator.faults.montecarlo import fault_study
 from simulator.faults.summary import FaultPoint, summarise, tolerable_rates
 from simulator.mapping.network import MappedNetwork
@@ -94,7 +95,9 @@ def study_faults(model: nn.Module, mapped: MappedNetwork, data: TensorData, spec
     `hardware` (its array packing and, bit-true, its periphery), or with `hardware` None on the
     packing `mapped` was made for (no bit-true study then). A fault option that does not fit
     raises FaultOptionError naming its field."""
-    spec.check_chip(hardware.array.packing if hardware is not None else mapped.setup.packing)
+    packing = hardware.array.packing if hardware is not None else mapped.setup.packing
+    spec.check_chip(packing)
+    device = chip_device(spec, hardware, mapped.setup.cell_bits)
     if spec.bit_true:
         from simulator.faults.bit_true import CALIBRATION_IMAGES, Periphery, bit_true_study, summarise_bit_true
 
@@ -103,10 +106,19 @@ def study_faults(model: nn.Module, mapped: MappedNetwork, data: TensorData, spec
                                    True)
         draws = bit_true_study(model, mapped, data.x_test, data.y_test, data.x_train[:CALIBRATION_IMAGES], spec,
                                Periphery.from_hardware(hardware, mapped.setup.size, mapped.setup.cell_bits),
-                               batch_size=batch_size, progress=progress)
+                               batch_size=batch_size, progress=progress, device=device, packing=packing)
         return FaultStudy(spec, draws, summarise_bit_true(draws), bit_true=True)
-    draws = fault_study(model, mapped, data.x_test, data.y_test, spec, batch_size=batch_size, progress=progress)
+    draws = fault_study(model, mapped, data.x_test, data.y_test, spec, batch_size=batch_size, progress=progress,
+                        device=device, packing=packing)
     return FaultStudy(spec, draws, summarise(draws))
+
+
+def chip_device(spec: FaultSpec, hardware: HardwareConfig | None, cell_bits: int) -> Device | None:
+    """The chip's cell as a device when `spec` asks for the device model (None otherwise); a
+    FaultOptionError naming the first device option when the chip has no device: block."""
+    if not spec.device_effects or hardware is None or hardware.device is None:
+        return None   # DeviceEffects.of names the option that needs one
+    return resolve_device(hardware, cell_bits)
 
 
 def clean_accuracy(model: nn.Module, mapped: MappedNetwork, data: TensorData, encoding: str,
