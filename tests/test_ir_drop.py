@@ -127,3 +127,19 @@ def test_bad_input_is_named() -> None:
         column_currents_fast(np.ones((3, 2)), np.ones(2), 1.0)
     with pytest.raises(ValueError, match="r_wire_ohm"):
         column_currents_exact(np.ones((2, 2)), np.ones(2), -1.0)
+
+
+def test_device_draws_attenuate_in_siemens() -> None:
+    """The device model reads conductances in microsiemens; its IR drop must hand simulator.ir_drop
+    siemens (a 1e6 too large conductance would leave the far cells almost nothing)."""
+    from simulator.device import Conductances, Device
+    from simulator.faults.device_draws import DeviceEffects, _with_ir_drop
+
+    device = Device(Conductances(50.0, 2.5, 4), ((0, 0.0),), "normal", 0.0, 0.0, 0.0, 1.0, 2.0)
+    g_us = np.full((2, 1, 32, 32), 50.0)
+    effects = DeviceEffects(device, ir_drop=True, size=32)
+    expected = g_us[0, 0] * attenuation(g_us[0, 0] * 1e-6, 2.0)
+    np.testing.assert_allclose(_with_ir_drop(g_us, effects)[1, 0], expected, rtol=1e-12)
+    assert 0.9 < (expected / g_us[0, 0]).min() < 0.99
+    wide = DeviceEffects(device, ir_drop=True, packing="adjacent-columns", size=32)
+    assert 0.9 < (_with_ir_drop(g_us, wide) / g_us).min() < 0.99

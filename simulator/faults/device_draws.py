@@ -36,6 +36,8 @@ from simulator.mapping.tiles import Tile
 
 # Stream indices appended to a draw's key (the cell generator is the key, stuck lines + [1]).
 PROGRAMMING_STREAM, RELAXATION_STREAM, READ_STREAM = 2, 3, 4
+# Levels are read in microsiemens; simulator.ir_drop works in siemens and ohms.
+SIEMENS_PER_US = 1e-6
 
 
 @dataclass(frozen=True)
@@ -126,12 +128,12 @@ def _with_ir_drop(g: np.ndarray, effects: DeviceEffects) -> np.ndarray:
     p, s, r, c = g.shape
     if effects.packing == "across-arrays":
         flat = g.reshape(p * s, r, c)
-        return np.stack([a * attenuation(a, line) for a in flat]).reshape(g.shape)
+        return (flat * attenuation(flat * SIEMENS_PER_US, line)).reshape(g.shape)
     wide = g.transpose(2, 3, 0, 1).reshape(r, c * p * s)
     out = np.empty_like(wide)
     for start in range(0, wide.shape[1], effects.size):
         block = wide[:, start:start + effects.size]
-        out[:, start:start + effects.size] = block * attenuation(block, line)
+        out[:, start:start + effects.size] = block * attenuation(block * SIEMENS_PER_US, line)
     return out.reshape(r, c, p, s).transpose(2, 3, 0, 1)
 
 
