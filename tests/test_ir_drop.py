@@ -143,3 +143,16 @@ def test_device_draws_attenuate_in_siemens() -> None:
     assert 0.9 < (expected / g_us[0, 0]).min() < 0.99
     wide = DeviceEffects(device, ir_drop=True, packing="adjacent-columns", size=32)
     assert 0.9 < (_with_ir_drop(g_us, wide) / g_us).min() < 0.99
+
+
+def test_device_draws_ir_drop_after_negative_reads() -> None:
+    """Read noise can take a read below 0 S (a cell at G_off near 0 plus a negative draw); IR drop
+    attenuates the cells as programmed, clipped at 0, instead of refusing the array."""
+    from simulator.device import Conductances, Device
+    from simulator.faults.device_draws import DeviceEffects, DeviceStreams, read_levels
+
+    device = Device(Conductances(100.0, 0.1, 2), ((0, 0.0),), "normal", 0.05, 0.0, 0.0, 1.0, 1.0)
+    effects = DeviceEffects(device, read_noise=True, ir_drop=True, size=16)
+    levels = np.zeros((2, 1, 16, 16), dtype=np.int64)
+    read = read_levels(levels, np.zeros(levels.shape, dtype=np.int8), effects, DeviceStreams.of([7], effects))
+    assert (read < 0).any() and np.isfinite(read).all()
