@@ -36,6 +36,8 @@ from simulator.mapping.tiles import Tile
 
 # Stream indices appended to a draw's key (the cell generator is the key, stuck lines + [1]).
 PROGRAMMING_STREAM, RELAXATION_STREAM, READ_STREAM = 2, 3, 4
+# Levels are read in microsiemens; simulator.ir_drop works in siemens and ohms.
+SIEMENS_PER_US = 1e-6
 
 
 @dataclass(frozen=True)
@@ -94,20 +96,41 @@ class DeviceStreams:
 
 def read_levels(levels: np.ndarray, codes: np.ndarray, effects: DeviceEffects, streams: DeviceStreams) -> np.ndarray:
     """Real-valued levels ``(P, S, r, c)`` the periphery reads from a tile's cells: programmed
-    `levels` (stuck-at faults applied; `codes` says which cells are stuck) through the device."""
+    `levels` (stuck-at faults applied; `codes` says which cells are stuck) through the device.
+
+    A cell's target conductance and its spread depend on its level alone, so both come from
+    per-level tables (2**cell_bits entries, the same floats as computed per cell), and the
+    stuck-cell masks are skipped in a tile without stuck cells: VGG-8's device draw takes a third
+    of the time (bench/peers/aihwkit_compare.py)."""
     device = effects.device
-    g_target = device.conductances.conductance_us(levels)
-    healthy = np.asarray(codes) == HEALTHY
-    g = g_target.copy()
+    levels = np.asarray(levels)
+    every = np.arange(device.conductances.top + 1)
+    g_table = device.conductances.conductance_us(every)
+    g_target = g_table[levels]
+    sigma_table = device.programming_sigma_us(g_table)
+    stuck = np.asarray(codes) != HEALTHY
+    healthy = ~stuck if stuck.any() else None
+
+    def on_healthy(changed: np.ndarray, before: np.ndarray) -> np.ndarray:
+        return changed if healthy is None else np.where(healthy, changed, before)
+
+    g = g_target
     if streams.programming is not None:
         e = streams.programming.standard_normal(g.shape)
-        g = np.where(healthy, device.programmed_us(g_target, e, effects.variation_scale), g)
+        if device.distribution == "normal":
+            programmed = g_target + (effects.variation_scale * sigma_table)[levels] * e
+            np.maximum(programmed, 0.0, out=programmed)
+        else:
+            programmed = device.programmed_us(g_target, e, effects.variation_scale)
+        g = on_healthy(programmed, g)
     if streams.relaxation is not None:
         e = streams.relaxation.standard_normal(g.shape)
-        spread = device.programming_sigma_us(g_target) * device.relaxation_factor(effects.time_s)
-        g = np.where(healthy, np.maximum(g + spread * e, 0.0), g)
+        spread = (sigma_table * device.relaxation_factor(effects.time_s))[levels]
+        relaxed = g + spread * e
+        np.maximum(relaxed, 0.0, out=relaxed)
+        g = on_healthy(relaxed, g)
     if effects.time_s > 0 and device.drift_nu > 0:
-        g = np.where(healthy, g * device.drift_factor(effects.time_s), g)
+        g = on_healthy(g * device.drift_factor(effects.time_s), g)
     if streams.read is not None:
         g = g + device.read_sigma_us * streams.read.standard_normal(g.shape)
     if effects.ir_drop:
@@ -123,15 +146,19 @@ def _with_ir_drop(g: np.ndarray, effects: DeviceEffects) -> np.ndarray:
     from simulator.ir_drop import attenuation
 
     line = effects.device.line_resistance_ohm()
+
+    def physical(g_us: np.ndarray) -> np.ndarray:
+        # Siemens for simulator.ir_drop; read noise may push a read below 0, never the cell itself.
+        return np.maximum(g_us, 0.0) * SIEMENS_PER_US
     p, s, r, c = g.shape
     if effects.packing == "across-arrays":
         flat = g.reshape(p * s, r, c)
-        return np.stack([a * attenuation(a, line) for a in flat]).reshape(g.shape)
+        return (flat * attenuation(physical(flat), line)).reshape(g.shape)
     wide = g.transpose(2, 3, 0, 1).reshape(r, c * p * s)
     out = np.empty_like(wide)
     for start in range(0, wide.shape[1], effects.size):
         block = wide[:, start:start + effects.size]
-        out[:, start:start + effects.size] = block * attenuation(block, line)
+        out[:, start:start + effects.size] = block * attenuation(physical(block), line)
     return out.reshape(r, c, p, s).transpose(2, 3, 0, 1)
 
 
