@@ -159,28 +159,43 @@ def test_real_decode_is_the_integer_decode_on_integer_levels(encoding: str) -> N
 
 def test_ir_drop_attenuates_each_physical_array_where_its_cells_sit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Across arrays, each (polarity, slice) array is attenuated on its own; adjacent columns lay a
-    weight's polarities and slices side by side, arrays of N columns."""
-    calls: list[tuple[int, int]] = []
+    weight's polarities and slices side by side, arrays of N columns. simulator.ir_drop gets siemens
+    and the line resistance per cell."""
+    calls: list[tuple[tuple[int, ...], float, float]] = []
 
     def attenuation(g: np.ndarray, r_wire_ohm: float) -> np.ndarray:
-        calls.append(g.shape)
-        rows, cols = np.indices(g.shape)
-        return 1.0 - 0.01 * (rows + cols)
+        calls.append((g.shape, float(g.max()), r_wire_ohm))
+        rows, cols = np.indices(g.shape[-2:])
+        return np.broadcast_to(1.0 - 0.01 * (rows + cols), g.shape)
 
     monkeypatch.setitem(sys.modules, "simulator.ir_drop", types.SimpleNamespace(attenuation=attenuation))
     levels = np.full((2, 2, 3, 4), 15, dtype=np.uint8)
     codes = np.zeros(levels.shape, dtype=np.int8)
     across = effects(ir_drop=True)
     out = read_levels(levels, codes, across, DeviceStreams.of([0], across))
-    assert calls == [(3, 4)] * 4
+    line = resolve_device(PRIME).line_resistance_ohm()
+    assert calls == [((4, 3, 4), pytest.approx(1e-3), line)]          # 4 arrays of 3 x 4 cells at 1 mS
     rows, cols = np.indices((3, 4))
     np.testing.assert_allclose(out[1, 0], (1000.0 * (1 - 0.01 * (rows + cols)) - 50.0) / (950.0 / 15))
     calls.clear()
     adjacent = effects(ir_drop=True, packing="adjacent-columns", size=8)
     out = read_levels(levels, codes, adjacent, DeviceStreams.of([0], adjacent))
-    assert calls == [(3, 8), (3, 8)]                        # 4 columns x 2 polarities x 2 slices = 16
+    assert [shape for shape, _, _ in calls] == [(3, 8), (3, 8)]   # 4 columns x 2 polarities x 2 slices = 16
     # Tile column 1, polarity 1, slice 0 sits at physical column 1 x 4 + 1 x 2 + 0 = 6 of the first array.
     np.testing.assert_allclose(out[1, 0, :, 1], (1000.0 * (1 - 0.01 * (np.arange(3) + 6)) - 50.0) / (950.0 / 15))
+
+
+def test_ir_drop_costs_larger_arrays_more() -> None:
+    """The real fast model: the same cells lose more of their read on longer lines."""
+    device = resolve_device(PRIME)
+    losses = []
+    for n in (8, 32, 64):
+        levels = np.full((1, 1, n, n), 15, dtype=np.uint8)
+        e = effects(ir_drop=True)
+        out = read_levels(levels, np.zeros(levels.shape, dtype=np.int8), e, DeviceStreams.of([0], e))
+        losses.append(float(15 - out.mean()))
+    assert 0 < losses[0] < losses[1] < losses[2]
+    assert device.line_resistance_ohm() > 0
 
 
 # ---------------------------------------------------------------- the study
