@@ -269,7 +269,8 @@ def test_bit_true_with_an_ideal_converter_equals_the_weight_level_with_quantized
 def test_lenet5_sparse_loses_accuracy_under_variation_and_keeps_it_at_sigma_zero(shared_data: Path) -> None:
     """Issue #24's acceptance on `resim faults workloads/lenet5_mnist_sparse_1.8.yaml` (1000 test
     images, 3 draws): the file's programming spread lowers the mean below the stuck-at-only study
-    of the same seed (fault-free: the whole interval below); variation_scale 0 gives the stuck-at study's draws exactly."""
+    of the same seed (fault-free: the whole interval below); variation_scale 0 gives the stuck-at
+    study's draws exactly."""
     from simulator.config import load_workload
     from simulator.data.load import input_shape, load_data
     from simulator.faults.study import run_fault_study
