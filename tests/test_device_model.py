@@ -297,3 +297,50 @@ def test_lenet5_sparse_loses_accuracy_under_variation_and_keeps_it_at_sigma_zero
     assert (varied["mean"] < today["mean"]).all()
     # Fault-free but for the spread: the whole interval below the fault-free accuracy.
     assert varied["ci95_high"].iloc[0] < today["ci95_low"].iloc[0] == today["mean"].iloc[0]
+
+
+def test_a_sweep_row_carries_the_fault_studys_first_point() -> None:
+    """`resim sweep` reports accuracy under the device model per point (issue #24 item 4): the
+    first (encoding, rate) of the workload's faults: study with its interval, beside the chip's."""
+    from types import SimpleNamespace
+
+    from simulator.faults.summary import FaultPoint
+    from simulator.sweep.table import SweepRow
+
+    summary = SimpleNamespace(energy_per_inference_pj=2e6, latency_ns=3e3, inferences_per_second=1e3,
+                              tops_per_watt_dense_equivalent=1.0, static_energy_pj=1e5, area_mm2=5.0, power_mw=9.0,
+                              adc_bits=6)
+    totals = SimpleNamespace(tiles_placed=9, tiles_dense=16, arrays_placed=36, density=0.02)
+    point = FaultPoint(encoding="differential", rate=0.0, runs=5, mean=0.53, std=0.01, ci95_low=0.52, ci95_high=0.54)
+    other = point.model_copy(update={"rate": 0.01, "mean": 0.1})
+    report = SimpleNamespace(hardware=SimpleNamespace(summary=summary, dense=None, baseline=None), totals=totals,
+                             accuracy=SimpleNamespace(test_accuracy=0.986), faults=[point, other])
+    row = SweepRow.of("p", "h", report, Path("out"), 1.0)  # type: ignore[arg-type]
+    assert (row.fault_accuracy, row.fault_ci95_low, row.fault_ci95_high) == (0.53, 0.52, 0.54)
+    assert row.test_accuracy == 0.986 and row.energy_per_inference_uj == 2.0
+    assert SweepRow.of("p", "h", SimpleNamespace(**{**vars(report), "faults": None}), Path("out"),  # type: ignore[arg-type]
+                       1.0).fault_accuracy is None
+
+
+def test_encodings_are_compared_under_each_effect_alone_and_together() -> None:
+    """Issue #24 item 5: the same draws under stuck-at faults only, each device effect alone and
+    all of them, one row per (effects, rate) and one column per encoding."""
+    from simulator.faults.study import by_device_effect, effect_label, effect_specs, effects_table, study_faults
+    from simulator.network.train import TensorData
+
+    model = tiny()
+    x, y = data()
+    tensors = TensorData(x, y, x, y)
+    layers = mapping.mapped(model, (2, 6, 6), 4, "compact", cell_bits=4)
+    spec = FaultSpec(rates=[0.0, 0.1], encodings=["two-column", "differential"], runs=2, variation_scale=1.0,
+                     read_noise=True)
+    assert [effect_label(s) for s in effect_specs(spec)] == ["stuck-at only", "programming spread x1", "read noise"]
+    study = study_faults(model, layers, tensors, spec, PRIME, progress=False)
+    frame = by_device_effect(model, layers, tensors, spec, PRIME, study, progress=False)
+    assert list(dict.fromkeys(frame["device effects"])) == [
+        "stuck-at only", "programming spread x1", "read noise", "programming spread x1 + read noise"]
+    stuck = study_faults(model, layers, tensors, FaultSpec(rates=[0.0, 0.1], encodings=["two-column", "differential"],
+                                                           runs=2), PRIME, progress=False).summary
+    np.testing.assert_array_equal(frame[frame["device effects"] == "stuck-at only"]["mean"], stuck["mean"])
+    table = effects_table(frame)
+    assert list(table.columns) == ["device effects", "fault rate", "two-column", "differential"] and len(table) == 8
