@@ -205,6 +205,10 @@ def run_aware_study(workload: Workload, model: nn.Module, mapped: MappedNetwork,
 
     cfg = workload.config
     spec.check_chip(workload.hardware.array.packing)
+    if spec.device_effects:
+        key = next(name for name in DEVICE_OPTIONS if getattr(spec, name) not in (0, 0.0, False))
+        raise FaultOptionError(key, "fault-aware fine-tuning is compared under stuck-at faults only; "
+                                    "the device model is not modelled there", getattr(spec, key))
     recipe = cfg.train.model_copy(update={"epochs": epochs, "lr": lr or cfg.train.lr / 10})
     return aware_study(model, mapped, data, recipe, strategies=strategies, spec=spec,
                        batch_size=cfg.train.eval_batch_size, progress=progress)
