@@ -523,13 +523,12 @@ def _device_effects_section(wl: Any, study: Any, out_dir: Path) -> Any:
     from simulator.atomic import write_text
     from simulator.faults.study import EFFECT_COLUMN, effects_table
     from simulator.report.faults_html import Section
-    from simulator.report.plots import accuracy_vs_rate_plot
+    from simulator.report.plots import device_effects_plot
 
     frame = study.by_effect
     write_text(out_dir / "by_device_effect.csv", frame.to_csv(index=False))
     plot = out_dir / "accuracy_by_device_effect.png"
-    lines = frame.assign(encoding=[f"{e}, {effect}" for e, effect in zip(frame["encoding"], frame[EFFECT_COLUMN])])
-    accuracy_vs_rate_plot(lines, plot, f"{wl.config.name}: encodings under each device effect")
+    device_effects_plot(frame, plot, f"{wl.config.name}: encodings under each device effect", EFFECT_COLUMN)
     device = wl.hardware.device
     notes = [f"The same draws (seeded by workload seed, encoding, rate and run) under stuck-at faults only, each "
              f"device effect alone and all together, at weight level: mean accuracy in percent with its 95 % "
