@@ -344,3 +344,26 @@ def test_encodings_are_compared_under_each_effect_alone_and_together() -> None:
     np.testing.assert_array_equal(frame[frame["device effects"] == "stuck-at only"]["mean"], stuck["mean"])
     table = effects_table(frame)
     assert list(table.columns) == ["device effects", "fault rate", "two-column", "differential"] and len(table) == 8
+
+
+def test_resim_faults_reports_the_device_options_and_the_encodings_under_each_effect(tmp_path: Path,
+                                                                                     shared_data: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from simulator.cli import app
+
+    done = CliRunner().invoke(app, [
+        "faults", str(REPO / "workloads" / "lenet5_mnist_sparse_1.8.yaml"), "--data-dir", str(shared_data),
+        "--encodings", "differential", "--rates", "0", "--runs", "2", "--variation-scale", "1", "--read-noise",
+        "--quiet", "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    effects = pd.read_csv(tmp_path / "by_device_effect.csv")
+    assert list(dict.fromkeys(effects["device effects"])) == [
+        "stuck-at only", "programming spread x1", "read noise", "programming spread x1 + read noise"]
+    options = json.loads((tmp_path / "tolerable_rates.json").read_text())["fault_options"]
+    assert options["variation_scale"] == 1.0 and options["read_noise"] is True
+    page = (tmp_path / "report.html").read_text()
+    assert "Which encoding survives what" in page and "--variation-scale 1.0 --read-noise" in page
+    assert (tmp_path / "accuracy_by_device_effect.png").stat().st_size > 0
