@@ -106,7 +106,7 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         from simulator.network.build import check_fault_layers_early
 
         check_fault_layers_early(workload)
-    requests = study.requests(workload, study.baseline_hardware(workload))
+    requests = study.requests(workload, study.baseline_hardware(workload), sensitivity=sensitivity)
     spec = workload.config.faults
     crossbar_spec = workload.config.mapping.crossbar_prune
 
