@@ -65,9 +65,7 @@ def grid_mapping(model_name: str, size: int, kept: float = 1.0, seed: int = 0) -
         keep = rng.random(r.size) < kept if kept < 1.0 else np.ones(r.size, dtype=bool)
         keep[0] = True
         r, c = r[keep], c[keep]
-        # No weights here: every cell at level 0 (G_off), which the conductance read model
-        # (sparse_small.yaml) prices and the per-cell model ignores.
-        demands.append(LayerDemand(layer.name, layer.vectors, r, c, np.zeros(r.size, np.int64),
+        demands.append(LayerDemand(layer.name, layer.vectors, r, c, np.full(r.size, -1, np.int64),
                                    layer.rows * layer.groups, layer.cols * layer.groups, 0,
                                    macs=layer.macs, nonzeros=int((r * c).sum())))
     return demands, dataflow(model, (3, 32, 32))

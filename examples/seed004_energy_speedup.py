@@ -235,14 +235,13 @@ def variant(net: Network, kind: str) -> nn.Module:
 
 
 def demands_of(net: Network, model_key: str, model: nn.Module, size: int, reorder: str) -> list[LayerDemand]:
-    """The layer demands of `model` mapped at `size` by `reorder`, with their tiles' cell levels
-    (cached: they do not depend on the chip's cells or packing)."""
+    """The layer demands of `model` mapped at `size` by `reorder` (cached: they do not depend on the
+    chip's cells or packing)."""
     key = (model_key, size, reorder)
     if key not in net.demands:
         setup = MappingSetup.of(net.workload, SMALL, size=size, reorder=reorder)
         mapped = map_lowered(model, lower_network(model, net.shape), setup)
-        # With the cells' level sums: sparse_small reads its arrays by their conductances.
-        net.demands[key] = [layer_demand(layer, setup, levels=True) for layer in mapped.layers]
+        net.demands[key] = [layer_demand(layer, setup) for layer in mapped.layers]
     return net.demands[key]
 
 
@@ -328,9 +327,7 @@ def waterfall_part(net: Network) -> dict[str, Any]:
     base = baseline(net)
     prime_small = vary(PRIME, "prime_at_32")
     free_registers = vary(prime_small, index_registers=NO_REGISTERS)
-    small_cells = vary(free_registers, array={"cell_bits": SMALL.array.cell_bits, "packing": SMALL.array.packing,
-                                              "read_energy_model": SMALL.array.read_energy_model,
-                                              "read_pulse_ns": SMALL.array.read_pulse_ns})
+    small_cells = vary(free_registers, array={"cell_bits": SMALL.array.cell_bits, "packing": SMALL.array.packing})
     tree = vary(small_cells, composition=SMALL.composition,
                 adc={"max_bits": SMALL.adc.max_bits, "bits": SMALL.adc.bits})
     # Chip model v3: sparse_small shares one ADC between adc.arrays_per_adc arrays (they contend).
@@ -352,7 +349,7 @@ def waterfall_part(net: Network) -> dict[str, Any]:
          lambda: chip(net, sparse_demands, free_registers, SMALL_N, Sizing("fit"))),
         (f"crossbar-grained pruning ({CROSSBAR_PRUNE_FRACTION:.0%} of the grains, one step, no fine-tuning)",
          lambda: chip(net, pruned_demands, free_registers, SMALL_N, Sizing("fit"))),
-        ("2-bit cells, a weight's slices in adjacent columns, read by their conductances (V^2 G t)",
+        ("2-bit cells, a weight's slices in adjacent columns",
          lambda: chip(net, pruned_demands, small_cells, SMALL_N, Sizing("fit"))),
         ("composition tree (one 8-bit conversion per composed value)",
          lambda: chip(net, pruned_demands, tree, SMALL_N, Sizing("fit"))),
