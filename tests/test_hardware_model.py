@@ -30,7 +30,7 @@ SMALL = load_hardware(REPO / "hwconfigs" / "sparse_small.yaml")
 
 def demand(name, vectors, tiles, rows_used, cols_used, index_bits=0, levels=0):
     """A layer's demand; its tiles' cells all at `levels` summed per tile (0: every cell at G_off, what
-    sparse_small's conductance read model needs; -1: not known)."""
+    the conductance read model needs; -1: not known)."""
     r = np.array([t[0] for t in tiles], dtype=np.int64)
     c = np.array([t[1] for t in tiles], dtype=np.int64)
     return LayerDemand(name, vectors, r, c, np.full(len(tiles), levels, np.int64), rows_used, cols_used, index_bits,
