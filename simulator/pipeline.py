@@ -118,7 +118,7 @@ class Session:
 
     def __init__(self, inputs: study.StudyInputs, baseline: HardwareConfig | None, *, workload: Workload | None = None,
                  data_dir: str | Path | None = None, force: bool = False, progress: bool = True,
-                 log: StageLog | None = None) -> None:
+                 log: StageLog | None = None, sensitivity: bool | None = None) -> None:
         self.inputs = inputs
         self.baseline = baseline
         self.workload = workload
@@ -126,7 +126,9 @@ class Session:
         self.force = force
         self.progress = progress
         self.log = log or StageLog()
-        self.requests = study.requests(inputs, baseline)
+        # Whether the sensitivity study runs decides whether the mappings record cell levels
+        # (the conductance read model of `alternatives:` needs them; study.requests).
+        self.requests = study.requests(inputs, baseline, sensitivity=sensitivity)
         self._identity: DataIdentity | None = None
         self._identity_looked = False
         self._arrays: Arrays | None = None
@@ -147,7 +149,7 @@ class Session:
 
     @classmethod
     def open(cls, workload_path: str | Path, *, data_dir: str | Path | None = None, force: bool = False,
-             progress: bool = True, command: str = "resim run") -> Session:
+             progress: bool = True, command: str = "resim run", sensitivity: bool | None = None) -> Session:
         """A session on a workload file: read and checked (fault layers named by a zoo network
         too), nothing loaded yet; `command` names it in the progress lines."""
         verbose = os.environ.get("RESIM_VERBOSE", "") not in ("", "0")
@@ -160,7 +162,7 @@ class Session:
 
             check_fault_layers_early(workload)
         return cls(study.StudyInputs.of(workload), study.baseline_hardware(workload), workload=workload,
-                   data_dir=data_dir, force=force, progress=progress, log=log)
+                   data_dir=data_dir, force=force, progress=progress, log=log, sensitivity=sensitivity)
 
     @classmethod
     def of_model(cls, model: nn.Module, input_shape: tuple[int, int, int], inputs: study.StudyInputs,
@@ -476,7 +478,7 @@ class Session:
 
     # ------------------------------------------------------------------------- faults
 
-    def fault_study(self, spec: FaultSpec, *, from_workload: bool = False) -> FaultStudy:
+    def fault_study(self, spec: FaultSpec, *, from_workload: bool = False, by_effect: bool = False) -> FaultStudy:
         """Monte-Carlo accuracy under stuck-at faults on the workload mapping's tiles (the mapping
         stage's, not mapped again) on the test images. A fault option that does not fit raises
         FaultOptionError, or, for the workload's own section (`from_workload`), a ConfigError
@@ -489,7 +491,7 @@ class Session:
             return study_faults(self.model(), self.mapped(), tensors, spec, self.inputs.hardware,
                                 batch_size=_EVAL_BATCH, progress=self.progress)
         return run_fault_study(self.workload, self.model(), self.mapped(), tensors, spec, progress=self.progress,
-                               from_workload=from_workload)
+                               from_workload=from_workload, by_effect=by_effect)
 
     # ------------------------------------------------------------------------- resim run
 
@@ -637,7 +639,8 @@ def run(workload_path: str | Path, *, data_dir: str | Path | None = None, out: s
         sensitivity: bool | None = None) -> tuple[Path, RunReport]:
     """`resim run` on one workload file (a sweep's point too): its results folder and report
     (`Session.run`). A module-level function, so that a sweep hands it to its workers by name."""
-    session = Session.open(workload_path, data_dir=data_dir, force=force, progress=progress)
+    session = Session.open(workload_path, data_dir=data_dir, force=force, progress=progress,
+                           sensitivity=sensitivity)
     return session.run(out, accuracy=accuracy, sensitivity=sensitivity)
 
 

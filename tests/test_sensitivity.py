@@ -223,6 +223,52 @@ def test_each_variation_equals_a_fresh_study_of_the_changed_files() -> None:
         assert row.variations[index].ratios == Ratios.of(again), key
 
 
+def test_the_conductance_read_model_is_one_alternative_of_both_chips() -> None:
+    """Both shipped files read their arrays per cell and list V^2 G t as the alternative: the study
+    runs it on both chips at once (the same energy model for the design and its baseline), on
+    mappings that record their cell levels, and its ratios are those of a study of two files
+    that both hold it, not of the sparse chip alone."""
+    chip, base = load_hardware(SPARSE), load_hardware(PRIME)
+    key = "array.read_energy_model"
+    assert chip.value_at(key) == base.value_at(key) == "per-cell"
+    assert {key: where for key, where, _ in plans(chip, base)}[key] == "both"
+    inputs = study.StudyInputs(chip, simulator.api.mapping_spec(MAPPING),
+                               simulator.api.study_spec({"sensitivity": True}, "fit", True), 0)
+    model = small_cnn()
+    from simulator.lowering.dataflow import dataflow
+
+    _, _, result, pairs = simulator.api._hardware_study(model, (1, 16, 16), dataflow(model, (1, 16, 16)), inputs, base)
+    assert all(request.levels and (demand.tile_levels >= 0).all() for request, stored in pairs
+               for demand in stored.demands)
+    varied = sensitivity(inputs, pairs, result)
+    assert varied is not None
+    row = next(row for row in varied.assumptions if row.key == key)
+    assert row.varied_in == "both" and row.chips == ["sparse_small", "prime"]
+    (variation,) = row.variations
+    assert variation.value == "conductance" and variation.skipped is None and variation.ratios is not None
+
+    def ratios(on_chip: bool, on_base: bool) -> Ratios:
+        new_chip = chip.with_value(key, "conductance") if on_chip else chip
+        new_base = base.with_value(key, "conductance") if on_base else base
+        fresh = [(study.MappingRequest(r.label, new_base if r.label == "baseline" else new_chip, r.size, r.reorder,
+                                       r.with_levels), s) for r, s in pairs]
+        return Ratios.of(study.hardware_study(study.StudyInputs(new_chip, inputs.mapping, inputs.study, 0), fresh))
+
+    assert variation.ratios == ratios(True, True)
+    assert variation.ratios.energy_vs_baseline != ratios(True, False).energy_vs_baseline   # the baseline moved too
+    assert variation.ratios != varied.headline
+
+
+def test_cell_levels_are_recorded_only_for_a_study_that_varies_the_read_model() -> None:
+    chip, base = load_hardware(SPARSE), load_hardware(PRIME)
+    inputs = study.StudyInputs(chip, simulator.api.mapping_spec(MAPPING),
+                               simulator.api.study_spec({"sensitivity": True}, "fit", True), 0)
+    assert [r.levels for r in study.requests(inputs, base)] == [True, True, True]
+    assert [r.levels for r in study.requests(inputs, base, sensitivity=False)] == [False, False, False]
+    plain = study.StudyInputs(chip, inputs.mapping, simulator.api.study_spec({}, "fit", True), 0)
+    assert [r.levels for r in study.requests(plain, base)] == [False, False, False]
+
+
 def test_forked_workers_find_what_one_process_finds(monkeypatch: pytest.MonkeyPatch) -> None:
     """The alternatives shared among two forked processes (as a hardware-only run without torch
     does) give the same study as one process."""

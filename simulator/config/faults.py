@@ -75,6 +75,33 @@ class FaultModel(StrictModel):
         "at one level (split by ratio)", unit="1 (per bitline)", ge=0, le=1, flag="--stuck-cols",
     )
 
+    # The device model (issue #24): the hardware file's `device:` block (simulator.device) beside
+    # the stuck-at faults. At these defaults every draw is the stuck-at draw it was.
+    variation_scale: float = field(
+        0.0, description="Programming spread of every healthy cell: the hardware file's state-dependent "
+        "device.programming_sigma_by_power times this (1: the measured spread; 0: none)",
+        unit="1 (x the file's sigma)", ge=0, le=100, flag="--variation-scale",
+    )
+    read_noise: StrictBool = field(
+        False, description="Read noise: every cell read once per draw with the hardware file's "
+        "device.read_noise_sigma", unit="flag", flag="--read-noise/--no-read-noise",
+    )
+    time_since_programming_s: float = field(
+        0.0, description="Time between programming and reading: conductance drift (device.drift_nu) and "
+        "relaxation (device.relaxation_nu) after device.drift_t0_s; 0: read at once", unit="s", ge=0, le=1e10,
+        flag="--time-since-programming",
+    )
+    ir_drop: StrictBool = field(
+        False, description="IR drop along the wordlines and bitlines of every placed array (simulator.ir_drop's "
+        "fast model, line resistance per cell from the hardware file): larger crossbars lose more",
+        unit="flag", flag="--ir-drop/--no-ir-drop",
+    )
+
+    @property
+    def device_effects(self) -> bool:
+        """Whether any effect of the device model is on (then the hardware needs a device: block)."""
+        return self.variation_scale > 0 or self.read_noise or self.time_since_programming_s > 0 or self.ir_drop
+
     @field_validator("ratio", mode="before")
     @classmethod
     def _named_ratio(cls, value: Any) -> Any:

@@ -130,6 +130,46 @@ class ArrayConfig(SourcedBlock):
         return self
 
 
+class DeviceConfig(SourcedBlock):
+    """The ReRAM cell as a device (issue #24): how far a programmed and read conductance strays from
+    its level, beside the stuck-at faults of the fault study. The conductance range is the array's
+    (G_on = 1 / array.r_on_ohm, G_off = 1 / array.r_off_ohm) and the levels per cell are
+    2**array.cell_bits, evenly spaced in conductance; the line resistance per cell segment is
+    array.wire_resistance_ohm_per_um x the cell pitch. Resolved once by simulator.device for the
+    accuracy emulation (simulator/faults) and the array's read energy (simulator/hardware)."""
+
+    programming_sigma_by_power: dict[int, float] = field(
+        description="State-dependent programming spread: the standard deviation of a programmed conductance around "
+                    "its target G, as a fraction of G_on, is the polynomial sum_k c_k x**k of x = G / G_on "
+                    "(power k -> c_k)",
+        unit="1 (of G_on)", min_length=1)
+    programming_distribution: Literal["normal", "lognormal"] = field(
+        "normal",
+        description="Shape of the programming spread: normal (G + sigma(G) e) or lognormal (G exp(sigma(G) / G e)), "
+                    "e a standard normal per cell",
+        unit="text")
+    read_noise_sigma: float = field(
+        description="Standard deviation of one read's conductance around the programmed value (short-term read "
+                    "noise), as a fraction of G_on", unit="1 (of G_on)", ge=0, le=1)
+    drift_nu: float = field(
+        description="Power-law exponent of the mean conductance after programming: G(t) = G(t0) (t / t0)**(-nu)",
+        unit="1", ge=0, le=1)
+    relaxation_nu: float = field(
+        description="Power-law exponent of the growing spread after programming (relaxation): the programming "
+                    "spread sigma(t) = sigma(t0) (t / t0)**nu, the growth added as an independent spread",
+        unit="1", ge=0, le=1)
+    drift_t0_s: float = field(
+        description="Reference time t0 of drift and relaxation: the first read after programming, where the "
+                    "programming spread is measured", unit="s", gt=0)
+
+    @model_validator(mode="after")
+    def _powers_non_negative(self) -> DeviceConfig:
+        if any(k < 0 or k > 8 for k in self.programming_sigma_by_power):
+            raise ValueError("programming_sigma_by_power: powers must be whole numbers 0..8, got "
+                             f"{sorted(self.programming_sigma_by_power)}")
+        return self
+
+
 class DacConfig(SourcedBlock):
     """Wordline driver: inputs enter bit-serially, dac.bits per phase."""
 
@@ -534,6 +574,10 @@ class HardwareConfig(SourcedBlock):
     activation: ActivationConfig = field(description="Activation unit", unit="block")
     registers: RegisterConfig = field(description="Input and output registers", unit="block")
     programming: ProgrammingConfig = field(description="Writing the weights into the cells", unit="block")
+    device: DeviceConfig | None = field(
+        None, description="The cell as a device: programming spread, read noise, drift and relaxation (accuracy "
+                          "under the device model, `resim faults --variation-scale`); absent: only stuck-at faults",
+        unit="block")
     tile: TileConfig = field(description="Tile organisation", unit="block")
     chip: ChipConfig = field(description="Chip organisation", unit="block")
     alternatives: dict[str, list[Alternative]] = field(

@@ -62,6 +62,8 @@ from torch import nn
 
 from simulator.config.faults import FaultSpec
 from simulator.converters import Converters, resolve_converters
+from simulator.device import Device
+from simulator.faults.device_draws import decoded_matrix, device_tile_levels
 from simulator.faults.effective import faulty_levels
 from simulator.faults.montecarlo import Draw, DrawPlan, study_draws, study_plan, take_draw, to_weight
 from simulator.faults.summary import summarise
@@ -195,8 +197,9 @@ class CrossbarMatrix:
 
 def _analog_channels(levels: np.ndarray, cell_bits: int, periphery: Periphery) -> np.ndarray:
     """A tile's ``(P, S, r, c)`` levels composed as the analog periphery composes them before the
-    ADC: ``(P', S', r, c)``, the slices weighted and summed by the tree, the polarities subtracted."""
-    levels = levels.astype(np.int64)
+    ADC: ``(P', S', r, c)``, the slices weighted and summed by the tree, the polarities subtracted.
+    Levels read through the device model are real-valued and stay so."""
+    levels = levels.astype(np.float64 if np.issubdtype(levels.dtype, np.floating) else np.int64)
     polarities, slices = levels.shape[:2]
     if periphery.slices == "analog-tree":
         weights = 2 ** (cell_bits * np.arange(slices, dtype=np.int64)).reshape(1, slices, 1, 1)
@@ -231,6 +234,10 @@ def compile_matrix(shape: tuple[int, int], tiles: list[Tile], levels: list[np.nd
     signed = periphery.polarity == "analog" and polarities == 2
     level = 2 ** (slices * cell_bits) - 1 if periphery.slices == "analog-tree" else top_level(cell_bits)
     adc = adc_for(periphery, rows_per_array, level, signed)
+    if periphery.adc_bits is not None and any(np.issubdtype(np.asarray(t).dtype, np.floating) for t in levels):
+        # Device-model levels are real: their sums are no integers, so even a converter with bits
+        # to spare rounds them to its codes (and clips what strays below 0 or past its top).
+        adc = Adc(step=adc.step, top=adc.top, signed=adc.signed, exact=False)
     exact_in_float32 = (rows_per_array * (2**periphery.dac_bits - 1) * level < _FLOAT32_EXACT
                         and periphery.input_top < _FLOAT32_EXACT)
     if dtype == torch.float32 and not exact_in_float32:
@@ -496,11 +503,18 @@ def load_draw(mapped: MappedNetwork, work: nn.Module, crossbars: nn.Module, draw
         layer_lines = plan.lines.scaled(factor) if plan.lines is not None else None
         effective, matrices, weight_scales = [], [], []
         for W, tiles in zip(layer.matrices, layer.tiles):
-            quantized, levels = faulty_levels(W, tiles, draw.encoding, setup.weight_bits, setup.cell_bits,
-                                              draw.rates.scaled(factor), draw.rng, setup.per_column, plan.slice_index,
-                                              layer_lines, draw.line_rng)
-            effective.append(_decode(W.shape, tiles, levels, draw.encoding, setup.weight_bits, setup.cell_bits)
-                             * quantized.scale)
+            if plan.effects is not None and draw.device is not None:
+                # Real-valued levels read through the device model (simulator.faults.device_draws).
+                quantized, levels = device_tile_levels(
+                    W, tiles, draw.encoding, setup.weight_bits, setup.cell_bits, draw.rates.scaled(factor), draw.rng,
+                    plan.effects, draw.device, setup.per_column, plan.slice_index, layer_lines, draw.line_rng)
+                decoded = decoded_matrix(W.shape, tiles, levels, draw.encoding, setup.weight_bits, setup.cell_bits)
+            else:
+                quantized, levels = faulty_levels(W, tiles, draw.encoding, setup.weight_bits, setup.cell_bits,
+                                                  draw.rates.scaled(factor), draw.rng, setup.per_column,
+                                                  plan.slice_index, layer_lines, draw.line_rng)
+                decoded = _decode(W.shape, tiles, levels, draw.encoding, setup.weight_bits, setup.cell_bits)
+            effective.append(decoded * quantized.scale)
             matrices.append(compile_matrix(W.shape, tiles, levels, draw.encoding, setup.weight_bits, setup.cell_bits,
                                            periphery, setup.size))
             weight_scales.append(quantized.scale)
@@ -512,7 +526,8 @@ def load_draw(mapped: MappedNetwork, work: nn.Module, crossbars: nn.Module, draw
 def bit_true_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: torch.Tensor,
                    calibration: torch.Tensor, spec: FaultSpec, periphery: Periphery, *, batch_size: int = 1000,
                    bit_true_batch_size: int = 16, progress: bool = True,
-                   store: DrawStore | None = None) -> pd.DataFrame:
+                   store: DrawStore | None = None, device: Device | None = None,
+                   packing: str | None = None) -> pd.DataFrame:
     """One row per fault draw of `spec` with three accuracies of the same faulty cells:
 
     - ``accuracy``: weight level (effective weights, float inputs), equal to
@@ -525,10 +540,11 @@ def bit_true_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: 
     and ``adc_loss = accuracy_quantized_inputs - accuracy_bit_true``, what the converters cost.
     The ADC range follows the mapping's crossbar size N; `calibration` are the images that set the
     input scales. With a `store`, draws it holds are taken from it and each draw computed is kept
-    in it (`montecarlo.fault_study`)."""
+    in it (`montecarlo.fault_study`). With the spec's device options on, the cells are read through
+    `device` in both (real-valued levels into the same arrays, converters and shift-and-add)."""
     from simulator.progress import progress_bar
 
-    plan = study_plan(spec, mapped)
+    plan = study_plan(spec, mapped, device, packing)
     scales = calibrate_input_scales(model, mapped.names, calibration, periphery.input_bits)
     work = copy.deepcopy(model).eval()
     crossbars = crossbar_network(model, scales, periphery)

@@ -25,7 +25,9 @@ import torch
 from torch import nn
 
 from simulator.config.faults import FaultModel, FaultSpec
+from simulator.device import Device
 from simulator.faults.cells import FaultRates, LineRates
+from simulator.faults.device_draws import DeviceEffects, DeviceStreams, decoded_matrix, device_tile_levels
 from simulator.faults.effective import FaultMap, draw_fault_map
 from simulator.mapping.network import MappedNetwork
 
@@ -54,6 +56,7 @@ class Draw:
     rates: FaultRates
     rng: np.random.Generator
     line_rng: np.random.Generator | None = None
+    device: DeviceStreams | None = None     # the device model's generators, when it is on
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,14 @@ class DrawPlan:
     slice_index: int | None = None
     multipliers: Mapping[str, float] | None = None
     lines: LineRates | None = None
+    effects: DeviceEffects | None = None    # the device model (issue #24); None: stuck-at faults only
 
     @classmethod
-    def of(cls, model: FaultModel, names: list[str], slice_index: int | None = None) -> DrawPlan:
+    def of(cls, model: FaultModel, names: list[str], slice_index: int | None = None,
+           effects: DeviceEffects | None = None) -> DrawPlan:
         """The plan of `model` over the layers `names` (an option naming another layer raises
         `UnknownLayerError`)."""
-        return cls(slice_index, model.multipliers(names), line_rates(model))
+        return cls(slice_index, model.multipliers(names), line_rates(model), effects)
 
     def factor(self, name: str) -> float:
         return 1.0 if self.multipliers is None else self.multipliers.get(name, 1.0)
@@ -122,10 +127,38 @@ def group_matrices(weight: torch.Tensor, groups: int) -> list[np.ndarray]:
 @torch.no_grad()
 def faulty_weights(mapped: MappedNetwork, model: nn.Module, draw: Draw,
                    plan: DrawPlan = DrawPlan()) -> dict[str, torch.Tensor]:
-    """Effective weights of every mapped layer of `model` for one fault draw (see `fault_maps`)."""
+    """Effective weights of every mapped layer of `model` for one fault draw (see `fault_maps`);
+    through the device model when the plan has one (`device_weights`)."""
+    if plan.effects is not None:
+        return device_weights(mapped, model, draw, plan)
     modules = dict(model.named_modules())
     maps = fault_maps(mapped, draw, plan)
     return chip_weights(mapped, maps, {layer.name: modules[layer.name].weight for layer in mapped.layers})
+
+
+@torch.no_grad()
+def device_weights(mapped: MappedNetwork, model: nn.Module, draw: Draw, plan: DrawPlan) -> dict[str, torch.Tensor]:
+    """Effective weights of every mapped layer under stuck-at faults and the device model: every
+    placed cell read through the device (simulator.faults.device_draws), decoded, each matrix
+    scaled by its quantization scale. The stuck-at generators advance as in `fault_maps`."""
+    if plan.effects is None or draw.device is None:
+        raise ValueError("device_weights needs a plan with device effects and a draw with their generators")
+    setup = mapped.setup
+    modules = dict(model.named_modules())
+    out = {}
+    for layer in mapped.layers:
+        factor = plan.factor(layer.name)
+        layer_lines = plan.lines.scaled(factor) if plan.lines is not None else None
+        weight = modules[layer.name].weight
+        effective = []
+        for W, tiles in zip(group_matrices(weight, len(layer.tiles)), layer.tiles):
+            quantized, levels = device_tile_levels(
+                W, tiles, draw.encoding, setup.weight_bits, setup.cell_bits, draw.rates.scaled(factor), draw.rng,
+                plan.effects, draw.device, setup.per_column, plan.slice_index, layer_lines, draw.line_rng)
+            effective.append(decoded_matrix(W.shape, tiles, levels, draw.encoding, setup.weight_bits,
+                                            setup.cell_bits) * quantized.scale)
+        out[layer.name] = to_weight(effective, weight)
+    return out
 
 
 def draw_key(seed: int, encoding: str, rate: float, run: int) -> list[int]:
@@ -169,9 +202,13 @@ def study_encodings(spec: FaultSpec, mapped: MappedNetwork) -> list[str]:
     return list(spec.encodings) if spec.encodings else [mapped.setup.encoding]
 
 
-def study_plan(spec: FaultSpec, mapped: MappedNetwork) -> DrawPlan:
-    """The draw plan of `spec` over `mapped`, its rates checked against the layer multipliers."""
-    plan = DrawPlan.of(spec, mapped.names, spec.slice_index)
+def study_plan(spec: FaultSpec, mapped: MappedNetwork, device: Device | None = None,
+               packing: str | None = None) -> DrawPlan:
+    """The draw plan of `spec` over `mapped`, its rates checked against the layer multipliers;
+    the device model's effects on `device` (the chip's, simulator.device.resolve_device) when the
+    spec asks for any, its arrays packed as `packing` (default the mapping's)."""
+    effects = DeviceEffects.of(spec, device, packing or mapped.setup.packing, mapped.setup.size)
+    plan = DrawPlan.of(spec, mapped.names, spec.slice_index, effects)
     for rate in spec.rates:
         check_layer_rates(rate, plan.multipliers)
     return plan
@@ -180,7 +217,9 @@ def study_plan(spec: FaultSpec, mapped: MappedNetwork) -> DrawPlan:
 def take_draw(spec: FaultSpec, mapped: MappedNetwork, plan: DrawPlan, index: DrawIndex) -> Draw:
     """The draw at `index`, its generators seeded from the mapping's seed and the index's values."""
     rng, line_rng = draw_generators(mapped.setup.seed, index.encoding, index.rate, index.run, plan.lines)
-    return Draw(index.encoding, FaultRates.from_total(index.rate, spec.ratio), rng, line_rng)
+    device = (DeviceStreams.of(draw_key(mapped.setup.seed, index.encoding, index.rate, index.run), plan.effects)
+              if plan.effects is not None else None)
+    return Draw(index.encoding, FaultRates.from_total(index.rate, spec.ratio), rng, line_rng, device)
 
 
 @torch.no_grad()
@@ -194,18 +233,20 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 
 def fault_study(model: nn.Module, mapped: MappedNetwork, x: torch.Tensor, y: torch.Tensor, spec: FaultSpec, *,
-                batch_size: int = 1000, progress: bool = True, store: DrawStore | None = None) -> pd.DataFrame:
+                batch_size: int = 1000, progress: bool = True, store: DrawStore | None = None,
+                device: Device | None = None, packing: str | None = None) -> pd.DataFrame:
     """One row per draw: encoding, total fault rate, run, test accuracy.
 
     Each draw's generator is seeded from the values (seed, encoding, rate, run) (`draw_key`), so
     any single point can be recomputed alone and adding rates or encodings does not change the
     others. The spec's fault
-    model adds per-layer multipliers, the stuck-off : stuck-on split and stuck lines. With a
-    `store` (simulator.faults.draw_store), draws it holds are taken from it and each draw computed
-    is kept in it, so an interrupted study resumes."""
+    model adds per-layer multipliers, the stuck-off : stuck-on split and stuck lines; with its
+    device options on, every cell is read through `device` (the chip's cell, simulator.device).
+    With a `store` (simulator.faults.draw_store), draws it holds are taken from it and each draw
+    computed is kept in it, so an interrupted study resumes."""
     from simulator.progress import progress_bar
 
-    plan = study_plan(spec, mapped)
+    plan = study_plan(spec, mapped, device, packing)
     work = copy.deepcopy(model)
     modules = dict(work.named_modules())
     rows = []

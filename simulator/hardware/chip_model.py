@@ -28,6 +28,7 @@ from typing import Literal
 
 import numpy as np
 
+from simulator.device import Conductances
 from simulator.hardware.chip.network import htree_level
 from simulator.hardware.chip.spec import ChipSpec
 from simulator.hardware.engine import (
@@ -44,7 +45,6 @@ from simulator.hardware.placement import ChipTooSmall, Replica, place, replicate
 from simulator.lowering.dataflow import Dataflow, LayerGeometry, window_needs
 from simulator.mapping.demand import LayerDemand
 from simulator.mapping.encoding import get_encoding
-from simulator.mapping.slicing import top_level
 
 SizingPolicy = Literal["fixed", "fit", "iso-area"]
 # Components that belong to an array (its periphery): power gating switches them off with it.
@@ -154,12 +154,11 @@ def plan_layer(demand: LayerDemand, spec: ChipSpec, *, encoding: str, weight_bit
     if spec.array.read_model == "conductance":
         if (demand.tile_levels < 0).any():
             raise ValueError(f"layer {demand.name}: the conductance read model needs the tiles' cell levels")
-        g_off, g_on = 1e6 / r_off_ohm, 1e6 / r_on_ohm   # microsiemens
-        level = top_level(spec.cell_bits)
+        # The level conductances the accuracy side programs too (simulator.device).
+        conductances = Conductances.of_resistances(r_on_ohm, r_off_ohm, spec.cell_bits)
         # A row whose input digit is 0 gets no read voltage: its cells draw no current (the same
         # measured share as the drivers; found beside NeuroSim V1.4, docs/validation.md).
-        per_phase["array_conductance_us"] = activity * (
-            cells * g_off + (g_on - g_off) / level * float(demand.tile_levels.sum()))
+        per_phase["array_conductance_us"] = activity * conductances.summed_us(cells, float(demand.tile_levels.sum()))
     else:
         per_phase["array_cell_reads"] = cells * activity
     # The busiest ADC: a tile's conversions spread over its arrays (an analog-subtracted pair of

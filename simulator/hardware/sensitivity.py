@@ -17,7 +17,9 @@ Which chips take an alternative (a fair comparison applies a shared assumption t
   dense mapping on it), and one of the baseline's file changes the baseline chip alone.
 
 An alternative is skipped, with the reason, where it would change a mapping (cell bits, array
-size or packing: the mappings are the study's), where it changes the input coding of a study whose
+size or packing: the mappings are the study's), where it needs cell levels the mappings do not
+record (the conductance read model; simulator.hardware.study.requests records them wherever a file
+lists that alternative and the study runs), where it changes the input coding of a study whose
 DAC activity was measured on that coding, or where the chip model rejects the chip it gives.
 Event-model runs are shared between alternatives that change only what an event costs
 (simulator.hardware.chip_model.simulated), so the study costs little more than the chips whose
@@ -386,8 +388,10 @@ def _vary(inputs: StudyInputs, by_label: dict[str, tuple[MappingRequest, StoredM
     varied = replace(inputs, hardware=chip)
     for label in changed & set(requests):
         old, new = by_label[label][0], requests[label]
-        if new.setup(varied) != old.setup(inputs) or new.levels != old.levels:
+        if new.setup(varied) != old.setup(inputs):
             return None, "changes the mapping (the study's mappings are kept)"
+        if new.levels and not old.levels:
+            return None, "needs the tiles' cell levels (conductance read model), which the study's mappings lack"
         if activity is not None and coding_of(new.hardware) != coding_of(old.hardware):
             return None, "changes the input coding whose DAC activity was measured"
     # (energy per inference, time per image, area) of every chip; the ones left alone as they were.

@@ -59,6 +59,9 @@ class MappingRequest:
     hardware: HardwareConfig
     size: int
     reorder: str
+    # Record the cell levels even on a per-cell chip: the sensitivity study runs the
+    # conductance read model on the study's mappings (an alternative of a hardware file).
+    with_levels: bool = False
 
     def setup(self, workload: Workload | StudyInputs) -> MappingSetup:
         """The workload's mapping on this request's chip, size and strategy."""
@@ -68,19 +71,37 @@ class MappingRequest:
 
     @property
     def levels(self) -> bool:
-        """Whether the chip's read energy needs the tiles' cell levels (conductance model)."""
-        return self.hardware.array.read_energy_model == "conductance"
+        """Whether the mapping records the tiles' cell levels: the chip's read energy needs them
+        (conductance model) or the sensitivity study will (`with_levels`)."""
+        return self.with_levels or self.hardware.array.read_energy_model == "conductance"
 
 
-def requests(workload: Workload | StudyInputs, baseline: HardwareConfig | None) -> list[MappingRequest]:
-    """The workload's mapping, the dense one on the same chip, the dense baseline chip."""
+# The alternative that makes the sensitivity study read the tiles' cell levels.
+READ_ENERGY_KEY = "array.read_energy_model"
+
+
+def varies_read_energy(*chips: HardwareConfig | None) -> bool:
+    """Whether a file lists the conductance read model among its alternatives (the sensitivity
+    study then needs the cell levels of every mapping it runs the chips on)."""
+    return any(option.value == "conductance" for chip in chips if chip is not None
+               for option in chip.alternatives.get(READ_ENERGY_KEY, []))
+
+
+def requests(workload: Workload | StudyInputs, baseline: HardwareConfig | None, *,
+             sensitivity: bool | None = None) -> list[MappingRequest]:
+    """The workload's mapping, the dense one on the same chip, the dense baseline chip.
+    `sensitivity` (None: the workload's hardware_study.sensitivity): the sensitivity study runs,
+    so where a file lists the conductance read model as an alternative every mapping records its
+    cell levels."""
     inputs = StudyInputs.of(workload)
     chip, size = inputs.hardware, inputs.crossbar_size
-    out = [MappingRequest("workload", chip, size, inputs.mapping.reorder)]
+    varied = inputs.study.sensitivity if sensitivity is None else sensitivity
+    levels = varied and varies_read_energy(chip, baseline)
+    out = [MappingRequest("workload", chip, size, inputs.mapping.reorder, levels)]
     if inputs.study.compare_dense and inputs.mapping.reorder != "none":
-        out.append(MappingRequest("dense", chip, size, "none"))
+        out.append(MappingRequest("dense", chip, size, "none", levels))
     if baseline is not None:
-        out.append(MappingRequest("baseline", baseline, baseline.array.rows, "none"))
+        out.append(MappingRequest("baseline", baseline, baseline.array.rows, "none", levels))
     return out
 
 

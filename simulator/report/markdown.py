@@ -170,6 +170,18 @@ def pruning_rows(report: RunReport) -> Rows | None:
     return Rows(records=[step.model_dump() for step in report.crossbar_pruning])
 
 
+def device_text(report: RunReport) -> str:
+    """The device-model options of the run's faults: section in words ('' when none is on)."""
+    faults = (report.config.get("workload") or {}).get("faults") or {}
+    parts = [text for on, text in (
+        (faults.get("variation_scale", 0) > 0, f"programming spread x{faults.get('variation_scale', 0):g}"),
+        (bool(faults.get("read_noise")), "read noise"),
+        (faults.get("time_since_programming_s", 0) > 0,
+         f"relaxation and drift after {faults.get('time_since_programming_s', 0):g} s"),
+        (bool(faults.get("ir_drop")), "IR drop")) if on]
+    return ", ".join(parts)
+
+
 def render_run(report: RunReport) -> str:
     """The Markdown report of one run."""
     mapping, acc, net, data = report.mapping, report.accuracy, report.network, report.data
@@ -217,11 +229,14 @@ def render_run(report: RunReport) -> str:
     lines += ["## Crossbar utilisation (seed 004 Fig. 4)", "", markdown_table(frame), ""]
     faults = fault_rows(report)
     if faults is not None:
-        lines += ["## Accuracy under stuck-at faults (seed 003 Fig. 6)", "",
+        device = device_text(report)
+        lines += ["## Accuracy under stuck-at faults (seed 003 Fig. 6)" + (" and the device model" if device else ""),
+                  "",
                   "Cell fault rate p_sa0 + p_sa1 with stuck-off : stuck-on = 1 : 5.2; mean over the draws "
                   "with a 95 % confidence interval of the mean (Student's t over the n draws); one row per draw in "
                   "accuracy.csv, plot in "
-                  "accuracy_vs_fault_rate.png.", "", markdown_table(faults), ""]
+                  "accuracy_vs_fault_rate.png." + (f" Device model (the hardware file's device: block): {device}."
+                                                   if device else ""), "", markdown_table(faults), ""]
     steps = pruning_rows(report)
     if steps is not None:
         lines += ["## Crossbar-grained pruning (seed 004 IV, Fig. 11)", "",

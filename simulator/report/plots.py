@@ -117,7 +117,8 @@ def energy_by_layer_bars(chips: Mapping[str, HardwareResult]) -> tuple[list[str]
             values[c].append(0.0)
         summary = chip.summary
         values["static"].append(summary.static_energy_pj / 1e3)
-        values["shared"].append(max(summary.dynamic_energy_pj - sum(float(row["energy_pj"]) for row in rows), 0.0) / 1e3)
+        layers_pj = sum(float(row["energy_pj"]) for row in rows)
+        values["shared"].append(max(summary.dynamic_energy_pj - layers_pj, 0.0) / 1e3)
     names = {**{c: c[len("energy_"):-len("_pj")] for c in columns},
              "static": STATIC_SERIES, "shared": "buffer + network"}
     return categories, [Series(names[key], values[key]) for key in values if any(values[key])]
@@ -177,6 +178,43 @@ def accuracy_vs_rate_plot(summary: pd.DataFrame, path: Path, title: str) -> None
     ax.set_title(title)
     ax.legend()
     save_figure(fig, path)
+
+
+def device_effects_plot(frame: pd.DataFrame, path: Path, title: str, effect_column: str = "device effects") -> None:
+    """Issue #24 item 5, which encoding survives what: one panel per sign encoding, mean accuracy
+    against fault rate for stuck-at faults only, each device effect alone and all of them, with
+    95 % bands of the mean (Student's t); one legend of the effects under the panels."""
+    plt = pyplot()
+    encodings = list(dict.fromkeys(frame["encoding"]))
+    effects = list(dict.fromkeys(frame[effect_column]))
+    legend_in = 0.2 * len(effects) + 0.7          # inches under the panels for the legend and x labels
+    height = 3.3 + legend_in
+    fig, axes = plt.subplots(1, len(encodings), figsize=(3.6 * len(encodings), height), dpi=120, sharey=True,
+                             squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    log = bool((frame["rate"] > 0).all())
+    for ax, encoding in zip(axes[0], encodings):
+        for i, effect in enumerate(effects):
+            rows = frame[(frame["encoding"] == encoding) & (frame[effect_column] == effect)].sort_values("rate")
+            colour = colours[i % len(colours)]
+            ax.plot(rows["rate"], 100 * rows["mean"], marker="o", color=colour, label=effect)
+            ax.fill_between(rows["rate"], 100 * rows["ci95_low"].astype(float).fillna(rows["mean"]),
+                            100 * rows["ci95_high"].astype(float).fillna(rows["mean"]), color=colour, alpha=0.15)
+        if log:
+            ax.set_xscale("log")
+        ax.set_title(encoding)
+        ax.set_xlabel("cell fault rate")
+        ax.tick_params(axis="x", labelrotation=30)
+        ax.grid(True, alpha=0.3, which="both")
+    axes[0][0].set_ylabel("test accuracy (%)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=1, fontsize="small", frameon=False)
+    fig.suptitle(title)
+    fig.subplots_adjust(bottom=legend_in / height + 0.02, top=1 - 0.75 / height, wspace=0.08)
+    # Laid out by hand (save_figure's tight_layout would pull the panels over the legend).
+    with atomic_replace(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
 
 
 def tornado_plot(sensitivity: Sensitivity, path: Path, title: str, top: int = 12) -> None:
