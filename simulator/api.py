@@ -398,7 +398,9 @@ def fault_study(model: nn.Module, mapped: MappedNetwork, data: DataLike, faults:
     """Monte-Carlo accuracy of `model` under stuck-at faults on its tiles as `mapped`, on the test
     images of `data` (as `simulate`'s), by the `faults` keys of a workload's `faults:` section
     (default: its defaults, the mapping's sign encoding). `hardware` is the chip whose packing the
-    fault model must fit and whose DACs and ADCs a bit-true study emulates (needed for bit_true)."""
+    fault model must fit and whose DACs and ADCs a bit-true study emulates (needed for bit_true), and
+    whose `device:` block the device model keys read (variation_scale, read_noise,
+    time_since_programming_s, ir_drop; issue #24: needed for those)."""
     network = _network(model)
     if not isinstance(mapped, MappedNetwork):
         raise ArgumentError("mapped", f"mapped: expected the MappedNetwork of map_network(model, ...), "

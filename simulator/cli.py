@@ -421,7 +421,7 @@ def faults(
         _faults_aware(chip, spec, aware, aware_epochs, aware_lr, as_json=as_json, out=out, quiet=quiet)
         return
     try:
-        study = run_fault_study(wl, net.model, mapped, tensors, spec, progress=not quiet)
+        study = run_fault_study(wl, net.model, mapped, tensors, spec, progress=not quiet, by_effect=True)
     except FaultOptionError as exc:
         _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
     first = (spec.encodings or [wl.config.mapping.encoding])[0]
@@ -454,6 +454,7 @@ def _options_text(spec: Any) -> str:
             continue
         if isinstance(value, (list, tuple)):
             value = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        flag = flag.split("/")[0]   # --read-noise of --read-noise/--no-read-noise
         parts.append(flag if value is True else f"{flag} {value}")
     return " ".join(parts)
 
@@ -499,16 +500,44 @@ def _report_faults(wl: Any, study: Any, clean: float, as_json: bool, out_dir: Pa
     notes = ["Cells stuck off (p_sa0) and stuck on (p_sa1) at the given total rate, split by the ratio above; "
              "accuracies are means over the draws in percent with their 95 % interval (" + CI_COLUMN + "); "
              "the spread is in percentage points. Draws: faults.csv; summary: faults_summary.csv."]
-    section = Section("results", "Accuracy under stuck-at faults (seed 003 Fig. 6)", shown(summary), notes, plot,
-                      "Test accuracy against cell fault rate per encoding")
-    write_text(out_dir / HTML_NAME, render_faults_html(f"resim faults: {wl.config.name}", facts, [section]))
+    sections = [Section("results", "Accuracy under stuck-at faults (seed 003 Fig. 6)"
+                        + (" and the device model" if study.spec.device_effects else ""), shown(summary), notes, plot,
+                        "Test accuracy against cell fault rate per encoding")]
+    if study.by_effect is not None:
+        sections.append(_device_effects_section(wl, study, out_dir))
+    write_text(out_dir / HTML_NAME, render_faults_html(f"resim faults: {wl.config.name}", facts, sections))
     if as_json:
         typer.echo(summary.to_json(orient="records"))
         return
     typer.echo(markdown_table(shown(summary)))
+    if study.by_effect is not None:
+        typer.echo(markdown_table(sections[-1].frame))
     for line in lines:
         typer.echo(line)
     typer.echo(f"faults: {out_dir / 'faults_summary.csv'} (also {out_dir / HTML_NAME})")
+
+
+def _device_effects_section(wl: Any, study: Any, out_dir: Path) -> Any:
+    """Issue #24 item 5: which encoding survives what, the encodings under stuck-at faults only,
+    each device effect alone and all of them (by_device_effect.csv, a table and a plot)."""
+    from simulator.atomic import write_text
+    from simulator.faults.study import EFFECT_COLUMN, effects_table
+    from simulator.report.faults_html import Section
+    from simulator.report.plots import accuracy_vs_rate_plot
+
+    frame = study.by_effect
+    write_text(out_dir / "by_device_effect.csv", frame.to_csv(index=False))
+    plot = out_dir / "accuracy_by_device_effect.png"
+    lines = frame.assign(encoding=[f"{e}, {effect}" for e, effect in zip(frame["encoding"], frame[EFFECT_COLUMN])])
+    accuracy_vs_rate_plot(lines, plot, f"{wl.config.name}: encodings under each device effect")
+    device = wl.hardware.device
+    notes = [f"The same draws (seeded by workload seed, encoding, rate and run) under stuck-at faults only, each "
+             f"device effect alone and all together, at weight level: mean accuracy in percent with its 95 % "
+             f"interval (Student's t, {study.spec.runs} draws). Device: {wl.hardware.name}'s device: block"
+             + (f" ({device.source.get('programming_sigma_by_power', '')[:120]}...)" if device is not None else "")
+             + ". Rows: by_device_effect.csv."]
+    return Section("device-effects", "Which encoding survives what (issue #24)", effects_table(frame), notes, plot,
+                   "Test accuracy against fault rate per encoding and device effect")
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,8 @@ def test_cli_fault_options(tmp_path: Path, shared_data: Path) -> None:
     clean = json.loads((tmp_path / "tolerable_rates.json").read_text())
     assert summary[0]["mean"] < clean["fault_free_accuracy"]   # only stuck wordlines of fc1, yet they hurt
     assert clean["fault_options"] == {"ratio": [0.0, 1.0], "layers": {"fc1": 2.0}, "only_layers": ["fc1"],
-                                      "stuck_rows_rate": 0.05, "stuck_cols_rate": 0.0}
+                                      "stuck_rows_rate": 0.05, "stuck_cols_rate": 0.0, "variation_scale": 0.0,
+                                      "read_noise": False, "time_since_programming_s": 0.0, "ir_drop": False}
     bad = runner.invoke(app, command + ["--only-layers", "conv9"])
     assert bad.exit_code == 1
     assert "--only-layers: unknown layer 'conv9'; allowed: conv1, conv2, fc1, fc2, fc3" in bad.output

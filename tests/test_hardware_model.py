@@ -28,10 +28,12 @@ PRIME = PRIME.model_copy(update={"composition": PRIME.composition.model_copy(upd
 SMALL = load_hardware(REPO / "hwconfigs" / "sparse_small.yaml")
 
 
-def demand(name, vectors, tiles, rows_used, cols_used, index_bits=0):
+def demand(name, vectors, tiles, rows_used, cols_used, index_bits=0, levels=0):
+    """A layer's demand; its tiles' cells all at `levels` summed per tile (0: every cell at G_off, what
+    sparse_small's conductance read model needs; -1: not known)."""
     r = np.array([t[0] for t in tiles], dtype=np.int64)
     c = np.array([t[1] for t in tiles], dtype=np.int64)
-    return LayerDemand(name, vectors, r, c, np.full(len(tiles), -1, np.int64), rows_used, cols_used, index_bits,
+    return LayerDemand(name, vectors, r, c, np.full(len(tiles), levels, np.int64), rows_used, cols_used, index_bits,
                        macs=rows_used * cols_used * vectors, nonzeros=int((r * c).sum()))
 
 
@@ -181,7 +183,7 @@ def test_conductance_model_charges_low_resistance_cells() -> None:
     array = PRIME.array.model_copy(update={"read_energy_model": "conductance", "read_voltage_v": 0.2,
                                            "read_pulse_ns": 10.0})
     hw = PRIME.model_copy(update={"array": array})
-    base = demand("a", 1, [(2, 2)], 2, 2)
+    base = demand("a", 1, [(2, 2)], 2, 2, levels=-1)
     # 2x2 tile, 4 arrays (16 cells); levels sum 0 (all high resistance) vs 16 x 15 (all low resistance).
     low, high = (LayerDemand(**{**base.__dict__, "tile_levels": np.array([s])}) for s in (0, 16 * 15))
     e_low, e_high = (run([d], hw).components_table().set_index("component").loc["array"] for d in (low, high))

@@ -24,7 +24,7 @@ SMALL = load_hardware(REPO / "hwconfigs" / "sparse_small.yaml")
 def demand(name: str, vectors: int, tiles: list[tuple[int, int]]) -> LayerDemand:
     r = np.array([t[0] for t in tiles], dtype=np.int64)
     c = np.array([t[1] for t in tiles], dtype=np.int64)
-    return LayerDemand(name, vectors, r, c, np.full(len(tiles), -1, np.int64), int(r.max()), int(c.sum()), 0,
+    return LayerDemand(name, vectors, r, c, np.zeros(len(tiles), np.int64), int(r.max()), int(c.sum()), 0,
                        macs=int(r.max() * c.sum()) * vectors, nonzeros=int((r * c).sum()))
 
 

@@ -5,7 +5,7 @@ its mapped network, bit-true through the tiles when asked, and seed 001's fault-
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -31,6 +31,9 @@ class FaultStudy:
     draws: pd.DataFrame
     summary: pd.DataFrame
     bit_true: bool = False
+    # Issue #24 item 5: the summary once per device effect alone and all together (column
+    # `device effects`), beside stuck-at faults only; None when not asked for or no effect is on.
+    by_effect: pd.DataFrame | None = None
 
     def points(self) -> list[FaultPoint]:
         return [FaultPoint.model_validate(row) for row in self.summary.to_dict(orient="records")]
@@ -46,9 +49,12 @@ class FaultStudy:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able content: the spec, the summary points and every draw."""
-        return {"spec": self.spec.model_dump(mode="json"), "bit_true": self.bit_true,
-                "summary": [point.model_dump(mode="json") for point in self.points()],
-                "draws": json.loads(self.draws.to_json(orient="records"))}
+        out = {"spec": self.spec.model_dump(mode="json"), "bit_true": self.bit_true,
+               "summary": [point.model_dump(mode="json") for point in self.points()],
+               "draws": json.loads(self.draws.to_json(orient="records"))}
+        if self.by_effect is not None:
+            out["by_device_effect"] = json.loads(self.by_effect.to_json(orient="records"))
+        return out
 
     def _repr_html_(self) -> str:
         from simulator.html_summary import summary_html
@@ -72,17 +78,78 @@ def accuracy_table(summary: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def effects_table(by_effect: pd.DataFrame) -> pd.DataFrame:
+    """`FaultStudy.by_effect` as a table to read: one row per (device effects, rate), one column
+    per encoding, each cell the mean accuracy in percent with its 95 % interval."""
+    cells = by_effect.assign(text=[
+        f"{mean * 100:.2f} % ({low * 100:.2f}-{high * 100:.2f})" if low == low else f"{mean * 100:.2f} %"
+        for mean, low, high in zip(by_effect["mean"].astype(float), by_effect["ci95_low"].astype(float),
+                                   by_effect["ci95_high"].astype(float))])
+    table = cells.pivot_table(index=[EFFECT_COLUMN, "rate"], columns="encoding", values="text", aggfunc="first",
+                              sort=False).reset_index()
+    table["rate"] = table["rate"].map(lambda rate: f"{rate:g}")
+    table.columns.name = None
+    return table.rename(columns={"rate": "fault rate"})
+
+
+EFFECT_COLUMN = "device effects"
+DEVICE_OPTIONS = ("variation_scale", "read_noise", "time_since_programming_s", "ir_drop")
+
+
+def effect_label(spec: FaultSpec) -> str:
+    """The device effects `spec` switches on, in words ('stuck-at only' for none)."""
+    parts = [text for on, text in (
+        (spec.variation_scale > 0, f"programming spread x{spec.variation_scale:g}"),
+        (spec.read_noise, "read noise"),
+        (spec.time_since_programming_s > 0, f"relaxation and drift after {spec.time_since_programming_s:g} s"),
+        (spec.ir_drop, "IR drop")) if on]
+    return " + ".join(parts) if parts else "stuck-at only"
+
+
+def effect_specs(spec: FaultSpec) -> list[FaultSpec]:
+    """What `resim faults` compares the encodings under (issue #24 item 5): stuck-at faults only,
+    each device effect of `spec` alone with them (when it has several), and `spec` itself; all
+    at weight level."""
+    off = {"variation_scale": 0.0, "read_noise": False, "time_since_programming_s": 0.0, "ir_drop": False,
+           "bit_true": False}
+    alone = [name for name in DEVICE_OPTIONS if getattr(spec, name) not in (0, 0.0, False)]
+    out = [spec.model_copy(update=off)]
+    if len(alone) > 1:
+        out += [spec.model_copy(update={**off, name: getattr(spec, name)}) for name in alone]
+    return out
+
+
+def by_device_effect(model: nn.Module, mapped: MappedNetwork, data: TensorData, spec: FaultSpec,
+                     hardware: HardwareConfig | None, study: FaultStudy, *, batch_size: int = 1000,
+                     progress: bool = True) -> pd.DataFrame:
+    """The study's summary beside the same draws under stuck-at faults only and under each of its
+    device effects alone (`effect_specs`), one frame with a `device effects` column; the draws
+    are seeded alike, so the rows differ by the effects alone."""
+    frames = [study_faults(model, mapped, data, one, hardware, batch_size=batch_size, progress=progress)
+              .summary.assign(**{EFFECT_COLUMN: effect_label(one)}) for one in effect_specs(spec)]
+    frames.append(summarise(study.draws).assign(**{EFFECT_COLUMN: effect_label(spec)}))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[[EFFECT_COLUMN, *[c for c in frame.columns if c != EFFECT_COLUMN]]]
+
+
 def run_fault_study(workload: Workload, model: nn.Module, mapped: MappedNetwork, data: TensorData,
-                    spec: FaultSpec, *, progress: bool = True, from_workload: bool = False) -> FaultStudy:
+                    spec: FaultSpec, *, progress: bool = True, from_workload: bool = False,
+                    by_effect: bool = False) -> FaultStudy:
     """Monte-Carlo accuracy of `model` under stuck-at faults on its crossbars as `mapped`.
 
     With `spec.bit_true`, every draw is also evaluated through the bit-true crossbar emulation
     (simulator.faults.bit_true) on the workload's hardware periphery. A fault option that does not
     fit the network or the chip raises FaultOptionError naming its field, or, when the spec is the
-    workload's own (`from_workload`), a ConfigError naming `faults.<field>` in its file."""
+    workload's own (`from_workload`), a ConfigError naming `faults.<field>` in its file. With
+    `by_effect` and a device effect on, the study also runs under stuck-at faults only and under
+    each effect alone (`by_device_effect`: which encoding survives what)."""
     try:
-        return study_faults(model, mapped, data, spec, workload.hardware,
-                            batch_size=workload.config.train.eval_batch_size, progress=progress)
+        batch_size = workload.config.train.eval_batch_size
+        study = study_faults(model, mapped, data, spec, workload.hardware, batch_size=batch_size, progress=progress)
+        if by_effect and spec.device_effects:
+            study = replace(study, by_effect=by_device_effect(model, mapped, data, spec, workload.hardware, study,
+                                                              batch_size=batch_size, progress=progress))
+        return study
     except FaultOptionError as exc:
         if not from_workload:
             raise
@@ -138,6 +205,10 @@ def run_aware_study(workload: Workload, model: nn.Module, mapped: MappedNetwork,
 
     cfg = workload.config
     spec.check_chip(workload.hardware.array.packing)
+    if spec.device_effects:
+        key = next(name for name in DEVICE_OPTIONS if getattr(spec, name) not in (0, 0.0, False))
+        raise FaultOptionError(key, "fault-aware fine-tuning is compared under stuck-at faults only; "
+                                    "the device model is not modelled there", getattr(spec, key))
     recipe = cfg.train.model_copy(update={"epochs": epochs, "lr": lr or cfg.train.lr / 10})
     return aware_study(model, mapped, data, recipe, strategies=strategies, spec=spec,
                        batch_size=cfg.train.eval_batch_size, progress=progress)

@@ -42,7 +42,8 @@ if TYPE_CHECKING:   # matplotlib is imported where a plot is drawn
 SIZE_KEY = "mapping.crossbar.size"
 SHOWN = figure_columns("energy_per_inference_uj", "static_energy_uj", "latency_us", "inferences_per_second",
                        "tops_per_watt", "area_mm2", "power_mw", "adc_bits", "tiles_placed", "tiles_dense",
-                       "arrays_placed", "test_accuracy", "energy_efficiency_vs_dense", "speedup_vs_dense",
+                       "arrays_placed", "test_accuracy", "fault_accuracy", "fault_ci95_low", "fault_ci95_high",
+                       "energy_efficiency_vs_dense", "speedup_vs_dense",
                        "energy_efficiency_vs_baseline", "speedup_vs_baseline", "area_vs_baseline",
                        "power_vs_baseline", "seconds", "point_id")
 # The results.csv columns the plots read (SweepRow's fields).
@@ -415,6 +416,8 @@ HEADERS = {
     "latency_us": "latency (us)", "inferences_per_second": "inferences / s", "tops_per_watt": "TOPS/W",
     "area_mm2": "area (mm^2)", "power_mw": "power (mW)", "adc_bits": "ADC bits", "tiles_placed": "tiles placed",
     "tiles_dense": "tiles of the dense grid", "arrays_placed": "arrays", "test_accuracy": "test accuracy (%)",
+    "fault_accuracy": "accuracy under faults / device model (%)", "fault_ci95_low": "its 95 % CI, low (%)",
+    "fault_ci95_high": "its 95 % CI, high (%)",
     "energy_efficiency_vs_dense": "energy efficiency vs dense mapping (x)",
     "speedup_vs_dense": "speed-up vs dense mapping (x)",
     "energy_efficiency_vs_baseline": "energy efficiency vs baseline chip (x)",
@@ -426,8 +429,9 @@ HEADERS = {
 def readable(table: pd.DataFrame) -> pd.DataFrame:
     """The table with readable headers and accuracy in percent, for people rather than scripts."""
     out = table.copy()
-    if "test_accuracy" in out:
-        out["test_accuracy"] = out["test_accuracy"] * 100
+    for column in ("test_accuracy", "fault_accuracy", "fault_ci95_low", "fault_ci95_high"):
+        if column in out:
+            out[column] = out[column] * 100
     return out.rename(columns={c: HEADERS.get(c, c) for c in out.columns})
 
 

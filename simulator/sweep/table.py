@@ -44,6 +44,12 @@ class SweepRow(BaseModel):
     arrays_placed: int = Field(description="Physical arrays of the placed tiles")
     density: float = Field(description="Weight density of the mapped network")
     test_accuracy: float | None = Field(description="Test accuracy; empty when not measured")
+    fault_accuracy: float | None = Field(
+        None, description="Mean test accuracy of the workload's faults: study (stuck-at faults and, where its keys "
+                          "ask, the device model: variation, read noise, drift, IR drop) at its first point (first "
+                          "encoding, first rate); empty without a faults: section or with --no-accuracy")
+    fault_ci95_low: float | None = Field(None, description="Lower end of that mean's 95 % interval (Student's t)")
+    fault_ci95_high: float | None = Field(None, description="Upper end of that mean's 95 % interval (Student's t)")
     energy_efficiency_vs_dense: float | None = Field(description="Over the dense mapping on the same chip (x)")
     speedup_vs_dense: float | None = Field(description="Over the dense mapping on the same chip (x)")
     energy_efficiency_vs_baseline: float | None = Field(description="Over the dense baseline chip (x)")
@@ -58,6 +64,7 @@ class SweepRow(BaseModel):
     def of(cls, point_id: str, config_hash: str, report: RunReport, results: Path, seconds: float) -> SweepRow:
         summary, totals = report.hardware.summary, report.totals
         dense, baseline = report.hardware.dense, report.hardware.baseline
+        fault = report.faults[0] if report.faults else None
         return cls(point_id=point_id, config_hash=config_hash,
                    energy_per_inference_uj=summary.energy_per_inference_pj / 1e6,
                    latency_us=summary.latency_ns / 1e3, inferences_per_second=summary.inferences_per_second,
@@ -67,6 +74,8 @@ class SweepRow(BaseModel):
                    tiles_placed=totals.tiles_placed, tiles_dense=totals.tiles_dense,
                    arrays_placed=totals.arrays_placed, density=totals.density,
                    test_accuracy=report.accuracy.test_accuracy if report.accuracy else None,
+                   fault_accuracy=fault.mean if fault else None, fault_ci95_low=fault.ci95_low if fault else None,
+                   fault_ci95_high=fault.ci95_high if fault else None,
                    energy_efficiency_vs_dense=dense.versus.energy_efficiency if dense else None,
                    speedup_vs_dense=dense.versus.speedup if dense else None,
                    energy_efficiency_vs_baseline=baseline.versus.energy_efficiency if baseline else None,
