@@ -522,8 +522,8 @@ class Session:
             self.mappings()         # the network is loaded only where its lowering is not cached
             if (self._arrays is None or self._network is None) and recorded is None and self.identity() is not None:
                 recorded = _read_provenance(workload, self._identity_now())
-            if self._network is None and recorded is None:
-                self.network()      # nothing recorded of it: load it to report it
+            if self._network is None and (recorded is None or (accuracy and spec is not None)):
+                self.network()      # nothing recorded of it, or the fault study needs it: load it now
             # The data set and the network as loaded now, else as the run that recorded them.
             assert recorded is not None or (self._arrays is not None or self._network is not None)
             data = (_data_section(self.arrays()) if self._arrays is not None or recorded is None

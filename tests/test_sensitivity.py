@@ -234,10 +234,7 @@ def test_the_conductance_read_model_is_one_alternative_of_both_chips() -> None:
     assert {key: where for key, where, _ in plans(chip, base)}[key] == "both"
     inputs = study.StudyInputs(chip, simulator.api.mapping_spec(MAPPING),
                                simulator.api.study_spec({"sensitivity": True}, "fit", True), 0)
-    model = small_cnn()
-    from simulator.lowering.dataflow import dataflow
-
-    _, _, result, pairs = simulator.api._hardware_study(model, (1, 16, 16), dataflow(model, (1, 16, 16)), inputs, base)
+    result, pairs = hardware_of(small_cnn(), inputs, base)
     assert all(request.levels and (demand.tile_levels >= 0).all() for request, stored in pairs
                for demand in stored.demands)
     varied = sensitivity(inputs, pairs, result)
