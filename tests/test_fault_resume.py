@@ -204,3 +204,14 @@ def test_a_bit_true_study_resumes_too(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(emulation, "_accuracy", counted)
     pd.testing.assert_frame_equal(bit_true(), clean)
     assert calls[0] == 3          # one draw left, three accuracies of it
+
+
+def test_a_network_with_batch_norm_has_a_key() -> None:
+    """Batch norm's step counter is a 0-d integer tensor: the network's digest reads it too (a
+    resumed ResNet's fault study failed on it), and a changed counter is another network."""
+    from simulator.faults.draw_store import network_digest
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    before = network_digest(model)
+    model[1].num_batches_tracked += 1
+    assert network_digest(model) != before

@@ -58,7 +58,8 @@ class _Digest:
         value = value.detach().cpu().contiguous()
         self.text(f"{value.dtype}{tuple(value.shape)}")
         # Through bytes, not numpy: bfloat16 has no numpy dtype.
-        self._hash.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+        # Flattened first: a 0-d tensor (batch norm's num_batches_tracked) has no byte view.
+        self._hash.update(value.reshape(-1).view(torch.uint8).numpy().tobytes() if value.numel() else b"")
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
