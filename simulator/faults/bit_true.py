@@ -297,7 +297,19 @@ def crossbar_columns(codes: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tenso
     codes = codes.to(matrix.dtype)
     images, vectors, phases = codes.shape[0], codes.shape[2], matrix.periphery.phases
     digits = split_phases(codes, matrix.periphery.dac_bits, phases).view(phases * images, rows, vectors)
-    out = codes.new_zeros(images, cols, vectors)
+    return digit_columns(digits, codes if matrix.offset else None, matrix)
+
+
+def digit_columns(digits: torch.Tensor, codes: torch.Tensor | None, matrix: CrossbarMatrix) -> torch.Tensor:
+    """`crossbar_columns` of codes already split into their DAC digits, ``(phases * N, R, L)``
+    phase-major (`CrossbarLayer` splits before the unfold, a ninth of the work); `codes`, the
+    undivided ``(N, R, L)``, only the offset encoding needs."""
+    rows, cols = matrix.shape
+    if digits.shape[1] != rows:
+        raise ValueError(f"input has {digits.shape[1]} rows, the matrix {rows}")
+    phases = matrix.periphery.phases
+    images, vectors = digits.shape[0] // phases, digits.shape[2]
+    out = digits.new_zeros(images, cols, vectors)
     for group in matrix.groups:
         sums = torch.matmul(group.levels, _rows(digits, group))
         converted = matrix.adc.convert(sums).view(phases, images, matrix.channels, -1, vectors)
@@ -308,6 +320,8 @@ def crossbar_columns(codes: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tenso
                 composed = term * weight if composed is None else composed.add_(term, alpha=weight)
         assert composed is not None, "a crossbar matrix has at least one phase and one channel"
         if matrix.offset:
+            if codes is None:
+                raise ValueError("the offset encoding subtracts the sum of the inputs: pass the codes")
             composed -= matrix.offset * _rows(codes, group).sum(1, keepdim=True)
         out.index_add_(1, group.cols, composed)
     return out
@@ -385,33 +399,36 @@ class CrossbarLayer(nn.Module):
         self.matrices = matrices
         self.weight_scales = [torch.as_tensor(np.asarray(s, dtype=np.float64)).reshape(-1) for s in weight_scales]
 
-    def _columns(self, x: torch.Tensor) -> torch.Tensor:
-        """Input vectors as columns ``(N, R_total, L)``: unfold order for a conv; one image of
-        every row vector for a Linear."""
+    def _columns(self, x: torch.Tensor, images: int = 1) -> torch.Tensor:
+        """Input vectors as columns ``(N, R_total, L)``: unfold order for a conv (any leading
+        dimensions become images); for a Linear, every row vector of each of `images` leading
+        blocks is a column of that block's one image."""
         m = self.module
         if isinstance(m, nn.Linear):
-            return x.reshape(-1, m.in_features).T.unsqueeze(0)
-        return F.unfold(x, m.kernel_size, dilation=m.dilation, padding=_zero_padding(m), stride=m.stride)
+            return x.reshape(images, -1, m.in_features).transpose(1, 2)
+        return F.unfold(x.reshape(-1, *x.shape[-3:]), m.kernel_size, dilation=m.dilation,
+                        padding=_zero_padding(m), stride=m.stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.matrices:
             raise RuntimeError("CrossbarLayer has no tiles loaded; call load() first")
-        # Quantized before the unfold (elementwise, and the unfold's padding is a code 0 either
-        # way): a ninth of the work of quantizing the unfolded copies. A signed input splits into
-        # its passes here too (`signed_columns`; a matrix whose slice has no negative code gets an
-        # all-zero second pass, which contributes exactly 0).
-        codes = quantize_inputs(x, self.input_scale, self.periphery.input_bits)
+        # Quantized and split into DAC digits before the unfold (all elementwise, and the
+        # unfold's padding is a code 0 either way): a ninth of the work on the unfolded copies. A
+        # signed input splits into its passes here too (`signed_columns`; a matrix whose slice
+        # has no negative code gets an all-zero second pass, which contributes exactly 0).
+        p = self.periphery
+        codes = quantize_inputs(x, self.input_scale, p.input_bits)
         signed = codes.numel() > 0 and float(codes.min()) < 0
-        if signed:
-            columns = torch.cat([self._columns(codes.clamp(min=0)), self._columns(codes.neg().clamp_(min=0))])
-        else:
-            columns = self._columns(codes)
-        half = columns.shape[0] // 2
+        passes = torch.stack([codes.clamp(min=0), codes.neg().clamp_(min=0)]) if signed else codes.unsqueeze(0)
+        digits = self._columns(split_phases(passes, p.dac_bits, p.phases), p.phases * len(passes))
+        plain = self._columns(passes, len(passes)) if any(m.offset for m in self.matrices) else None
         parts, start = [], 0
         for matrix, scale in zip(self.matrices, self.weight_scales):
             rows = matrix.shape[0]
-            product = crossbar_columns(columns[:, start:start + rows], matrix)
+            product = digit_columns(digits[:, start:start + rows].to(matrix.dtype),
+                                    None if plain is None else plain[:, start:start + rows].to(matrix.dtype), matrix)
             if signed:
+                half = product.shape[0] // 2
                 product = product[:half] - product[half:]
             parts.append(product * (scale.to(product.dtype) * self.input_scale).view(1, -1, 1))
             start += rows

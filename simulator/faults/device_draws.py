@@ -111,11 +111,11 @@ def read_levels(levels: np.ndarray, codes: np.ndarray, effects: DeviceEffects, s
     stuck = np.asarray(codes) != HEALTHY
     stuck_cells = stuck if stuck.any() else None
 
-    g = np.take(g_table, levels)                 # the target conductances, a fresh array
+    g = g_table[levels]                          # the target conductances, a fresh array
     if streams.programming is not None:
         e = streams.programming.standard_normal(g.shape)
         if device.distribution == "normal":
-            e *= np.take(effects.variation_scale * sigma_table, levels)
+            e *= (effects.variation_scale * sigma_table)[levels]
             e += g
             programmed = np.maximum(e, 0.0, out=e)
         else:
@@ -123,7 +123,7 @@ def read_levels(levels: np.ndarray, codes: np.ndarray, effects: DeviceEffects, s
         g = _on_healthy(programmed, g, stuck_cells)
     if streams.relaxation is not None:
         e = streams.relaxation.standard_normal(g.shape)
-        e *= np.take(sigma_table * device.relaxation_factor(effects.time_s), levels)
+        e *= (sigma_table * device.relaxation_factor(effects.time_s))[levels]
         e += g
         g = _on_healthy(np.maximum(e, 0.0, out=e), g, stuck_cells)
     if effects.time_s > 0 and device.drift_nu > 0:
