@@ -81,7 +81,7 @@ def test_energy_and_accuracy_read_one_conductance_per_level() -> None:
     side programs (simulator.device.Conductances): V^2 t x (cells G_off + step x sum of levels)."""
     from simulator.hardware.chip.spec import chip_spec
     from simulator.hardware.chip_model import plan_layer
-    from simulator.hardware.demand import LayerDemand
+    from simulator.mapping.demand import LayerDemand
 
     # The shipped files read per cell and list V^2 G t as the alternative the sensitivity study runs.
     hw = load_hardware(HW["sparse_small"]).with_value("array.read_energy_model", "conductance")
