@@ -148,7 +148,7 @@ def main() -> None:
     hardware = load_hardware(args.hardware)
     args.size = args.size or hardware.array.rows
     args.cell_bits = args.cell_bits or hardware.array.cell_bits
-    periphery = Periphery.from_hardware(hardware)
+    periphery = Periphery.from_hardware(hardware, args.size, args.cell_bits)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{args.threads} thread(s); load average before: {os.getloadavg()}")
 

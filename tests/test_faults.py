@@ -215,3 +215,15 @@ def test_uncovered_positions_are_zero() -> None:
     out = faulty_matrix(W, [tile], "differential", 4, 2, FaultRates(0.5, 0.5),
                         np.random.default_rng(0))
     assert out[1].tolist() == [0.0, 0.0]
+
+
+def test_zero_rates_skip_the_draw_but_advance_the_generator_alike() -> None:
+    """At rate 0 no cell can fail: the draw is skipped, the generator advanced past it (PCG64
+    takes one step per double), so what it draws next is what it would have drawn."""
+    drawn, skipped = np.random.default_rng(7), np.random.default_rng(7)
+    drawn.random((2, 3, 5, 4))
+    codes = draw_cell_faults((2, 3, 5, 4), FaultRates(0.0, 0.0), skipped, slice_index=1)
+    assert codes.dtype == np.int8 and not codes.any()
+    assert np.array_equal(drawn.random(9), skipped.random(9))
+    with pytest.raises(ValueError, match="slice_index must be in 0..2"):
+        draw_cell_faults((2, 3, 5, 4), FaultRates(0.0, 0.0), skipped, slice_index=3)

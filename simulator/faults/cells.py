@@ -26,6 +26,8 @@ import numpy as np
 from simulator.mapping.slicing import top_level
 
 HEALTHY, STUCK_OFF, STUCK_ON = 0, 1, 2
+# Bit generators whose Generator.random takes exactly one step per double (so `advance` skips draws).
+_ONE_STEP_PER_DOUBLE = (np.random.PCG64, np.random.PCG64DXSM)
 
 # Seed 003 (section I and III, citing its ref. [9]): stuck-on faults are 5.2x as frequent as
 # stuck-off ones, so the default split of a total rate is stuck-off : stuck-on = 1 : 5.2.
@@ -140,6 +142,12 @@ def draw_cell_faults(
     the slice axis is 1). The other cells are drawn too, then forced healthy.
     """
     shape = tuple(int(n) for n in shape)
+    if rates.p_sa0 == 0 and rates.p_sa1 == 0 and isinstance(rng.bit_generator, _ONE_STEP_PER_DOUBLE):
+        # No u < 0 exists: every cell is healthy. Advance the generator past the draws it would
+        # have made (one step per double), so the later tiles see the very same states.
+        _check_slice(shape, slice_index, slice_axis)
+        rng.bit_generator.advance(math.prod(shape))
+        return np.zeros(shape, dtype=np.int8)
     u = rng.random(shape)
     faults = np.where(
         u < rates.p_sa0,
@@ -147,17 +155,24 @@ def draw_cell_faults(
         np.where(u < rates.p_sa0 + rates.p_sa1, np.int8(STUCK_ON), np.int8(HEALTHY)),
     )
     if slice_index is not None:
-        if not -len(shape) <= slice_axis < len(shape):
-            raise ValueError(f"slice_axis {slice_axis} out of range for shape {shape}")
+        _check_slice(shape, slice_index, slice_axis)
         count = shape[slice_axis]
-        if not 0 <= slice_index < count:
-            raise ValueError(f"slice_index must be in 0..{count - 1}, got {slice_index}")
         keep = np.zeros(count, dtype=bool)
         keep[slice_index] = True
         view = [1] * len(shape)
         view[slice_axis] = count
         faults[~np.broadcast_to(keep.reshape(view), shape)] = HEALTHY
     return faults
+
+
+def _check_slice(shape: tuple[int, ...], slice_index: int | None, slice_axis: int) -> None:
+    if slice_index is None:
+        return
+    if not -len(shape) <= slice_axis < len(shape):
+        raise ValueError(f"slice_axis {slice_axis} out of range for shape {shape}")
+    count = shape[slice_axis]
+    if not 0 <= slice_index < count:
+        raise ValueError(f"slice_index must be in 0..{count - 1}, got {slice_index}")
 
 
 def apply_faults(levels: np.ndarray, faults: np.ndarray, cell_bits: int) -> np.ndarray:

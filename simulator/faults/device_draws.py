@@ -99,43 +99,52 @@ def read_levels(levels: np.ndarray, codes: np.ndarray, effects: DeviceEffects, s
     `levels` (stuck-at faults applied; `codes` says which cells are stuck) through the device.
 
     A cell's target conductance and its spread depend on its level alone, so both come from
-    per-level tables (2**cell_bits entries, the same floats as computed per cell), and the
-    stuck-cell masks are skipped in a tile without stuck cells: VGG-8's device draw takes a third
-    of the time (bench/peers/aihwkit_compare.py)."""
+    per-level tables (2**cell_bits entries, the same floats as computed per cell); every effect
+    works in place on the draw's own normals (the same products and sums as written out, in an
+    order IEEE arithmetic does not see: ``a + b * e`` is ``e * b + a`` bit for bit), and a tile
+    without stuck cells skips the masks. The draw of 54 million cells is bound by its normals
+    (bench/peers/aihwkit_compare.py)."""
     device = effects.device
     levels = np.asarray(levels)
-    every = np.arange(device.conductances.top + 1)
-    g_table = device.conductances.conductance_us(every)
-    g_target = g_table[levels]
+    g_table = device.conductances.conductance_us(np.arange(device.conductances.top + 1))
     sigma_table = device.programming_sigma_us(g_table)
     stuck = np.asarray(codes) != HEALTHY
-    healthy = ~stuck if stuck.any() else None
+    stuck_cells = stuck if stuck.any() else None
 
-    def on_healthy(changed: np.ndarray, before: np.ndarray) -> np.ndarray:
-        return changed if healthy is None else np.where(healthy, changed, before)
-
-    g = g_target
+    g = g_table[levels]                          # the target conductances, a fresh array
     if streams.programming is not None:
         e = streams.programming.standard_normal(g.shape)
         if device.distribution == "normal":
-            programmed = g_target + (effects.variation_scale * sigma_table)[levels] * e
-            np.maximum(programmed, 0.0, out=programmed)
+            e *= (effects.variation_scale * sigma_table)[levels]
+            e += g
+            programmed = np.maximum(e, 0.0, out=e)
         else:
-            programmed = device.programmed_us(g_target, e, effects.variation_scale)
-        g = on_healthy(programmed, g)
+            programmed = device.programmed_us(g, e, effects.variation_scale)
+        g = _on_healthy(programmed, g, stuck_cells)
     if streams.relaxation is not None:
         e = streams.relaxation.standard_normal(g.shape)
-        spread = (sigma_table * device.relaxation_factor(effects.time_s))[levels]
-        relaxed = g + spread * e
-        np.maximum(relaxed, 0.0, out=relaxed)
-        g = on_healthy(relaxed, g)
+        e *= (sigma_table * device.relaxation_factor(effects.time_s))[levels]
+        e += g
+        g = _on_healthy(np.maximum(e, 0.0, out=e), g, stuck_cells)
     if effects.time_s > 0 and device.drift_nu > 0:
-        g = on_healthy(g * device.drift_factor(effects.time_s), g)
+        np.multiply(g, device.drift_factor(effects.time_s), out=g,
+                    where=True if stuck_cells is None else ~stuck_cells)
     if streams.read is not None:
-        g = g + device.read_sigma_us * streams.read.standard_normal(g.shape)
+        noise = streams.read.standard_normal(g.shape)
+        noise *= device.read_sigma_us
+        g += noise
     if effects.ir_drop:
         g = _with_ir_drop(g, effects)
-    return device.conductances.level_of(g)
+    g -= device.conductances.g_off_us            # Conductances.level_of, in place
+    g /= device.conductances.step_us
+    return g
+
+
+def _on_healthy(changed: np.ndarray, before: np.ndarray, stuck: np.ndarray | None) -> np.ndarray:
+    """`changed` (a fresh array) where the cell is healthy, `before` where it is stuck."""
+    if stuck is not None:
+        np.copyto(changed, before, where=stuck)
+    return changed
 
 
 def _with_ir_drop(g: np.ndarray, effects: DeviceEffects) -> np.ndarray:
