@@ -20,7 +20,7 @@ from typing import Any
 
 from simulator.config.errors import ConfigError, Problem
 from simulator.config.loader import read_yaml
-from simulator.sweep.grid import Grid, build_points, key_problem
+from simulator.sweep.grid import Grid, build_points, key_problem, set_key
 from simulator.sweep.table import FIGURES
 
 # The figure a fault study adds: mean test accuracy under stuck-at faults at the stated rate.
@@ -467,11 +467,5 @@ def with_overrides(document: dict[str, Any], overrides: dict[str, Any]) -> dict[
     """A copy of `document` with dotted `overrides` set (blocks created on the way)."""
     out = copy.deepcopy(document)
     for key, value in overrides.items():
-        *blocks, last = key.split(".")
-        node = out
-        for part in blocks:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        node[last] = value
+        set_key(out, key, value)
     return out

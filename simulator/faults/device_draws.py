@@ -28,10 +28,10 @@ import numpy as np
 
 from simulator.config.faults import FaultModel, FaultOptionError
 from simulator.device import Device
-from simulator.faults.cells import HEALTHY, FaultRates, LineRates, apply_faults
-from simulator.faults.effective import tile_fault_codes
+from simulator.faults.cells import HEALTHY, FaultRates, LineRates
+from simulator.faults.effective import faulty_tiles
 from simulator.mapping.encoding import get_encoding
-from simulator.mapping.quantize import Quantized, quantize
+from simulator.mapping.quantize import Quantized
 from simulator.mapping.tiles import Tile
 
 # Stream indices appended to a draw's key (the cell generator is the key, stuck lines + [1]).
@@ -198,16 +198,9 @@ def device_tile_levels(
 ) -> tuple[Quantized, list[np.ndarray]]:
     """`effective.faulty_levels` through the device: the same stuck-at draws (the same generators
     advanced the same way), then every tile's cells read as real-valued levels (`read_levels`)."""
-    W = np.asarray(W, dtype=np.float64)
-    enc = get_encoding(encoding)
-    quantized = quantize(W, weight_bits, per_column=per_column)
-    codes = tile_fault_codes(tiles, encoding, weight_bits, cell_bits, rates, rng, slice_index, lines, line_rng)
-    out = []
-    for tile, tile_codes in zip(tiles, codes):
-        programmed = np.where(tile.held, quantized.q[np.ix_(tile.rows, tile.cols)], 0)
-        levels = apply_faults(enc.encode(programmed, weight_bits, cell_bits), tile_codes, cell_bits)
-        out.append(read_levels(levels, tile_codes, effects, streams))
-    return quantized, out
+    quantized, drawn = faulty_tiles(W, tiles, encoding, weight_bits, cell_bits, rates, rng, per_column, slice_index,
+                                    lines, line_rng)
+    return quantized, [read_levels(levels, codes, effects, streams) for levels, codes in drawn]
 
 
 def decoded_matrix(shape: tuple[int, int], tiles: list[Tile], levels: list[np.ndarray], encoding: str,

@@ -97,6 +97,26 @@ def faulty_levels(
     drawn from ``line_rng`` (`tile_fault_codes`). The bit-true emulation
     (simulator/faults/bit_true.py) reads these levels.
     """
+    quantized, drawn = faulty_tiles(W, tiles, encoding, weight_bits, cell_bits, rates, rng, per_column, slice_index,
+                                    lines, line_rng)
+    return quantized, [levels for levels, _ in drawn]
+
+
+def faulty_tiles(
+    W: np.ndarray,
+    tiles: list[Tile],
+    encoding: str,
+    weight_bits: int,
+    cell_bits: int,
+    rates: FaultRates,
+    rng: np.random.Generator,
+    per_column: bool = False,
+    slice_index: int | None = None,
+    lines: LineRates | None = None,
+    line_rng: np.random.Generator | None = None,
+) -> tuple[Quantized, list[tuple[np.ndarray, np.ndarray]]]:
+    """`faulty_levels` with each tile's fault codes beside its levels (the device model reads a
+    stuck cell differently from a programmed one: simulator.faults.device_draws)."""
     W = _matrix(W)
     enc = get_encoding(encoding)
     quantized = quantize(W, weight_bits, per_column=per_column)
@@ -104,7 +124,7 @@ def faulty_levels(
     out = []
     for tile, tile_codes in zip(tiles, codes):
         programmed = np.where(tile.held, quantized.q[np.ix_(tile.rows, tile.cols)], 0)
-        out.append(apply_faults(enc.encode(programmed, weight_bits, cell_bits), tile_codes, cell_bits))
+        out.append((apply_faults(enc.encode(programmed, weight_bits, cell_bits), tile_codes, cell_bits), tile_codes))
     return quantized, out
 
 

@@ -231,7 +231,7 @@ def check_grid(grid: Grid) -> None:
 
 # ----------------------------------------------------------------------------- building points
 
-def _set(document: dict[str, Any], key: str, value: Any) -> None:
+def set_key(document: dict[str, Any], key: str, value: Any) -> None:
     """Set a dotted key, creating the blocks on the way (a workload may lack `prune:`)."""
     *blocks, last = key.split(".")
     node = document
@@ -259,7 +259,7 @@ def _absolute_paths(document: dict[str, Any], base: Path) -> None:
         if isinstance(value, str):
             kind = _SHIPPED_KINDS.get(key)
             found = shipped.find(kind, value, base) if kind is not None else None
-            _set(document, key, str((found or base / value).resolve()))
+            set_key(document, key, str((found or base / value).resolve()))
 
 
 def overridden_workload(workload: Path, options: list[str]) -> dict[str, Any]:
@@ -288,7 +288,7 @@ def build_points(grid: Grid, runs_in: str = "the sweep folder") -> list[Point]:
     for overrides in grid.points():
         document = copy.deepcopy(base)
         for key, value in overrides.items():
-            _set(document, key, value)
+            set_key(document, key, value)
         try:
             validate(WorkloadConfig, document, grid.workload)
         except ConfigError as exc:
