@@ -48,8 +48,8 @@ def data() -> tuple[torch.Tensor, torch.Tensor]:
 def test_shipped_files_cite_every_device_number(name: str) -> None:
     hw = load_hardware(HW[name])
     assert hw.device is not None
-    for field in ("programming_sigma_by_power", "read_noise_sigma", "drift_nu", "relaxation_sigma_by_power", "drift_t0_s",
-                  "programming_distribution"):
+    for field in ("programming_sigma_by_power", "read_noise_sigma", "drift_nu", "relaxation_sigma_by_power",
+                  "drift_t0_s", "programming_distribution"):
         assert hw.device.source.get(field, "").strip(), f"{name}: device.{field} has no source"
 
 
