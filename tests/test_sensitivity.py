@@ -469,3 +469,18 @@ def test_the_key_covers_what_decides_the_study_and_nothing_else() -> None:
         "other base figures": study_key(inputs, mapped, study.HardwareStudy(result.workload), activity),
     }
     assert key not in others.values() and len(set(others.values())) == len(others), others
+
+
+def test_a_tornado_chart_drawn_before_is_copied_not_drawn_again(tmp_path: Path, cache: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.report.bars import Panel, tornado_chart
+
+    def chart(path: Path, high: float) -> None:
+        tornado_chart(path, [Panel("energy (x)", 1.2, [("leakage_share", 0.9, high)], marker=1.0)], title="t")
+
+    chart(tmp_path / "first.png", 1.5)
+    monkeypatch.setitem(sys.modules, "PIL", None)        # drawing would fail now
+    chart(tmp_path / "again.png", 1.5)
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "first.png").read_bytes()
+    with pytest.raises(ImportError):
+        chart(tmp_path / "other.png", 1.6)               # another value: drawn, so it needs Pillow
