@@ -634,17 +634,15 @@ class Session:
         return identity
 
     def _workload_faults(self, out_dir: Path) -> FaultStudy:
-        """The workload's own fault study, its draws in accuracy.csv and its plot."""
-        from simulator.atomic import write_text
-        from simulator.report.plots import accuracy_vs_rate_plot
+        """The workload's own fault study, its draws in accuracy.csv and its plot (the report
+        stage's writer, as `resim faults`' folder)."""
+        from simulator.report.faults import write_fault_draws
 
         workload = self._file()
         assert workload.config.faults is not None
         clock = self.log.start("faults", "drawing stuck-at faults and testing under them")
         faults = self.fault_study(workload.config.faults, from_workload=True)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_text(out_dir / "accuracy.csv", faults.draws.to_csv(index=False))
-        accuracy_vs_rate_plot(faults.summary, out_dir / "accuracy_vs_fault_rate.png", workload.config.name)
+        write_fault_draws(faults, out_dir, draws_name="accuracy.csv", title=workload.config.name)
         self.log.done("faults", clock)
         return faults
 
