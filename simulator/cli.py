@@ -427,6 +427,7 @@ def faults(
     rates or runs compute only the new draws."""
     from simulator.config.faults import ENCODING_NAMES, FaultOptionError, FaultSpec
     from simulator.faults.study import clean_accuracy
+    from simulator.report.faults import write_fault_report
 
     given = {name: value for name, value in flags.items() if value not in (None, False)}
     try:
@@ -472,8 +473,6 @@ def faults(
     assert tensors is not None      # the fault study above ran on them
     first = (spec.encodings or [wl.config.mapping.encoding])[0]
     clean = clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size)
-    from simulator.report.faults import write_fault_report
-
     _print_fault_report(write_fault_report(wl, study, clean, out or _faults_dir(wl, "faults", spec),
                                            str(net.checkpoint)), as_json)
 
