@@ -23,7 +23,6 @@ import codecs
 import functools
 import gzip
 import hashlib
-import http.client
 import json
 import os
 import pickle
@@ -31,7 +30,6 @@ import shutil
 import struct
 import tarfile
 import tempfile
-import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -491,6 +489,8 @@ def _download_and_locate(
     the one error that tells the user what to put where (and why the download did not help)."""
     reason = "Downloading is disabled (download=False)."
     if download:
+        import http.client      # here, not at the top: with the files present (every run but the first) the
+                                # HTTP client and its ssl and email imports would be dead weight
         try:
             _download_missing(spec, target)
         except (OSError, http.client.HTTPException, DataError) as exc:
@@ -520,6 +520,8 @@ def _download_file(file: CanonicalFile, dest: Path) -> None:
     file sits beside `dest` when its folder exists, else in the system's temporary folder: the
     data folder is created only once a whole, verified file is there to fill it (issue #16: a
     failed download must not leave an empty folder, say under /etc)."""
+    import urllib.request
+
     staging = dest.parent if dest.parent.is_dir() else Path(tempfile.gettempdir())
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=staging)
     try:
