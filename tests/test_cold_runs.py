@@ -67,6 +67,58 @@ def test_the_hardware_only_path_imports_no_pandas_torch_jinja2_or_pillow(
     assert _python(code) == "True 5 []"
 
 
+def test_a_cached_run_starts_no_process_and_imports_no_http_client(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """A `resim run` with every mapping cached writes its reports without running `uname -p`
+    (platform.platform(), cached), without the HTTP client (only a download needs it) and without
+    pydantic's scan of every installed distribution for plugins."""
+    path = untrained_workload(tmp_path, shared_data)
+    command = [sys.executable, "-m", "simulator.cli", "run", str(path), "--no-accuracy", "-q"]
+    for out in ("first", "again"):
+        done = subprocess.run([*command, "--out", str(tmp_path / out)], capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+    code = ("import runpy, subprocess, sys\n"
+            "started = []\n"
+            "class Recorded(subprocess.Popen):\n"
+            "    def __init__(self, args, *rest, **options):\n"
+            "        started.append(args)\n"
+            "        super().__init__(args, *rest, **options)\n"
+            "subprocess.Popen = Recorded\n"
+            f"sys.argv = ['resim', *{command[3:]!r}, '--out', {str(tmp_path / 'third')!r}]\n"
+            "try:\n    runpy.run_module('simulator.cli', run_name='__main__')\nexcept SystemExit as exc:\n"
+            "    assert not exc.code, exc.code\n"
+            "from pydantic.plugin import _loader\n"
+            "print(started, [name for name in ('http.client', 'ssl') if name in sys.modules], _loader._plugins)")
+    assert _python(code) == "[] [] None"
+    import json
+
+    from simulator.report.results import versions
+
+    recorded = json.loads((tmp_path / "third" / "report.json").read_text())["versions"]
+    assert recorded == versions() == json.loads((tmp_path / "first" / "report.json").read_text())["versions"]
+
+
+def test_package_versions_are_importlib_metadata_s(tmp_path: Path, cache: Path) -> None:
+    """The versions a report records, read from each .dist-info's METADATA header, are the ones
+    importlib.metadata gives, "not installed" included; platform.platform() comes from the cache."""
+    import importlib.metadata
+    import platform
+
+    from simulator.report import results
+
+    names = (*results._PACKAGES, "no-such-package-resim")
+    found = results._installed(names)
+    for name in names:
+        try:
+            expected = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            expected = "not installed"
+        assert found.get(name, expected) == expected
+    assert found["no-such-package-resim"] == "not installed" and found["numpy"] == importlib.metadata.version("numpy")
+    assert results._platform() == platform.platform() == results._platform()
+    assert len(list((cache / "platform").glob("*.json"))) == 1
+
+
 def test_the_fault_stage_reads_the_mapping_stage_s_network(tmp_path: Path, shared_data: Path, cache: Path) -> None:
     """`resim run` with a fault study maps the workload's network once, for the hardware and the faults."""
     path = untrained_workload(tmp_path, shared_data, faults={"rates": [0.01], "runs": 1, "encodings": ["two-column"]})
