@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -192,8 +193,6 @@ def test_the_accuracy_comes_from_the_cache_when_the_data_set_s_id_must_be_comput
 
 
 def test_a_chart_drawn_before_is_copied_not_drawn_again(tmp_path: Path, cache: Path) -> None:
-    import pytest
-
     from simulator.report.bars import Series, bar_chart
 
     def chart(path: Path, values: list[float]) -> None:
@@ -206,3 +205,15 @@ def test_a_chart_drawn_before_is_copied_not_drawn_again(tmp_path: Path, cache: P
         with pytest.raises(ImportError):
             chart(tmp_path / "other.png", [1.0, 3.0])    # other values: drawn, so it needs Pillow
     assert (tmp_path / "again.png").read_bytes() == (tmp_path / "first.png").read_bytes()
+
+
+def test_a_workload_s_files_are_each_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading a workload parses its file and its hardware file once each (the hardware file was
+    parsed twice: once to tell its kind, once to validate it)."""
+    from simulator.config import loader
+
+    parsed: list[str] = []
+    read = loader.read_yaml
+    monkeypatch.setattr(loader, "read_yaml", lambda path: parsed.append(Path(path).name) or read(path))
+    loader.load_workload(REPO / "bench" / "peers" / "vgg16_mnsim.yaml")
+    assert parsed == ["vgg16_mnsim.yaml", "prime_mnsim_matched.yaml"]

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import codecs
 import functools
-import gzip
 import hashlib
 import json
 import os
 import pickle
 import shutil
 import struct
-import tarfile
 import tempfile
 import zipfile
 import zlib
@@ -489,8 +487,8 @@ def _download_and_locate(
     the one error that tells the user what to put where (and why the download did not help)."""
     reason = "Downloading is disabled (download=False)."
     if download:
-        import http.client      # here, not at the top: with the files present (every run but the first) the
-                                # HTTP client and its ssl and email imports would be dead weight
+        import http.client      # here, not at the top: with the files present (every run but the first)
+                                # the HTTP client and its ssl and email imports are dead weight
         try:
             _download_missing(spec, target)
         except (OSError, http.client.HTTPException, DataError) as exc:
@@ -822,6 +820,8 @@ def _read_idx_dir(spec: DatasetSpec, directory: Path) -> Arrays:
 def _read_idx(path: Path, magic: int) -> np.ndarray:
     """Parse one IDX file (big-endian magic and dimensions, then raw bytes), strictly, since a
     truncated download would otherwise surface later as a baffling reshape error."""
+    import gzip     # here, as tarfile below: a run whose data set's id is cached reads no file
+
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
             data = f.read()
@@ -932,6 +932,8 @@ def _read_cifar_folder(spec: DatasetSpec, folder: Path) -> Arrays:
 def _read_cifar_archive(spec: DatasetSpec, path: Path) -> Arrays:
     """Read the batches straight out of the .tar.gz in one pass: no extraction to disk."""
     layout = _CIFAR_LAYOUTS[spec.name]
+    import tarfile
+
     wanted = {f"{layout.folder}/{member}": member for member in layout.members}
     batches = {}
     try:
