@@ -413,9 +413,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep both tools' outputs in this folder")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="rounds of MNSIM, resim with an empty cache, resim with an empty mapping cache (the "
-                             "data set id, network and provenance cached) and resim with every mapping cached, one "
-                             "after the other in each round; medians and resim/MNSIM CPU ratios (issue #25)")
+                        help="rounds of MNSIM, resim with an empty cache, resim with empty mapping and lowering "
+                             "caches (the data set id, checkpoint and provenance cached), resim with an empty "
+                             "mapping cache (the network's lowering cached too) and resim with every mapping "
+                             "cached, one after the other in each round; medians and resim/MNSIM CPU ratios "
+                             "(issue #25)")
     parser.add_argument("--bytecode", choices=("compiled", "none"), default="compiled",
                         help="compiled: both tools' sources are compiled to bytecode before the runs (python -m "
                              "compileall), as an installed package is and as any run writes it unless "
@@ -457,6 +459,7 @@ def main() -> None:
         if args.data_dir:
             resim_cmd += ["--data-dir", str(args.data_dir)]
         rounds: dict[str, list[Run]] = {"MNSIM 2.0": [], "resim, empty cache": [],
+                                        "resim, empty mapping and lowering caches": [],
                                         "resim, empty mapping cache": [], "resim, mappings cached": []}
         for index in range(max(args.repeat, 1)):
             cache = folder / f"cache{index}"
@@ -464,6 +467,12 @@ def main() -> None:
             rounds["MNSIM 2.0"].append(run_child(mnsim_cmd, args.mnsim, env, folder / "mnsim.log"))
             rounds["resim, empty cache"].append(run_child(resim_cmd, Path.cwd(), resim_env, folder / "resim.log"))
             if args.repeat > 1:
+                # Without the lowering too, the network is loaded again (torch and its checkpoint)
+                # and lowered to the matrices the mapper reads; with it, mapping starts from those.
+                shutil.rmtree(cache / "mappings")
+                shutil.rmtree(cache / "lowered")
+                rounds["resim, empty mapping and lowering caches"].append(
+                    run_child(resim_cmd, Path.cwd(), resim_env, folder / "resim_lowered.log"))
                 shutil.rmtree(cache / "mappings")
                 rounds["resim, empty mapping cache"].append(
                     run_child(resim_cmd, Path.cwd(), resim_env, folder / "resim_mapped.log"))
