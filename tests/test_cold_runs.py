@@ -217,3 +217,20 @@ def test_a_workload_s_files_are_each_parsed_once(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(loader, "read_yaml", lambda path: parsed.append(Path(path).name) or read(path))
     loader.load_workload(REPO / "bench" / "peers" / "vgg16_mnsim.yaml")
     assert parsed == ["vgg16_mnsim.yaml", "prime_mnsim_matched.yaml"]
+
+
+def test_a_command_runs_with_fewer_collections() -> None:
+    """`python -m simulator.cli` and the console script set the collector's thresholds before their
+    imports; importing the module (tests, the API) leaves the process's own alone."""
+    from simulator.entry import GC_THRESHOLDS
+
+    report = "import atexit, gc\natexit.register(lambda: print(gc.get_threshold()))\n"
+    as_module = report + ("import runpy, sys\nsys.argv = ['resim', '--version']\n"
+                          "runpy.run_module('simulator.cli', run_name='__main__')")
+    as_script = report + "import sys\nsys.argv = ['resim', '--version']\nfrom simulator.entry import main\nmain()"
+    imported = "import gc\nimport simulator.cli\nprint(gc.get_threshold())"
+    for code in (as_module, as_script):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == str(GC_THRESHOLDS)
+    assert _python(imported) == _python("import gc\nprint(gc.get_threshold())") != str(GC_THRESHOLDS)
