@@ -446,8 +446,10 @@ def main() -> None:
         sources = [(sys.executable, Path(where).parent), (args.mnsim_python, args.mnsim)]
         if args.bytecode == "compiled":
             for python, tree in sources:
-                subprocess.run([python, "-m", "compileall", "-q", str(tree)], env=env, check=True,
-                               stdout=subprocess.DEVNULL)
+                done = subprocess.run([python, "-m", "compileall", "-q", str(tree)], env=env,
+                                      stdout=subprocess.DEVNULL)
+                if done.returncode != 0:    # a read-only tree (an installed package has its bytecode)
+                    print(f"note: compileall could not compile all of {tree}", file=sys.stderr)
         else:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
             for _, tree in sources:
