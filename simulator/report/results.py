@@ -50,7 +50,9 @@ def _platform() -> str:
         libc = os.confstr("CS_GNU_LIBC_VERSION")
     except (AttributeError, ValueError, OSError):
         libc = None
-    key = stable_key({"uname": list(os.uname()), "libc": libc, "python": sys.version, "executable": sys.executable})
+    # uname's fields but the processor, which is what platform.platform() would run `uname -p` for.
+    uname = [platform.system(), platform.node(), platform.release(), platform.version(), platform.machine()]
+    key = stable_key({"uname": uname, "libc": libc, "python": sys.version, "executable": sys.executable})
     path = cache_dir() / "platform" / f"{key}.json"
     name = read_json_entry(path, key, lambda doc: str(doc["platform"]), what="platform name")
     if name is None:
@@ -88,8 +90,9 @@ def _installed(names: tuple[str, ...]) -> dict[str, str]:
             if project not in open_names or kind.lower() not in ("dist-info", "egg-info"):
                 continue
             open_names.discard(project)
-            version = _metadata_version(os.path.join(entry or ".", child, "METADATA")) if kind.lower() == "dist-info" \
-                else None
+            if kind.lower() == "egg-info":
+                continue
+            version = _metadata_version(os.path.join(entry or ".", child, "METADATA"))
             if version is not None:
                 out[wanted[project]] = version
     out.update({wanted[project]: "not installed" for project in open_names})
