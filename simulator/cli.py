@@ -13,10 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, List, NoReturn, Optional
 
-import typer
-from typer.core import TyperGroup
+if __name__ == "__main__":      # `python -m simulator.cli`; the console script (simulator.entry) does the same
+    from simulator.entry import collect_less
 
-from simulator import catalog
+    collect_less()
+
+# resim uses no pydantic plugin, and pydantic looks for them when it builds its first model by
+# reading the entry points of every installed distribution (0.02 s of each command); set
+# PYDANTIC_DISABLE_PLUGINS to an empty value to have them loaded.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+# After the two settings above, which must come before the first import of pydantic.
+import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from simulator import catalog  # noqa: E402
 
 
 class _OneLineErrors(TyperGroup):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,6 +66,60 @@ def test_the_hardware_only_path_imports_no_pandas_torch_jinja2_or_pillow(
             "print(result.workload.summary.energy_per_inference_pj > 0, len(rows), "
             f"[name for name in {HEAVY!r} if name in sys.modules])")
     assert _python(code) == "True 5 []"
+
+
+def test_a_cached_run_starts_no_process_and_imports_no_http_client_or_jinja2(
+        tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """A `resim run` with every mapping cached writes its reports without running `uname -p`
+    (platform.platform(), cached), without the HTTP client (only a download needs it), without
+    jinja2 (report.html is written in Python) and without pydantic's scan of every installed
+    distribution for plugins."""
+    path = untrained_workload(tmp_path, shared_data)
+    command = [sys.executable, "-m", "simulator.cli", "run", str(path), "--no-accuracy", "-q"]
+    for out in ("first", "again"):
+        done = subprocess.run([*command, "--out", str(tmp_path / out)], capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+    code = ("import runpy, subprocess, sys\n"
+            "started = []\n"
+            "class Recorded(subprocess.Popen):\n"
+            "    def __init__(self, args, *rest, **options):\n"
+            "        started.append(args)\n"
+            "        super().__init__(args, *rest, **options)\n"
+            "subprocess.Popen = Recorded\n"
+            f"sys.argv = ['resim', *{command[3:]!r}, '--out', {str(tmp_path / 'third')!r}]\n"
+            "try:\n    runpy.run_module('simulator.cli', run_name='__main__')\nexcept SystemExit as exc:\n"
+            "    assert not exc.code, exc.code\n"
+            "from pydantic.plugin import _loader\n"
+            "print(started, [name for name in ('http.client', 'ssl', 'jinja2') if name in sys.modules],\n"
+            "      _loader._plugins)")
+    assert _python(code) == "[] [] None"
+    import json
+
+    from simulator.report.results import versions
+
+    recorded = json.loads((tmp_path / "third" / "report.json").read_text())["versions"]
+    assert recorded == versions() == json.loads((tmp_path / "first" / "report.json").read_text())["versions"]
+
+
+def test_package_versions_are_importlib_metadata_s(tmp_path: Path, cache: Path) -> None:
+    """The versions a report records, read from each .dist-info's METADATA header, are the ones
+    importlib.metadata gives, "not installed" included; platform.platform() comes from the cache."""
+    import importlib.metadata
+    import platform
+
+    from simulator.report import results
+
+    names = (*results._PACKAGES, "no-such-package-resim")
+    found = results._installed(names)
+    for name in names:
+        try:
+            expected = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            expected = "not installed"
+        assert found.get(name, expected) == expected
+    assert found["no-such-package-resim"] == "not installed" and found["numpy"] == importlib.metadata.version("numpy")
+    assert results._platform() == platform.platform() == results._platform()
+    assert len(list((cache / "platform").glob("*.json"))) == 1
 
 
 def test_the_fault_stage_reads_the_mapping_stage_s_network(tmp_path: Path, shared_data: Path, cache: Path) -> None:
@@ -138,8 +193,6 @@ def test_the_accuracy_comes_from_the_cache_when_the_data_set_s_id_must_be_comput
 
 
 def test_a_chart_drawn_before_is_copied_not_drawn_again(tmp_path: Path, cache: Path) -> None:
-    import pytest
-
     from simulator.report.bars import Series, bar_chart
 
     def chart(path: Path, values: list[float]) -> None:
@@ -152,3 +205,32 @@ def test_a_chart_drawn_before_is_copied_not_drawn_again(tmp_path: Path, cache: P
         with pytest.raises(ImportError):
             chart(tmp_path / "other.png", [1.0, 3.0])    # other values: drawn, so it needs Pillow
     assert (tmp_path / "again.png").read_bytes() == (tmp_path / "first.png").read_bytes()
+
+
+def test_a_workload_s_files_are_each_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading a workload parses its file and its hardware file once each (the hardware file was
+    parsed twice: once to tell its kind, once to validate it)."""
+    from simulator.config import loader
+
+    parsed: list[str] = []
+    read = loader.read_yaml
+    monkeypatch.setattr(loader, "read_yaml", lambda path: parsed.append(Path(path).name) or read(path))
+    loader.load_workload(REPO / "bench" / "peers" / "vgg16_mnsim.yaml")
+    assert parsed == ["vgg16_mnsim.yaml", "prime_mnsim_matched.yaml"]
+
+
+def test_a_command_runs_with_fewer_collections() -> None:
+    """`python -m simulator.cli` and the console script set the collector's thresholds before their
+    imports; importing the module (tests, the API) leaves the process's own alone."""
+    from simulator.entry import GC_THRESHOLDS
+
+    report = "import atexit, gc\natexit.register(lambda: print(gc.get_threshold()))\n"
+    as_module = report + ("import runpy, sys\nsys.argv = ['resim', '--version']\n"
+                          "runpy.run_module('simulator.cli', run_name='__main__')")
+    as_script = report + "import sys\nsys.argv = ['resim', '--version']\nfrom simulator.entry import main\nmain()"
+    imported = "import gc\nimport simulator.cli\nprint(gc.get_threshold())"
+    for code in (as_module, as_script):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == str(GC_THRESHOLDS)
+    assert _python(imported) == _python("import gc\nprint(gc.get_threshold())") != str(GC_THRESHOLDS)

@@ -30,6 +30,11 @@ Both run as child processes of this script, one after the other; wall time and p
 memory are each child's own (os.wait4). The table gives energy by component, latency and area
 side by side, and the per-event figures and event counts behind them; docs/validation.md explains
 every difference above 25 %.
+
+Both tools are Python: by default (--bytecode compiled) both source trees are compiled to bytecode
+before the first run, as an installed package is, so no run spends its time compiling modules
+(resim's 25 000 lines took 0.3 s of CPU to compile in every run where PYTHONDONTWRITEBYTECODE was
+set); --bytecode none measures both compiling every module of their own from source each run.
 """
 
 from __future__ import annotations
@@ -408,9 +413,17 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep both tools' outputs in this folder")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="rounds of MNSIM, resim with an empty cache, resim with an empty mapping cache (the "
-                             "data set id, network and provenance cached) and resim with every mapping cached, one "
-                             "after the other in each round; medians and resim/MNSIM CPU ratios (issue #25)")
+                        help="rounds of MNSIM, resim with an empty cache, resim with empty mapping and lowering "
+                             "caches (the data set id, checkpoint and provenance cached), resim with an empty "
+                             "mapping cache (the network's lowering cached too) and resim with every mapping "
+                             "cached, one after the other in each round; medians and resim/MNSIM CPU ratios "
+                             "(issue #25)")
+    parser.add_argument("--bytecode", choices=("compiled", "none"), default="compiled",
+                        help="compiled: both tools' sources are compiled to bytecode before the runs (python -m "
+                             "compileall), as an installed package is and as any run writes it unless "
+                             "PYTHONDONTWRITEBYTECODE is set; none: their __pycache__ folders are removed and "
+                             "PYTHONDONTWRITEBYTECODE=1 set, so both compile every module they import from "
+                             "source in every run (installed libraries such as numpy and torch keep theirs)")
     args = parser.parse_args()
     if not (args.mnsim / "main.py").is_file():
         parser.error(f"--mnsim {args.mnsim}: no main.py there (the MNSIM 2.0 checkout's root)")
@@ -427,12 +440,28 @@ def main() -> None:
         with open(ini, "w") as handle:
             simconfig.write(handle)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        # The resim package the children import: the one `python -m simulator.cli` finds from here.
+        where = subprocess.run([sys.executable, "-c", "import simulator; print(simulator.__file__)"], env=env,
+                               check=True, capture_output=True, text=True).stdout.strip()
+        sources = [(sys.executable, Path(where).parent), (args.mnsim_python, args.mnsim)]
+        if args.bytecode == "compiled":
+            for python, tree in sources:
+                done = subprocess.run([python, "-m", "compileall", "-q", str(tree)], env=env,
+                                      stdout=subprocess.DEVNULL)
+                if done.returncode != 0:    # a read-only tree (an installed package has its bytecode)
+                    print(f"note: compileall could not compile all of {tree}", file=sys.stderr)
+        else:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            for _, tree in sources:
+                for cached in sorted(tree.rglob("__pycache__"), reverse=True):
+                    shutil.rmtree(cached)
         mnsim_cmd = [args.mnsim_python, "main.py", "-NN", "vgg16", "-DisAccu", "-D", "-1", "-HWdes", str(ini)]
         resim_cmd = [sys.executable, "-m", "simulator.cli", "run", str(args.workload), "--no-accuracy", "--quiet",
                      "--out", str(folder / "resim")]
         if args.data_dir:
             resim_cmd += ["--data-dir", str(args.data_dir)]
         rounds: dict[str, list[Run]] = {"MNSIM 2.0": [], "resim, empty cache": [],
+                                        "resim, empty mapping and lowering caches": [],
                                         "resim, empty mapping cache": [], "resim, mappings cached": []}
         for index in range(max(args.repeat, 1)):
             cache = folder / f"cache{index}"
@@ -440,6 +469,12 @@ def main() -> None:
             rounds["MNSIM 2.0"].append(run_child(mnsim_cmd, args.mnsim, env, folder / "mnsim.log"))
             rounds["resim, empty cache"].append(run_child(resim_cmd, Path.cwd(), resim_env, folder / "resim.log"))
             if args.repeat > 1:
+                # Without the lowering too, the network is loaded again (torch and its checkpoint)
+                # and lowered to the matrices the mapper reads; with it, mapping starts from those.
+                shutil.rmtree(cache / "mappings")
+                shutil.rmtree(cache / "lowered")
+                rounds["resim, empty mapping and lowering caches"].append(
+                    run_child(resim_cmd, Path.cwd(), resim_env, folder / "resim_lowered.log"))
                 shutil.rmtree(cache / "mappings")
                 rounds["resim, empty mapping cache"].append(
                     run_child(resim_cmd, Path.cwd(), resim_env, folder / "resim_mapped.log"))
@@ -450,7 +485,8 @@ def main() -> None:
         report = json.loads((folder / "resim" / "report.json").read_text())
     m, r = parse_mnsim(mnsim.stdout), resim_figures(report)
     print(f"# MNSIM 2.0 vs resim: dense VGG-16 / CIFAR-10 ({args.workload.name}, {workload.hardware.name})\n")
-    print(f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {machine()}; MNSIM from {args.mnsim}\n")
+    print(f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {machine()}; MNSIM from {args.mnsim}; "
+          f"bytecode: {args.bytecode}\n")
     print("Shared settings written to MNSIM's SimConfig.ini:\n")
     print(settings_table(matched, simconfig))
     print(f"\n{tables(m, r, matched)}\n")

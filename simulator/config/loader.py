@@ -149,7 +149,12 @@ def check_alternatives(hardware: HardwareConfig, path: Path) -> None:
 def load_hardware(path: Path) -> HardwareConfig:
     """Read and validate a hardware description file."""
     path = Path(path)
-    hardware = validate(HardwareConfig, read_yaml(path), path)
+    return _hardware_of(read_yaml(path), path)
+
+
+def _hardware_of(data: dict[str, Any], path: Path) -> HardwareConfig:
+    """The hardware description parsed from `path`, validated."""
+    hardware = validate(HardwareConfig, data, path)
     check_sources(hardware, path)
     check_alternatives(hardware, path)
     return hardware
@@ -242,10 +247,11 @@ def load_workload(path: str | Path) -> Workload:
 def _named_hardware(workload: Path, key: str, path: Path) -> HardwareConfig:
     """The hardware file a workload names at `key`; naming a workload file there is an error on
     the workload's key (a workload is no chip, and its keys would each be "unknown" there)."""
-    if detect_kind(read_yaml(path)) == "workload":
+    data = read_yaml(path)      # once: its kind, then the chip
+    if detect_kind(data) == "workload":
         raise ConfigError([Problem(workload, key, f"{path} is a workload file; give a hardware description "
                                                   "(a file with array: and chip:)")])
-    return load_hardware(path)
+    return _hardware_of(data, path)
 
 
 def detect_kind(data: dict[str, Any]) -> str | None:

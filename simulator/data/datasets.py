@@ -21,17 +21,13 @@ from __future__ import annotations
 
 import codecs
 import functools
-import gzip
 import hashlib
-import http.client
 import json
 import os
 import pickle
 import shutil
 import struct
-import tarfile
 import tempfile
-import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -491,6 +487,8 @@ def _download_and_locate(
     the one error that tells the user what to put where (and why the download did not help)."""
     reason = "Downloading is disabled (download=False)."
     if download:
+        import http.client      # here, not at the top: with the files present (every run but the first)
+                                # the HTTP client and its ssl and email imports are dead weight
         try:
             _download_missing(spec, target)
         except (OSError, http.client.HTTPException, DataError) as exc:
@@ -520,6 +518,8 @@ def _download_file(file: CanonicalFile, dest: Path) -> None:
     file sits beside `dest` when its folder exists, else in the system's temporary folder: the
     data folder is created only once a whole, verified file is there to fill it (issue #16: a
     failed download must not leave an empty folder, say under /etc)."""
+    import urllib.request
+
     staging = dest.parent if dest.parent.is_dir() else Path(tempfile.gettempdir())
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=staging)
     try:
@@ -820,6 +820,8 @@ def _read_idx_dir(spec: DatasetSpec, directory: Path) -> Arrays:
 def _read_idx(path: Path, magic: int) -> np.ndarray:
     """Parse one IDX file (big-endian magic and dimensions, then raw bytes), strictly, since a
     truncated download would otherwise surface later as a baffling reshape error."""
+    import gzip     # here, as tarfile below: a run whose data set's id is cached reads no file
+
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
             data = f.read()
@@ -930,6 +932,8 @@ def _read_cifar_folder(spec: DatasetSpec, folder: Path) -> Arrays:
 def _read_cifar_archive(spec: DatasetSpec, path: Path) -> Arrays:
     """Read the batches straight out of the .tar.gz in one pass: no extraction to disk."""
     layout = _CIFAR_LAYOUTS[spec.name]
+    import tarfile
+
     wanted = {f"{layout.folder}/{member}": member for member in layout.members}
     batches = {}
     try:
