@@ -90,7 +90,7 @@ def test_a_crossbar_is_never_called_a_tile(doc: Path) -> None:
 def test_report_text_says_crossbars() -> None:
     """The report's, the sweep report's and the command line's words (their source text)."""
     for module in ("simulator/report/markdown.py", "simulator/report/html.py", "simulator/report/plots.py",
-                   "simulator/report/templates/sweep.html.j2",
+                   "simulator/report/templates/report.html.j2", "simulator/report/templates/sweep.html.j2",
                    "simulator/sweep/report.py", "simulator/cli.py", "simulator/api.py"):
         text = (REPO / module).read_text(encoding="utf-8")
         found = [match.group(0) for match in CROSSBAR_AS_TILE.finditer(text)]
