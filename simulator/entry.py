@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-
 # The collector's youngest generation is collected every 100 000 net allocations instead of 700. A
 # command's start creates some 50 000 objects the collector tracks (modules, classes, pydantic's
 # validators), nearly all living as long as the process: at the default, a cached `resim run`

@@ -487,7 +487,7 @@ def _download_and_locate(
     the one error that tells the user what to put where (and why the download did not help)."""
     reason = "Downloading is disabled (download=False)."
     if download:
-        import http.client      # here, not at the top: with the files present (every run but the first)
+        import http.client  # here, not at the top: with the files present (every run but the first)
                                 # the HTTP client and its ssl and email imports are dead weight
         try:
             _download_missing(spec, target)
@@ -820,7 +820,7 @@ def _read_idx_dir(spec: DatasetSpec, directory: Path) -> Arrays:
 def _read_idx(path: Path, magic: int) -> np.ndarray:
     """Parse one IDX file (big-endian magic and dimensions, then raw bytes), strictly, since a
     truncated download would otherwise surface later as a baffling reshape error."""
-    import gzip     # here, as tarfile below: a run whose data set's id is cached reads no file
+    import gzip  # here, as tarfile below: a run whose data set's id is cached reads no file
 
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:

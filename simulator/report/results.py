@@ -31,7 +31,7 @@ def versions() -> dict[str, str]:
         if name in found:
             out[name] = found[name]
             continue
-        import importlib.metadata      # what _installed leaves open: an egg-info, a zipped path entry
+        import importlib.metadata  # what _installed leaves open: an egg-info, a zipped path entry
 
         try:
             out[name] = importlib.metadata.version(name)
