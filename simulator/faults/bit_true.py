@@ -156,13 +156,15 @@ class Adc:
             sums.mul_(1.0 / self.step)
         return sums.round_().clamp_(-self.top if self.signed else 0, self.top)
 
-    def convert_steps(self, sums: torch.Tensor) -> torch.Tensor:
+    def convert_steps(self, sums: torch.Tensor, clips: bool = True) -> torch.Tensor:
         """`convert` of sums already counted in steps (products of levels divided by ``step``,
         `compile_matrix`): the step is a power of two, so dividing the levels instead of every
-        sum gives the same floats and saves a pass over the (large) sums."""
+        sum gives the same floats and saves a pass over the (large) sums; without `clips` (no sum
+        can leave the codes, `_may_clip`) the clamp, another pass, is skipped."""
         if self.exact:
             return sums
-        return sums.round_().clamp_(-self.top if self.signed else 0, self.top)
+        sums.round_()
+        return sums.clamp_(-self.top if self.signed else 0, self.top) if clips else sums
 
 
 def adc_for(periphery: Periphery, rows: int, level: int, signed: bool) -> Adc:
@@ -194,6 +196,7 @@ class RowGroup:
     start: int | None       # rows are start, start + 1, ...: a slice, no gather needed
     cols: torch.Tensor      # (Cg,) long: the column of W each converted column adds into
     col_start: int | None   # cols are col_start, col_start + 1, ...: added as a slice
+    clips: bool             # whether some sum of these levels can leave the converter's codes
     levels: torch.Tensor    # (K * Cg, r): K converted channels (polarity x slice) per column, by rows,
                             # divided by the ADC step (Adc.convert_steps)
 
@@ -216,7 +219,7 @@ def _analog_channels(levels: np.ndarray, cell_bits: int, periphery: Periphery) -
     """A tile's ``(P, S, r, c)`` levels composed as the analog periphery composes them before the
     ADC: ``(P', S', r, c)``, the slices weighted and summed by the tree, the polarities subtracted.
     Levels read through the device model are real-valued and stay so."""
-    levels = levels.astype(np.float64 if np.issubdtype(levels.dtype, np.floating) else np.int64)
+    levels = levels.astype(np.float64 if np.issubdtype(levels.dtype, np.floating) else np.int64, copy=False)
     polarities, slices = levels.shape[:2]
     if periphery.slices == "analog-tree":
         weights = 2 ** (cell_bits * np.arange(slices, dtype=np.int64)).reshape(1, slices, 1, 1)
@@ -263,26 +266,46 @@ def compile_matrix(shape: tuple[int, int], tiles: list[Tile], levels: list[np.nd
     for i, tile in enumerate(tiles):
         by_rows.setdefault(np.asarray(tile.rows, dtype=np.int64).tobytes(), []).append(i)
     groups = []
+    np_dtype = np.float32 if dtype == torch.float32 else np.float64
     for members in by_rows.values():
-        composed = []
-        for i in members:
-            tile_levels = _analog_channels(np.asarray(levels[i]), cell_bits, periphery)
-            p, s, r, c = tile_levels.shape
-            composed.append(tile_levels.transpose(2, 0, 1, 3).reshape(r, p * s, c))
-        block = np.concatenate(composed, axis=2)               # (r, K, Cg)
+        channels = [_analog_channels(np.asarray(levels[i]), cell_bits, periphery) for i in members]
+        k, r = channels[0].shape[0] * channels[0].shape[1], channels[0].shape[2]
+        widths = [tile_levels.shape[3] for tile_levels in channels]
+        # (K, Cg, r): channel-major, the members' columns side by side, each written once from the
+        # tile's levels divided by the step (a power of two: exact) and rounded to the product's
+        # dtype in the same step, as the float64 quotient then a cast would.
+        laid = np.empty((k, sum(widths), r), dtype=np_dtype)
+        col = 0
+        for tile_levels, width in zip(channels, widths):
+            np.multiply(tile_levels.reshape(k, r, width).transpose(0, 2, 1), 1.0 / adc.step,
+                        out=laid[:, col:col + width], casting="same_kind")
+            col += width
         rows = np.array(tiles[members[0]].rows, dtype=np.int64)
         contiguous = bool(rows.size) and np.array_equal(rows, np.arange(rows[0], rows[0] + rows.size))
         cols = np.concatenate([np.asarray(tiles[i].cols, dtype=np.int64) for i in members])
         in_order = bool(cols.size) and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size))
-        by_step = block.reshape(block.shape[0], -1).T * (1.0 / adc.step)   # exact: a power of two
         groups.append(RowGroup(
             rows=torch.from_numpy(rows), start=int(rows[0]) if contiguous else None,
             cols=torch.from_numpy(cols), col_start=int(cols[0]) if in_order else None,
-            levels=torch.from_numpy(np.ascontiguousarray(by_step)).to(dtype)))
+            clips=_may_clip(laid, adc, 2**periphery.dac_bits - 1),
+            levels=torch.from_numpy(laid.reshape(k * sum(widths), r))))
     weights = _digital_weights(polarities, slices, cell_bits, periphery, adc.step)
     offset = enc.input_offset(weight_bits)
     return CrossbarMatrix(shape=(shape[0], shape[1]), groups=groups, channels=len(weights[0]), weights=weights,
                           adc=adc, offset=offset, periphery=periphery, dtype=dtype)
+
+
+def _may_clip(laid: np.ndarray, adc: Adc, digit_top: int) -> bool:
+    """Whether a column of `laid` (levels in steps, ``(K, Cg, r)``) can sum to a code the
+    converter clips: its largest ``digit_top x sum |level|`` past ``top``, or for an unsigned
+    converter a negative level (the device model's reads of G_off cells). The float sums differ
+    from the exact ones by far less than the half step rounding leaves, so where this says no,
+    the clip would change no code and is skipped."""
+    if adc.exact or laid.size == 0:
+        return False
+    if not adc.signed and float(laid.min()) < 0:
+        return True
+    return float(np.abs(laid).sum(axis=2, dtype=np.float64).max()) * digit_top > adc.top
 
 
 def split_phases(codes: torch.Tensor, dac_bits: int, phases: int) -> torch.Tensor:
@@ -342,7 +365,7 @@ def _converted_columns(matrix: CrossbarMatrix, images: int, vectors: int,
     out = torch.zeros((images, vectors, cols) if vectors_first else (images, cols, vectors), dtype=dtype)
     integer = _integer_composition(matrix, dtype)
     for i, group in enumerate(matrix.groups):
-        sums = matrix.adc.convert_steps(sums_of(i, group))
+        sums = matrix.adc.convert_steps(sums_of(i, group), group.clips)
         # [phase, image, channel] of the sums: (Cg, vectors), or (vectors, Cg) when vectors_first.
         converted = (sums.view(phases, images, vectors, matrix.channels, -1).movedim(3, 2) if vectors_first
                      else sums.view(phases, images, matrix.channels, -1, vectors))
