@@ -84,10 +84,11 @@ if TYPE_CHECKING:
 # column stay below it for all but the widest inputs and largest arrays, which switch to float64.
 _FLOAT32_EXACT = 2**24
 
-# Patch rows gathered per matrix product of a convolution (`CrossbarLayer._conv_products`): a
-# block of about 8 MB of float32 patches at VGG-8's widths, which stays in cache between its copy
-# and its product (chunks of 8192 rows ran a fifth faster than one product of 32768 rows).
-_PATCH_ROWS = 8192
+# Converted sums per phase a convolution computes, converts and composes at once
+# (`CrossbarLayer._conv_products`): 1 MB of float32, which stays in a core's cache between the
+# matrix product that writes it and the rounding and shift-and-add that read it (all sums of a
+# layer at once went to memory and back for each of those passes).
+_SUMS_PER_BLOCK = 2**18
 
 # Images whose activations set the input scales (a fixed slice of the training set: the head that
 # simulator.network.tensors.test_tensors_of keeps when nothing trains).
@@ -523,15 +524,19 @@ class CrossbarLayer(nn.Module):
         return kernels
 
     def _conv_products(self, digits: torch.Tensor, kernels: list[tuple[int, int, torch.Tensor]]) -> torch.Tensor:
-        """`digit_columns` of a plain convolution: the digit images ``(phases * N, C, H, W)``
-        zero-padded in channels-last layout once, then per group its patches (a strided view,
-        copied a block of images at a time so that block stays in cache) times its matrix
-        (`_conv_kernels`): the sums come out ``(phases * N, vectors, K * Cg)``, vectors first."""
+        """`digit_columns` of a plain convolution, ``(N, C_out, vectors)``: the digit images
+        ``(phases * N, C, H, W)`` zero-padded in channels-last layout once, then per group and per
+        block of images the patches of every phase (strided views, copied) times the group's
+        matrix (`_conv_kernels`), converted and composed at once: a block's sums (about
+        `_SUMS_PER_BLOCK` per phase) are rounded, shifted and added while they are still in
+        cache instead of in passes over all the sums from memory."""
         m = self.module
         assert isinstance(m, nn.Conv2d)
         matrix = self.matrices[0]
+        phases = matrix.periphery.phases
         pad_h, pad_w = _zero_padding(m)
         count, channels, height_in, width_in = digits.shape
+        images = count // phases
         padded = digits.new_zeros((count, height_in + 2 * pad_h, width_in + 2 * pad_w, channels), dtype=matrix.dtype)
         padded[:, pad_h:pad_h + height_in, pad_w:pad_w + width_in].copy_(digits.permute(0, 2, 3, 1))
         height, width = (
@@ -539,23 +544,30 @@ class CrossbarLayer(nn.Module):
             for size, pad, dil, k, st in zip(digits.shape[2:], (pad_h, pad_w), m.dilation, m.kernel_size, m.stride))
         vectors = height * width
         s_image, s_row, s_col, s_channel = padded.stride()
-        block = max(1, _PATCH_ROWS // max(vectors, 1))
-
-        def sums_of(i: int, _group: RowGroup) -> torch.Tensor:
-            first, end, kernel = kernels[i]
-            sums = padded.new_empty((count * vectors, kernel.shape[1]))
-            for start in range(0, count, block):
-                images = min(block, count - start)
-                patches = padded.as_strided(
-                    (images, height, width, *m.kernel_size, end - first),
-                    (s_image, s_row * m.stride[0], s_col * m.stride[1], s_row * m.dilation[0],
-                     s_col * m.dilation[1], s_channel),
-                    padded.storage_offset() + start * s_image + first * s_channel)
-                torch.mm(patches.reshape(images * vectors, -1), kernel,
-                         out=sums[start * vectors:(start + images) * vectors])
-            return sums.view(count, vectors, -1)
-        return _converted_columns(matrix, count // matrix.periphery.phases, vectors, sums_of, None,
-                                  matrix.dtype, vectors_first=True)
+        out = torch.zeros((images, vectors, matrix.shape[1]), dtype=matrix.dtype)
+        integer = _integer_composition(matrix, matrix.dtype)
+        for group, (first, end, kernel) in zip(matrix.groups, kernels):
+            converted_columns = kernel.shape[1]
+            block = max(1, _SUMS_PER_BLOCK // max(vectors * converted_columns, 1))
+            sums = padded.new_empty((phases, min(block, images) * vectors, converted_columns))
+            for start in range(0, images, block):
+                n = min(block, images - start)
+                for p in range(phases):
+                    patches = padded.as_strided(
+                        (n, height, width, *m.kernel_size, end - first),
+                        (s_image, s_row * m.stride[0], s_col * m.stride[1], s_row * m.dilation[0],
+                         s_col * m.dilation[1], s_channel),
+                        padded.storage_offset() + (p * images + start) * s_image + first * s_channel)
+                    torch.mm(patches.reshape(n * vectors, -1), kernel, out=sums[p, :n * vectors])
+                part = matrix.adc.convert_steps(sums[:, :n * vectors], group.clips)
+                converted = part.view(phases, n, vectors, matrix.channels, -1).movedim(3, 2)
+                composed = _compose_integers(converted, matrix) if integer else _compose(converted, matrix)
+                target = out[start:start + n]
+                if group.col_start is not None:
+                    target.narrow(2, group.col_start, len(group.cols)).add_(composed)
+                else:
+                    target.index_add_(2, group.cols, composed)
+        return out.transpose(1, 2)
 
     def _columns(self, x: torch.Tensor, images: int = 1) -> torch.Tensor:
         """Input vectors as columns ``(N, R_total, L)``: unfold order for a conv (any leading
