@@ -9,7 +9,8 @@ Loads the workload's network once and runs `resim faults`' weight-level Monte-Ca
 
 - against sigma: `variation_scale` in `--scales` at once after programming;
 - against time: the measured spread (scale 1) read `--times` seconds after programming (the
-  spread relaxes by (t / t0)^nu_r; the mean drifts by (t / t0)^-nu_d);
+  spread relaxes as the file's device block says: Wan's spread polynomial per time, or one
+  exponent (t / t0)^nu_r; the mean drifts by (t / t0)^-nu_d);
 - against N: the workload's mapping at every crossbar size in `--sizes`, with IR drop alone and
   with IR drop beside the measured spread (the line resistance per cell from the hardware file).
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:   # the commands import these where they run (module docstring
     from simulator.data.datasets import Arrays
     from simulator.pipeline import Session
     from simulator.preparation import PreparedNetwork
+    from simulator.report.faults import FaultReport
 
 # Plain click help (no rich boxes): flags read `--force`, not `--force <bool>`; -h is --help.
 HELP = {"help_option_names": ["-h", "--help"]}
@@ -426,6 +427,7 @@ def faults(
     rates or runs compute only the new draws."""
     from simulator.config.faults import ENCODING_NAMES, FaultOptionError, FaultSpec
     from simulator.faults.study import clean_accuracy
+    from simulator.report.faults import write_fault_report
 
     given = {name: value for name, value in flags.items() if value not in (None, False)}
     try:
@@ -471,7 +473,8 @@ def faults(
     assert tensors is not None      # the fault study above ran on them
     first = (spec.encodings or [wl.config.mapping.encoding])[0]
     clean = clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size)
-    _report_faults(wl, study, clean, as_json, out or _faults_dir(wl, "faults", spec), str(net.checkpoint))
+    _print_fault_report(write_fault_report(wl, study, clean, out or _faults_dir(wl, "faults", spec),
+                                           str(net.checkpoint)), as_json)
 
 
 def _faults_dir(wl: Any, kind: str, spec: Any, **options: Any) -> Path:
@@ -488,100 +491,24 @@ def _options_dir(wl: Any, kind: str, **options: Any) -> Path:
     return Path("results") / f"{wl.config.name}-{wl.config_hash()}-{kind}-{digest}"
 
 
-def _options_text(spec: Any) -> str:
-    """The fault options as the flags that give them, e.g. '--rates 0.001,0.01 --runs 10'."""
-    from simulator.config.faults import FaultSpec
-
-    parts = []
-    for name, flag in FaultSpec.flags().items():
-        value = getattr(spec, name)
-        if value is None or value is False:
-            continue
-        if isinstance(value, (list, tuple)):
-            value = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
-        flag = flag.split("/")[0]   # --read-noise of --read-noise/--no-read-noise
-        parts.append(flag if value is True else f"{flag} {value}")
-    return " ".join(parts)
-
-
 def _input_shape(arrays: Any) -> tuple[int, int, int]:
     from simulator.data.load import input_shape
 
     return input_shape(arrays)
 
 
-def _report_faults(wl: Any, study: Any, clean: float, as_json: bool, out_dir: Path, checkpoint: str) -> None:
-    """`resim faults`' files and its table: draws, summary, plot, tolerable rates, report.html."""
-    from simulator.atomic import write_text
-    from simulator.faults.summary import CI_COLUMN, shown
-    from simulator.report.faults_html import HTML_NAME, Section, render_faults_html
-    from simulator.report.plots import accuracy_vs_rate_plot
+def _print_fault_report(report: FaultReport, as_json: bool) -> None:
+    """What `resim faults` prints of the folder the report stage wrote (simulator.report.faults)."""
     from simulator.report.results import markdown_table
 
-    rates, summary = study.spec.rates, study.summary
-    # 0 and inf mean "below the lowest / above the highest rate measured": say so.
-    lowest = min((r for r in rates if r > 0), default=0.0)
-    tolerable = {enc: (f"< {lowest:g}" if rate == 0 else f"> {max(rates):g}" if rate == float("inf")
-                       else f"{rate:.3g}")
-                 for enc, rate in study.tolerable_rates(clean).items()}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text(out_dir / "faults.csv", study.draws.to_csv(index=False))
-    write_text(out_dir / "faults_summary.csv", summary.to_csv(index=False))
-    plot = out_dir / "accuracy_vs_fault_rate.png"
-    accuracy_vs_rate_plot(summary, plot, f"{wl.config.name}: stuck-at faults")
-    write_text(out_dir / "tolerable_rates.json",
-               json.dumps({"fault_free_accuracy": clean, "drop": 0.01, "tolerable_rate": tolerable,
-                           "fault_options": study.spec.as_dict()}, indent=2))
-    lines = [f"fault-free (quantized) accuracy: {clean:.2%}",
-             *[f"tolerable fault rate (1 point below fault-free), {encoding}: {rate}"
-               for encoding, rate in tolerable.items()]]
-    if study.bit_true:
-        lines += [f"ADC-induced accuracy loss (bit-true vs quantized inputs, mean over rates), {encoding}: "
-                  f"{100 * loss:.2f} points"
-                  for encoding, loss in summary.groupby("encoding", sort=False)["adc_loss"].mean().items()]
-    facts = [("workload", f"{wl.path} (config hash {wl.config_hash()}, seed {wl.config.seed})"),
-             ("checkpoint", checkpoint), ("fault options", _options_text(study.spec)),
-             *[(label, text) for label, text in (line.split(": ", 1) for line in lines)]]
-    notes = ["Cells stuck off (p_sa0) and stuck on (p_sa1) at the given total rate, split by the ratio above; "
-             "accuracies are means over the draws in percent with their 95 % interval (" + CI_COLUMN + "); "
-             "the spread is in percentage points. Draws: faults.csv; summary: faults_summary.csv."]
-    sections = [Section("results", "Accuracy under stuck-at faults (seed 003 Fig. 6)"
-                        + (" and the device model" if study.spec.device_effects else ""), shown(summary), notes, plot,
-                        "Test accuracy against cell fault rate per encoding")]
-    if study.by_effect is not None:
-        sections.append(_device_effects_section(wl, study, out_dir))
-    write_text(out_dir / HTML_NAME, render_faults_html(f"resim faults: {wl.config.name}", facts, sections))
     if as_json:
-        typer.echo(summary.to_json(orient="records"))
+        typer.echo(report.summary.to_json(orient="records"))
         return
-    typer.echo(markdown_table(shown(summary)))
-    if study.by_effect is not None:
-        typer.echo(markdown_table(sections[-1].frame))
-    for line in lines:
+    for table in report.tables:
+        typer.echo(markdown_table(table))
+    for line in report.lines:
         typer.echo(line)
-    typer.echo(f"faults: {out_dir / 'faults_summary.csv'} (also {out_dir / HTML_NAME})")
-
-
-def _device_effects_section(wl: Any, study: Any, out_dir: Path) -> Any:
-    """Issue #24 item 5: which encoding survives what, the encodings under stuck-at faults only,
-    each device effect alone and all of them (by_device_effect.csv, a table and a plot)."""
-    from simulator.atomic import write_text
-    from simulator.faults.study import EFFECT_COLUMN, effects_table
-    from simulator.report.faults_html import Section
-    from simulator.report.plots import device_effects_plot
-
-    frame = study.by_effect
-    write_text(out_dir / "by_device_effect.csv", frame.to_csv(index=False))
-    plot = out_dir / "accuracy_by_device_effect.png"
-    device_effects_plot(frame, plot, f"{wl.config.name}: encodings under each device effect", EFFECT_COLUMN)
-    device = wl.hardware.device
-    notes = [f"The same draws (seeded by workload seed, encoding, rate and run) under stuck-at faults only, each "
-             f"device effect alone and all together, at weight level: mean accuracy in percent with its 95 % "
-             f"interval (Student's t, {study.spec.runs} draws). Device: {wl.hardware.name}'s device: block"
-             + (f" ({device.source.get('programming_sigma_by_power', '')[:120]}...)" if device is not None else "")
-             + ". Rows: by_device_effect.csv."]
-    return Section("device-effects", "Which encoding survives what (issue #24)", effects_table(frame), notes, plot,
-                   "Test accuracy against fault rate per encoding and device effect")
+    typer.echo(f"{report.kind}: {report.summary_file} (also {report.html_file})")
 
 
 @dataclass(frozen=True)
@@ -598,13 +525,10 @@ class _Chip:
 def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[float], *, as_json: bool,
                   out: Optional[Path], quiet: bool) -> None:
     """`resim faults --aware`: seed 001's fault-aware fine-tuning strategies, one table and CSVs."""
-    from simulator.atomic import write_text
     from simulator.config.faults import FaultOptionError, FaultSpec
-    from simulator.faults.aware_training import STRATEGIES, summarise_aware
+    from simulator.faults.aware_training import STRATEGIES
     from simulator.faults.study import run_aware_study
-    from simulator.faults.summary import AWARE_COLUMNS, readable
-    from simulator.report.faults_html import HTML_NAME, Section, render_faults_html
-    from simulator.report.results import markdown_table
+    from simulator.report.faults import write_aware_report
 
     if lr is not None and lr <= 0:
         _fail(f"--aware-lr: the learning rate must be > 0, got {lr}")
@@ -617,28 +541,9 @@ def _faults_aware(chip: _Chip, spec: Any, aware: str, epochs: int, lr: Optional[
                                 epochs=epochs, lr=lr, progress=not quiet)
     except FaultOptionError as exc:
         _fail(f"{FaultSpec.flags()[exc.key]}: {exc}")
-    summary = summarise_aware(draws)
     wl = chip.workload
     out_dir = out or _faults_dir(wl, "faults-aware", spec, strategies=strategies, epochs=epochs, lr=lr)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text(out_dir / "aware.csv", draws.to_csv(index=False))
-    write_text(out_dir / "aware_summary.csv", summary.to_csv(index=False))
-    shown = readable(summary, AWARE_COLUMNS, keep_all=False)
-    caption = (f"accuracy on the chip before fine-tuning and after {epochs} epoch(s) of it, mean of {spec.runs} "
-               "draw(s), in percent; \"after, as trained\" is the network as fine-tuning saw it")
-    facts = [("workload", f"{wl.path} (config hash {wl.config_hash()}, seed {wl.config.seed})"),
-             ("checkpoint", chip.checkpoint), ("fault options", _options_text(spec)),
-             ("fine-tuning", f"{', '.join(strategies)}; {epochs} epoch(s), learning rate "
-                             f"{lr if lr is not None else wl.config.train.lr / 10:g}")]
-    section = Section("results", "Fault-aware fine-tuning (seed 001)", shown,
-                      [caption[0].upper() + caption[1:] + ". Draws: aware.csv; summary: aware_summary.csv."])
-    write_text(out_dir / HTML_NAME, render_faults_html(f"resim faults --aware: {wl.config.name}", facts, [section]))
-    if as_json:
-        typer.echo(summary.to_json(orient="records"))
-        return
-    typer.echo(markdown_table(shown))
-    typer.echo(caption)
-    typer.echo(f"aware: {out_dir / 'aware_summary.csv'} (also {out_dir / HTML_NAME})")
+    _print_fault_report(write_aware_report(wl, draws, spec, strategies, epochs, lr, out_dir, chip.checkpoint), as_json)
 
 
 def _session(workload: Path, data_dir: Optional[Path], quiet: bool) -> Session:
@@ -926,18 +831,37 @@ _MAIN_PID: list[int] = []
 
 
 def _terminate(signum: int, frame: object) -> None:
-    from types import FrameType
-
-    from simulator import interrupts
-
     if _MAIN_PID and os.getpid() != _MAIN_PID[0]:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
+    from types import FrameType
+
+    from simulator import interrupts
+
     if isinstance(frame, FrameType) and interrupts.importing(frame):   # as Ctrl-C there (simulator.interrupts)
         interrupts.exit_now(signum)
     _SIGNALS.append(signum)
     raise _Terminated(signum)
+
+
+def _default_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+_FORK_HOOK: list[bool] = []
+
+
+def _install_sigterm() -> None:
+    """SIGTERM as an interruption in this process; a child it forks starts with SIGTERM's default,
+    so a pool's terminate ends its workers at once and without a word. Left to `_terminate` in the
+    child, about one pool in twenty hung in Pool.terminate's join (a worker that took the signal in
+    the middle of its own work never ran the handler's exit): seen 8 times in 40 runs of five pools."""
+    _MAIN_PID[:] = [os.getpid()]
+    signal.signal(signal.SIGTERM, _terminate)
+    if not _FORK_HOOK:
+        os.register_at_fork(after_in_child=_default_sigterm)
+        _FORK_HOOK.append(True)
 
 
 def main() -> None:
@@ -953,8 +877,7 @@ def main() -> None:
     # installed this before importing this module).
     interrupts.install()
     # SIGTERM's default ends the process without a word (and without running cleanup code).
-    _MAIN_PID[:] = [os.getpid()]
-    signal.signal(signal.SIGTERM, _terminate)
+    _install_sigterm()
     _SAID.clear()
     signum: int | None = None
     try:

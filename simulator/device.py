@@ -16,9 +16,13 @@ aihwkit's ReRamWan2022NoiseModel; NeuroSim V1.4's `vari` and `Retention` are the
 - programming: the programmed conductance strays from its target G by a state-dependent spread
   ``sigma(G) = G_on sum_k c_k (G / G_on)**k`` (normal: ``G + s sigma e``; lognormal:
   ``G exp(s sigma / G e)``, ``s`` the study's `variation_scale`), clipped at 0;
-- relaxation: ``t`` seconds after programming the spread has grown to ``sigma (t / t0)**nu_r``;
-  the growth ``sigma sqrt((t / t0)**(2 nu_r) - 1)`` is a spread of its own (the cells relax
-  independently of how they were programmed);
+- relaxation: ``t`` seconds after programming the spread has grown to ``sigma(G, t)``; the growth
+  ``sqrt(sigma(G, t)**2 - sigma(G)**2)`` is a spread of its own (the cells relax independently of
+  how they were programmed). ``sigma(G, t)`` is state-dependent, a polynomial of G per published
+  time (Wan's fits at 1 day and 2 days, as aihwkit keeps them), linear in ln t between t0 (the
+  programming polynomial) and those times and past the last one (assumptions: Wan publishes no
+  time between or after); or, in the older form, ``sigma(G) (t / t0)**nu_r`` with one exponent
+  for every conductance;
 - drift of the mean: ``G (t / t0)**(-nu_d)`` (NeuroSim V1.4 wage_quantizer.Retention's power law);
 - read noise: ``+ read_noise_sigma G_on e`` per read;
 - line resistance per cell segment: array.wire_resistance_ohm_per_um x the cell pitch (the file's
@@ -91,15 +95,56 @@ class Device:
     relaxation_nu: float
     t0_s: float
     line_ohm: float | None                           # wire resistance per cell segment; None: not given
+    # (t_s, ((k, c_k), ...)) ascending in t, all after t0: the spread polynomial at each time; empty:
+    # relaxation by the one exponent relaxation_nu.
+    relaxed_sigma_by_time: tuple[tuple[float, tuple[tuple[int, float], ...]], ...] = ()
 
-    def programming_sigma_us(self, g_us: np.ndarray) -> np.ndarray:
-        """State-dependent programming spread at target conductances `g_us` (>= 0)."""
+    def _polynomial_us(self, by_power: tuple[tuple[int, float], ...], g_us: np.ndarray) -> np.ndarray:
         g_on = self.conductances.g_on_us
         x = np.asarray(g_us, dtype=np.float64) / g_on
         total = np.zeros_like(x)
-        for k, c in self.sigma_by_power:
+        for k, c in by_power:
             total += c * x**k
         return np.maximum(total, 0.0) * g_on
+
+    def programming_sigma_us(self, g_us: np.ndarray) -> np.ndarray:
+        """State-dependent programming spread at target conductances `g_us` (>= 0)."""
+        return self._polynomial_us(self.sigma_by_power, g_us)
+
+    def relaxed_sigma_us(self, g_us: np.ndarray, t_s: float) -> np.ndarray:
+        """The whole spread (programming and relaxation) at conductances `g_us`, `t_s` after
+        programming: the programming spread until t0; then the per-time polynomials, linear in
+        ln t between neighbouring times (t0's being the programming spread) and the last
+        interval's line continued past the last time, floored at 0; or, without them,
+        ``sigma(G) (t / t0)**nu_r``."""
+        sigma0 = self.programming_sigma_us(g_us)
+        if t_s <= self.t0_s:
+            return sigma0
+        if not self.relaxed_sigma_by_time:
+            return sigma0 * (t_s / self.t0_s) ** self.relaxation_nu
+        times = [self.t0_s] + [t for t, _ in self.relaxed_sigma_by_time]
+        sigmas = [sigma0] + [self._polynomial_us(p, g_us) for _, p in self.relaxed_sigma_by_time]
+        i = next((j for j in range(1, len(times)) if t_s <= times[j]), len(times) - 1)
+        share = math.log(t_s / times[i - 1]) / math.log(times[i] / times[i - 1])
+        return np.maximum(sigmas[i - 1] + share * (sigmas[i] - sigmas[i - 1]), 0.0)
+
+    def relaxation_sigma_us(self, g_us: np.ndarray, t_s: float) -> np.ndarray:
+        """The spread relaxation adds at conductances `g_us` by `t_s` after programming, beside the
+        programming spread: ``sqrt(max(sigma(G, t)**2 - sigma(G)**2, 0))``."""
+        if not self.relaxed_sigma_by_time:
+            # The one-exponent form as it always was (the same floats).
+            return self.programming_sigma_us(g_us) * self.relaxation_factor(t_s)
+        sigma0 = self.programming_sigma_us(g_us)
+        return np.sqrt(np.maximum(self.relaxed_sigma_us(g_us, t_s) ** 2 - sigma0**2, 0.0))
+
+    def relaxes(self, t_s: float) -> bool:
+        """Whether any level of the cell has relaxed by `t_s` after programming."""
+        if t_s <= self.t0_s:
+            return False
+        if not self.relaxed_sigma_by_time:
+            return self.relaxation_factor(t_s) > 0
+        levels = self.conductances.conductance_us(np.arange(self.conductances.top + 1))
+        return bool((self.relaxation_sigma_us(levels, t_s) > 0).any())
 
     def programmed_us(self, g_us: np.ndarray, e: np.ndarray, scale: float) -> np.ndarray:
         """Programmed conductances of targets `g_us` with standard normals `e`, spread x `scale`."""
@@ -110,7 +155,10 @@ class Device:
         return np.maximum(g_us + sigma * e, 0.0)
 
     def relaxation_factor(self, t_s: float) -> float:
-        """sqrt((t / t0)**(2 nu_r) - 1): the relaxation spread in units of the programming spread."""
+        """sqrt((t / t0)**(2 nu_r) - 1): the one-exponent form's relaxation spread in units of the
+        programming spread (0 when the device relaxes by its per-time polynomials instead)."""
+        if self.relaxed_sigma_by_time:
+            return 0.0
         ratio = max(t_s, self.t0_s) / self.t0_s
         return math.sqrt(max(ratio ** (2 * self.relaxation_nu) - 1.0, 0.0))
 
@@ -155,5 +203,8 @@ def resolve_device(hw: HardwareConfig, cell_bits: int | None = None) -> Device:
         conductances=nominal_conductances(hw, cell_bits),
         sigma_by_power=tuple(sorted((int(k), float(c)) for k, c in d.programming_sigma_by_power.items())),
         distribution=d.programming_distribution, read_noise_sigma=d.read_noise_sigma, drift_nu=d.drift_nu,
-        relaxation_nu=d.relaxation_nu, t0_s=d.drift_t0_s,
-        line_ohm=None if wire is None else wire * cell_pitch_um(hw))
+        relaxation_nu=d.relaxation_nu or 0.0, t0_s=d.drift_t0_s,
+        line_ohm=None if wire is None else wire * cell_pitch_um(hw),
+        relaxed_sigma_by_time=tuple(
+            (float(t), tuple(sorted((int(k), float(c)) for k, c in by_power.items())))
+            for t, by_power in sorted((d.relaxation_sigma_by_power or {}).items())))

@@ -453,19 +453,34 @@ class Session:
 
     def sensitivity(self, asked: bool | None = None) -> Sensitivity | None:
         """The sensitivity study when asked for (`asked`, else hardware_study.sensitivity), on the
-        hardware stage's mappings and event-model runs."""
+        hardware stage's mappings and event-model runs; a workload file's from the cache when it
+        holds the study of everything that decides it (never with `force`), else run and cached."""
         if not (asked if asked is not None else self.inputs.study.sensitivity):
             return None
-        from simulator.hardware.sensitivity import sensitivity
+        from simulator.hardware import sensitivity as sensitivity_study
 
-        result = self.hardware()
+        result, activity = self.hardware(), self.activity()
+        where: tuple[Path, str] | None = None
+        if self.workload is not None:       # a workload file's mappings are cached, and so is its study
+            network = self.network_identity()
+            mapped = [(r, study.mapping_key(self.inputs, network, r)) for r in self.requests]
+            key = sensitivity_study.study_key(self.inputs, mapped, result, activity)
+            where = sensitivity_study.cache_path(self.workload.config.name, key), key
+            cached = None if self.force else sensitivity_study.load_cached(*where)
+            if cached is not None:
+                self.log.say(f"hardware: the sensitivity study of {len(cached.assumptions)} assumptions taken from "
+                             f"the cache ({where[0]})")
+                self.log.detail(f"sensitivity: {cached.verdict()}")
+                return cached
         self.log.say("hardware: varying the hardware files' assumptions one at a time ...")
         with np.errstate(over="ignore", invalid="ignore"):
-            varied = sensitivity(self.inputs, list(zip(self.requests, self.mappings())), result, self.activity(),
-                                 self._simulations)
+            varied = sensitivity_study.sensitivity(self.inputs, list(zip(self.requests, self.mappings())), result,
+                                                   activity, self._simulations)
         if varied is None:
             self.log.say("hardware: no sensitivity study (no dense mapping or baseline chip to take ratios against)")
             return None
+        if where is not None:
+            sensitivity_study.save_cached(*where, varied)
         self.log.timings["sensitivity_seconds"] = varied.seconds
         self.log.detail(f"sensitivity: {len(varied.assumptions)} assumptions in {varied.seconds:.2f} s; "
                         f"{varied.verdict()}")
@@ -619,17 +634,15 @@ class Session:
         return identity
 
     def _workload_faults(self, out_dir: Path) -> FaultStudy:
-        """The workload's own fault study, its draws in accuracy.csv and its plot."""
-        from simulator.atomic import write_text
-        from simulator.report.plots import accuracy_vs_rate_plot
+        """The workload's own fault study, its draws in accuracy.csv and its plot (the report
+        stage's writer, as `resim faults`' folder)."""
+        from simulator.report.faults import write_fault_draws
 
         workload = self._file()
         assert workload.config.faults is not None
         clock = self.log.start("faults", "drawing stuck-at faults and testing under them")
         faults = self.fault_study(workload.config.faults, from_workload=True)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_text(out_dir / "accuracy.csv", faults.draws.to_csv(index=False))
-        accuracy_vs_rate_plot(faults.summary, out_dir / "accuracy_vs_fault_rate.png", workload.config.name)
+        write_fault_draws(faults, out_dir, draws_name="accuracy.csv", title=workload.config.name)
         self.log.done("faults", clock)
         return faults
 

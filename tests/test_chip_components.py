@@ -360,11 +360,12 @@ def test_index_registers_as_seed_004_uses_them() -> None:
 
 def _cited(block: dict, where: str):
     """(path, cited?) for every number written in `block` and its sub-blocks; a table of numbers
-    (energy_pj_by_bits) is cited by its own key."""
+    (energy_pj_by_bits), or a table of tables keyed by numbers (relaxation_sigma_by_power: a
+    polynomial per time), is cited by its own key."""
     for key, value in block.items():
         if key == "source":
             continue
-        if isinstance(value, dict) and value and all(isinstance(k, int) for k in value):
+        if isinstance(value, dict) and value and all(isinstance(k, (int, float)) for k in value):
             yield f"{where}{key}", bool(str(block.get("source", {}).get(key, "")).strip())
         elif isinstance(value, dict):
             yield from _cited(value, f"{where}{key}.")

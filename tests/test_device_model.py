@@ -48,8 +48,8 @@ def data() -> tuple[torch.Tensor, torch.Tensor]:
 def test_shipped_files_cite_every_device_number(name: str) -> None:
     hw = load_hardware(HW[name])
     assert hw.device is not None
-    for field in ("programming_sigma_by_power", "read_noise_sigma", "drift_nu", "relaxation_nu", "drift_t0_s",
-                  "programming_distribution"):
+    for field in ("programming_sigma_by_power", "read_noise_sigma", "drift_nu", "relaxation_sigma_by_power",
+                  "drift_t0_s", "programming_distribution"):
         assert hw.device.source.get(field, "").strip(), f"{name}: device.{field} has no source"
 
 
@@ -143,7 +143,8 @@ def test_relaxation_grows_with_time_and_drift_lowers_the_mean() -> None:
         e = effects(time_s=t)
         spreads.append(float(read_levels(levels, codes, e, DeviceStreams.of([1], e)).std()))
     assert spreads[0] == 0 and 0 < spreads[1] < spreads[2]
-    drifting = effects(time_s=1e4, device=replace(resolve_device(PRIME), drift_nu=0.05, relaxation_nu=0.0))
+    drifting = effects(time_s=1e4, device=replace(resolve_device(PRIME), drift_nu=0.05, relaxation_nu=0.0,
+                                                  relaxed_sigma_by_time=()))
     read = read_levels(levels, codes, drifting, DeviceStreams.of([1], drifting))
     g = 50.0 + 8 * 950.0 / 15
     np.testing.assert_allclose(read, (g * 1e4**-0.05 - 50.0) / (950.0 / 15))

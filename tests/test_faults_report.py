@@ -74,3 +74,44 @@ def test_faults_report_renders_in_headless_chromium(studies: tuple[Path, list[su
     assert len(images) == 1 and all(done and width > 0 and height > 0 for done, width, height in images)
     if target := os.environ.get("RESIM_FAULTS_SCREENSHOT"):
         shutil.copy(shot, target)
+
+
+def test_the_report_stage_writes_the_folder_from_the_typed_study(tmp_path: Path) -> None:
+    """The files of `resim faults` come from the report stage's writer of the typed FaultStudy (the
+    command only prints what it returns); a run's folder takes its draws and plot from the same
+    writer, under the run's file name."""
+    import json
+
+    import pandas as pd
+
+    from simulator.config import load_workload
+    from simulator.config.faults import FaultSpec
+    from simulator.faults.study import FaultStudy
+    from simulator.faults.summary import summarise
+    from simulator.report.faults import PLOT_NAME, fault_options_text, write_fault_draws, write_fault_report
+
+    workload = load_workload(LENET)
+    spec = FaultSpec(rates=[0.001, 0.01], encodings=["two-column", "differential"], runs=2)
+    draws = pd.DataFrame({"encoding": ["two-column"] * 4 + ["differential"] * 4,
+                          "rate": [0.001, 0.001, 0.01, 0.01] * 2, "run": [0, 1] * 4,
+                          "accuracy": [0.97, 0.96, 0.40, 0.50, 0.985, 0.98, 0.90, 0.92]})
+    study = FaultStudy(spec, draws, summarise(draws))
+    report = write_fault_report(workload, study, 0.986, tmp_path / "faults", "net.pt")
+    folder = tmp_path / "faults"
+    assert {p.name for p in folder.iterdir()} == {"faults.csv", "faults_summary.csv", PLOT_NAME,
+                                                  "tolerable_rates.json", "report.html"}
+    assert (folder / "faults.csv").read_text() == draws.to_csv(index=False)
+    assert pd.read_csv(folder / "faults_summary.csv")["mean"].tolist() == pytest.approx([0.965, 0.45, 0.9825, 0.91])
+    tolerable = json.loads((folder / "tolerable_rates.json").read_text())
+    assert tolerable["tolerable_rate"] == {"two-column": "< 0.001", "differential": tolerable["tolerable_rate"]
+                                           ["differential"]} and tolerable["drop"] == 0.01
+    assert float(tolerable["tolerable_rate"]["differential"]) == pytest.approx(0.001, rel=0.5)
+    assert report.lines[0] == "fault-free (quantized) accuracy: 98.60%" and len(report.tables) == 1
+    assert report.summary_file == folder / "faults_summary.csv" and report.html_file == folder / "report.html"
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert fault_options_text(spec).startswith("--rates 0.001,0.01 --encodings two-column,differential --runs 2 ")
+    assert fault_options_text(spec) in page and "net.pt" in page and PNG_URI in page
+
+    plot = write_fault_draws(study, tmp_path / "run", draws_name="accuracy.csv", title="lenet")
+    assert plot == tmp_path / "run" / PLOT_NAME and plot.is_file()
+    assert (tmp_path / "run" / "accuracy.csv").read_text() == draws.to_csv(index=False)

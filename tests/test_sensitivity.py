@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -356,3 +357,130 @@ def test_run_reports_the_table_and_plot_and_no_sensitivity_leaves_them_out(lenet
     assert "Sensitivity" not in (out / "report.md").read_text()
     assert not (out / "sensitivity.png").exists()
     assert 'id="sensitivity"' not in (out / "report.html").read_text()
+
+
+# ----------------------------------------------------------------------------- the study's cache
+
+def sensitivity_section(folder: Path) -> tuple[object, str]:
+    """The sensitivity section of a results folder: report.json's and report.md's."""
+    report = json.loads((folder / "report.json").read_text())
+    markdown = (folder / "report.md").read_text()
+    start = markdown.index("## Sensitivity")
+    end = markdown.find("\n## ", start + 1)
+    return report["sensitivity"], markdown[start:end if end >= 0 else None]
+
+
+def test_a_second_run_takes_the_study_from_the_cache_and_reports_it_equal(
+        lenet_workload: Path, tmp_path: Path, cache: Path, capfd: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import simulator.hardware.sensitivity as module
+    from simulator.pipeline import run
+
+    _, first = run(lenet_workload, out=tmp_path / "cold", accuracy=False)
+    log = capfd.readouterr().err
+    assert "varying the hardware files' assumptions" in log and "taken from the cache" not in log
+    assert first.sensitivity is not None and first.timings["sensitivity_seconds"] > 0
+    entries = list((cache / "sensitivity").glob("lenet5_mnist_sparse-*.json"))
+    assert len(entries) == 1
+
+    study_itself = module.sensitivity
+
+    def not_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the sensitivity study ran again although nothing changed")
+
+    monkeypatch.setattr(module, "sensitivity", not_again)
+    _, second = run(lenet_workload, out=tmp_path / "warm", accuracy=False)
+    log = capfd.readouterr().err
+    assert f"assumptions taken from the cache ({entries[0]})" in log and "varying" not in log
+    assert second.sensitivity == first.sensitivity and "sensitivity_seconds" not in second.timings
+    assert sensitivity_section(tmp_path / "warm") == sensitivity_section(tmp_path / "cold")
+    assert (tmp_path / "warm" / "sensitivity.png").is_file()
+
+    # An entry that cannot be read is named, and the study runs again and replaces it.
+    monkeypatch.setattr(module, "sensitivity", study_itself)
+    entries[0].write_text("{", encoding="utf-8")
+    _, third = run(lenet_workload, out=tmp_path / "rebuilt", accuracy=False)
+    log = capfd.readouterr().err
+    assert "cached sensitivity study is unreadable" in log and "varying the hardware files' assumptions" in log
+    assert third.sensitivity is not None and first.sensitivity is not None
+    # Run again, the same figures (the wall time of the study aside).
+    assert third.sensitivity.model_copy(update={"seconds": 0.0}) == first.sensitivity.model_copy(
+        update={"seconds": 0.0})
+    assert sensitivity_section(tmp_path / "rebuilt")[1] == sensitivity_section(tmp_path / "cold")[1]
+    assert json.loads(entries[0].read_text())["sensitivity"] == json.loads((tmp_path / "rebuilt" / "report.json")
+                                                                           .read_text())["sensitivity"]
+
+
+def test_a_changed_hardware_number_or_alternative_misses_the_cache(
+        lenet_workload: Path, tmp_path: Path, cache: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from simulator.pipeline import run
+
+    _, first = run(lenet_workload, out=tmp_path / "a", accuracy=False)
+    capfd.readouterr()
+    doc = yaml.safe_load(lenet_workload.read_text())
+    chip = yaml.safe_load(SPARSE.read_text())
+    found = []
+    for name, edit in (("leak", lambda d: d.update(leakage_share=0.3)),                  # a hardware number
+                       ("alt", lambda d: d["alternatives"]["leakage_share"][0].update(value=0.15))):  # an alternative
+        edited = yaml.safe_load(yaml.safe_dump(chip))
+        edit(edited)
+        hardware = tmp_path / f"{name}.yaml"
+        hardware.write_text(yaml.safe_dump(edited, sort_keys=False))
+        workload = tmp_path / f"{name}_workload.yaml"
+        workload.write_text(yaml.safe_dump({**doc, "hardware": str(hardware)}))
+        _, report = run(workload, out=tmp_path / name, accuracy=False)
+        log = capfd.readouterr().err
+        assert "varying the hardware files' assumptions" in log and "assumptions taken from the cache" not in log
+        assert report.sensitivity is not None and report.sensitivity != first.sensitivity
+        found.append(report.sensitivity)
+    assert len(list((cache / "sensitivity").glob("*.json"))) == 3
+    # The alternative alone leaves the base figures as they were; its own variation moves.
+    assert first.sensitivity is not None and found[1].headline == first.sensitivity.headline
+    row = next(r for r in found[1].assumptions if r.key == "leakage_share" and r.varied_in == "both")
+    assert [v.value for v in row.variations][:1] == [0.15]
+
+
+def test_the_key_covers_what_decides_the_study_and_nothing_else() -> None:
+    from simulator.hardware.sensitivity import study_key
+
+    chip, base = load_hardware(SPARSE), load_hardware(PRIME)
+    inputs = study.StudyInputs(chip, simulator.api.mapping_spec(MAPPING),
+                               simulator.api.study_spec({"sensitivity": True}, "fit", True), 0)
+    result, pairs = hardware_of(small_cnn(), inputs, base)
+    mapped = [(request, f"mapping-{request.label}") for request, _ in pairs]
+    activity = {(6, 1): {"0": 0.5, "3": 0.25}}
+    key = study_key(inputs, mapped, result, activity)
+    assert study_key(inputs, list(mapped), result, {(6, 1): {"0": 0.5, "3": 0.25}}) == key
+    # The study asked for on the command line instead of in the file: the same study.
+    asked = study.StudyInputs(chip, inputs.mapping, inputs.study.model_copy(update={"sensitivity": False}), 0)
+    assert study_key(asked, mapped, result, activity) == key
+    others = {
+        "a hardware number": study_key(study.StudyInputs(chip.with_value("leakage_share", 0.3), inputs.mapping,
+                                                         inputs.study, 0), mapped, result, activity),
+        "another seed": study_key(study.StudyInputs(chip, inputs.mapping, inputs.study, 1), mapped, result, activity),
+        "another network's mapping": study_key(inputs, [(r, k + "x") for r, k in mapped], result, activity),
+        "the baseline's file": study_key(inputs, [(r if r.label != "baseline" else
+                                                   replace(r, hardware=base.with_value("leakage_share", 0.3)), k)
+                                                  for r, k in mapped], result, activity),
+        "cell levels recorded or not": study_key(inputs, [(replace(r, with_levels=not r.with_levels), k)
+                                                          for r, k in mapped], result, activity),
+        "other measured activity": study_key(inputs, mapped, result, {(6, 1): {"0": 0.5, "3": 0.26}}),
+        "no measured activity": study_key(inputs, mapped, result, None),
+        "other base figures": study_key(inputs, mapped, study.HardwareStudy(result.workload), activity),
+    }
+    assert key not in others.values() and len(set(others.values())) == len(others), others
+
+
+def test_a_tornado_chart_drawn_before_is_copied_not_drawn_again(tmp_path: Path, cache: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.report.bars import Panel, tornado_chart
+
+    def chart(path: Path, high: float) -> None:
+        tornado_chart(path, [Panel("energy (x)", 1.2, [("leakage_share", 0.9, high)], marker=1.0)], title="t")
+
+    chart(tmp_path / "first.png", 1.5)
+    monkeypatch.setitem(sys.modules, "PIL", None)        # drawing would fail now
+    chart(tmp_path / "again.png", 1.5)
+    assert (tmp_path / "again.png").read_bytes() == (tmp_path / "first.png").read_bytes()
+    with pytest.raises(ImportError):
+        chart(tmp_path / "other.png", 1.6)               # another value: drawn, so it needs Pillow

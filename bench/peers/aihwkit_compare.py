@@ -22,7 +22,7 @@ bench/peers/aihwkit_worker.py in aihwkit's virtualenv on it, then prints both si
      weights (7 magnitude bits) in one 7-bit cell, so the largest weight sits at G_on as in
      aihwkit, every tile placed (`reorder: none`: pruned weights are cells with
      programming noise, as in aihwkit's dense tiles), weight level; time through the file's
-     relaxation exponent;
+     relaxation (the Wan polynomial per time, or one exponent in the older form);
    - resim, as shipped: 8-bit weights in two 4-bit cells (the upper cell holds 3 magnitude bits,
      so it never goes above level 7 of 15, about half of G_on), skip-empty tiles (pruned-only
      tiles have no cells).
@@ -30,7 +30,7 @@ bench/peers/aihwkit_worker.py in aihwkit's virtualenv on it, then prints both si
 2. Drift formula: aihwkit's power law (StateIndependentNoiseModel, t counted from the end of
    programming and offset by t0) against resim's Device.drift_factor at the same nu and t0; and
    the Wan spread at 1 day and 2 days over 1 s (aihwkit's three fits) against resim's
-   (t / t0)^nu_r with the file's relaxation exponent.
+   Device.relaxed_sigma_us over programming_sigma_us at the same conductances.
 3. Time per image on VGG-8 (bench/bench_faults_vgg8.py's network: NeuroSim's VGG8 at seeded
    weights, 10 % layerwise density, 128 x 128 tiles), one draw plus `--timing-images` images,
    median of `--repeat`: resim at weight level with variation and read noise, resim bit-true with
@@ -256,18 +256,21 @@ def print_drift(drift: dict[str, Any], hardware: Any, law: dict[str, Any]) -> No
     for row in drift["power_law"]:
         ours = power.drift_factor(row["t_s"])
         print(f"| {row['t_s']:g} s | {row['ratio']:.5f} | {ours:.5f} | {ours - row['ratio']:+.5f} |")
-    print(f"\nSpread growth sigma(t) / sigma(1 s): aihwkit's Wan fits against resim's (t / t0)^nu_r, "
-          f"nu_r = {device.relaxation_nu}")
+    import numpy as np
+
+    form = (f"the file's polynomials at {', '.join(f'{t:g} s' for t, _ in device.relaxed_sigma_by_time)}"
+            if device.relaxed_sigma_by_time else f"(t / t0)^nu_r, nu_r = {device.relaxation_nu}")
+    print(f"\nSpread growth sigma(t) / sigma(1 s): aihwkit's Wan fits against resim's relaxed_sigma_us ({form})")
     print("| G / G_on | t | aihwkit (Wan fit) | resim | ")
     print("| --- | --- | --- | --- |")
     for row in drift["wan_spread"]:
-        ours = (row["t_s"] / device.t0_s) ** device.relaxation_nu
+        g = np.array([row["x"] * device.conductances.g_on_us])
+        ours = float(device.relaxed_sigma_us(g, row["t_s"])[0] / device.programming_sigma_us(g)[0])
         print(f"| {row['x']:g} | {row['t_s'] / DAY:g} day(s) | {row['ratio']:.3f} | {ours:.3f} |")
     print("\nProgramming spread at 1 s, as a fraction of G_on: aihwkit's draws (g_max 40 uS) against "
           "resim's programming_sigma_us / G_on")
     print("| G / G_on | aihwkit drawn | resim |")
     print("| --- | --- | --- |")
-    import numpy as np
 
     for row in drift["wan_sigma_1s_us"]:
         g_on = device.conductances.g_on_us

@@ -88,7 +88,8 @@ class FaultModel(StrictModel):
     )
     time_since_programming_s: float = field(
         0.0, description="Time between programming and reading: conductance drift (device.drift_nu) and "
-        "relaxation (device.relaxation_nu) after device.drift_t0_s; 0: read at once", unit="s", ge=0, le=1e10,
+        "relaxation (device.relaxation_sigma_by_power or relaxation_nu) after device.drift_t0_s; 0: read at once",
+        unit="s", ge=0, le=1e10,
         flag="--time-since-programming",
     )
     ir_drop: StrictBool = field(

@@ -30,15 +30,16 @@ class SourcedBlock(StrictModel):
         """Names of fields written in the file holding a number or a table of numbers (the ones
         that need a source; a default left unwritten is documented in the schema instead)."""
         def numeric(value: object) -> bool:
+            # A table of tables (e.g. a polynomial per time) is numbers too, and needs its source.
+            if isinstance(value, dict):
+                return bool(value) and all(numeric(v) for v in value.values())
             return isinstance(value, (int, float)) and not isinstance(value, bool)
 
         return [
             name
             for name in type(self).model_fields
             if name != "source" and name in self.model_fields_set
-            and (numeric(getattr(self, name))
-                 or (isinstance(getattr(self, name), dict) and getattr(self, name)
-                     and all(numeric(v) for v in getattr(self, name).values())))
+            and numeric(getattr(self, name))
         ]
 
 
@@ -154,10 +155,20 @@ class DeviceConfig(SourcedBlock):
     drift_nu: float = field(
         description="Power-law exponent of the mean conductance after programming: G(t) = G(t0) (t / t0)**(-nu)",
         unit="1", ge=0, le=1)
-    relaxation_nu: float = field(
-        description="Power-law exponent of the growing spread after programming (relaxation): the programming "
-                    "spread sigma(t) = sigma(t0) (t / t0)**nu, the growth added as an independent spread",
+    relaxation_nu: float | None = field(
+        None,
+        description="Relaxation as one power law for every conductance: the programming spread grows to "
+                    "sigma(t) = sigma(t0) (t / t0)**nu, the growth added as an independent spread (give this or "
+                    "relaxation_sigma_by_power)",
         unit="1", ge=0, le=1)
+    relaxation_sigma_by_power: dict[float, dict[int, float]] | None = field(
+        None,
+        description="State-dependent relaxation: time since programming -> the polynomial (power k -> c_k) of the "
+                    "spread at that time, sigma(G, t) / G_on = sum_k c_k (G / G_on)**k, like "
+                    "programming_sigma_by_power (the spread at drift_t0_s); between the times the spread is "
+                    "linear in ln t, past the last the last interval's line goes on; the growth over the "
+                    "programming spread is added as an independent spread (give this or relaxation_nu)",
+        unit="s -> 1 (of G_on)")
     drift_t0_s: float = field(
         description="Reference time t0 of drift and relaxation: the first read after programming, where the "
                     "programming spread is measured", unit="s", gt=0)
@@ -167,6 +178,17 @@ class DeviceConfig(SourcedBlock):
         if any(k < 0 or k > 8 for k in self.programming_sigma_by_power):
             raise ValueError("programming_sigma_by_power: powers must be whole numbers 0..8, got "
                              f"{sorted(self.programming_sigma_by_power)}")
+        if (self.relaxation_nu is None) == (self.relaxation_sigma_by_power is None):
+            raise ValueError("give one of relaxation_nu (one exponent for every conductance) or "
+                             "relaxation_sigma_by_power (a spread polynomial per time), got "
+                             + ("both" if self.relaxation_nu is not None else "neither"))
+        for t_s, by_power in (self.relaxation_sigma_by_power or {}).items():
+            if t_s <= self.drift_t0_s:
+                raise ValueError(f"relaxation_sigma_by_power: time {t_s:g} s must come after drift_t0_s "
+                                 f"({self.drift_t0_s:g} s, where programming_sigma_by_power gives the spread)")
+            if not by_power or any(k < 0 or k > 8 for k in by_power):
+                raise ValueError(f"relaxation_sigma_by_power[{t_s:g}]: powers must be whole numbers 0..8, got "
+                                 f"{sorted(by_power)}")
         return self
 
 

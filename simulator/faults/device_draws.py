@@ -75,7 +75,7 @@ class DeviceEffects:
     @property
     def programs(self) -> bool:
         """Whether healthy cells stray from their target (programming spread or relaxation)."""
-        return self.variation_scale > 0 or (self.time_s > 0 and self.device.relaxation_factor(self.time_s) > 0)
+        return self.variation_scale > 0 or (self.time_s > 0 and self.device.relaxes(self.time_s))
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class DeviceStreams:
 
     @classmethod
     def of(cls, key: list[int], effects: DeviceEffects) -> DeviceStreams:
-        relaxation = effects.time_s > 0 and effects.device.relaxation_factor(effects.time_s) > 0
+        relaxation = effects.time_s > 0 and effects.device.relaxes(effects.time_s)
         return cls(np.random.default_rng(key + [PROGRAMMING_STREAM]) if effects.variation_scale > 0 else None,
                    np.random.default_rng(key + [RELAXATION_STREAM]) if relaxation else None,
                    np.random.default_rng(key + [READ_STREAM]) if effects.read_noise else None)
@@ -126,7 +126,7 @@ def read_levels(levels: np.ndarray, codes: np.ndarray, effects: DeviceEffects, s
         g = _on_healthy(programmed, g, stuck_cells)
     if streams.relaxation is not None:
         e = streams.relaxation.standard_normal(g.shape)
-        e *= (sigma_table * device.relaxation_factor(effects.time_s))[index]
+        e *= device.relaxation_sigma_us(g_table, effects.time_s)[index]    # per level: state-dependent
         e += g
         g = _on_healthy(np.maximum(e, 0.0, out=e), g, stuck_cells)
     if effects.time_s > 0 and device.drift_nu > 0:

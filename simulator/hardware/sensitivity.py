@@ -35,10 +35,12 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from simulator.cache import cache_dir, read_json_entry, stable_key, write_json_entry
 from simulator.config.hardware import Alternative, HardwareConfig, SourcedBlock, is_assumption, varied_fields
 from simulator.hardware.chip_model import Simulations, Sizing
 from simulator.hardware.model import chip_result
@@ -309,6 +311,64 @@ def sensitivity(inputs: StudyInputs, mappings: list[tuple[MappingRequest, Stored
         "largest_swing": result.swing(row)}) for row in rows]
     ordered = sorted(rows, key=result.swing, reverse=True)
     return result.model_copy(update={"assumptions": ordered, "seconds": time.perf_counter() - clock})
+
+
+# ----------------------------------------------------------------------------- the cache
+
+# What a cached study holds and the code that made it: bump it when the study computes or records
+# anything differently (this module, or a chip-model change that leaves the base study's figures
+# as they were, which the key holds), so a cached study runs again instead of being read.
+SENSITIVITY_CACHE_VERSION = 1
+
+
+def study_key(inputs: StudyInputs, mappings: list[tuple[MappingRequest, str]], base: HardwareStudy,
+              activity: ActivityTable | None) -> str:
+    """The sensitivity cache's key: everything that decides the study. The workload's chip file
+    as resolved (its numbers, sources and alternatives), its mapping and hardware_study sections
+    and seed; per mapping the request (its chip file, the baseline's included, size, strategy,
+    cell levels) and the mapping cache's key of what it maps (the network's identity and the
+    mapping's setup); the measured DAC activity; the base study's figures (a changed chip model
+    misses the cache) and the code's version. The event-model runs shared with the hardware
+    stage and the worker count change no figure and are left out."""
+    from simulator import __version__
+
+    return stable_key({
+        "study": "sensitivity",
+        "hardware": inputs.hardware.model_dump(mode="json"),
+        "mapping": inputs.mapping.model_dump(mode="json"),
+        # Whether the study was asked for in the file or on the command line changes nothing in it.
+        "hardware_study": inputs.study.model_dump(mode="json", exclude={"sensitivity"}),
+        "seed": inputs.seed,
+        "requests": [{"label": request.label, "hardware": request.hardware.model_dump(mode="json"),
+                      "size": request.size, "reorder": request.reorder, "levels": request.levels,
+                      "mapping_key": key} for request, key in mappings],
+        "activity": None if activity is None else [[bits, dac, by_layer] for (bits, dac), by_layer
+                                                   in sorted(activity.items())],
+        "base": {label: result.summary.model_dump(mode="json")
+                 for label, result in (("workload", base.workload), *base.others().items())},
+        "resim": __version__,
+        "stored": SENSITIVITY_CACHE_VERSION,
+    })
+
+
+def cache_path(name: str, key: str) -> Path:
+    """Where the study of key `key` is cached; `name` (the workload's) names the file."""
+    return cache_dir() / "sensitivity" / f"{name}-{key}.json"
+
+
+def load_cached(path: Path, key: str) -> Sensitivity | None:
+    """The study cached at `path` under `key`, or None (never run, or an entry that cannot be
+    used: named on stderr, removed, and the study runs and writes it again)."""
+    def parse(doc: dict[str, Any]) -> Sensitivity:
+        return Sensitivity.model_validate(doc["sensitivity"])
+
+    return read_json_entry(path, key, parse, what="sensitivity study")
+
+
+def save_cached(path: Path, key: str, result: Sensitivity) -> None:
+    """Cache `result` at `path`, stamped with `key`, whole or not at all (json writes every float
+    by repr, so the study read back is equal to this one)."""
+    write_json_entry(path, key, {"sensitivity": result.model_dump(mode="json")})
 
 
 # ----------------------------------------------------------------------------- running the alternatives

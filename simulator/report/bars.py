@@ -177,7 +177,14 @@ class Panel:
 def tornado_chart(path: Path, panels: Sequence[Panel], *, title: str, columns: int = 2) -> None:
     """Write a tornado chart, one panel per quantity, as PNG: per row a bar from its low to its
     high value, blue below the value as it stands and orange above it, that value as a solid line
-    and `marker` as a dashed red one."""
+    and `marker` as a dashed red one. Copied from resim's cache when drawn before from the same
+    values, as `bar_chart` is (a rerun takes the sensitivity study from its cache too)."""
+    drawn = _drawn_before(path, "tornado", [(p.x_label, float(p.base), [[str(label), float(low), float(high)]
+                                                                         for label, low, high in p.rows],
+                                             None if p.marker is None else float(p.marker)) for p in panels],
+                          title, columns)
+    if drawn is None:
+        return
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default(size=13)
@@ -236,3 +243,4 @@ def tornado_chart(path: Path, panels: Sequence[Panel], *, title: str, columns: i
         draw.text((x0 + plot_w / 2, bottom + 22), panel.x_label, fill="black", font=small, anchor="ma")
     with atomic_replace(path) as tmp:
         image.save(tmp, format="PNG")
+    _keep(path, drawn)
