@@ -370,17 +370,22 @@ def _converted_columns(matrix: CrossbarMatrix, images: int, vectors: int,
         # [phase, image, channel] of the sums: (Cg, vectors), or (vectors, Cg) when vectors_first.
         converted = (sums.view(phases, images, vectors, matrix.channels, -1).movedim(3, 2) if vectors_first
                      else sums.view(phases, images, matrix.channels, -1, vectors))
-        composed = _compose_integers(converted, matrix) if integer else _compose(converted, matrix)
+        composed, factor = _compose_integers(converted, matrix) if integer else (_compose(converted, matrix), 1.0)
         if matrix.offset:
             if codes is None:
                 raise ValueError("the offset encoding subtracts the sum of the inputs: pass the codes")
-            composed -= matrix.offset * _rows(codes, group).sum(1, keepdim=True)
-        dim = 2 if vectors_first else 1
-        if group.col_start is not None:
-            out.narrow(dim, group.col_start, len(group.cols)).add_(composed)
-        else:
-            out.index_add_(dim, group.cols, composed)
+            composed = composed * factor - matrix.offset * _rows(codes, group).sum(1, keepdim=True)
+            factor = 1.0
+        _add_columns(out, 2 if vectors_first else 1, group, composed, factor)
     return out.transpose(1, 2) if vectors_first else out
+
+
+def _add_columns(out: torch.Tensor, dim: int, group: RowGroup, composed: torch.Tensor, factor: float) -> None:
+    """``factor x composed`` added into the group's columns (dimension `dim`) of `out`."""
+    if group.col_start is not None:
+        out.narrow(dim, group.col_start, len(group.cols)).add_(composed, alpha=factor)
+    else:
+        out.index_add_(dim, group.cols, composed, alpha=factor)
 
 
 def _compose(converted: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tensor:
@@ -404,19 +409,22 @@ def _integer_composition(matrix: CrossbarMatrix, dtype: torch.dtype) -> bool:
     return not matrix.adc.exact and bound < exact_below
 
 
-def _compose_integers(converted: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tensor:
-    """`_compose` of integer codes (`_integer_composition`), phases first: each phase's weight is
-    ``2**(p * dac_bits)`` times that of phase 0, so the phases add as whole contiguous blocks
-    (into phase 0's block, which the sums own), then the channels; the same floats as `_compose`
-    in two passes fewer, none of them strided by channel."""
+def _compose_integers(converted: torch.Tensor, matrix: CrossbarMatrix) -> tuple[torch.Tensor, float]:
+    """`_compose` of integer codes (`_integer_composition`) as ``(composed, factor)``, their
+    product the composed sums: phases first (each phase's weight is ``2**(p * dac_bits)`` times
+    that of phase 0, so the phases add as whole contiguous blocks into phase 0's block, which the
+    sums own), then the channels into channel 0 by their weights over channel 0's, and the weight
+    of (phase 0, channel 0) left to the one addition into the columns. Every ratio is a signed
+    power of two and every partial sum an integer below the float's exact range, so these are the
+    same floats as `_compose` in three passes fewer, none of them strided by channel."""
     weights = matrix.weights
     acc = converted[0]
     for p in range(1, len(weights)):
         acc.add_(converted[p], alpha=weights[p][0] / weights[0][0])
-    composed = acc[:, 0] * weights[0][0]
+    composed = acc[:, 0]
     for k in range(1, len(weights[0])):
-        composed.add_(acc[:, k], alpha=weights[0][k])
-    return composed
+        composed.add_(acc[:, k], alpha=weights[0][k] / weights[0][0])
+    return composed, weights[0][0]
 
 
 def _rows(x: torch.Tensor, group: RowGroup) -> torch.Tensor:
@@ -561,12 +569,9 @@ class CrossbarLayer(nn.Module):
                     torch.mm(patches.reshape(n * vectors, -1), kernel, out=sums[p, :n * vectors])
                 part = matrix.adc.convert_steps(sums[:, :n * vectors], group.clips)
                 converted = part.view(phases, n, vectors, matrix.channels, -1).movedim(3, 2)
-                composed = _compose_integers(converted, matrix) if integer else _compose(converted, matrix)
-                target = out[start:start + n]
-                if group.col_start is not None:
-                    target.narrow(2, group.col_start, len(group.cols)).add_(composed)
-                else:
-                    target.index_add_(2, group.cols, composed)
+                composed, factor = (_compose_integers(converted, matrix) if integer
+                                    else (_compose(converted, matrix), 1.0))
+                _add_columns(out[start:start + n], 2, group, composed, factor)
         return out.transpose(1, 2)
 
     def _columns(self, x: torch.Tensor, images: int = 1) -> torch.Tensor:
@@ -610,7 +615,7 @@ class CrossbarLayer(nn.Module):
                 half = product.shape[0] // 2
                 product = product[:half] - product[half:]
             parts.append(product * (scale.to(product.dtype) * self.input_scale).view(1, -1, 1))
-        y = torch.cat(parts, 1).to(x.dtype)            # (N, C_out, L)
+        y = (parts[0] if len(parts) == 1 else torch.cat(parts, 1)).to(x.dtype)            # (N, C_out, L)
         bias = self.module.bias
         if isinstance(bias, torch.Tensor):   # a Parameter, or None without bias
             y = y + bias.view(1, -1, 1)
