@@ -42,8 +42,10 @@ that is exact only for an ideal periphery. Here every product goes the way the h
 
 Everything runs as batched tensor products: the tiles of a matrix that share their rows (a dense
 grid column of tiles, say) form one group, gathered once and multiplied by the concatenation of
-their levels, all phases and images in one matrix product. The loop is over row groups, never over
-images.
+their levels, all phases and images in one matrix product. A plain convolution multiplies image
+patches instead of an unfolded copy, a block of images at a time (about a megabyte of sums per
+phase), and converts and composes each block while it is in cache. The loops are over row groups
+and those blocks, never over single images.
 """
 
 from __future__ import annotations
