@@ -157,6 +157,47 @@ def test_dac_phases_split_and_compose() -> None:
 # ---------------------------------------------------------------- faulty cells
 
 
+def _converted_by_hand(x: torch.Tensor, levels: np.ndarray, periphery: Periphery, cell_bits: int,
+                       rows: int) -> torch.Tensor:
+    """Every (phase, polarity, slice) column sum of real-valued levels converted on its own, in
+    float64 straight from the module docstring: round(sum / step), clipped to the codes."""
+    signed = periphery.polarity == "analog"
+    adc = adc_for(periphery, rows, 2**cell_bits - 1, signed)
+    composed = levels[:1] - levels[1:] if signed else levels
+    signs = [1.0] if signed else [1.0, -1.0]
+    out = torch.zeros(x.shape[0], levels.shape[3], dtype=torch.float64)
+    radix = 2**periphery.dac_bits
+    for phase in range(periphery.phases):
+        digits = torch.floor(x.double() / radix**phase) % radix
+        for a, sign in enumerate(signs):
+            for k in range(levels.shape[1]):
+                sums = digits @ torch.from_numpy(composed[a, k])
+                codes = torch.round(sums / adc.step).clamp(-adc.top if signed else 0, adc.top)
+                out += radix**phase * sign * 2.0 ** (k * cell_bits) * adc.step * codes
+    return out
+
+
+@pytest.mark.parametrize("polarity, fraction, low, high, clips", [
+    ("analog", 1.0, -0.1, 2.0, False),    # small signed sums: no code can clip, the clamp is skipped
+    ("digital", 1.0, -1.0, 0.5, True),    # reads below 0 meet an unsigned converter: clipped to 0
+    ("analog", 0.25, -0.5, 12.0, True),   # a quarter of the range: large sums clip at the top
+])
+def test_real_levels_convert_as_by_hand_with_or_without_the_clamp(polarity, fraction, low, high, clips) -> None:
+    rng = np.random.default_rng(7)
+    # Device-model levels: real-valued, some below 0 (reads of G_off cells with noise).
+    levels = rng.uniform(low, high, size=(2, 2, 8, 5))
+    W = np.ones((8, 5))
+    periphery = Periphery(4, 2, 6, range_fraction=fraction, polarity=polarity)
+    matrix = compile_matrix(W.shape, one_tile(W), [levels], "two-column", 4, 2, periphery, 8, dtype=torch.float64)
+    assert [group.clips for group in matrix.groups] == [clips]
+    x = torch.randint(0, 16, (40, 8), generator=torch.Generator().manual_seed(3)).double()
+    by_hand = _converted_by_hand(x, levels, periphery, 2, 8)
+    assert torch.equal(crossbar_product(x, matrix), by_hand)
+    if clips:   # the case does clip: without the clamp the product differs
+        matrix.groups[0].clips = False
+        assert not torch.equal(crossbar_product(x, matrix), by_hand)
+
+
 def test_faulty_cells_reach_the_columns() -> None:
     # Differential, 3-bit weights in 2-bit cells (L = 3): 2 -> (3, 1), a covered zero -> (3, 3).
     # The zero's negative cell stuck off reads 3 - 0 = 3.

@@ -42,8 +42,10 @@ that is exact only for an ideal periphery. Here every product goes the way the h
 
 Everything runs as batched tensor products: the tiles of a matrix that share their rows (a dense
 grid column of tiles, say) form one group, gathered once and multiplied by the concatenation of
-their levels, all phases and images in one matrix product. The loop is over row groups, never over
-images.
+their levels, all phases and images in one matrix product. A plain convolution multiplies image
+patches instead of an unfolded copy, a block of images at a time (about a megabyte of sums per
+phase), and converts and composes each block while it is in cache. The loops are over row groups
+and those blocks, never over single images.
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ if TYPE_CHECKING:
 # Integers up to 2**24 are exact in float32: input codes and the partial sums of one converted
 # column stay below it for all but the widest inputs and largest arrays, which switch to float64.
 _FLOAT32_EXACT = 2**24
+
+# Converted sums per phase a convolution computes, converts and composes at once
+# (`CrossbarLayer._conv_products`): 1 MB of float32, which stays in a core's cache between the
+# matrix product that writes it and the rounding and shift-and-add that read it (all sums of a
+# layer at once went to memory and back for each of those passes).
+_SUMS_PER_BLOCK = 2**18
 
 # Images whose activations set the input scales (a fixed slice of the training set: the head that
 # simulator.network.tensors.test_tensors_of keeps when nothing trains).
@@ -151,6 +159,16 @@ class Adc:
             sums.mul_(1.0 / self.step)
         return sums.round_().clamp_(-self.top if self.signed else 0, self.top)
 
+    def convert_steps(self, sums: torch.Tensor, clips: bool = True) -> torch.Tensor:
+        """`convert` of sums already counted in steps (products of levels divided by ``step``,
+        `compile_matrix`): the step is a power of two, so dividing the levels instead of every
+        sum gives the same floats and saves a pass over the (large) sums; without `clips` (no sum
+        can leave the codes, `_may_clip`) the clamp, another pass, is skipped."""
+        if self.exact:
+            return sums
+        sums.round_()
+        return sums.clamp_(-self.top if self.signed else 0, self.top) if clips else sums
+
 
 def adc_for(periphery: Periphery, rows: int, level: int, signed: bool) -> Adc:
     """The converter of columns of `rows` cells whose largest (composed) level is `level`.
@@ -180,7 +198,10 @@ class RowGroup:
     rows: torch.Tensor      # (r,) long: rows of W (wordlines) driven
     start: int | None       # rows are start, start + 1, ...: a slice, no gather needed
     cols: torch.Tensor      # (Cg,) long: the column of W each converted column adds into
-    levels: torch.Tensor    # (K * Cg, r): K converted channels (polarity x slice) per column, by rows
+    col_start: int | None   # cols are col_start, col_start + 1, ...: added as a slice
+    clips: bool             # whether some sum of these levels can leave the converter's codes
+    levels: torch.Tensor    # (K * Cg, r): K converted channels (polarity x slice) per column, by rows,
+                            # divided by the ADC step (Adc.convert_steps)
 
 
 @dataclass
@@ -201,7 +222,7 @@ def _analog_channels(levels: np.ndarray, cell_bits: int, periphery: Periphery) -
     """A tile's ``(P, S, r, c)`` levels composed as the analog periphery composes them before the
     ADC: ``(P', S', r, c)``, the slices weighted and summed by the tree, the polarities subtracted.
     Levels read through the device model are real-valued and stay so."""
-    levels = levels.astype(np.float64 if np.issubdtype(levels.dtype, np.floating) else np.int64)
+    levels = levels.astype(np.float64 if np.issubdtype(levels.dtype, np.floating) else np.int64, copy=False)
     polarities, slices = levels.shape[:2]
     if periphery.slices == "analog-tree":
         weights = 2 ** (cell_bits * np.arange(slices, dtype=np.int64)).reshape(1, slices, 1, 1)
@@ -248,23 +269,46 @@ def compile_matrix(shape: tuple[int, int], tiles: list[Tile], levels: list[np.nd
     for i, tile in enumerate(tiles):
         by_rows.setdefault(np.asarray(tile.rows, dtype=np.int64).tobytes(), []).append(i)
     groups = []
+    np_dtype = np.float32 if dtype == torch.float32 else np.float64
     for members in by_rows.values():
-        composed = []
-        for i in members:
-            tile_levels = _analog_channels(np.asarray(levels[i]), cell_bits, periphery)
-            p, s, r, c = tile_levels.shape
-            composed.append(tile_levels.transpose(2, 0, 1, 3).reshape(r, p * s, c))
-        block = np.concatenate(composed, axis=2)               # (r, K, Cg)
+        channels = [_analog_channels(np.asarray(levels[i]), cell_bits, periphery) for i in members]
+        k, r = channels[0].shape[0] * channels[0].shape[1], channels[0].shape[2]
+        widths = [tile_levels.shape[3] for tile_levels in channels]
+        # (K, Cg, r): channel-major, the members' columns side by side, each written once from the
+        # tile's levels divided by the step (a power of two: exact) and rounded to the product's
+        # dtype in the same step, as the float64 quotient then a cast would.
+        laid = np.empty((k, sum(widths), r), dtype=np_dtype)
+        col = 0
+        for tile_levels, width in zip(channels, widths):
+            np.multiply(tile_levels.reshape(k, r, width).transpose(0, 2, 1), 1.0 / adc.step,
+                        out=laid[:, col:col + width], casting="same_kind")
+            col += width
         rows = np.array(tiles[members[0]].rows, dtype=np.int64)
         contiguous = bool(rows.size) and np.array_equal(rows, np.arange(rows[0], rows[0] + rows.size))
+        cols = np.concatenate([np.asarray(tiles[i].cols, dtype=np.int64) for i in members])
+        in_order = bool(cols.size) and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size))
         groups.append(RowGroup(
             rows=torch.from_numpy(rows), start=int(rows[0]) if contiguous else None,
-            cols=torch.from_numpy(np.concatenate([np.asarray(tiles[i].cols, dtype=np.int64) for i in members])),
-            levels=torch.from_numpy(np.ascontiguousarray(block.reshape(block.shape[0], -1).T)).to(dtype)))
+            cols=torch.from_numpy(cols), col_start=int(cols[0]) if in_order else None,
+            clips=_may_clip(laid, adc, 2**periphery.dac_bits - 1),
+            levels=torch.from_numpy(laid.reshape(k * sum(widths), r))))
     weights = _digital_weights(polarities, slices, cell_bits, periphery, adc.step)
     offset = enc.input_offset(weight_bits)
     return CrossbarMatrix(shape=(shape[0], shape[1]), groups=groups, channels=len(weights[0]), weights=weights,
                           adc=adc, offset=offset, periphery=periphery, dtype=dtype)
+
+
+def _may_clip(laid: np.ndarray, adc: Adc, digit_top: int) -> bool:
+    """Whether a column of `laid` (levels in steps, ``(K, Cg, r)``) can sum to a code the
+    converter clips: its largest ``digit_top x sum |level|`` past ``top``, or for an unsigned
+    converter a negative level (the device model's reads of G_off cells). The float sums differ
+    from the exact ones by far less than the half step rounding leaves, so where this says no,
+    the clip would change no code and is skipped."""
+    if adc.exact or laid.size == 0:
+        return False
+    if not adc.signed and float(laid.min()) < 0:
+        return True
+    return float(np.abs(laid).sum(axis=2, dtype=np.float64).max()) * digit_top > adc.top
 
 
 def split_phases(codes: torch.Tensor, dac_bits: int, phases: int) -> torch.Tensor:
@@ -322,23 +366,67 @@ def _converted_columns(matrix: CrossbarMatrix, images: int, vectors: int,
     phases = matrix.periphery.phases
     cols = matrix.shape[1]
     out = torch.zeros((images, vectors, cols) if vectors_first else (images, cols, vectors), dtype=dtype)
+    integer = _integer_composition(matrix, dtype)
     for i, group in enumerate(matrix.groups):
-        sums = matrix.adc.convert(sums_of(i, group))
+        sums = matrix.adc.convert_steps(sums_of(i, group), group.clips)
         # [phase, image, channel] of the sums: (Cg, vectors), or (vectors, Cg) when vectors_first.
         converted = (sums.view(phases, images, vectors, matrix.channels, -1).movedim(3, 2) if vectors_first
                      else sums.view(phases, images, matrix.channels, -1, vectors))
-        composed = None
-        for p, per_channel in enumerate(matrix.weights):
-            for k, weight in enumerate(per_channel):
-                term = converted[p, :, k]
-                composed = term * weight if composed is None else composed.add_(term, alpha=weight)
-        assert composed is not None, "a crossbar matrix has at least one phase and one channel"
+        composed, factor = _compose_integers(converted, matrix) if integer else (_compose(converted, matrix), 1.0)
         if matrix.offset:
             if codes is None:
                 raise ValueError("the offset encoding subtracts the sum of the inputs: pass the codes")
-            composed -= matrix.offset * _rows(codes, group).sum(1, keepdim=True)
-        out.index_add_(2 if vectors_first else 1, group.cols, composed)
+            composed = composed * factor - matrix.offset * _rows(codes, group).sum(1, keepdim=True)
+            factor = 1.0
+        _add_columns(out, 2 if vectors_first else 1, group, composed, factor)
     return out.transpose(1, 2) if vectors_first else out
+
+
+def _add_columns(out: torch.Tensor, dim: int, group: RowGroup, composed: torch.Tensor, factor: float) -> None:
+    """``factor x composed`` added into the group's columns (dimension `dim`) of `out`."""
+    if group.col_start is not None:
+        out.narrow(dim, group.col_start, len(group.cols)).add_(composed, alpha=factor)
+    else:
+        out.index_add_(dim, group.cols, composed, alpha=factor)
+
+
+def _compose(converted: torch.Tensor, matrix: CrossbarMatrix) -> torch.Tensor:
+    """The digital shift-and-add of one group's converted sums ``[phase, image, channel]``, term
+    by term in (phase, channel) order."""
+    composed = None
+    for p, per_channel in enumerate(matrix.weights):
+        for k, weight in enumerate(per_channel):
+            term = converted[p, :, k]
+            composed = term * weight if composed is None else composed.add_(term, alpha=weight)
+    assert composed is not None, "a crossbar matrix has at least one phase and one channel"
+    return composed
+
+
+def _integer_composition(matrix: CrossbarMatrix, dtype: torch.dtype) -> bool:
+    """Whether the shift-and-add only adds integers that `dtype` holds exactly: a converter that
+    rounds, and every partial sum (at most top x the sum of the |weights|) below 2**24 (float32)
+    or 2**53. Then any order of the additions gives the same floats (`_compose_integers`)."""
+    exact_below = 2.0**24 if dtype == torch.float32 else 2.0**53
+    bound = matrix.adc.top * sum(abs(w) for per_channel in matrix.weights for w in per_channel)
+    return not matrix.adc.exact and bound < exact_below
+
+
+def _compose_integers(converted: torch.Tensor, matrix: CrossbarMatrix) -> tuple[torch.Tensor, float]:
+    """`_compose` of integer codes (`_integer_composition`) as ``(composed, factor)``, their
+    product the composed sums: phases first (each phase's weight is ``2**(p * dac_bits)`` times
+    that of phase 0, so the phases add as whole contiguous blocks into phase 0's block, which the
+    sums own), then the channels into channel 0 by their weights over channel 0's, and the weight
+    of (phase 0, channel 0) left to the one addition into the columns. Every ratio is a signed
+    power of two and every partial sum an integer below the float's exact range, so these are the
+    same floats as `_compose` in three passes fewer, none of them strided by channel."""
+    weights = matrix.weights
+    acc = converted[0]
+    for p in range(1, len(weights)):
+        acc.add_(converted[p], alpha=weights[p][0] / weights[0][0])
+    composed = acc[:, 0]
+    for k in range(1, len(weights[0])):
+        composed.add_(acc[:, k], alpha=weights[0][k] / weights[0][0])
+    return composed, weights[0][0]
 
 
 def _rows(x: torch.Tensor, group: RowGroup) -> torch.Tensor:
@@ -416,18 +504,22 @@ class CrossbarLayer(nn.Module):
         self.kernels = self._conv_kernels()
 
     def _conv_kernels(self) -> list[tuple[int, int, torch.Tensor]] | None:
-        """A plain convolution's row groups as convolution kernels: per group, the input channels
-        its rows span and its levels laid out ``(K * Cg, channels, kh, kw)``, zero at the rows of
-        those channels the group does not drive. The products are then convolutions of the digit
-        images (no unfolded copy: a third of the time of unfold + matmul on VGG-8). None where a
-        layer is grouped, a group's rows are gathered, or the offset encoding needs input sums.
+        """A plain convolution's row groups as matrices over image patches: per group, the input
+        channels its rows span and its levels laid out ``(kh * kw * channels, K * Cg)`` in the
+        patches' (kernel row, kernel column, channel) order, zero at the rows of those channels the
+        group does not drive. The products are then matrix products of patches gathered from the
+        padded digit images in channels-last layout (`_conv_products`): no unfold, and a third
+        less time than oneDNN's convolution of the same digits on VGG-8's 16 x 16 and 8 x 8 layers.
+        None where a layer is grouped, a group's rows are gathered, or the offset encoding needs
+        input sums.
 
         The sums are the same numbers added in another order: exact for integer levels, within
         float32 rounding (relative 6e-8) for the device model's real-valued ones."""
         m = self.module
         if not isinstance(m, nn.Conv2d) or m.groups != 1 or len(self.matrices) != 1 or self.matrices[0].offset:
             return None
-        per = m.kernel_size[0] * m.kernel_size[1]
+        kh, kw = m.kernel_size
+        per = kh * kw
         kernels = []
         for group in self.matrices[0].groups:
             if group.start is None:
@@ -436,29 +528,53 @@ class CrossbarLayer(nn.Module):
             end = -(-(group.start + len(group.rows)) // per)
             flat = group.levels.new_zeros(group.levels.shape[0], (end - first) * per)
             flat[:, group.start - first * per:group.start - first * per + len(group.rows)] = group.levels
-            kernels.append((first, end, flat.view(flat.shape[0], end - first, *m.kernel_size)
-                            .contiguous(memory_format=torch.channels_last)))
+            # (K * Cg, c, kh, kw), unfold's row order -> (kh, kw, c, K * Cg), the patches' order.
+            kernels.append((first, end, flat.view(flat.shape[0], end - first, kh, kw).permute(2, 3, 1, 0)
+                            .reshape(per * (end - first), flat.shape[0]).contiguous()))
         return kernels
 
     def _conv_products(self, digits: torch.Tensor, kernels: list[tuple[int, int, torch.Tensor]]) -> torch.Tensor:
-        """`digit_columns` of a plain convolution by convolving the digit images
-        ``(phases * N, C, H, W)`` with every group's kernel (`_conv_kernels`)."""
+        """`digit_columns` of a plain convolution, ``(N, C_out, vectors)``: the digit images
+        ``(phases * N, C, H, W)`` zero-padded in channels-last layout once, then per group and per
+        block of images the patches of every phase (strided views, copied) times the group's
+        matrix (`_conv_kernels`), converted and composed at once: a block's sums (about
+        `_SUMS_PER_BLOCK` per phase) are rounded, shifted and added while they are still in
+        cache instead of in passes over all the sums from memory."""
         m = self.module
         assert isinstance(m, nn.Conv2d)
         matrix = self.matrices[0]
-        digits = digits.to(matrix.dtype)
-
-        def sums_of(i: int, _group: RowGroup) -> torch.Tensor:
-            # Channels last: oneDNN's own layout, no reorder of the (large) sums (a third less time).
-            first, end, kernel = kernels[i]
-            sums = F.conv2d(digits[:, first:end].contiguous(memory_format=torch.channels_last), kernel,
-                            stride=m.stride, padding=_zero_padding(m), dilation=m.dilation)
-            return sums.permute(0, 2, 3, 1).reshape(sums.shape[0], -1, sums.shape[1])
+        phases = matrix.periphery.phases
+        pad_h, pad_w = _zero_padding(m)
+        count, channels, height_in, width_in = digits.shape
+        images = count // phases
+        padded = digits.new_zeros((count, height_in + 2 * pad_h, width_in + 2 * pad_w, channels), dtype=matrix.dtype)
+        padded[:, pad_h:pad_h + height_in, pad_w:pad_w + width_in].copy_(digits.permute(0, 2, 3, 1))
         height, width = (
             (size + 2 * pad - dil * (k - 1) - 1) // st + 1
-            for size, pad, dil, k, st in zip(digits.shape[2:], _zero_padding(m), m.dilation, m.kernel_size, m.stride))
-        return _converted_columns(matrix, digits.shape[0] // matrix.periphery.phases, height * width, sums_of, None,
-                                  matrix.dtype, vectors_first=True)
+            for size, pad, dil, k, st in zip(digits.shape[2:], (pad_h, pad_w), m.dilation, m.kernel_size, m.stride))
+        vectors = height * width
+        s_image, s_row, s_col, s_channel = padded.stride()
+        out = torch.zeros((images, vectors, matrix.shape[1]), dtype=matrix.dtype)
+        integer = _integer_composition(matrix, matrix.dtype)
+        for group, (first, end, kernel) in zip(matrix.groups, kernels):
+            converted_columns = kernel.shape[1]
+            block = max(1, _SUMS_PER_BLOCK // max(vectors * converted_columns, 1))
+            sums = padded.new_empty((phases, min(block, images) * vectors, converted_columns))
+            for start in range(0, images, block):
+                n = min(block, images - start)
+                for p in range(phases):
+                    patches = padded.as_strided(
+                        (n, height, width, *m.kernel_size, end - first),
+                        (s_image, s_row * m.stride[0], s_col * m.stride[1], s_row * m.dilation[0],
+                         s_col * m.dilation[1], s_channel),
+                        padded.storage_offset() + (p * images + start) * s_image + first * s_channel)
+                    torch.mm(patches.reshape(n * vectors, -1), kernel, out=sums[p, :n * vectors])
+                part = matrix.adc.convert_steps(sums[:, :n * vectors], group.clips)
+                converted = part.view(phases, n, vectors, matrix.channels, -1).movedim(3, 2)
+                composed, factor = (_compose_integers(converted, matrix) if integer
+                                    else (_compose(converted, matrix), 1.0))
+                _add_columns(out[start:start + n], 2, group, composed, factor)
+        return out.transpose(1, 2)
 
     def _columns(self, x: torch.Tensor, images: int = 1) -> torch.Tensor:
         """Input vectors as columns ``(N, R_total, L)``: unfold order for a conv (any leading
@@ -501,7 +617,7 @@ class CrossbarLayer(nn.Module):
                 half = product.shape[0] // 2
                 product = product[:half] - product[half:]
             parts.append(product * (scale.to(product.dtype) * self.input_scale).view(1, -1, 1))
-        y = torch.cat(parts, 1).to(x.dtype)            # (N, C_out, L)
+        y = (parts[0] if len(parts) == 1 else torch.cat(parts, 1)).to(x.dtype)            # (N, C_out, L)
         bias = self.module.bias
         if isinstance(bias, torch.Tensor):   # a Parameter, or None without bias
             y = y + bias.view(1, -1, 1)

@@ -111,11 +111,14 @@ def read_levels(levels: np.ndarray, codes: np.ndarray, effects: DeviceEffects, s
     stuck = np.asarray(codes) != HEALTHY
     stuck_cells = stuck if stuck.any() else None
 
-    g = g_table[levels]                          # the target conductances, a fresh array
+    # Two gathers by the same index: a platform integer once instead of the cells' uint8 twice
+    # (numpy's fancy indexing converts a narrow index on every use).
+    index = levels.astype(np.intp)
+    g = g_table[index]                           # the target conductances, a fresh array
     if streams.programming is not None:
         e = streams.programming.standard_normal(g.shape)
         if device.distribution == "normal":
-            e *= (effects.variation_scale * sigma_table)[levels]
+            e *= (effects.variation_scale * sigma_table)[index]
             e += g
             programmed = np.maximum(e, 0.0, out=e)
         else:
@@ -123,7 +126,7 @@ def read_levels(levels: np.ndarray, codes: np.ndarray, effects: DeviceEffects, s
         g = _on_healthy(programmed, g, stuck_cells)
     if streams.relaxation is not None:
         e = streams.relaxation.standard_normal(g.shape)
-        e *= device.relaxation_sigma_us(g_table, effects.time_s)[levels]    # per level: state-dependent
+        e *= device.relaxation_sigma_us(g_table, effects.time_s)[index]    # per level: state-dependent
         e += g
         g = _on_healthy(np.maximum(e, 0.0, out=e), g, stuck_cells)
     if effects.time_s > 0 and device.drift_nu > 0:

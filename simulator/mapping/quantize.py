@@ -65,8 +65,6 @@ def quantize(W: np.ndarray, bits: int, per_column: bool = False) -> Quantized:
     gets scale 1 so nothing divides by zero and its weights stay 0.
     """
     W = np.asarray(W, dtype=np.float64)
-    if not np.isfinite(W).all():
-        raise ValueError("weights must be finite (found NaN or inf)")
     if per_column and W.ndim != 2:
         raise ValueError(f"per-column quantization needs an (R, C) matrix, got shape {W.shape}")
     top = qmax(bits)
@@ -76,10 +74,20 @@ def quantize(W: np.ndarray, bits: int, per_column: bool = False) -> Quantized:
         if per_column
         else magnitude.max(initial=0.0)
     )
+    # The largest magnitude is NaN or inf exactly when some weight is (max propagates NaN).
+    if not np.isfinite(peak).all():
+        raise ValueError("weights must be finite (found NaN or inf)")
     scale = np.where(peak > 0, peak / top, 1.0)
-    x = W / scale
-    q = (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int32)
-    flushed = int(np.count_nonzero((W != 0) & (q == 0)))
+    # sign(x) * floor(|x| + 0.5) with x = W / scale, in place on |W| (|W| / scale is |W / scale|
+    # bit for bit): a third of the passes over the matrix, the same integers. A Monte-Carlo study
+    # quantizes every layer again per draw (effective.faulty_tiles).
+    magnitude /= scale
+    magnitude += 0.5
+    np.floor(magnitude, out=magnitude)
+    q = magnitude.astype(np.int32)
+    np.negative(q, out=q, where=W < 0)
+    # A nonzero code needs a nonzero weight, so the flushed weights are the difference in counts.
+    flushed = int(np.count_nonzero(W)) - int(np.count_nonzero(q))
     return Quantized(q=q, scale=scale, bits=bits, flushed=flushed)
 
 
