@@ -232,3 +232,60 @@ def test_a_command_runs_with_fewer_collections() -> None:
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip().splitlines()[-1] == str(GC_THRESHOLDS)
     assert _python(imported) == _python("import gc\nprint(gc.get_threshold())") != str(GC_THRESHOLDS)
+
+
+@pytest.mark.parametrize("name", ["vgg11_bn", "resnet20", "googlenet"])
+def test_lowering_with_the_dataflow_is_lower_network_and_dataflow_from_one_pass(name: str) -> None:
+    """The lowering, the pooling and activations after each layer and the dataflow's geometry are
+    recorded in one forward pass, each as its own pass records it (chains, residual additions,
+    branches)."""
+    import torch
+    from torch import nn
+
+    from simulator.lowering.dataflow import dataflow
+    from simulator.lowering.layers import lower_network, lower_with_dataflow
+    from simulator.network.zoo import build_zoo_model
+
+    torch.manual_seed(0)
+    model = build_zoo_model(name, in_channels=3, num_classes=10, input_size=32)
+    passes: list[int] = []
+    handle = model.register_forward_pre_hook(lambda *_: passes.append(1))
+    layers, flow = lower_with_dataflow(model, (3, 32, 32))
+    assert len(passes) == 1
+    handle.remove()
+    assert layers == lower_network(model, (3, 32, 32)) and flow == dataflow(model, (3, 32, 32))
+    assert any(layer.pool_ops for layer in layers) and any(layer.activations for layer in layers)
+    assert model.training and not model._forward_pre_hooks and not any(
+        m._forward_hooks for m in model.modules() if isinstance(m, nn.Module))
+
+
+def test_a_cold_run_passes_the_network_forward_once(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """With the mapping and lowering caches empty (and on the first run), the network runs forward
+    once: lowering, pooling and activations, and the dataflow's geometry share its pass (each had
+    its own: three passes, a third of a VGG-16 run's CPU beyond importing torch)."""
+    import shutil
+
+    import torch
+    from torch import nn
+
+    from simulator.pipeline import run
+
+    path = untrained_workload(tmp_path, shared_data)
+    calls: dict[int, int] = {}
+
+    def count(module: nn.Module, *_: object) -> None:
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            calls[id(module)] = calls.get(id(module), 0) + 1
+
+    handle = torch.nn.modules.module.register_module_forward_hook(count)
+    try:
+        run(path, out=tmp_path / "first", progress=False, accuracy=False)
+        first = dict(calls)
+        calls.clear()
+        shutil.rmtree(cache / "mappings")
+        shutil.rmtree(cache / "lowered")
+        run(path, out=tmp_path / "again", progress=False, accuracy=False)
+    finally:
+        handle.remove()
+    # LeNet-5: two Conv2d and three Linear layers, each called once per pass.
+    assert sorted(first.values()) == sorted(calls.values()) == [1] * 5
