@@ -151,6 +151,41 @@ def test_programmed_masks_are_quantize_s_nonzeros() -> None:
             assert np.array_equal(mask, q.q != 0) and np.array_equal(scale, q.scale) and flushed == q.flushed
 
 
+def test_a_float32_matrix_is_programmed_as_its_float64_copy_at_every_halfway_value() -> None:
+    """programmed decides a float32 matrix in float32 except within a hair of half a level: the
+    weights at and beside every column's threshold (float32 neighbours of half its scale), at
+    peaks from 1e-37 to 1e37, are kept exactly as quantize keeps them."""
+    import numpy as np
+
+    from simulator.mapping.quantize import programmed, quantize
+
+    rng = np.random.default_rng(1)
+    for peak_exp in (-37, -30, -3, 0, 2, 20, 37):
+        for bits in (2, 3, 8):
+            top = 2 ** (bits - 1) - 1
+            peaks = (10.0 ** peak_exp * rng.uniform(0.5, 2.0, size=6)).astype(np.float32)
+            W = np.zeros((42, 6), dtype=np.float32)
+            W[0] = peaks
+            for c, peak in enumerate(peaks):
+                half = np.float32(0.5 * (np.float64(peak) / top))
+                near = [half]
+                for step in range(20):       # float32 neighbours on both sides of the threshold
+                    near = [np.nextafter(near[0], np.float32(0)), *near, np.nextafter(near[-1], np.float32(np.inf))]
+                W[1:len(near) + 1, c] = np.array(near, dtype=np.float32) * rng.choice([-1, 1], size=len(near))
+            stacked = W.reshape(-1)
+            for matrix, per_column in ((W, True), (stacked, False)):
+                mask, scale, flushed = programmed(matrix, bits, per_column)
+                wide = programmed(matrix.astype(np.float64), bits, per_column)
+                q = quantize(matrix, bits, per_column)
+                assert np.array_equal(mask, q.q != 0) and np.array_equal(mask, wide[0])
+                assert np.array_equal(scale, q.scale) and scale.shape == q.scale.shape
+                assert flushed == q.flushed == wide[2]
+    W = np.ones((3, 3), dtype=np.float32)
+    W[1, 1] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        programmed(W, 8, True)
+
+
 def test_an_empty_mapping_cache_maps_again_without_the_data_set_or_torch(
         tmp_path: Path, shared_data: Path, cache: Path) -> None:
     """With the data set's id and the network's lowering cached, mapping again reads no image and
