@@ -169,7 +169,7 @@ def test_a_float32_matrix_is_programmed_as_its_float64_copy_at_every_halfway_val
             for c, peak in enumerate(peaks):
                 half = np.float32(0.5 * (np.float64(peak) / top))
                 near = [half]
-                for step in range(20):       # float32 neighbours on both sides of the threshold
+                for _ in range(20):          # float32 neighbours on both sides of the threshold
                     near = [np.nextafter(near[0], np.float32(0)), *near, np.nextafter(near[-1], np.float32(np.inf))]
                 W[1:len(near) + 1, c] = np.array(near, dtype=np.float32) * rng.choice([-1, 1], size=len(near))
             stacked = W.reshape(-1)
