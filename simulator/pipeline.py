@@ -343,15 +343,14 @@ class Session:
                 if not self.force and self._network is None:
                     self._lowered = load_lowered(network, key)
             if self._lowered is None:
-                from simulator.lowering.dataflow import dataflow
-                from simulator.lowering.layers import lower_network, weight_matrices
+                from simulator.lowering.layers import lower_with_dataflow, weight_matrices
                 from simulator.pruning.masks import prunable
 
                 model = self.model()
-                layers = lower_network(model, shape)
+                layers, flow = lower_with_dataflow(model, shape)
                 modules = prunable(model)
                 self._lowered = LoweredNetwork(layers, {layer.name: weight_matrices(modules[layer.name])
-                                                        for layer in layers}, dataflow(model, shape))
+                                                        for layer in layers}, flow)
                 if network is not None and key is not None:
                     save_lowered(network, key, self._lowered)
         return self._lowered

@@ -151,6 +151,41 @@ def test_programmed_masks_are_quantize_s_nonzeros() -> None:
             assert np.array_equal(mask, q.q != 0) and np.array_equal(scale, q.scale) and flushed == q.flushed
 
 
+def test_a_float32_matrix_is_programmed_as_its_float64_copy_at_every_halfway_value() -> None:
+    """programmed decides a float32 matrix in float32 except within a hair of half a level: the
+    weights at and beside every column's threshold (float32 neighbours of half its scale), at
+    peaks from 1e-37 to 1e37, are kept exactly as quantize keeps them."""
+    import numpy as np
+
+    from simulator.mapping.quantize import programmed, quantize
+
+    rng = np.random.default_rng(1)
+    for peak_exp in (-37, -30, -3, 0, 2, 20, 37):
+        for bits in (2, 3, 8):
+            top = 2 ** (bits - 1) - 1
+            peaks = (10.0 ** peak_exp * rng.uniform(0.5, 2.0, size=6)).astype(np.float32)
+            W = np.zeros((42, 6), dtype=np.float32)
+            W[0] = peaks
+            for c, peak in enumerate(peaks):
+                half = np.float32(0.5 * (np.float64(peak) / top))
+                near = [half]
+                for _ in range(20):          # float32 neighbours on both sides of the threshold
+                    near = [np.nextafter(near[0], np.float32(0)), *near, np.nextafter(near[-1], np.float32(np.inf))]
+                W[1:len(near) + 1, c] = np.array(near, dtype=np.float32) * rng.choice([-1, 1], size=len(near))
+            stacked = W.reshape(-1)
+            for matrix, per_column in ((W, True), (stacked, False)):
+                mask, scale, flushed = programmed(matrix, bits, per_column)
+                wide = programmed(matrix.astype(np.float64), bits, per_column)
+                q = quantize(matrix, bits, per_column)
+                assert np.array_equal(mask, q.q != 0) and np.array_equal(mask, wide[0])
+                assert np.array_equal(scale, q.scale) and scale.shape == q.scale.shape
+                assert flushed == q.flushed == wide[2]
+    W = np.ones((3, 3), dtype=np.float32)
+    W[1, 1] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        programmed(W, 8, True)
+
+
 def test_an_empty_mapping_cache_maps_again_without_the_data_set_or_torch(
         tmp_path: Path, shared_data: Path, cache: Path) -> None:
     """With the data set's id and the network's lowering cached, mapping again reads no image and
@@ -232,3 +267,60 @@ def test_a_command_runs_with_fewer_collections() -> None:
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip().splitlines()[-1] == str(GC_THRESHOLDS)
     assert _python(imported) == _python("import gc\nprint(gc.get_threshold())") != str(GC_THRESHOLDS)
+
+
+@pytest.mark.parametrize("name", ["vgg11_bn", "resnet20", "googlenet"])
+def test_lowering_with_the_dataflow_is_lower_network_and_dataflow_from_one_pass(name: str) -> None:
+    """The lowering, the pooling and activations after each layer and the dataflow's geometry are
+    recorded in one forward pass, each as its own pass records it (chains, residual additions,
+    branches)."""
+    import torch
+    from torch import nn
+
+    from simulator.lowering.dataflow import dataflow
+    from simulator.lowering.layers import lower_network, lower_with_dataflow
+    from simulator.network.zoo import build_zoo_model
+
+    torch.manual_seed(0)
+    model = build_zoo_model(name, in_channels=3, num_classes=10, input_size=32)
+    passes: list[int] = []
+    handle = model.register_forward_pre_hook(lambda *_: passes.append(1))
+    layers, flow = lower_with_dataflow(model, (3, 32, 32))
+    assert len(passes) == 1
+    handle.remove()
+    assert layers == lower_network(model, (3, 32, 32)) and flow == dataflow(model, (3, 32, 32))
+    assert any(layer.pool_ops for layer in layers) and any(layer.activations for layer in layers)
+    assert model.training and not model._forward_pre_hooks and not any(
+        m._forward_hooks for m in model.modules() if isinstance(m, nn.Module))
+
+
+def test_a_cold_run_passes_the_network_forward_once(tmp_path: Path, shared_data: Path, cache: Path) -> None:
+    """With the mapping and lowering caches empty (and on the first run), the network runs forward
+    once: lowering, pooling and activations, and the dataflow's geometry share its pass (each had
+    its own: three passes, a third of a VGG-16 run's CPU beyond importing torch)."""
+    import shutil
+
+    import torch
+    from torch import nn
+
+    from simulator.pipeline import run
+
+    path = untrained_workload(tmp_path, shared_data)
+    calls: dict[int, int] = {}
+
+    def count(module: nn.Module, *_: object) -> None:
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            calls[id(module)] = calls.get(id(module), 0) + 1
+
+    handle = torch.nn.modules.module.register_module_forward_hook(count)
+    try:
+        run(path, out=tmp_path / "first", progress=False, accuracy=False)
+        first = dict(calls)
+        calls.clear()
+        shutil.rmtree(cache / "mappings")
+        shutil.rmtree(cache / "lowered")
+        run(path, out=tmp_path / "again", progress=False, accuracy=False)
+    finally:
+        handle.remove()
+    # LeNet-5: two Conv2d and three Linear layers, each called once per pass.
+    assert sorted(first.values()) == sorted(calls.values()) == [1] * 5

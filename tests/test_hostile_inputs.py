@@ -969,6 +969,23 @@ def test_a_diverged_cached_checkpoint_is_refused_naming_it(tmp_path: Path, monke
     assert torch.equal(net.weight.detach(), before)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_every_non_finite_value_is_found_and_a_sum_that_overflows_is_not_one(value: float) -> None:
+    """bad_tensor's quick test is the tensor's sum: a NaN or infinity anywhere (beside values whose
+    sum overflows too) is still named at its index, and finite values whose float32 sum overflows
+    pass."""
+    import torch
+
+    from simulator.network.checks import bad_tensor
+
+    big = torch.full((3, 5), 3.0e38)
+    assert not torch.isfinite(big.sum()) and bad_tensor({"w": big, "b": -big}) is None
+    for base in (torch.zeros(3, 5), big.clone()):
+        base[2, 1] = value
+        assert bad_tensor({"ok": torch.ones(2), "w": base}) == (
+            f"tensor w holds {value} at index [2, 1]; every weight, bias and buffer must be finite")
+
+
 def test_report_json_holds_the_same_fields_whatever_the_cache_held(tmp_path: Path, hostile_env: dict[str, Path]
                                                                    ) -> None:
     """A --no-accuracy run that reuses the cached mappings reports the same data set and network

@@ -73,32 +73,45 @@ def _pair(value: int | tuple[int, ...] | Any) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[-1]))
 
 
-def layer_geometry(model: nn.Module, input_shape: tuple[int, int, int]) -> list[LayerGeometry]:
-    """Geometry of every Conv2d / Linear of `model` for one input of shape (C, H, W), in call order
-    (the order of simulator.lowering.layers.lower_network)."""
-    from torch import nn
+class GeometryRecorder:
+    """A forward hook, called after every Conv2d / Linear (simulator.lowering.layers.run_with_layer_hooks),
+    that records each one's geometry on its first call; so that the lowering's own pass of the
+    network can record it too."""
 
-    found: dict[str, LayerGeometry] = {}
-    names = {module: name for name, module in model.named_modules()}
+    def __init__(self, model: nn.Module) -> None:
+        self._names = {module: name for name, module in model.named_modules()}
+        self._found: dict[str, LayerGeometry] = {}
 
-    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        name = names[module]
-        if name in found:
+    def __call__(self, module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        from torch import nn
+
+        from simulator.lowering.conv_options import zero_padding
+
+        name = self._names[module]
+        if name in self._found:
             return
         if isinstance(module, nn.Conv2d):
-            found[name] = LayerGeometry(
+            self._found[name] = LayerGeometry(
                 name, "conv", (int(inputs[0].shape[2]), int(inputs[0].shape[3])),
                 (int(output.shape[2]), int(output.shape[3])), _pair(module.kernel_size), _pair(module.stride),
                 zero_padding(module), _pair(module.dilation))
         else:
             positions = int(np.prod(output.shape[1:-1])) if output.dim() > 2 else 1
-            found[name] = LayerGeometry(name, "linear", (1, 1), (positions, 1))
+            self._found[name] = LayerGeometry(name, "linear", (1, 1), (positions, 1))
 
-    from simulator.lowering.conv_options import zero_padding
+    def result(self) -> list[LayerGeometry]:
+        """Every layer seen, in call order."""
+        return list(self._found.values())
+
+
+def layer_geometry(model: nn.Module, input_shape: tuple[int, int, int]) -> list[LayerGeometry]:
+    """Geometry of every Conv2d / Linear of `model` for one input of shape (C, H, W), in call order
+    (the order of simulator.lowering.layers.lower_network)."""
     from simulator.lowering.layers import run_with_layer_hooks
 
-    run_with_layer_hooks(model, input_shape, hook)
-    return list(found.values())
+    recorder = GeometryRecorder(model)
+    run_with_layer_hooks(model, input_shape, recorder)
+    return recorder.result()
 
 
 def traced_producers(model: nn.Module, names: list[str]) -> list[tuple[int, ...]] | None:
@@ -132,9 +145,11 @@ def traced_producers(model: nn.Module, names: list[str]) -> list[tuple[int, ...]
     return out
 
 
-def dataflow(model: nn.Module, input_shape: tuple[int, int, int]) -> Dataflow:
-    """The geometry and producers of every Conv2d / Linear layer of `model`."""
-    layers = layer_geometry(model, input_shape)
+def dataflow(model: nn.Module, input_shape: tuple[int, int, int],
+             geometry: list[LayerGeometry] | None = None) -> Dataflow:
+    """The geometry and producers of every Conv2d / Linear layer of `model`; `geometry`: the
+    layers' layer_geometry where a pass of the network has recorded it already."""
+    layers = layer_geometry(model, input_shape) if geometry is None else geometry
     names = [g.name for g in layers]
     found = traced_producers(model, names)
     if found is not None and all(p < i for i, ps in enumerate(found) for p in ps):

@@ -69,32 +69,49 @@ def pool_ops(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> i
     return channels * max(elements - windows, 0)
 
 
+class PostOpsRecorder:
+    """A forward hook (simulator.lowering.tracing) that counts, per Conv2d / Linear, the pooling
+    and activation work after it; to be called after every module of a `watched` type, in call
+    order, so that the lowering's own pass of the network can count them too."""
+
+    def __init__(self, model: nn.Module) -> None:
+        from torch import nn
+
+        self._layers = (nn.Conv2d, nn.Linear)
+        self._pools = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+                       nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.AdaptiveAvgPool1d,
+                       nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
+        activations = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
+                       nn.SiLU, nn.Mish, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Sigmoid, nn.Tanh,
+                       nn.Softplus, nn.LogSigmoid, nn.Softsign, nn.Tanhshrink)
+        self.watched: tuple[type[nn.Module], ...] = self._layers + self._pools + activations
+        self._names = {module: name for name, module in model.named_modules()}
+        self._last: list[str] = []
+        self._pooled: dict[str, int] = {}
+        self._activated: dict[str, int] = {}
+
+    def __call__(self, module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        if isinstance(module, self._layers):
+            self._last.append(self._names[module])
+        elif not self._last or not isinstance(module, self.watched):
+            return
+        elif isinstance(module, self._pools):
+            last = self._last[-1]
+            self._pooled[last] = self._pooled.get(last, 0) + pool_ops(module, inputs[0], output)
+        else:
+            last = self._last[-1]
+            self._activated[last] = self._activated.get(last, 0) + int(output.numel())
+
+    def result(self) -> dict[str, PostOps]:
+        """Per Conv2d / Linear (by module name) that any pooling or activation follows, its work."""
+        return {name: PostOps(self._pooled.get(name, 0), self._activated.get(name, 0))
+                for name in set(self._pooled) | set(self._activated)}
+
+
 def post_layer_ops(model: nn.Module, input_shape: tuple[int, int, int]) -> dict[str, PostOps]:
     """Per Conv2d / Linear (by module name), the pooling and activation work that follows it."""
-    from torch import nn
-
-    pools = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
-             nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.AdaptiveAvgPool1d,
-             nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
-    activations = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
-                   nn.SiLU, nn.Mish, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Sigmoid, nn.Tanh, nn.Softplus,
-                   nn.LogSigmoid, nn.Softsign, nn.Tanhshrink)
-    names = {module: name for name, module in model.named_modules()}
-    last: list[str] = []
-    pooled: dict[str, int] = {}
-    activated: dict[str, int] = {}
-
-    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            last.append(names[module])
-        elif not last:
-            return
-        elif isinstance(module, pools):
-            pooled[last[-1]] = pooled.get(last[-1], 0) + pool_ops(module, inputs[0], output)
-        else:
-            activated[last[-1]] = activated.get(last[-1], 0) + int(output.numel())
-
     from simulator.lowering.tracing import trace_forward
 
-    trace_forward(model, input_shape, (nn.Conv2d, nn.Linear) + pools + activations, hook)
-    return {name: PostOps(pooled.get(name, 0), activated.get(name, 0)) for name in set(pooled) | set(activated)}
+    recorder = PostOpsRecorder(model)
+    trace_forward(model, input_shape, recorder.watched, recorder)
+    return recorder.result()

@@ -96,6 +96,10 @@ def programmed(W: np.ndarray, bits: int, per_column: bool = False) -> tuple[np.n
     nonzero, the scale, and the nonzero weights flushed to zero. The same arithmetic (q is nonzero
     exactly when floor(|W / scale| + 0.5) >= 1), at a third of its cost: the mapping of a VGG-16
     spent most of its time building integers it only compared with 0 (issue #25)."""
+    if isinstance(W, np.ndarray) and W.dtype == np.float32:
+        found = _programmed_float32(W, bits, per_column)
+        if found is not None:
+            return found
     W = np.asarray(W, dtype=np.float64)
     if not np.isfinite(W).all():
         raise ValueError("weights must be finite (found NaN or inf)")
@@ -107,6 +111,40 @@ def programmed(W: np.ndarray, bits: int, per_column: bool = False) -> tuple[np.n
     magnitude /= scale
     magnitude += 0.5
     kept = magnitude >= 1.0
+    flushed = int(np.count_nonzero(W)) - int(np.count_nonzero(kept))
+    return kept, scale, flushed
+
+
+# Relative margin around half a level within which float32 comparisons cannot decide: far wider
+# than float32's rounding of the threshold (2^-24) and float64's of the quotient (2^-53).
+_MARGIN = 2.0 ** -20
+
+
+def _programmed_float32(W: np.ndarray, bits: int, per_column: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """programmed's result for a float32 matrix (a network's weights) without a float64 copy: a
+    weight is kept when |W| / scale + 0.5 >= 1 in float64, that is when |W| is at least half the
+    scale; |W| clear of half the scale by _MARGIN is decided in float32, the few weights within it
+    by the float64 arithmetic itself. None where the thresholds are not normal float32 numbers (a
+    layer whose peak is near float32's smallest or largest), for the float64 path to decide."""
+    if per_column and W.ndim != 2:
+        return None
+    magnitude = np.abs(W)
+    peak32 = magnitude.max(axis=0, keepdims=True, initial=0.0) if per_column else magnitude.max(initial=0.0)
+    if not np.isfinite(peak32).all():      # a NaN or an infinity anywhere in W reaches its column's max
+        return None
+    peak = np.asarray(peak32, dtype=np.float64)
+    scale = np.where(peak > 0, peak / qmax(bits), 1.0)
+    half = 0.5 * scale
+    low = (half * (1.0 - _MARGIN)).astype(np.float32)
+    high = (half * (1.0 + _MARGIN)).astype(np.float32)
+    tiny = np.finfo(np.float32).tiny
+    if not (np.isfinite(high).all() and (low >= tiny).all()):
+        return None
+    kept = magnitude >= high
+    unsure = (magnitude > low) & ~kept
+    if unsure.any():
+        near = np.asarray(magnitude[unsure], dtype=np.float64) / np.broadcast_to(scale, W.shape)[unsure]
+        kept[unsure] = near + 0.5 >= 1.0
     flushed = int(np.count_nonzero(W)) - int(np.count_nonzero(kept))
     return kept, scale, flushed
 

@@ -24,6 +24,11 @@ def bad_tensor(state: Mapping[str, object]) -> str | None:
         if tensor.dtype != FLOAT_DTYPE:
             return (f"tensor {name} is {str(tensor.dtype).removeprefix('torch.')}; resim computes in float32 "
                     "(convert the model with .float())")
+        # A NaN or infinity anywhere makes the sum non-finite, so a finite sum clears the tensor in
+        # one pass with no mask (isfinite over every tensor was 0.2 s of a cold VGG-16 run); a sum of
+        # finite values can still overflow, so a non-finite sum is only a reason to look closely.
+        if bool(torch.isfinite(tensor.sum())):
+            continue
         finite = torch.isfinite(tensor)
         if not bool(finite.all()):
             where = tuple(int(i) for i in (~finite).nonzero()[0])
