@@ -437,7 +437,6 @@ def faults(
     kept in the cache: an interrupted study continues where it stopped when run again, and more
     rates or runs compute only the new draws."""
     from simulator.config.faults import ENCODING_NAMES, FaultOptionError, FaultSpec
-    from simulator.faults.study import clean_accuracy
     from simulator.report.faults import write_fault_report
 
     given = {name: value for name, value in flags.items() if value not in (None, False)}
@@ -480,10 +479,7 @@ def faults(
     if aware is not None:
         _faults_aware(chip, spec, aware, aware_epochs, aware_lr, as_json=as_json, out=out, quiet=quiet)
         return
-    tensors = session.test_tensors()
-    assert tensors is not None      # the fault study above ran on them
-    first = (spec.encodings or [wl.config.mapping.encoding])[0]
-    clean = clean_accuracy(net.model, mapped, tensors, first, wl.config.train.eval_batch_size)
+    clean = session.clean_accuracy(spec)
     _print_fault_report(write_fault_report(wl, study, clean, out or _faults_dir(wl, "faults", spec),
                                            str(net.checkpoint)), as_json)
 

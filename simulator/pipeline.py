@@ -507,6 +507,16 @@ class Session:
         return run_fault_study(self.workload, self.model(), self.mapped(), tensors, spec, progress=self.progress,
                                from_workload=from_workload, by_effect=by_effect)
 
+    def clean_accuracy(self, spec: FaultSpec) -> float:
+        """Test accuracy of the programmed, fault-free network (quantization only) under the
+        study's first encoding: the reference line of `resim faults`' report."""
+        from simulator.faults.study import clean_accuracy
+
+        workload, tensors = self._file(), self.test_tensors()
+        assert tensors is not None, "the fault-free accuracy needs test images"
+        first = (spec.encodings or [workload.config.mapping.encoding])[0]
+        return clean_accuracy(self.model(), self.mapped(), tensors, first, workload.config.train.eval_batch_size)
+
     # ------------------------------------------------------------------------- resim run
 
     def run(self, out: str | Path | None = None, *, accuracy: bool = True,
