@@ -192,3 +192,25 @@ def test_compact_checkpoint_round_trip(tmp_path: Path) -> None:
     for key, tensor in model.state_dict().items():
         assert torch.allclose(state[key], tensor.float(), rtol=1e-3, atol=1e-7)
     assert torch.load(path, weights_only=True)["format"] == "resim-compact"
+
+
+def test_training_with_dropout_does_not_depend_on_the_global_generator() -> None:
+    """Dropout draws from torch's global generator: a dense network trained in this process
+    leaves it in another state than one loaded from the cache, and the pruning's fine-tuning
+    then differed with the cache's content. train() seeds it from its own seed and leaves the
+    caller's state as it was."""
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(64, 12, generator=g), torch.randint(0, 3, (64,), generator=g)
+    data = TensorData(x, y, x[:16], y[:16])
+
+    def trained(global_seed: int) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 3))
+        torch.manual_seed(global_seed)
+        before = torch.random.get_rng_state()
+        train(model, RECIPE, data, seed=7, progress=False)
+        assert torch.equal(torch.random.get_rng_state(), before)
+        return {name: t.clone() for name, t in model.state_dict().items()}
+
+    first, second = trained(1), trained(2)
+    assert all(torch.equal(first[name], second[name]) for name in first)

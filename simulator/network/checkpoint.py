@@ -16,7 +16,9 @@ from simulator.atomic import atomic_replace
 from simulator.cache import cache_dir, stable_key  # noqa: F401  (cache_dir re-exported)
 
 FORMAT = "resim-checkpoint"
-FORMAT_VERSION = 1
+# 2: training seeds dropout from its own seed (simulator.network.train.train), so a network with
+# dropout trains to other weights than version 1 did from the same producer.
+FORMAT_VERSION = 2
 
 
 def checkpoint_key(producer: dict[str, Any]) -> str:

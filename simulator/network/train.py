@@ -361,9 +361,14 @@ def train(model: nn.Module, recipe: TrainSpec, data: TensorData, seed: int,
                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
                TimeElapsedColumn(), TimeRemainingColumn()]
     iteration = 0
+    # Dropout draws from torch's global generator, whose state depends on what ran before in this
+    # process (a dense network trained here, or loaded from the cache, leaves different states for
+    # the pruning's fine-tuning): seeded from `seed` inside a fork of it, which leaves the caller's.
+    rng = torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
     try:
-        with progress_bar(*columns, disable=not progress, transient=False) as bar, \
+        with rng, progress_bar(*columns, disable=not progress, transient=False) as bar, \
                 MaskedTraining(model, masks) as masking:
+            torch.manual_seed(seed)
             if progress and device.type == "cuda":
                 bar.console.print(f"{label}training on {torch.cuda.get_device_name(device)}, "
                                   f"mixed precision {recipe.mixed_precision}")
