@@ -65,16 +65,17 @@ def interrupt_after(monkeypatch: pytest.MonkeyPatch, kept: int) -> None:
     monkeypatch.setattr(DrawStore, "put", stopping)
 
 
-def count_evaluations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many draws are evaluated (montecarlo.accuracy runs once per computed draw)."""
+def count_evaluations(monkeypatch: pytest.MonkeyPatch, module: object = montecarlo,
+                      name: str = "accuracy") -> list[int]:
+    """How many times `module.name` runs (montecarlo.accuracy: once per computed draw)."""
     calls = [0]
-    accuracy = montecarlo.accuracy
+    accuracy = getattr(module, name)
 
     def counted(*args: object, **kwargs: object) -> float:
         calls[0] += 1
-        return accuracy(*args, **kwargs)  # type: ignore[arg-type]
+        return accuracy(*args, **kwargs)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(montecarlo, "accuracy", counted)
+    monkeypatch.setattr(module, name, counted)
     return calls
 
 
@@ -194,14 +195,7 @@ def test_a_bit_true_study_resumes_too(tmp_path: Path, monkeypatch: pytest.Monkey
     assert len(list((tmp_path / "resumed" / "fault_draws").rglob("*.json"))) == 3
     from simulator.faults import bit_true as emulation
 
-    calls = [0]
-    accuracy = emulation._accuracy
-
-    def counted(*args: object, **kwargs: object) -> float:
-        calls[0] += 1
-        return accuracy(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(emulation, "_accuracy", counted)
+    calls = count_evaluations(monkeypatch, emulation, "_accuracy")
     pd.testing.assert_frame_equal(bit_true(), clean)
     assert calls[0] == 3          # one draw left, three accuracies of it
 
