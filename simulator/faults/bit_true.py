@@ -221,9 +221,12 @@ class CrossbarMatrix:
 def _analog_channels(levels: np.ndarray, cell_bits: int, periphery: Periphery) -> np.ndarray:
     """A tile's ``(P, S, r, c)`` levels composed as the analog periphery composes them before the
     ADC: ``(P', S', r, c)``, the slices weighted and summed by the tree, the polarities subtracted.
-    Levels read through the device model are real-valued and stay so."""
-    levels = levels.astype(np.float64 if np.issubdtype(levels.dtype, np.floating) else np.int64, copy=False)
+    Levels read through the device model are real-valued and stay so (composed in float64; left
+    alone, and in their own dtype, where nothing composes)."""
     polarities, slices = levels.shape[:2]
+    if periphery.slices != "analog-tree" and not (periphery.polarity == "analog" and polarities == 2):
+        return levels
+    levels = levels.astype(np.float64 if np.issubdtype(levels.dtype, np.floating) else np.int64, copy=False)
     if periphery.slices == "analog-tree":
         weights = 2 ** (cell_bits * np.arange(slices, dtype=np.int64)).reshape(1, slices, 1, 1)
         levels = (levels * weights).sum(axis=1, keepdims=True)

@@ -16,6 +16,15 @@ whatever the scale, so turning one effect on moves no draw of another, and the s
 of a draw are the same at every `variation_scale` (common random numbers: accuracy against sigma
 is a smooth curve, not a new sample per point).
 
+The normals are float32 from torch's generator (`NormalStream`): a draw of VGG-8's 54 million
+cells takes two per cell, and torch's vectorised Box-Muller gives them at about 3.5 ns each
+against numpy's float64 ziggurat at 12 ns (bench/RESULTS.md, issue #24). A float32 normal keeps
+24 bits, far finer than any spread the device model draws. Two limits, both stated in
+docs/faults.md: torch seeds its Mersenne Twister with 32 bits (of the key's SeedSequence, so two
+keys share a stream with probability 2**-32 per pair), and its SIMD and scalar kernels (x86-64
+with AVX2 against other CPUs) round the same uniforms' transforms differently in the last bits
+(measured: at most 2e-6 apart), as the float32 matrix products already do.
+
 Everything is vectorised over a tile's cells; the loops are over tiles and, for IR drop, over the
 physical arrays of a tile.
 """
@@ -25,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from simulator.config.faults import FaultModel, FaultOptionError
 from simulator.device import Device
@@ -78,36 +88,51 @@ class DeviceEffects:
         return self.variation_scale > 0 or (self.time_s > 0 and self.device.relaxes(self.time_s))
 
 
+class NormalStream:
+    """Float32 standard normals from a torch generator seeded by `key` (a draw's key and the
+    effect's stream index) through numpy's SeedSequence (module docstring: why torch, and its
+    32-bit seed)."""
+
+    def __init__(self, key: list[int]) -> None:
+        seed = int(np.random.SeedSequence(key).generate_state(1, np.uint32)[0])
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def standard_normal(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The next ``prod(shape)`` normals, as a float32 array of `shape` the caller may modify."""
+        return torch.randn(shape, generator=self._generator, dtype=torch.float32).numpy()
+
+
 @dataclass(frozen=True)
 class DeviceStreams:
     """The generators of one draw's device effects (None: that effect is off)."""
 
-    programming: np.random.Generator | None
-    relaxation: np.random.Generator | None
-    read: np.random.Generator | None
+    programming: NormalStream | None
+    relaxation: NormalStream | None
+    read: NormalStream | None
 
     @classmethod
     def of(cls, key: list[int], effects: DeviceEffects) -> DeviceStreams:
         relaxation = effects.time_s > 0 and effects.device.relaxes(effects.time_s)
-        return cls(np.random.default_rng(key + [PROGRAMMING_STREAM]) if effects.variation_scale > 0 else None,
-                   np.random.default_rng(key + [RELAXATION_STREAM]) if relaxation else None,
-                   np.random.default_rng(key + [READ_STREAM]) if effects.read_noise else None)
+        return cls(NormalStream(key + [PROGRAMMING_STREAM]) if effects.variation_scale > 0 else None,
+                   NormalStream(key + [RELAXATION_STREAM]) if relaxation else None,
+                   NormalStream(key + [READ_STREAM]) if effects.read_noise else None)
 
 
 def read_levels(levels: np.ndarray, codes: np.ndarray, effects: DeviceEffects, streams: DeviceStreams) -> np.ndarray:
-    """Real-valued levels ``(P, S, r, c)`` the periphery reads from a tile's cells: programmed
-    `levels` (stuck-at faults applied; `codes` says which cells are stuck) through the device.
+    """Real-valued levels ``(P, S, r, c)``, float32, the periphery reads from a tile's cells:
+    programmed `levels` (stuck-at faults applied; `codes` says which cells are stuck) through the
+    device.
 
     A cell's target conductance and its spread depend on its level alone, so both come from
-    per-level tables (2**cell_bits entries, the same floats as computed per cell); every effect
-    works in place on the draw's own normals (the same products and sums as written out, in an
-    order IEEE arithmetic does not see: ``a + b * e`` is ``e * b + a`` bit for bit), and a tile
-    without stuck cells skips the masks. The draw of 54 million cells is bound by its normals
+    per-level tables (2**cell_bits entries, computed in float64 and rounded once to float32);
+    every effect works in place on the draw's own float32 normals, and a tile without stuck cells
+    skips the masks. The draw of 54 million cells is bound by its normals
     (bench/peers/aihwkit_compare.py)."""
     device = effects.device
     levels = np.asarray(levels)
-    g_table = device.conductances.conductance_us(np.arange(device.conductances.top + 1))
-    sigma_table = device.programming_sigma_us(g_table)
+    g_table64 = device.conductances.conductance_us(np.arange(device.conductances.top + 1))
+    g_table = g_table64.astype(np.float32)
+    sigma_table = device.programming_sigma_us(g_table64)
     stuck = np.asarray(codes) != HEALTHY
     stuck_cells = stuck if stuck.any() else None
 
@@ -118,28 +143,29 @@ def read_levels(levels: np.ndarray, codes: np.ndarray, effects: DeviceEffects, s
     if streams.programming is not None:
         e = streams.programming.standard_normal(g.shape)
         if device.distribution == "normal":
-            e *= (effects.variation_scale * sigma_table)[index]
+            e *= (effects.variation_scale * sigma_table).astype(np.float32)[index]
             e += g
-            programmed = np.maximum(e, 0.0, out=e)
+            programmed = np.maximum(e, np.float32(0.0), out=e)
         else:
-            programmed = device.programmed_us(g, e, effects.variation_scale)
+            programmed = device.programmed_us(g, e, effects.variation_scale).astype(np.float32, copy=False)
         g = _on_healthy(programmed, g, stuck_cells)
     if streams.relaxation is not None:
         e = streams.relaxation.standard_normal(g.shape)
-        e *= device.relaxation_sigma_us(g_table, effects.time_s)[index]    # per level: state-dependent
+        # per level: state-dependent
+        e *= device.relaxation_sigma_us(g_table64, effects.time_s).astype(np.float32)[index]
         e += g
-        g = _on_healthy(np.maximum(e, 0.0, out=e), g, stuck_cells)
+        g = _on_healthy(np.maximum(e, np.float32(0.0), out=e), g, stuck_cells)
     if effects.time_s > 0 and device.drift_nu > 0:
-        np.multiply(g, device.drift_factor(effects.time_s), out=g,
+        np.multiply(g, np.float32(device.drift_factor(effects.time_s)), out=g,
                     where=True if stuck_cells is None else ~stuck_cells)
     if streams.read is not None:
         noise = streams.read.standard_normal(g.shape)
-        noise *= device.read_sigma_us
+        noise *= np.float32(device.read_sigma_us)
         g += noise
     if effects.ir_drop:
-        g = _with_ir_drop(g, effects)
-    g -= device.conductances.g_off_us            # Conductances.level_of, in place
-    g /= device.conductances.step_us
+        g = _with_ir_drop(g, effects).astype(np.float32, copy=False)
+    g -= np.float32(device.conductances.g_off_us)            # Conductances.level_of, in place
+    g /= np.float32(device.conductances.step_us)
     return g
 
 

@@ -33,7 +33,9 @@ from simulator.config.faults import FaultSpec
 from simulator.faults.montecarlo import DrawIndex, draw_key
 from simulator.mapping.network import MappedNetwork
 
-FORMAT = 1
+# 2: the device model's normals are float32 from torch (device_draws.NormalStream); a draw kept
+# by format 1 came from float64 numpy normals and is drawn again.
+FORMAT = 2
 
 # FaultSpec fields that list what a study draws; every other field decides each draw's outcome.
 _STUDY_LISTS = frozenset({"rates", "encodings", "runs"})
