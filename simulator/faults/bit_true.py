@@ -221,16 +221,23 @@ class CrossbarMatrix:
 def _analog_channels(levels: np.ndarray, cell_bits: int, periphery: Periphery) -> np.ndarray:
     """A tile's ``(P, S, r, c)`` levels composed as the analog periphery composes them before the
     ADC: ``(P', S', r, c)``, the slices weighted and summed by the tree, the polarities subtracted.
-    Levels read through the device model are real-valued and stay so (composed in float64; left
-    alone, and in their own dtype, where nothing composes)."""
+    Levels read through the device model are real-valued and stay so: the tree sums in float64;
+    the polarity subtraction alone runs in the levels' own float (the difference of two float32
+    numbers, rounded once, is the float64 difference rounded to float32); nothing composes, they
+    are returned as they are."""
     polarities, slices = levels.shape[:2]
-    if periphery.slices != "analog-tree" and not (periphery.polarity == "analog" and polarities == 2):
+    tree = periphery.slices == "analog-tree"
+    subtract = periphery.polarity == "analog" and polarities == 2
+    if not tree and not subtract:
         return levels
-    levels = levels.astype(np.float64 if np.issubdtype(levels.dtype, np.floating) else np.int64, copy=False)
-    if periphery.slices == "analog-tree":
+    if not np.issubdtype(levels.dtype, np.floating):
+        levels = levels.astype(np.int64)
+    elif tree:
+        levels = levels.astype(np.float64, copy=False)
+    if tree:
         weights = 2 ** (cell_bits * np.arange(slices, dtype=np.int64)).reshape(1, slices, 1, 1)
         levels = (levels * weights).sum(axis=1, keepdims=True)
-    if periphery.polarity == "analog" and polarities == 2:
+    if subtract:
         levels = levels[:1] - levels[1:]
     return levels
 
@@ -550,7 +557,13 @@ class CrossbarLayer(nn.Module):
         pad_h, pad_w = _zero_padding(m)
         count, channels, height_in, width_in = digits.shape
         images = count // phases
-        padded = digits.new_zeros((count, height_in + 2 * pad_h, width_in + 2 * pad_w, channels), dtype=matrix.dtype)
+        # Only the border needs zeros: the digits overwrite the rest (a zero fill of the whole
+        # buffer was a pass of its own).
+        padded = digits.new_empty((count, height_in + 2 * pad_h, width_in + 2 * pad_w, channels), dtype=matrix.dtype)
+        padded[:, :pad_h].zero_()
+        padded[:, pad_h + height_in:].zero_()
+        padded[:, pad_h:pad_h + height_in, :pad_w].zero_()
+        padded[:, pad_h:pad_h + height_in, pad_w + width_in:].zero_()
         padded[:, pad_h:pad_h + height_in, pad_w:pad_w + width_in].copy_(digits.permute(0, 2, 3, 1))
         height, width = (
             (size + 2 * pad - dil * (k - 1) - 1) // st + 1
@@ -559,20 +572,29 @@ class CrossbarLayer(nn.Module):
         s_image, s_row, s_col, s_channel = padded.stride()
         out = torch.zeros((images, vectors, matrix.shape[1]), dtype=matrix.dtype)
         integer = _integer_composition(matrix, matrix.dtype)
-        for group, (first, end, kernel) in zip(matrix.groups, kernels):
+        blocks = [max(1, _SUMS_PER_BLOCK // max(vectors * kernel.shape[1], 1)) for _first, _end, kernel in kernels]
+        # One buffer each for the patches and the sums of a block, all phases, reused by every
+        # group and block (fresh ones per block cost their pages' first touch every time).
+        rows = phases * min(max(blocks), images) * vectors
+        patch_buffer = padded.new_empty(rows * max(kernel.shape[0] for _f, _e, kernel in kernels))
+        sum_buffer = padded.new_empty(max(phases * min(block, images) * vectors * kernel.shape[1]
+                                          for block, (_f, _e, kernel) in zip(blocks, kernels)))
+        for group, (first, end, kernel), block in zip(matrix.groups, kernels, blocks):
             converted_columns = kernel.shape[1]
-            block = max(1, _SUMS_PER_BLOCK // max(vectors * converted_columns, 1))
-            sums = padded.new_empty((phases, min(block, images) * vectors, converted_columns))
             for start in range(0, images, block):
                 n = min(block, images - start)
-                for p in range(phases):
-                    patches = padded.as_strided(
-                        (n, height, width, *m.kernel_size, end - first),
-                        (s_image, s_row * m.stride[0], s_col * m.stride[1], s_row * m.dilation[0],
-                         s_col * m.dilation[1], s_channel),
-                        padded.storage_offset() + (p * images + start) * s_image + first * s_channel)
-                    torch.mm(patches.reshape(n * vectors, -1), kernel, out=sums[p, :n * vectors])
-                part = matrix.adc.convert_steps(sums[:, :n * vectors], group.clips)
+                # Every phase's patches of the block in one copy and one product.
+                patches = padded.as_strided(
+                    (phases, n, height, width, *m.kernel_size, end - first),
+                    (images * s_image, s_image, s_row * m.stride[0], s_col * m.stride[1], s_row * m.dilation[0],
+                     s_col * m.dilation[1], s_channel),
+                    padded.storage_offset() + start * s_image + first * s_channel)
+                laid = patch_buffer[:phases * n * vectors * kernel.shape[0]].view(patches.shape)
+                laid.copy_(patches)
+                sums = sum_buffer[:phases * n * vectors * converted_columns].view(phases, n * vectors,
+                                                                                  converted_columns)
+                torch.mm(laid.view(phases * n * vectors, -1), kernel, out=sums.view(phases * n * vectors, -1))
+                part = matrix.adc.convert_steps(sums, group.clips)
                 converted = part.view(phases, n, vectors, matrix.channels, -1).movedim(3, 2)
                 composed, factor = (_compose_integers(converted, matrix) if integer
                                     else (_compose(converted, matrix), 1.0))
