@@ -32,11 +32,14 @@ bench/peers/aihwkit_worker.py in aihwkit's virtualenv on it, then prints both si
    the Wan spread at 1 day and 2 days over 1 s (aihwkit's three fits) against resim's
    Device.relaxed_sigma_us over programming_sigma_us at the same conductances.
 3. Time per image on VGG-8 (bench/bench_faults_vgg8.py's network: NeuroSim's VGG8 at seeded
-   weights, 10 % layerwise density, 128 x 128 tiles), one draw plus `--timing-images` images,
-   median of `--repeat`: resim at weight level with variation and read noise, resim bit-true with
-   them, aihwkit with the Wan model (ideal periphery, and its default IO: 7-bit inputs, 9-bit
-   outputs, output noise 0.06 per read; its torch tile refuses forward.w_noise, the per-read
-   weight noise aihwkit advises for the Wan model).
+   weights, 10 % layerwise density, the hardware file's tiles: 256 x 256 on prime), one draw plus
+   `--timing-images` images, median of `--repeat`: resim at weight level with variation and read
+   noise, resim bit-true with them at each ADC range of `--range-fractions` (the file's, which rounds
+   this network's sums to code 0 after its first layer, and 1/64, where a signal passes: the
+   table's last column is the output's correlation with the float network's logits), aihwkit
+   with the Wan model (ideal periphery, and its default IO: 7-bit inputs, 9-bit outputs, output
+   noise 0.06 per read; its torch tile refuses forward.w_noise, the per-read weight noise aihwkit
+   advises for the Wan model).
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ def resim_noise_study(model: Any, hardware: Any, x: Any, y: Any, args: argparse.
 
 def resim_timing(hardware: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Per-image time on VGG-8 of one device draw (variation 1, read noise) plus the images:
-    weight level, then bit-true, median of `args.repeat`."""
+    weight level, then bit-true at each of `args.range_fractions`, median of `args.repeat`."""
     import copy
 
     import numpy as np
@@ -129,15 +132,9 @@ def resim_timing(hardware: Any, args: argparse.Namespace) -> list[dict[str, Any]
     from bench_faults_vgg8 import cifar_test_images, vgg8_pruned
 
     from simulator.device import resolve_device
-    from simulator.faults.bit_true import (
-        CALIBRATION_IMAGES,
-        Periphery,
-        calibrate_input_scales,
-        compile_matrix,
-        crossbar_network,
-    )
+    from simulator.faults.bit_true import CALIBRATION_IMAGES
     from simulator.faults.cells import FaultRates
-    from simulator.faults.device_draws import DeviceEffects, DeviceStreams, device_tile_levels
+    from simulator.faults.device_draws import DeviceEffects, DeviceStreams
     from simulator.faults.montecarlo import Draw, DrawPlan, accuracy, draw_key, faulty_weights
     from simulator.mapping.network import map_network
     from simulator.mapping.setup import MappingSetup
@@ -170,12 +167,43 @@ def resim_timing(hardware: Any, args: argparse.Namespace) -> list[dict[str, Any]
         accuracy(work, xs, ys, 250)
         weight_level.append((time.perf_counter() - started) / len(xs))
 
-    periphery = Periphery.from_hardware(hardware, size, setup.cell_bits)
-    scales = calibrate_input_scales(model, mapped.names, x[:CALIBRATION_IMAGES], periphery.input_bits)
+    bit_true = [bit_true_timing(model, mapped, hardware, fraction, draw, effects, xs[:args.bit_true_images], x, args)
+                for fraction in args.range_fractions]
+    return [{"side": "resim weight level (variation 1 + read noise)", "images": len(xs),
+             "ms_per_image": 1000 * statistics.median(weight_level),
+             "all_ms": [round(1000 * t, 2) for t in weight_level]},
+            *bit_true, {"tiles": mapped.tiles_placed}]
+
+
+def bit_true_timing(model: Any, mapped: Any, hardware: Any, fraction: float | None, draw: Any, effects: Any,
+                    images: Any, calibration: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Per-image time of one bit-true draw (the levels drawn and laid out) plus `images`, median of
+    `args.repeat`, on `hardware` with its ADC range set to `fraction` (None: the file's); and
+    whether the output carries a signal: its correlation with the float network's logits (PRIME's
+    6-bit converter over the full range rounds this network's sums to code 0 after its first
+    layer, docs/faults.md "Bit-true crossbar emulation")."""
+    import numpy as np
+    import torch
+
+    from simulator.faults.bit_true import (
+        CALIBRATION_IMAGES,
+        Periphery,
+        calibrate_input_scales,
+        compile_matrix,
+        crossbar_network,
+    )
+    from simulator.faults.cells import FaultRates
+    from simulator.faults.device_draws import device_tile_levels
+
+    if fraction is not None:
+        hardware = hardware.model_copy(update={"adc": hardware.adc.model_copy(update={"range_fraction": fraction})})
+    setup = mapped.setup
+    periphery = Periphery.from_hardware(hardware, setup.size, setup.cell_bits)
+    scales = calibrate_input_scales(model, mapped.names, calibration[:CALIBRATION_IMAGES], periphery.input_bits)
     net = crossbar_network(model, scales, periphery)
     crossbars = dict(net.named_modules())
-    bit_images = xs[:args.bit_true_images]
-    bit_true = []
+    rates = FaultRates.from_total(0.0)
+    times, logits = [], []
     for run in range(args.repeat):
         one = draw(run)
         started = time.perf_counter()
@@ -185,19 +213,20 @@ def resim_timing(hardware: Any, args: argparse.Namespace) -> list[dict[str, Any]
                 quantized, levels = device_tile_levels(W, tiles, "two-column", setup.weight_bits, setup.cell_bits,
                                                        rates, one.rng, effects, one.device)
                 matrices.append(compile_matrix(W.shape, tiles, levels, "two-column", setup.weight_bits,
-                                               setup.cell_bits, periphery, size))
+                                               setup.cell_bits, periphery, setup.size))
                 weight_scales.append(quantized.scale)
             crossbars[layer.name].load(matrices, weight_scales)
         with torch.no_grad():
-            for start in range(0, len(bit_images), 16):
-                net(bit_images[start:start + 16])
-        bit_true.append((time.perf_counter() - started) / len(bit_images))
-    return [{"side": "resim weight level (variation 1 + read noise)", "images": len(xs),
-             "ms_per_image": 1000 * statistics.median(weight_level),
-             "all_ms": [round(1000 * t, 2) for t in weight_level]},
-            {"side": "resim bit-true (variation 1 + read noise)", "images": len(bit_images),
-             "ms_per_image": 1000 * statistics.median(bit_true), "all_ms": [round(1000 * t, 1) for t in bit_true]},
-            {"tiles": mapped.tiles_placed}]
+            logits = [net(images[start:start + 16]) for start in range(0, len(images), 16)]
+        times.append((time.perf_counter() - started) / len(images))
+    with torch.no_grad():
+        reference = model(images).flatten().numpy()
+    out = torch.cat(logits).flatten().numpy()
+    signal = float(np.corrcoef(out, reference)[0, 1]) if out.std() > 0 else 0.0
+    range_name = f"ADC range {hardware.adc.range_fraction:g}" + (" (the file's)" if fraction is None else "")
+    return {"side": f"resim bit-true (variation 1 + read noise), {range_name}", "images": len(images),
+            "ms_per_image": 1000 * statistics.median(times), "all_ms": [round(1000 * t, 1) for t in times],
+            "signal": signal}
 
 
 def vgg8_for_aihwkit(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -289,12 +318,16 @@ def main() -> None:
     parser.add_argument("--timing-images", type=int, default=64, help="VGG-8 images per timed draw")
     parser.add_argument("--bit-true-images", type=int, default=16, help="of those, bit-true")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--range-fractions", default="file,0.015625",
+                        help="bit-true ADC ranges to time, comma-separated: 'file' (the hardware file's) or a "
+                             "fraction; 1/64 is where PRIME's 6-bit converter passes a signal (docs/faults.md)")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--timing-only", action="store_true", help="only part 3 (time per image)")
     args = parser.parse_args()
     args.points = [(float(s), 0.0) for s in args.scales.split(",")] + [(1.0, DAY), (1.0, 2 * DAY)]
+    args.range_fractions = [None if f == "file" else float(f) for f in args.range_fractions.split(",") if f]
 
     import torch
 
@@ -334,13 +367,15 @@ def main() -> None:
         ours = resim_timing(hardware, args)
         print(f"\nVGG-8 at 10 % layerwise density, {ours[-1]['tiles']} tiles of {hardware.array.rows} x "
               f"{hardware.array.rows}, one draw + the images, median of {args.repeat}, {args.threads} thread(s)")
-        print("| simulator, mode | images per draw | ms per image | all |")
-        print("| --- | --- | --- | --- |")
+        print("| simulator, mode | images per draw | ms per image | all | output's correlation with the float "
+              "network |")
+        print("| --- | --- | --- | --- | --- |")
         for row in ours[:-1]:
-            print(f"| {row['side']} | {row['images']} | {row['ms_per_image']:.2f} | {row['all_ms']} |")
+            signal = f"{row['signal']:.3f}" if "signal" in row else ""
+            print(f"| {row['side']} | {row['images']} | {row['ms_per_image']:.2f} | {row['all_ms']} | {signal} |")
         for row in peer["timing"][0]["rows"]:
             print(f"| aihwkit {peer['aihwkit']}, Wan 2022, {row['periphery']} | {args.timing_images} | "
-                  f"{row['ms_per_image']:.2f} | {row['all_ms']} |")
+                  f"{row['ms_per_image']:.2f} | {row['all_ms']} | |")
     print(f"load average after: {os.getloadavg()}")
 
 

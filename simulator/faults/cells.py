@@ -182,8 +182,9 @@ def apply_faults(levels: np.ndarray, faults: np.ndarray, cell_bits: int) -> np.n
     if levels.shape != faults.shape:
         raise ValueError(f"faults shape {faults.shape} differs from levels shape {levels.shape}")
     out = levels.copy()
-    out[faults == STUCK_OFF] = 0
-    out[faults == STUCK_ON] = top_level(cell_bits)
+    if faults.any():   # a draw without stuck cells (the device model alone) skips two masked passes
+        out[faults == STUCK_OFF] = 0
+        out[faults == STUCK_ON] = top_level(cell_bits)
     return out
 
 
