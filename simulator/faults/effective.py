@@ -43,6 +43,23 @@ from simulator.mapping.quantize import Quantized, qmax, quantize
 from simulator.mapping.tiles import Tile
 
 
+@dataclass(frozen=True)
+class TileDraw:
+    """One fault draw over a matrix's tiles: how the cells are programmed (the sign encoding, its
+    bit widths, per-column quantization) and how they fail (the rates, the generators and the
+    options: one slice, stuck lines)."""
+
+    encoding: str                # sign encoding name (simulator.mapping.encoding)
+    weight_bits: int             # bits of a quantized weight, sign included
+    cell_bits: int               # bits one cell holds (a slice's width)
+    rates: FaultRates            # per-cell stuck-off / stuck-on probabilities
+    rng: np.random.Generator     # cell faults: one draw per tile, tiles in list order
+    per_column: bool = False     # quantization scale per column of W rather than per matrix
+    slice_index: int | None = None           # faults confined to this slice (None: every slice)
+    lines: LineRates | None = None           # stuck wordlines / bitlines (None: none drawn)
+    line_rng: np.random.Generator | None = None   # their own generator, needed with `lines`
+
+
 def tile_fault_codes(
     tiles: list[Tile],
     encoding: str,
