@@ -91,17 +91,17 @@ def bit_true_seconds(model, layers, x, y, periphery, scales, args, rng_seed: int
 
     from simulator.faults.bit_true import compile_matrix, crossbar_network
     from simulator.faults.cells import FaultRates
-    from simulator.faults.effective import faulty_levels
+    from simulator.faults.effective import TileDraw, faulty_levels
 
     net = crossbar_network(model, scales, periphery)
     modules = dict(net.named_modules())
     rng = np.random.default_rng(rng_seed)
-    rates = FaultRates.from_total(args.rate)
+    draw = TileDraw(args.encoding, args.weight_bits, args.cell_bits, FaultRates.from_total(args.rate), rng)
     started = time.perf_counter()
     for layer in layers.layers:
         matrices, weight_scales = [], []
         for W, tiles in zip(layer.matrices, layer.tiles):
-            quantized, levels = faulty_levels(W, tiles, args.encoding, args.weight_bits, args.cell_bits, rates, rng)
+            quantized, levels = faulty_levels(W, tiles, draw)
             matrices.append(compile_matrix(W.shape, tiles, levels, args.encoding, args.weight_bits,
                                            args.cell_bits, periphery, args.size))
             weight_scales.append(quantized.scale)

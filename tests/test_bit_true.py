@@ -33,7 +33,7 @@ from simulator.faults.bit_true import (
     split_phases,
 )
 from simulator.faults.cells import HEALTHY, STUCK_OFF, FaultRates, apply_faults
-from simulator.faults.effective import faulty_levels, faulty_matrix
+from simulator.faults.effective import TileDraw, faulty_levels, faulty_matrix
 from simulator.faults.montecarlo import fault_study
 from simulator.lowering.layers import weight_matrices
 from simulator.mapping.encoding import ENCODINGS, get_encoding
@@ -68,7 +68,8 @@ def test_wide_adc_equals_weight_level_product_exactly(strategy, encoding, slices
     rng = np.random.default_rng(0)
     W = rng.normal(size=(70, 45)) * (rng.random((70, 45)) < 0.3)
     tiles = map_matrix(W != 0, 16, strategy, 0).tiles
-    _, levels = faulty_levels(W, tiles, encoding, 8, 2, FaultRates.from_total(0.05), np.random.default_rng(1))
+    _, levels = faulty_levels(W, tiles, TileDraw(encoding, 8, 2, FaultRates.from_total(0.05),
+                                                 np.random.default_rng(1)))
     codes = torch.randint(-63, 64, (33, 70), generator=torch.Generator().manual_seed(2)).double()
     reference = codes @ decoded(W.shape, tiles, levels, encoding, 8, 2)
     # 16 rows x 3 x the largest (composed) level fits 15 magnitude bits; 24 leaves room for the sign.
@@ -82,7 +83,8 @@ def test_float32_products_match_to_rounding() -> None:
     rng = np.random.default_rng(3)
     W = rng.normal(size=(300, 40))
     tiles = map_matrix(W != 0, 128, "skip-empty", 0).tiles
-    _, levels = faulty_levels(W, tiles, "differential", 8, 4, FaultRates(0.0, 0.0), np.random.default_rng(0))
+    _, levels = faulty_levels(W, tiles, TileDraw("differential", 8, 4, FaultRates(0.0, 0.0),
+                                                 np.random.default_rng(0)))
     codes = torch.randint(0, 64, (20, 300), generator=torch.Generator().manual_seed(0)).float()
     matrix = compile_matrix(W.shape, tiles, levels, "differential", 8, 4, Periphery(6, 3, None), 128)
     assert matrix.dtype == torch.float32
@@ -114,8 +116,8 @@ def test_hand_worked_2x2_with_a_narrow_adc() -> None:
     # negative array [[0, 1], [0, 0]]. Inputs x = [3, 2] in one 2-bit phase.
     W_int = np.array([[3, -1], [2, 0]])
     tiles = one_tile(W_int)
-    _, levels = faulty_levels(W_int.astype(float), tiles, "two-column", 3, 2, FaultRates(0.0, 0.0),
-                              np.random.default_rng(0))
+    _, levels = faulty_levels(W_int.astype(float), tiles, TileDraw("two-column", 3, 2, FaultRates(0.0, 0.0),
+                                                                        np.random.default_rng(0)))
     x = torch.tensor([[3.0, 2.0]])
 
     def product(adc_bits, fraction=1.0, polarity="digital"):
@@ -140,8 +142,8 @@ def test_dac_phases_split_and_compose() -> None:
     # W = [[1], [3]] in 2-bit cells; 4-bit inputs one bit per phase: phase sums 4, 3, 1, 0.
     W_int = np.array([[1], [3]])
     tiles = one_tile(W_int)
-    _, levels = faulty_levels(W_int.astype(float), tiles, "two-column", 3, 2, FaultRates(0.0, 0.0),
-                              np.random.default_rng(0))
+    _, levels = faulty_levels(W_int.astype(float), tiles, TileDraw("two-column", 3, 2, FaultRates(0.0, 0.0),
+                                                                        np.random.default_rng(0)))
 
     def product(adc_bits, dac_bits=1):
         periphery = Periphery(4, dac_bits, adc_bits)
@@ -220,8 +222,8 @@ def test_faulty_levels_decode_to_the_weight_level_matrix() -> None:
     tiles = map_matrix(W != 0, 8, "compact", 0).tiles
     rates = FaultRates.from_total(0.1)
     for encoding in ENCODINGS:
-        quantized, levels = faulty_levels(W, tiles, encoding, 8, 2, rates, np.random.default_rng(9))
-        expected = faulty_matrix(W, tiles, encoding, 8, 2, rates, np.random.default_rng(9))
+        quantized, levels = faulty_levels(W, tiles, TileDraw(encoding, 8, 2, rates, np.random.default_rng(9)))
+        expected = faulty_matrix(W, tiles, TileDraw(encoding, 8, 2, rates, np.random.default_rng(9)))
         got = decoded(W.shape, tiles, levels, encoding, 8, 2).numpy() * quantized.scale
         np.testing.assert_array_equal(got, expected)
 
@@ -240,8 +242,8 @@ def test_crossbar_layers_equal_quantized_inputs_with_an_ideal_adc() -> None:
         matrices, scales, effective = [], [], []
         for W in weight_matrices(module):
             tiles = map_matrix(W != 0, 8, "skip-empty", 0).tiles
-            quantized, levels = faulty_levels(W, tiles, "offset", 8, 2, FaultRates.from_total(0.02),
-                                              np.random.default_rng(1))
+            quantized, levels = faulty_levels(W, tiles, TileDraw("offset", 8, 2, FaultRates.from_total(0.02),
+                                                                       np.random.default_rng(1)))
             matrices.append(compile_matrix(W.shape, tiles, levels, "offset", 8, 2, periphery, 8))
             scales.append(quantized.scale)
             effective.append(decoded(W.shape, tiles, levels, "offset", 8, 2).float() * float(quantized.scale))
@@ -266,7 +268,8 @@ def test_plain_convolutions_run_as_convolutions_with_the_unfolded_products(slice
     conv = nn.Conv2d(5, 7, 3, stride=1, padding=1, dilation=1)
     W = weight_matrices(conv)[0]                       # 45 rows: groups of 16 split channels' kernels
     tiles = map_matrix(np.ones_like(W, dtype=bool), 16, "skip-empty", 0).tiles
-    _, levels = faulty_levels(W, tiles, "two-column", 8, 2, FaultRates.from_total(0.05), np.random.default_rng(1))
+    _, levels = faulty_levels(W, tiles, TileDraw("two-column", 8, 2, FaultRates.from_total(0.05),
+                                                 np.random.default_rng(1)))
     periphery = Periphery(input_bits=6, dac_bits=2, adc_bits=5, slices=slices, polarity=polarity)
     x = torch.randn(3, 5, 6, 6)
     real = [lv + np.random.default_rng(2).normal(0, 0.05, lv.shape) for lv in levels]

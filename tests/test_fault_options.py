@@ -24,6 +24,7 @@ from simulator.faults.cells import (
 )
 from simulator.faults.effective import (
     FaultMap,
+    TileDraw,
     draw_fault_map,
     faulty_matrix,
     tile_fault_codes,
@@ -91,9 +92,9 @@ def test_stuck_wordline_through_the_matrix_by_hand() -> None:
     assert len(tiles) == 1
     rows = np.full((2, 3, 2), 0.99)
     rows[0, 2, 0] = 0.1                               # polarity a, slice 2 (worth 4), wordline 0
-    out = faulty_matrix(W, tiles, "two-column", 4, 1, FaultRates(0.0, 0.0), np.random.default_rng(0),
-                        lines=LineRates(rows=0.5, cols=0.0, ratio=(0.0, 1.0)),
-                        line_rng=FixedDraws(rows, np.full((2, 3, 3), 0.99)))
+    out = faulty_matrix(W, tiles, TileDraw("two-column", 4, 1, FaultRates(0.0, 0.0), np.random.default_rng(0),
+                                           lines=LineRates(rows=0.5, cols=0.0, ratio=(0.0, 1.0)),
+                                           line_rng=FixedDraws(rows, np.full((2, 3, 3), 0.99))))
     assert np.allclose(out, np.array([[7, 4, -1], [2, 0, 0]]) * 3 / 7)
 
 
@@ -101,9 +102,9 @@ def test_line_faults_do_not_move_cell_faults() -> None:
     W = np.random.default_rng(1).normal(size=(20, 12))
     tiles = map_matrix(W != 0, 8, "skip-empty").tiles
     rates = FaultRates.from_total(0.05)
-    plain = tile_fault_codes(tiles, "differential", 8, 2, rates, np.random.default_rng(3))
-    with_lines = tile_fault_codes(tiles, "differential", 8, 2, rates, np.random.default_rng(3),
-                                  lines=LineRates(0.0, 0.0), line_rng=np.random.default_rng(4))
+    plain = tile_fault_codes(tiles, TileDraw("differential", 8, 2, rates, np.random.default_rng(3)))
+    with_lines = tile_fault_codes(tiles, TileDraw("differential", 8, 2, rates, np.random.default_rng(3),
+                                                     lines=LineRates(0.0, 0.0), line_rng=np.random.default_rng(4)))
     assert all(np.array_equal(a, b) for a, b in zip(plain, with_lines))
 
 
@@ -134,10 +135,11 @@ def test_fault_map_equals_the_reference_model_in_any_memory_order(encoding: str,
     rates = FaultRates.from_total(0.2)
     expected = reference_matrix(W, tiles, encoding, 8, 2, rates, np.random.default_rng(9), per_column=True)
     for weights in (W, np.asfortranarray(W), W.T.copy().T):   # weight_matrices gives transposes
-        fault_map = draw_fault_map(weights, tiles, encoding, 8, 2, rates, np.random.default_rng(9), per_column=True)
+        fault_map = draw_fault_map(weights, tiles, TileDraw(encoding, 8, 2, rates, np.random.default_rng(9),
+                                                            per_column=True))
         assert np.array_equal(fault_map.effective(weights), expected)
-        assert np.array_equal(faulty_matrix(weights, tiles, encoding, 8, 2, rates, np.random.default_rng(9), True),
-                              expected)
+        assert np.array_equal(faulty_matrix(weights, tiles, TileDraw(encoding, 8, 2, rates, np.random.default_rng(9),
+                                                                     per_column=True)), expected)
         positions = np.arange(W.size)
         assert np.array_equal(fault_map.values_at(positions, W.reshape(-1)), expected.reshape(-1))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.faults import FaultRates, apply_faults, draw_cell_faults, faulty_matrix
+from simulator.faults import FaultRates, TileDraw, apply_faults, draw_cell_faults, faulty_matrix
 from simulator.faults.cells import HEALTHY, STUCK_OFF, STUCK_ON
 from simulator.mapping.encoding import ENCODINGS, get_encoding
 from simulator.mapping.mapper import map_matrix
@@ -118,8 +118,8 @@ def test_zero_rates_give_dequantized_weights(encoding: str, strategy: str, per_c
     W = sparse_weights(37, 29, 0.3, seed=11)
     tiles = tiles_for(W, 8, strategy)
     for weight_bits, cell_bits in ((8, 2), (4, 1), (1, 1), (16, 4)):
-        out = faulty_matrix(W, tiles, encoding, weight_bits, cell_bits, FaultRates(0.0, 0.0),
-                            np.random.default_rng(0), per_column=per_column)
+        out = faulty_matrix(W, tiles, TileDraw(encoding, weight_bits, cell_bits, FaultRates(0.0, 0.0),
+                                                     np.random.default_rng(0), per_column=per_column))
         expected = dequantize(quantize(W, weight_bits, per_column=per_column))
         assert np.array_equal(out, expected)
 
@@ -128,7 +128,7 @@ def test_faulty_matrix_is_deterministic_per_seed() -> None:
     W = sparse_weights(40, 40, 0.3, seed=5)
     tiles = tiles_for(W, 16, "compact")
     rates = FaultRates.from_total(0.05)
-    a, b, c = (faulty_matrix(W, tiles, "differential", 8, 2, rates, np.random.default_rng(s))
+    a, b, c = (faulty_matrix(W, tiles, TileDraw("differential", 8, 2, rates, np.random.default_rng(s)))
                for s in (1, 1, 2))
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
@@ -140,8 +140,8 @@ def test_slice_confinement_in_matrix() -> None:
     tiles = tiles_for(W, 32, "none")  # one tile: each position has one set of cells
     q = quantize(W, 8)
     for k in (0, 6):
-        out = faulty_matrix(W, tiles, "two-column", 8, 1, FaultRates(0.2, 0.2),
-                            np.random.default_rng(4), slice_index=k)
+        out = faulty_matrix(W, tiles, TileDraw("two-column", 8, 1, FaultRates(0.2, 0.2),
+                                                     np.random.default_rng(4), slice_index=k))
         err = np.rint(out / q.scale).astype(np.int64) - q.q
         assert np.count_nonzero(err) > 0
         assert np.all(err % 2**k == 0)
@@ -153,8 +153,7 @@ def test_unplaced_tile_stays_zero_at_full_stuck_on() -> None:
     tiles = tiles_for(W, 8, "skip-empty")
     assert len(tiles) == 8
     for encoding in ENCODINGS:
-        out = faulty_matrix(W, tiles, encoding, 8, 2, FaultRates(0.0, 1.0),
-                            np.random.default_rng(0))
+        out = faulty_matrix(W, tiles, TileDraw(encoding, 8, 2, FaultRates(0.0, 1.0), np.random.default_rng(0)))
         assert np.all(out[:8, :8] == 0.0)
 
 
@@ -170,8 +169,8 @@ def test_pruning_shields_by_encoding(fault: str, shielded: str, exposed: str) ->
     tiles = tiles_for(W, 8, "skip-empty")
     pruned = quantize(W, 8).q == 0
     rates = FaultRates(0.0, 0.1) if fault == "stuck-on" else FaultRates(0.1, 0.0)
-    safe = faulty_matrix(W, tiles, shielded, 8, 2, rates, np.random.default_rng(6))
-    hurt = faulty_matrix(W, tiles, exposed, 8, 2, rates, np.random.default_rng(6))
+    safe = faulty_matrix(W, tiles, TileDraw(shielded, 8, 2, rates, np.random.default_rng(6)))
+    hurt = faulty_matrix(W, tiles, TileDraw(exposed, 8, 2, rates, np.random.default_rng(6)))
     assert np.all(safe[pruned] == 0.0)
     assert np.count_nonzero(hurt[pruned]) > 0
     assert np.count_nonzero(safe[~pruned] != dequantize(quantize(W, 8))[~pruned]) > 0
@@ -191,7 +190,7 @@ def test_stuck_on_top_slice_of_pruned_zero_two_column() -> None:
     tile = Tile(np.arange(2), np.arange(2), W != 0)
     assert get_encoding("two-column").slices(4, 2) == 2
     rng = FixedDraws(_one_stuck_on((2, 2, 2, 2), (0, 1, 0, 1)))
-    out = faulty_matrix(W, [tile], "two-column", 4, 2, FaultRates(0.0, 0.5), rng)
+    out = faulty_matrix(W, [tile], TileDraw("two-column", 4, 2, FaultRates(0.0, 0.5), rng))
     assert out.tolist() == [[7.0, 12.0], [0.0, -7.0]]
 
 
@@ -201,19 +200,17 @@ def test_covered_not_held_cells_add_to_the_holder() -> None:
     a = Tile(np.array([0]), np.array([0, 1]), np.array([[True, False]]))
     b = Tile(np.array([0]), np.array([1]), np.array([[True]]))
     rng = FixedDraws(_one_stuck_on((2, 2, 1, 2), (0, 1, 0, 1)), np.full((2, 2, 1, 1), 0.9))
-    out = faulty_matrix(W, [a, b], "two-column", 4, 2, FaultRates(0.0, 0.5), rng)
+    out = faulty_matrix(W, [a, b], TileDraw("two-column", 4, 2, FaultRates(0.0, 0.5), rng))
     assert out.tolist() == [[7.0, -5.0 + 12.0]]
     # No faults: the covering zero decodes to 0, so the sum is just the held value.
-    clean = faulty_matrix(W, [a, b], "two-column", 4, 2, FaultRates(0.0, 0.0),
-                          np.random.default_rng(0))
+    clean = faulty_matrix(W, [a, b], TileDraw("two-column", 4, 2, FaultRates(0.0, 0.0), np.random.default_rng(0)))
     assert clean.tolist() == [[7.0, -5.0]]
 
 
 def test_uncovered_positions_are_zero() -> None:
     W = np.array([[1.0, 2.0], [3.0, 4.0]])
     tile = Tile(np.array([0]), np.array([0, 1]), np.array([[True, True]]))
-    out = faulty_matrix(W, [tile], "differential", 4, 2, FaultRates(0.5, 0.5),
-                        np.random.default_rng(0))
+    out = faulty_matrix(W, [tile], TileDraw("differential", 4, 2, FaultRates(0.5, 0.5), np.random.default_rng(0)))
     assert out[1].tolist() == [0.0, 0.0]
 
 

@@ -194,6 +194,7 @@ def bit_true_timing(model: Any, mapped: Any, hardware: Any, fraction: float | No
     )
     from simulator.faults.cells import FaultRates
     from simulator.faults.device_draws import device_tile_levels
+    from simulator.faults.effective import TileDraw
 
     if fraction is not None:
         hardware = hardware.model_copy(update={"adc": hardware.adc.model_copy(update={"range_fraction": fraction})})
@@ -206,12 +207,12 @@ def bit_true_timing(model: Any, mapped: Any, hardware: Any, fraction: float | No
     times, logits = [], []
     for run in range(args.repeat):
         one = draw(run)
+        tile_draw = TileDraw("two-column", setup.weight_bits, setup.cell_bits, rates, one.rng)
         started = time.perf_counter()
         for layer in mapped.layers:
             matrices, weight_scales = [], []
             for W, tiles in zip(layer.matrices, layer.tiles):
-                quantized, levels = device_tile_levels(W, tiles, "two-column", setup.weight_bits, setup.cell_bits,
-                                                       rates, one.rng, effects, one.device)
+                quantized, levels = device_tile_levels(W, tiles, tile_draw, effects, one.device)
                 matrices.append(compile_matrix(W.shape, tiles, levels, "two-column", setup.weight_bits,
                                                setup.cell_bits, periphery, setup.size))
                 weight_scales.append(quantized.scale)

@@ -67,7 +67,7 @@ from simulator.converters import Converters, resolve_converters
 from simulator.device import Device
 from simulator.faults.device_draws import decoded_matrix, device_tile_levels
 from simulator.faults.effective import faulty_levels
-from simulator.faults.montecarlo import Draw, DrawPlan, study_draws, study_plan, take_draw, to_weight
+from simulator.faults.montecarlo import Draw, DrawPlan, layer_draw, study_draws, study_plan, take_draw, to_weight
 from simulator.faults.summary import summarise
 from simulator.mapping.encoding import get_encoding
 from simulator.mapping.network import MappedNetwork
@@ -740,20 +740,15 @@ def load_draw(mapped: MappedNetwork, work: nn.Module, crossbars: nn.Module, draw
     setup = mapped.setup
     work_modules, crossbar_modules = dict(work.named_modules()), dict(crossbars.named_modules())
     for layer in mapped.layers:
-        factor = plan.factor(layer.name)
-        layer_lines = plan.lines.scaled(factor) if plan.lines is not None else None
+        tile_draw = layer_draw(draw, plan, setup, layer.name)
         effective, matrices, weight_scales = [], [], []
         for W, tiles in zip(layer.matrices, layer.tiles):
             if plan.effects is not None and draw.device is not None:
                 # Real-valued levels read through the device model (simulator.faults.device_draws).
-                quantized, levels = device_tile_levels(
-                    W, tiles, draw.encoding, setup.weight_bits, setup.cell_bits, draw.rates.scaled(factor), draw.rng,
-                    plan.effects, draw.device, setup.per_column, plan.slice_index, layer_lines, draw.line_rng)
+                quantized, levels = device_tile_levels(W, tiles, tile_draw, plan.effects, draw.device)
                 decoded = decoded_matrix(W.shape, tiles, levels, draw.encoding, setup.weight_bits, setup.cell_bits)
             else:
-                quantized, levels = faulty_levels(W, tiles, draw.encoding, setup.weight_bits, setup.cell_bits,
-                                                  draw.rates.scaled(factor), draw.rng, setup.per_column,
-                                                  plan.slice_index, layer_lines, draw.line_rng)
+                quantized, levels = faulty_levels(W, tiles, tile_draw)
                 decoded = _decode(W.shape, tiles, levels, draw.encoding, setup.weight_bits, setup.cell_bits)
             effective.append(decoded * quantized.scale)
             matrices.append(compile_matrix(W.shape, tiles, levels, draw.encoding, setup.weight_bits, setup.cell_bits,

@@ -38,8 +38,8 @@ import torch
 
 from simulator.config.faults import FaultModel, FaultOptionError
 from simulator.device import Device
-from simulator.faults.cells import HEALTHY, FaultRates, LineRates
-from simulator.faults.effective import faulty_tiles
+from simulator.faults.cells import HEALTHY
+from simulator.faults.effective import TileDraw, faulty_tiles
 from simulator.mapping.encoding import get_encoding
 from simulator.mapping.quantize import Quantized
 from simulator.mapping.tiles import Tile
@@ -210,25 +210,11 @@ def decode_levels(levels: np.ndarray, encoding: str, weight_bits: int, cell_bits
         - enc.input_offset(weight_bits)
 
 
-def device_tile_levels(
-    W: np.ndarray,
-    tiles: list[Tile],
-    encoding: str,
-    weight_bits: int,
-    cell_bits: int,
-    rates: FaultRates,
-    rng: np.random.Generator,
-    effects: DeviceEffects,
-    streams: DeviceStreams,
-    per_column: bool = False,
-    slice_index: int | None = None,
-    lines: LineRates | None = None,
-    line_rng: np.random.Generator | None = None,
-) -> tuple[Quantized, list[np.ndarray]]:
+def device_tile_levels(W: np.ndarray, tiles: list[Tile], draw: TileDraw, effects: DeviceEffects,
+                       streams: DeviceStreams) -> tuple[Quantized, list[np.ndarray]]:
     """`effective.faulty_levels` through the device: the same stuck-at draws (the same generators
     advanced the same way), then every tile's cells read as real-valued levels (`read_levels`)."""
-    quantized, drawn = faulty_tiles(W, tiles, encoding, weight_bits, cell_bits, rates, rng, per_column, slice_index,
-                                    lines, line_rng)
+    quantized, drawn = faulty_tiles(W, tiles, draw)
     return quantized, [read_levels(levels, codes, effects, streams) for levels, codes in drawn]
 
 

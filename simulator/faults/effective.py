@@ -60,88 +60,56 @@ class TileDraw:
     line_rng: np.random.Generator | None = None   # their own generator, needed with `lines`
 
 
-def tile_fault_codes(
-    tiles: list[Tile],
-    encoding: str,
-    weight_bits: int,
-    cell_bits: int,
-    rates: FaultRates,
-    rng: np.random.Generator,
-    slice_index: int | None = None,
-    lines: LineRates | None = None,
-    line_rng: np.random.Generator | None = None,
-) -> list[np.ndarray]:
+def tile_fault_codes(tiles: list[Tile], draw: TileDraw) -> list[np.ndarray]:
     """Fault codes of every cell of every tile, each shaped ``(polarities, S, len(rows), len(cols))``.
 
-    Cell faults come from ``rng``, one draw per tile in list order (so a seeded ``rng`` gives the
-    same faults); stuck lines, whenever ``lines`` is given (even at rate 0, so that a layer whose
-    rates are scaled to 0 still advances ``line_rng`` like the others), from their own
-    ``line_rng``, so turning line faults on does not move a single cell fault."""
-    enc = get_encoding(encoding)
-    arrays = (enc.polarities, enc.slices(weight_bits, cell_bits))
+    Cell faults come from ``draw.rng``, one draw per tile in list order (so a seeded generator gives
+    the same faults); stuck lines, whenever ``draw.lines`` is given (even at rate 0, so that a layer
+    whose rates are scaled to 0 still advances ``draw.line_rng`` like the others), from their own
+    ``draw.line_rng``, so turning line faults on does not move a single cell fault."""
+    enc = get_encoding(draw.encoding)
+    arrays = (enc.polarities, enc.slices(draw.weight_bits, draw.cell_bits))
+    lines, line_rng = draw.lines, draw.line_rng
     if lines is not None and line_rng is None:
         raise ValueError("line faults need their own generator (line_rng)")
     out = []
     for tile in tiles:
         shape = arrays + (len(tile.rows), len(tile.cols))
-        codes = draw_cell_faults(shape, rates, rng, slice_index=slice_index, slice_axis=1)
+        codes = draw_cell_faults(shape, draw.rates, draw.rng, slice_index=draw.slice_index, slice_axis=1)
         if lines is not None and line_rng is not None:   # both or neither (checked above)
-            codes = merge_faults(codes, draw_line_faults(shape, lines, line_rng, slice_index))
+            codes = merge_faults(codes, draw_line_faults(shape, lines, line_rng, draw.slice_index))
         out.append(codes)
     return out
 
 
-def faulty_levels(
-    W: np.ndarray,
-    tiles: list[Tile],
-    encoding: str,
-    weight_bits: int,
-    cell_bits: int,
-    rates: FaultRates,
-    rng: np.random.Generator,
-    per_column: bool = False,
-    slice_index: int | None = None,
-    lines: LineRates | None = None,
-    line_rng: np.random.Generator | None = None,
-) -> tuple[Quantized, list[np.ndarray]]:
+def faulty_levels(W: np.ndarray, tiles: list[Tile], draw: TileDraw) -> tuple[Quantized, list[np.ndarray]]:
     """The quantized ``W`` and the cell levels of every tile after stuck-at faults.
 
-    Quantizes ``W`` (``quantize(W, weight_bits, per_column)``), programs each tile's cells (held
-    positions with their weight, other covered positions with zero) and draws faults for every cell
-    of the tile: levels shaped ``(polarities, S, len(rows), len(cols))``, one draw per tile, tiles
-    in list order, so a seeded ``rng`` gives the same levels. ``slice_index`` confines faults to
-    one slice (seed 001's single bit position); ``lines`` adds whole stuck wordlines / bitlines
-    drawn from ``line_rng`` (`tile_fault_codes`). The bit-true emulation
+    Quantizes ``W`` (``quantize(W, draw.weight_bits, draw.per_column)``), programs each tile's cells
+    (held positions with their weight, other covered positions with zero) and draws faults for every
+    cell of the tile: levels shaped ``(polarities, S, len(rows), len(cols))``, one draw per tile,
+    tiles in list order, so a seeded ``draw.rng`` gives the same levels. ``draw.slice_index``
+    confines faults to one slice (seed 001's single bit position); ``draw.lines`` adds whole stuck
+    wordlines / bitlines drawn from ``draw.line_rng`` (`tile_fault_codes`). The bit-true emulation
     (simulator/faults/bit_true.py) reads these levels.
     """
-    quantized, drawn = faulty_tiles(W, tiles, encoding, weight_bits, cell_bits, rates, rng, per_column, slice_index,
-                                    lines, line_rng)
+    quantized, drawn = faulty_tiles(W, tiles, draw)
     return quantized, [levels for levels, _ in drawn]
 
 
-def faulty_tiles(
-    W: np.ndarray,
-    tiles: list[Tile],
-    encoding: str,
-    weight_bits: int,
-    cell_bits: int,
-    rates: FaultRates,
-    rng: np.random.Generator,
-    per_column: bool = False,
-    slice_index: int | None = None,
-    lines: LineRates | None = None,
-    line_rng: np.random.Generator | None = None,
-) -> tuple[Quantized, list[tuple[np.ndarray, np.ndarray]]]:
+def faulty_tiles(W: np.ndarray, tiles: list[Tile],
+                 draw: TileDraw) -> tuple[Quantized, list[tuple[np.ndarray, np.ndarray]]]:
     """`faulty_levels` with each tile's fault codes beside its levels (the device model reads a
     stuck cell differently from a programmed one: simulator.faults.device_draws)."""
     W = _matrix(W)
-    enc = get_encoding(encoding)
-    quantized = quantize(W, weight_bits, per_column=per_column)
-    codes = tile_fault_codes(tiles, encoding, weight_bits, cell_bits, rates, rng, slice_index, lines, line_rng)
+    enc = get_encoding(draw.encoding)
+    quantized = quantize(W, draw.weight_bits, per_column=draw.per_column)
+    codes = tile_fault_codes(tiles, draw)
     out = []
     for tile, tile_codes in zip(tiles, codes):
         programmed = np.where(tile.held, _block(quantized.q, tile.rows, tile.cols), 0)
-        out.append((apply_faults(enc.encode(programmed, weight_bits, cell_bits), tile_codes, cell_bits), tile_codes))
+        out.append((apply_faults(enc.encode(programmed, draw.weight_bits, draw.cell_bits), tile_codes,
+                                 draw.cell_bits), tile_codes))
     return quantized, out
 
 
@@ -254,43 +222,17 @@ class FaultMap:
         return out * scale
 
 
-def draw_fault_map(
-    W: np.ndarray,
-    tiles: list[Tile],
-    encoding: str,
-    weight_bits: int,
-    cell_bits: int,
-    rates: FaultRates,
-    rng: np.random.Generator,
-    per_column: bool = False,
-    slice_index: int | None = None,
-    lines: LineRates | None = None,
-    line_rng: np.random.Generator | None = None,
-) -> FaultMap:
+def draw_fault_map(W: np.ndarray, tiles: list[Tile], draw: TileDraw) -> FaultMap:
     """One fault draw over the tiles of ``W`` (`tile_fault_codes`), frozen as a `FaultMap`."""
-    codes = tile_fault_codes(tiles, encoding, weight_bits, cell_bits, rates, rng, slice_index, lines, line_rng)
-    return FaultMap.build(W, tiles, codes, encoding, weight_bits, cell_bits, per_column)
+    codes = tile_fault_codes(tiles, draw)
+    return FaultMap.build(W, tiles, codes, draw.encoding, draw.weight_bits, draw.cell_bits, draw.per_column)
 
 
-def faulty_matrix(
-    W: np.ndarray,
-    tiles: list[Tile],
-    encoding: str,
-    weight_bits: int,
-    cell_bits: int,
-    rates: FaultRates,
-    rng: np.random.Generator,
-    per_column: bool = False,
-    slice_index: int | None = None,
-    lines: LineRates | None = None,
-    line_rng: np.random.Generator | None = None,
-) -> np.ndarray:
+def faulty_matrix(W: np.ndarray, tiles: list[Tile], draw: TileDraw) -> np.ndarray:
     """Float (R, C) weights the crossbars compute with after stuck-at faults.
 
     The same draws as `faulty_levels`, decoded: each covered position gets the sum of its tiles'
     decoded cells, times the quantization scale. With zero rates the result equals
     ``dequantize(quantize(W))`` exactly provided every nonzero is held by some tile.
     """
-    fault_map = draw_fault_map(W, tiles, encoding, weight_bits, cell_bits, rates, rng, per_column, slice_index,
-                               lines, line_rng)
-    return fault_map.effective(W)
+    return draw_fault_map(W, tiles, draw).effective(W)

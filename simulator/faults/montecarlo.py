@@ -28,8 +28,9 @@ from simulator.config.faults import FaultModel, FaultSpec
 from simulator.device import Device
 from simulator.faults.cells import FaultRates, LineRates
 from simulator.faults.device_draws import DeviceEffects, DeviceStreams, decoded_matrix, device_tile_levels
-from simulator.faults.effective import FaultMap, draw_fault_map
+from simulator.faults.effective import FaultMap, TileDraw, draw_fault_map
 from simulator.mapping.network import MappedNetwork
+from simulator.mapping.setup import MappingSetup
 
 if TYPE_CHECKING:
     from simulator.faults.draw_store import DrawStore
@@ -80,6 +81,15 @@ class DrawPlan:
         return 1.0 if self.multipliers is None else self.multipliers.get(name, 1.0)
 
 
+def layer_draw(draw: Draw, plan: DrawPlan, setup: MappingSetup, name: str) -> TileDraw:
+    """What layer `name` draws over each of its group matrices: `draw`'s encoding and generators on
+    the mapping's bit widths, its cell and line rates scaled by the layer's multiplier."""
+    factor = plan.factor(name)
+    lines = plan.lines.scaled(factor) if plan.lines is not None else None
+    return TileDraw(draw.encoding, setup.weight_bits, setup.cell_bits, draw.rates.scaled(factor), draw.rng,
+                    setup.per_column, plan.slice_index, lines, draw.line_rng)
+
+
 def check_layer_rates(rate: float, multipliers: Mapping[str, float] | None) -> None:
     """Every layer's scaled rate must stay a probability."""
     for name, factor in (multipliers or {}).items():
@@ -96,12 +106,8 @@ def fault_maps(mapped: MappedNetwork, draw: Draw, plan: DrawPlan = DrawPlan()) -
     setup = mapped.setup
     out = {}
     for layer in mapped.layers:
-        factor = plan.factor(layer.name)
-        layer_rates = draw.rates.scaled(factor)
-        layer_lines = plan.lines.scaled(factor) if plan.lines is not None else None
-        out[layer.name] = [draw_fault_map(m, tiles, draw.encoding, setup.weight_bits, setup.cell_bits, layer_rates,
-                                          draw.rng, setup.per_column, plan.slice_index, layer_lines, draw.line_rng)
-                           for m, tiles in zip(layer.matrices, layer.tiles)]
+        tile_draw = layer_draw(draw, plan, setup, layer.name)
+        out[layer.name] = [draw_fault_map(m, tiles, tile_draw) for m, tiles in zip(layer.matrices, layer.tiles)]
     return out
 
 
@@ -147,14 +153,11 @@ def device_weights(mapped: MappedNetwork, model: nn.Module, draw: Draw, plan: Dr
     modules = dict(model.named_modules())
     out = {}
     for layer in mapped.layers:
-        factor = plan.factor(layer.name)
-        layer_lines = plan.lines.scaled(factor) if plan.lines is not None else None
+        tile_draw = layer_draw(draw, plan, setup, layer.name)
         weight = modules[layer.name].weight
         effective = []
         for W, tiles in zip(group_matrices(weight, len(layer.tiles)), layer.tiles):
-            quantized, levels = device_tile_levels(
-                W, tiles, draw.encoding, setup.weight_bits, setup.cell_bits, draw.rates.scaled(factor), draw.rng,
-                plan.effects, draw.device, setup.per_column, plan.slice_index, layer_lines, draw.line_rng)
+            quantized, levels = device_tile_levels(W, tiles, tile_draw, plan.effects, draw.device)
             effective.append(decoded_matrix(W.shape, tiles, levels, draw.encoding, setup.weight_bits,
                                             setup.cell_bits) * quantized.scale)
         out[layer.name] = to_weight(effective, weight)
