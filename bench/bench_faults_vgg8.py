@@ -11,6 +11,11 @@ weights, every layer magnitude-pruned to `--density` (layerwise, so no layer emp
 is meaningless, only the work matters), mapped once on `--size` x `--size` tiles by `--strategy`.
 The images are the first CIFAR-10 test images.
 
+The bit-true figures carry a signal only where the converter passes one: at PRIME's full ADC range
+(the shipped `adc.range_fraction: 1`) this network's sums round to code 0 after the first layer;
+`--range-fraction 0.015625` passes a signal. The script prints the bit-true logits' correlation
+with the float network's.
+
 One fault draw at `--rate` (stuck-off : stuck-on = 1 : 5.2) per repetition, amortised over a batch:
 
 - weight level: the effective weights of every layer drawn (`montecarlo.faulty_weights`), copied
@@ -84,8 +89,9 @@ def weight_level_seconds(model, layers, x, y, args, rng_seed: int) -> tuple[floa
     return drawn - started, time.perf_counter() - drawn
 
 
-def bit_true_seconds(model, layers, x, y, periphery, scales, args, rng_seed: int) -> tuple[float, float]:
-    """(draw + compile seconds, evaluation seconds) of one bit-true draw over every image in `x`."""
+def bit_true_seconds(model, layers, x, y, periphery, scales, args, rng_seed: int):
+    """(draw + compile seconds, evaluation seconds, the outputs) of one bit-true draw over every
+    image in `x`."""
     import numpy as np
     import torch
 
@@ -108,9 +114,8 @@ def bit_true_seconds(model, layers, x, y, periphery, scales, args, rng_seed: int
         modules[layer.name].load(matrices, weight_scales)
     drawn = time.perf_counter()
     with torch.no_grad():
-        for start in range(0, len(x), args.bit_true_batch):
-            net(x[start:start + args.bit_true_batch])
-    return drawn - started, time.perf_counter() - drawn
+        outputs = [net(x[start:start + args.bit_true_batch]) for start in range(0, len(x), args.bit_true_batch)]
+    return drawn - started, time.perf_counter() - drawn, torch.cat(outputs)
 
 
 def main() -> None:
@@ -128,11 +133,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=250, help="weight-level evaluation batch")
     parser.add_argument("--bit-true-images", type=int, default=64, help="images per bit-true draw")
     parser.add_argument("--bit-true-batch", type=int, default=16, help="bit-true evaluation batch")
+    parser.add_argument("--range-fraction", type=float, default=None,
+                        help="the ADC's range fraction (default: the hardware file's); PRIME's 6-bit converter over "
+                             "the full range rounds this network's sums to code 0 after its first layer, 1/64 "
+                             "(0.015625) passes a signal (docs/faults.md)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    import numpy as np
     import torch
 
     from simulator.config.loader import load_hardware
@@ -146,6 +156,9 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     hardware = load_hardware(args.hardware)
+    if args.range_fraction is not None:
+        hardware = hardware.model_copy(
+            update={"adc": hardware.adc.model_copy(update={"range_fraction": args.range_fraction})})
     args.size = args.size or hardware.array.rows
     args.cell_bits = args.cell_bits or hardware.array.cell_bits
     periphery = Periphery.from_hardware(hardware, args.size, args.cell_bits)
@@ -176,12 +189,18 @@ def main() -> None:
     scales = calibrate_input_scales(model, names, x[:CALIBRATION_IMAGES], periphery.input_bits)
     xb, yb = x[:args.bit_true_images], y[:args.bit_true_images]
     runs = [bit_true_seconds(model, layers, xb, yb, periphery, scales, args, args.seed + i) for i in range(args.repeat)]
-    per_image = [(d + e) / args.bit_true_images for d, e in runs]
-    evaluation = [e / args.bit_true_images for _, e in runs]
+    per_image = [(d + e) / args.bit_true_images for d, e, _ in runs]
+    evaluation = [e / args.bit_true_images for _, e, _ in runs]
     print(f"bit-true: {1000 * statistics.median(per_image):.1f} ms per image "
           f"(one draw + {args.bit_true_images} images, median of {args.repeat}; evaluation alone "
           f"{1000 * statistics.median(evaluation):.1f} ms per image, draw and layout "
-          f"{statistics.median(d for d, _ in runs):.2f} s per draw)")
+          f"{statistics.median(d for d, _, _ in runs):.2f} s per draw)")
+    with torch.no_grad():
+        reference = model(xb).flatten().numpy()
+    out = runs[-1][2].flatten().numpy()
+    signal = float(np.corrcoef(out, reference)[0, 1]) if out.std() > 0 else 0.0
+    print(f"signal: the bit-true logits' correlation with the float network's r = {signal:.3f} "
+          f"(0: the converter rounds every sum to code 0; ADC range {hardware.adc.range_fraction:g})")
     print(f"load average after: {os.getloadavg()}")
 
 
