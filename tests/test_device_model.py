@@ -381,3 +381,12 @@ def test_device_reads_are_float32_from_one_seeded_stream_per_key() -> None:
     assert a.dtype == np.float32
     np.testing.assert_array_equal(a, read_levels(levels, codes, e, DeviceStreams.of([1, 2], e)))
     assert not np.array_equal(a, read_levels(levels, codes, e, DeviceStreams.of([1, 3], e)))
+
+
+def test_accuracy_cells_cut_their_interval_to_what_an_accuracy_can_take() -> None:
+    # Three draws far apart give a Student's t interval past 0 and 100 %; the tables print it cut.
+    from simulator.faults.study import mean_text
+
+    assert mean_text(0.5851, -0.0755, 1.2458) == "58.51 % (0.00 to 100.00)"
+    assert mean_text(0.9, 0.85, 0.95) == "90.00 % (85.00 to 95.00)"
+    assert mean_text(0.9, float("nan"), float("nan")) == "90.00 %"

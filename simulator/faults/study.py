@@ -67,10 +67,19 @@ class FaultStudy:
                             [("per fault rate and sign encoding", accuracy_table(self.summary))])
 
 
+def mean_text(mean: float, low: float, high: float) -> str:
+    """A mean accuracy (a fraction) in percent with its 95 % interval, the interval cut to 0-100 %
+    as `summary.interval_text` cuts it (Student's t knows no bounds: three draws far apart gave
+    "58.51 % (-7.55-124.58)"); the mean alone where one draw gives no interval."""
+    if low != low or high != high:
+        return f"{mean * 100:.2f} %"
+    return f"{mean * 100:.2f} % ({max(low, 0.0) * 100:.2f} to {min(high, 1.0) * 100:.2f})"
+
+
 def accuracy_table(summary: pd.DataFrame) -> pd.DataFrame:
     """A fault summary as a table to read: one row per rate, one column per encoding, each cell the
     mean accuracy in percent with its 95 % interval."""
-    cells = summary.assign(text=[f"{mean * 100:.2f} % ({low * 100:.2f}-{high * 100:.2f})" for mean, low, high
+    cells = summary.assign(text=[mean_text(mean, low, high) for mean, low, high
                                  in zip(summary["mean"].astype(float), summary["ci95_low"].astype(float),
                                         summary["ci95_high"].astype(float))])
     table = cells.pivot(index="rate", columns="encoding", values="text").reset_index()
@@ -83,7 +92,7 @@ def effects_table(by_effect: pd.DataFrame) -> pd.DataFrame:
     """`FaultStudy.by_effect` as a table to read: one row per (device effects, rate), one column
     per encoding, each cell the mean accuracy in percent with its 95 % interval."""
     cells = by_effect.assign(text=[
-        f"{mean * 100:.2f} % ({low * 100:.2f}-{high * 100:.2f})" if low == low else f"{mean * 100:.2f} %"
+        mean_text(mean, low, high)
         for mean, low, high in zip(by_effect["mean"].astype(float), by_effect["ci95_low"].astype(float),
                                    by_effect["ci95_high"].astype(float))])
     table = cells.pivot_table(index=[EFFECT_COLUMN, "rate"], columns="encoding", values="text", aggfunc="first",
