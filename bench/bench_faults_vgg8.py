@@ -55,6 +55,15 @@ def vgg8_pruned(density: float, seed: int):
     return model
 
 
+def signal(outputs, reference) -> float:
+    """The correlation of the bit-true `outputs` with the float network's `reference` logits: 0
+    where the converter rounded every sum to code 0 (a constant output)."""
+    import numpy as np
+
+    out = outputs.flatten().numpy()
+    return float(np.corrcoef(out, reference.flatten().numpy())[0, 1]) if out.std() > 0 else 0.0
+
+
 def cifar_test_images(data_dir: Path, count: int):
     """The first `count` CIFAR-10 test images, normalised like training, and their labels."""
     from simulator.data.datasets import load_dataset
@@ -142,7 +151,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    import numpy as np
     import torch
 
     from simulator.config.loader import load_hardware
@@ -196,10 +204,8 @@ def main() -> None:
           f"{1000 * statistics.median(evaluation):.1f} ms per image, draw and layout "
           f"{statistics.median(d for d, _, _ in runs):.2f} s per draw)")
     with torch.no_grad():
-        reference = model(xb).flatten().numpy()
-    out = runs[-1][2].flatten().numpy()
-    signal = float(np.corrcoef(out, reference)[0, 1]) if out.std() > 0 else 0.0
-    print(f"signal: the bit-true logits' correlation with the float network's r = {signal:.3f} "
+        r = signal(runs[-1][2], model(xb))
+    print(f"signal: the bit-true logits' correlation with the float network's r = {r:.3f} "
           f"(0: the converter rounds every sum to code 0; ADC range {hardware.adc.range_fraction:g})")
     print(f"load average after: {os.getloadavg()}")
 

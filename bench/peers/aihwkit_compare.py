@@ -182,8 +182,8 @@ def bit_true_timing(model: Any, mapped: Any, hardware: Any, fraction: float | No
     whether the output carries a signal: its correlation with the float network's logits (PRIME's
     6-bit converter over the full range rounds this network's sums to code 0 after its first
     layer, docs/faults.md "Bit-true crossbar emulation")."""
-    import numpy as np
     import torch
+    from bench_faults_vgg8 import signal
 
     from simulator.faults.bit_true import (
         CALIBRATION_IMAGES,
@@ -192,9 +192,8 @@ def bit_true_timing(model: Any, mapped: Any, hardware: Any, fraction: float | No
         compile_matrix,
         crossbar_network,
     )
-    from simulator.faults.cells import FaultRates
     from simulator.faults.device_draws import device_tile_levels
-    from simulator.faults.effective import TileDraw
+    from simulator.faults.montecarlo import DrawPlan, layer_draw
 
     if fraction is not None:
         hardware = hardware.model_copy(update={"adc": hardware.adc.model_copy(update={"range_fraction": fraction})})
@@ -203,14 +202,13 @@ def bit_true_timing(model: Any, mapped: Any, hardware: Any, fraction: float | No
     scales = calibrate_input_scales(model, mapped.names, calibration[:CALIBRATION_IMAGES], periphery.input_bits)
     net = crossbar_network(model, scales, periphery)
     crossbars = dict(net.named_modules())
-    rates = FaultRates.from_total(0.0)
     times, logits = [], []
     for run in range(args.repeat):
         one = draw(run)
-        tile_draw = TileDraw("two-column", setup.weight_bits, setup.cell_bits, rates, one.rng)
         started = time.perf_counter()
         for layer in mapped.layers:
             matrices, weight_scales = [], []
+            tile_draw = layer_draw(one, DrawPlan(), setup, layer.name)
             for W, tiles in zip(layer.matrices, layer.tiles):
                 quantized, levels = device_tile_levels(W, tiles, tile_draw, effects, one.device)
                 matrices.append(compile_matrix(W.shape, tiles, levels, "two-column", setup.weight_bits,
@@ -221,13 +219,11 @@ def bit_true_timing(model: Any, mapped: Any, hardware: Any, fraction: float | No
             logits = [net(images[start:start + 16]) for start in range(0, len(images), 16)]
         times.append((time.perf_counter() - started) / len(images))
     with torch.no_grad():
-        reference = model(images).flatten().numpy()
-    out = torch.cat(logits).flatten().numpy()
-    signal = float(np.corrcoef(out, reference)[0, 1]) if out.std() > 0 else 0.0
+        r = signal(torch.cat(logits), model(images))
     range_name = f"ADC range {hardware.adc.range_fraction:g}" + (" (the file's)" if fraction is None else "")
     return {"side": f"resim bit-true (variation 1 + read noise), {range_name}", "images": len(images),
             "ms_per_image": 1000 * statistics.median(times), "all_ms": [round(1000 * t, 1) for t in times],
-            "signal": signal}
+            "signal": r}
 
 
 def vgg8_for_aihwkit(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -18,7 +18,7 @@ from simulator.config.loader import Workload
 from simulator.device import Device, resolve_device
 from simulator.faults.draw_store import DrawStore, study_key, tensors_digest
 from simulator.faults.montecarlo import fault_study
-from simulator.faults.summary import FaultPoint, summarise, tolerable_rates
+from simulator.faults.summary import FaultPoint, mean_text, summarise, tolerable_rates
 from simulator.mapping.network import MappedNetwork
 from simulator.network.train import TensorData
 
@@ -65,15 +65,6 @@ class FaultStudy:
                  ("bit-true", "yes" if self.bit_true else "no (weight level)")]
         return summary_html("Accuracy under stuck-at faults (mean over draws, 95 % interval)", facts,
                             [("per fault rate and sign encoding", accuracy_table(self.summary))])
-
-
-def mean_text(mean: float, low: float, high: float) -> str:
-    """A mean accuracy (a fraction) in percent with its 95 % interval, the interval cut to 0-100 %
-    as `summary.interval_text` cuts it (Student's t knows no bounds: three draws far apart gave
-    "58.51 % (-7.55-124.58)"); the mean alone where one draw gives no interval."""
-    if low != low or high != high:
-        return f"{mean * 100:.2f} %"
-    return f"{mean * 100:.2f} % ({max(low, 0.0) * 100:.2f} to {min(high, 1.0) * 100:.2f})"
 
 
 def accuracy_table(summary: pd.DataFrame) -> pd.DataFrame:

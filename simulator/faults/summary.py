@@ -44,8 +44,20 @@ def interval_text(low: float | None, high: float | None, n: int) -> str:
     draws far apart give a span wider than that)."""
     if low is None or high is None or low != low or high != high:
         return f"none (n = {n})"
-    low, high = max(low, 0.0), min(high, 1.0)
-    return f"{100 * low:.2f} to {100 * high:.2f} (n = {n})"
+    return f"{_span(low, high)} (n = {n})"
+
+
+def mean_text(mean: float, low: float, high: float) -> str:
+    """A mean accuracy (a fraction) in percent with its 95 % interval cut to 0-100 % (three draws
+    far apart gave "58.51 % (-7.55-124.58)"); the mean alone where one draw gives no interval."""
+    if low != low or high != high:
+        return f"{mean * 100:.2f} %"
+    return f"{mean * 100:.2f} % ({_span(low, high)})"
+
+
+def _span(low: float, high: float) -> str:
+    """An interval of accuracies in percent, cut to 0-100 %: the range an accuracy can take."""
+    return f"{100 * max(low, 0.0):.2f} to {100 * min(high, 1.0):.2f}"
 
 
 # A summary's columns as printed: the header and whether the column is an accuracy (a share,
